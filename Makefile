@@ -1,0 +1,41 @@
+# The verbs a person types. Every target sets up .venv first (idempotent).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+OUT ?= results
+
+.PHONY: setup demo test test-slow bench lint clean
+
+# libusb-1.0 is a system library open3d needs; a fresh machine lacks it.
+$(STAMP): pyproject.toml
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0'; then \
+		echo "installing system library libusb-1.0 (needed by open3d)"; \
+		(apt-get update -qq && apt-get install -y -qq libusb-1.0-0) >/dev/null || \
+		{ echo "could not install libusb-1.0-0; run: apt-get install -y libusb-1.0-0"; exit 1; }; \
+	fi
+	@test -x $(PY) || python3 -m venv $(VENV)
+	# torch from the CPU wheel on disk, in the same pip call as the rest.
+	$(PY) -m pip install -q --disable-pip-version-check 'torch==2.13.0' -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/mitoshape demo -o $(OUT)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check shapelib simulator segtrain cli tests benchmarks
+	$(VENV)/bin/ruff format --check shapelib simulator segtrain cli tests benchmarks
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -1,0 +1,69 @@
+"""Physical units and axes: the one place scalars become checked (z, y, x) spacings."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["as_spacing_nm", "zyx_to_xyz", "xyz_to_zyx"]
+
+
+def as_spacing_nm(value: float | Sequence[float] | np.ndarray, *, name: str = "voxel_size_nm"):
+    """Turn a scalar or a per-axis value into a checked ``(z, y, x)`` spacing in nm.
+
+    Parameters
+    ----------
+    value : float or sequence of 3 floats
+        One isotropic size, or ``(z, y, x)`` sizes, in nm.
+    name : str
+        The parameter's name, used in the error message.
+
+    Returns
+    -------
+    spacing : tuple of 3 floats, ``(z, y, x)`` in nm
+
+    Examples
+    --------
+    >>> as_spacing_nm(8)
+    (8.0, 8.0, 8.0)
+    >>> as_spacing_nm("30,5,5")
+    (30.0, 5.0, 5.0)
+    """
+    if value is None:
+        raise ValueError(
+            f"{name} is required: the file does not say its voxel size. "
+            "Pass it in nm, one value or z,y,x (for example --voxel-size-nm 8)."
+        )
+    if isinstance(value, str):
+        parts = [p for p in value.replace(" ", "").split(",") if p]
+        try:
+            value = [float(p) for p in parts]
+        except ValueError:
+            raise ValueError(
+                f"{name} must be a number or z,y,x numbers in nm; got {value!r}."
+            ) from None
+    arr = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
+    if arr.size == 1:
+        arr = np.repeat(arr, 3)
+    if arr.size != 3:
+        raise ValueError(
+            f"{name} must be one value or three (z, y, x) in nm; got {arr.size} values ({value!r})."
+        )
+    if not all(math.isfinite(v) and v > 0 for v in arr):
+        raise ValueError(
+            f"{name} must be finite and > 0 nm on every axis; got {tuple(arr.tolist())}."
+        )
+    return tuple(float(v) for v in arr)
+
+
+def zyx_to_xyz(points: np.ndarray) -> np.ndarray:
+    """Flip the last axis of ``(..., 3)`` coordinates from array order (z, y, x) to (x, y, z).
+
+    The only place the project changes axis order; the flip is its own inverse.
+    """
+    return np.asarray(points)[..., ::-1]
+
+
+xyz_to_zyx = zyx_to_xyz

@@ -1,0 +1,51 @@
+"""Shared fixtures: the real data folder, and a CLI runner that reports like `mitoshape`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the project's root; skips the test when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (tests using it are skipped)")
+    return SHARED_DATA
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def invoke():
+    """Run ``mitoshape ARGS...`` in-process through typer's CliRunner.
+
+    User errors come back as exit code 2 with the one-line message `mitoshape` prints; any other
+    exception is a bug and is raised.
+    """
+    from typer.testing import CliRunner
+
+    from cli import app
+    from cli._errors import USER_ERRORS, UserError, format_error
+
+    runner = CliRunner()
+
+    def _invoke(*args) -> CliResult:
+        result = runner.invoke(app, [str(a) for a in args])
+        exc = result.exception
+        if exc is not None and not isinstance(exc, SystemExit):
+            if isinstance(exc, (UserError, *USER_ERRORS)):
+                return CliResult(2, result.stdout, format_error(exc))
+            raise exc
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+    return _invoke
