@@ -1,7 +1,7 @@
 """The `mitoshape` command: parses, loads, calls one library function, writes. No numerics.
 
-Each package's commands live in their own module (``_shapelib.py``, ``_simulator.py``,
-``_segtrain.py``, ``_demo.py``), each with a ``register(app)`` that adds its commands.
+Commands live in modules named ``_cmd_<topic>.py``, each with a ``register(app)`` that adds its
+commands; they are found and registered in name order.
 """
 
 from __future__ import annotations
@@ -36,15 +36,11 @@ def _root(
 
 def _register_all() -> None:
     import importlib
+    import pkgutil
 
-    for name in ("_shapelib", "_simulator", "_segtrain", "_demo"):
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"{__name__}.{name}":
-                continue  # that package's commands are not written yet
-            raise
-        module.register(app)
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("_cmd_"))
+    for name in names:
+        importlib.import_module(f"{__name__}.{name}").register(app)
 
 
 _register_all()
