@@ -3,8 +3,49 @@
 Never imports torch or open3d at import time.
 """
 
+from ._classify import SHAPE_CLASSES, ClassThresholds, classify_shape
+from ._extract import ExtractParams, extract_instances
 from ._instance import Instance
+from ._library import extract_library
+from ._mesh import mesh_genus, mesh_instance
+from ._occupancy import Occupancy, points_inside, sample_occupancy
+from ._pointcloud import PointCloud, noisy_view, sample_pointcloud
+from ._shape import Shape, ShapeParams, build_shape, classify_mesh, voxelize_mesh
+from ._skeleton import Skeleton, skeletonize_mask
+from ._summary import LibrarySummary, library_gallery, library_summary
 from ._units import as_spacing_nm, xyz_to_zyx, zyx_to_xyz
+from .io._instance_io import read_instance, write_shape
 
-__all__ = ["Instance", "as_spacing_nm", "xyz_to_zyx", "zyx_to_xyz"]
+__all__ = [
+    "ExtractParams",
+    "extract_instances",
+    "extract_library",
+    "LibrarySummary",
+    "library_gallery",
+    "library_summary",
+    "Instance",
+    "SHAPE_CLASSES",
+    "ClassThresholds",
+    "classify_shape",
+    "mesh_genus",
+    "mesh_instance",
+    "Occupancy",
+    "points_inside",
+    "sample_occupancy",
+    "PointCloud",
+    "noisy_view",
+    "sample_pointcloud",
+    "Shape",
+    "ShapeParams",
+    "build_shape",
+    "classify_mesh",
+    "voxelize_mesh",
+    "Skeleton",
+    "skeletonize_mask",
+    "read_instance",
+    "write_shape",
+    "as_spacing_nm",
+    "xyz_to_zyx",
+    "zyx_to_xyz",
+]
 __version__ = "0.1.0"

@@ -3,4 +3,19 @@
 The only modules of shapelib that touch the disk.
 """
 
-__all__: list[str] = []
+from ._instance_io import is_complete, read_instance, write_shape
+from ._library import read_instance_mesh, read_library_table
+from ._volume import Volume, check_label_volume, read_volume
+from ._volume_write import write_volume
+
+__all__: list[str] = [
+    "Volume",
+    "is_complete",
+    "read_instance",
+    "write_shape",
+    "check_label_volume",
+    "read_volume",
+    "write_volume",
+    "read_instance_mesh",
+    "read_library_table",
+]

@@ -1,0 +1,181 @@
+"""`mitoshape train | predict | evaluate | bench | quantify`: segmenters and morphology."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def _echo_summary(summary: dict, keys: list[str]) -> None:
+    for k in keys:
+        mean, std = summary.get(f"{k}_mean"), summary.get(f"{k}_std")
+        pooled = summary.get(f"{k}_pooled")
+        line = f"  {k:16s} mean {mean:.4f} +- {std:.4f}"
+        if pooled is not None:
+            line += f"   pooled {pooled:.4f}"
+        typer.echo(line)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train")
+    def train_cmd(
+        config: Path = typer.Option(None, "--config", "-c", help="Training config (YAML/JSON)."),
+        data: list[str] = typer.Option(
+            None, "--data", "-d", help="Training data folder (images/ + masks/) or stack; repeat."
+        ),
+        val: list[str] = typer.Option(None, "--val", help="Validation data folder; repeat."),
+        run_dir: str = typer.Option(None, "--run-dir", "-o", help="Output run folder."),
+        model: str = typer.Option(None, "--model", "-m", help="Model name (unet, ...)."),
+        max_steps: int = typer.Option(None, "--max-steps", help="Optimiser steps."),
+        minutes: float = typer.Option(None, "--minutes", help="Wall-clock training budget."),
+        batch_size: int = typer.Option(None, "--batch-size", help="Patches per step."),
+        patch_px: int = typer.Option(None, "--patch-px", help="Patch side in pixels."),
+        lr: float = typer.Option(None, "--lr", help="Learning rate."),
+        loss: str = typer.Option(None, "--loss", help="bce, dice or bce+dice."),
+        seed: int = typer.Option(None, "--seed", help="The one seed."),
+        device: str = typer.Option(None, "--device", help="auto, cpu, cuda or mps."),
+        resume: bool = typer.Option(False, "--resume", help="Continue the run in --run-dir."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Start the run folder afresh."),
+    ) -> None:
+        """Train a segmenter; writes config.yaml, best.pt, last.pt, log.csv and curves.png."""
+        from segtrain import TrainConfig, train
+        from segtrain.io import read_yaml
+
+        fields = read_yaml(config) if config is not None else {}
+        flags = {
+            "run_dir": run_dir,
+            "model": model,
+            "max_steps": max_steps,
+            "time_budget_min": minutes,
+            "batch_size": batch_size,
+            "patch_px": patch_px,
+            "lr": lr,
+            "loss": loss,
+            "seed": seed,
+            "device": device,
+        }
+        fields.update({k: v for k, v in flags.items() if v is not None})
+        if data:
+            fields["train"] = [{"path": d} for d in data]
+        if val:
+            fields["val"] = [{"path": d} for d in val]
+        if "train" not in fields:
+            raise ValueError("no training data: pass --data FOLDER or a --config with `train:`.")
+        run = train(TrainConfig(**fields), resume=resume, overwrite=overwrite, progress=True)
+        typer.echo(f"run folder: {run}")
+
+    @app.command("predict")
+    def predict_cmd(
+        run: Path = typer.Argument(..., help="Run folder written by `mitoshape train`."),
+        input: Path = typer.Argument(..., help="Image, folder of images, or EM stack TIFF."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+        tile_px: int = typer.Option(256, "--tile-px", help="Tile side in pixels."),
+        overlap_px: int = typer.Option(64, "--overlap-px", help="Overlap between tiles."),
+        tta: bool = typer.Option(False, "--tta", help="Flip test-time augmentation."),
+        threshold: float = typer.Option(0.5, "--threshold", help="Probability -> mask."),
+        which: str = typer.Option("best", "--which", help="best or last checkpoint."),
+        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
+    ) -> None:
+        """Predict probabilities and masks (TIFF) by overlapping tiles with smooth blending."""
+        from segtrain import predict_folder
+
+        res = predict_folder(
+            run,
+            input,
+            out,
+            which=which,
+            tile_px=tile_px,
+            overlap_px=overlap_px,
+            tta=tta,
+            threshold=threshold,
+            device=device,
+            progress=True,
+        )
+        typer.echo(f"wrote {res}/probabilities and {res}/masks")
+
+    @app.command("evaluate")
+    def evaluate_cmd(
+        pred: Path = typer.Option(..., "--pred", help="Predicted masks or probabilities."),
+        gt: Path = typer.Option(..., "--gt", help="True masks or instance labels."),
+        out: Path = typer.Option(None, "--out", "-o", help="Per-image metrics CSV."),
+        connectivity: int = typer.Option(
+            4, "--connectivity", help="Foreground connectivity (4 or 8) for Betti and instances."
+        ),
+        threshold: float = typer.Option(0.5, "--threshold", help="Probability -> mask."),
+    ) -> None:
+        """Dice, foreground IoU, precision, recall, Betti errors, instance F1/PQ per image."""
+        from segtrain import evaluate_folders
+        from segtrain.io import write_csv
+
+        res = evaluate_folders(pred, gt, threshold=threshold, connectivity=connectivity)
+        if out is not None:
+            write_csv(out, res.per_image)
+            summary_path = out.with_name(out.stem + "_summary.csv")
+            write_csv(summary_path, res.summary_table().reset_index(names="metric"))
+            typer.echo(f"wrote {out} and {summary_path}")
+        typer.echo(
+            f"{res.summary['n_images']} images (mean +- std over images; pooled over pixels)"
+        )
+        _echo_summary(
+            res.summary,
+            [
+                "dice",
+                "iou",
+                "precision",
+                "recall",
+                "accuracy",
+                "betti_error",
+                "f1_50",
+                "f1_75",
+                "pq_50",
+                "mean_accuracy",
+            ],
+        )
+
+    @app.command("bench")
+    def bench_cmd(
+        config: Path = typer.Argument(..., help="Benchmark config (YAML)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+    ) -> None:
+        """Models x training data x test sets: table.md, table.csv, table.png and the runs."""
+        from segtrain import BenchConfig, run_bench
+        from segtrain.io import read_yaml
+
+        table = run_bench(BenchConfig(**read_yaml(config)), out, progress=True)
+        typer.echo(f"{len(table)} rows; wrote {out}/table.md, table.csv, table.png")
+
+    @app.command("quantify")
+    def quantify_cmd(
+        masks: Path = typer.Argument(..., help="Folder (or file) of masks / instance labels."),
+        out: Path = typer.Option(..., "--out", "-o", help="Per-object morphology CSV."),
+        pixel_size_nm: float = typer.Option(None, "--pixel-size-nm", help="Pixel side in nm."),
+        gt: Path = typer.Option(None, "--gt", help="True masks to compare against."),
+        three_d: bool = typer.Option(False, "--3d", help="Label volumes: 3D morphology."),
+        voxel_size_nm: str = typer.Option(None, "--voxel-size-nm", help="3D: nm, one or z,y,x."),
+    ) -> None:
+        """Per-object morphology and per-image count/density; with --gt the relative errors."""
+        from segtrain import quantify_folder
+        from segtrain.io import plot_comparison, write_csv
+
+        res = quantify_folder(
+            masks,
+            pixel_size_nm=pixel_size_nm,
+            gt=gt,
+            three_d=three_d,
+            voxel_size_nm=voxel_size_nm,
+        )
+        write_csv(out, res.objects)
+        per = out.with_name(out.stem + "_per_image.csv")
+        write_csv(per, res.per_image)
+        typer.echo(f"{len(res.objects)} objects; wrote {out} and {per}")
+        if res.comparison is not None:
+            cmp_path = out.with_name(out.stem + "_vs_gt.csv")
+            write_csv(cmp_path, res.comparison)
+            plot_comparison(res, out.with_name(out.stem + "_vs_gt.png"))
+            typer.echo(f"wrote {cmp_path}")
+            for r in res.comparison.itertuples():
+                typer.echo(
+                    f"  {r.parameter:20s} pred {r.pred:.4g} true {r.gt:.4g} "
+                    f"relative error {r.relative_error:+.3f} fold change {r.fold_change:.3f}"
+                )

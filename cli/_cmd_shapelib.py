@@ -1,0 +1,118 @@
+"""`mitoshape extract` and `mitoshape library summary | gallery`: build and browse libraries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+library_app = typer.Typer(
+    name="library", help="Browse a shape library: counts per class, sizes, a gallery.",
+    no_args_is_help=True,
+)  # fmt: skip
+
+
+def _progress_bar():
+    """A rich progress bar and the ``progress(done, total)`` callback that drives it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+    task = bar.add_task("instances", total=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return bar, progress
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("extract")
+    def extract_cmd(
+        input: str = typer.Argument(
+            ..., help="label volume: .tif/.tiff, file.h5:/dataset, a .zarr folder, or .npy"
+        ),
+        out: Path = typer.Option(..., "-o", "--out", help="library folder to write"),
+        voxel_size_nm: str | None = typer.Option(
+            None, "--voxel-size-nm", help="voxel size in nm, N or z,y,x (overrides the file)"
+        ),
+        label: list[int] | None = typer.Option(
+            None, "--label", help="label id to use (repeat); default: every non-zero label"
+        ),
+        instances: bool = typer.Option(
+            False, "--instances", help="each label id is one instance (instance segmentation)"
+        ),
+        downsample: int = typer.Option(1, "--downsample", help="integer factor (3DMSL: 3)"),
+        erode_radius_vox: float = typer.Option(
+            3.5, "--erode-radius-vox", help="erosion ball radius, voxels (3DMSL: 3.5; 0 = off)"
+        ),
+        connectivity: int = typer.Option(26, "--connectivity", help="26, 18 or 6"),
+        min_voxels: int = typer.Option(27, "--min-voxels", help="drop smaller components"),
+        points: int = typer.Option(100_000, "--points", help="surface points per instance"),
+        occupancy_points: int = typer.Option(
+            100_000, "--occupancy-points", help="occupancy samples per instance"
+        ),
+        seed: int = typer.Option(0, "--seed", help="random seed (same seed, same bytes)"),
+        workers: int | None = typer.Option(None, "--workers", help="processes (default: all)"),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="replace a different library in the output folder"
+        ),
+    ) -> None:
+        """Extract every mitochondrion of a label volume into a shape library folder."""
+        from shapelib import ExtractParams, extract_library
+        from shapelib._shape import ShapeParams
+        from shapelib.io import read_volume
+
+        extract = ExtractParams(
+            labels=label or None,
+            instances=instances,
+            downsample=downsample,
+            erode_radius_vox=erode_radius_vox,
+            connectivity=connectivity,
+            min_voxels=min_voxels,
+        )
+        shape = ShapeParams(n_surface_points=points, n_occupancy_points=occupancy_points)
+        volume = read_volume(input, voxel_size_nm=voxel_size_nm)
+        bar, progress = _progress_bar()
+        with bar:
+            summary = extract_library(
+                volume,
+                out,
+                extract=extract,
+                shape=shape,
+                seed=seed,
+                n_workers=workers,
+                overwrite=overwrite,
+                progress=progress,
+            )
+        counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items()) or "none"
+        typer.echo(f"wrote {summary.n_instances} instances to {out} ({counts})")
+
+    @library_app.command("summary")
+    def summary_cmd(
+        library: Path = typer.Argument(..., help="library folder"),
+    ) -> None:
+        """Counts per class and size statistics of a library."""
+        from shapelib import library_summary
+
+        typer.echo(library_summary(library).to_text())
+
+    @library_app.command("gallery")
+    def gallery_cmd(
+        library: Path = typer.Argument(..., help="library folder"),
+        out: Path = typer.Option(..., "-o", "--out", help="image to write (.png)"),
+        shape_class: str | None = typer.Option(None, "--class", help="only this class"),
+        n_per_class: int = typer.Option(4, "-n", "--per-class", help="shapes per class"),
+    ) -> None:
+        """A picture of a few shapes per class, labelled with id and class."""
+        from shapelib import library_gallery
+
+        path = library_gallery(library, out, shape_class=shape_class, n_per_class=n_per_class)
+        typer.echo(f"wrote {path}")
+
+    app.add_typer(library_app, name="library")

@@ -1,0 +1,182 @@
+"""`mitoshape psf | simulate | dataset | calibrate`: the fluorescence simulator's commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def _progress(total: int, label: str):
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task(label, total=total)
+    return bar, lambda k: bar.advance(task, k)
+
+
+def _parse_objects(text: str) -> tuple[int, int]:
+    try:
+        parts = [int(p) for p in text.replace(" ", "").split("-")]
+    except ValueError:
+        raise ValueError(f"--objects must be N or MIN-MAX (e.g. 1-8); got {text!r}") from None
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2:
+        raise ValueError(f"--objects must be N or MIN-MAX (e.g. 1-8); got {text!r}")
+    return parts[0], parts[1]
+
+
+def _parse_views(text: str):
+    text = text.strip().lower()
+    if text == "six":
+        from simulator import VIEWS_3DMSL
+
+        return VIEWS_3DMSL
+    if text.startswith("random:"):
+        try:
+            return int(text.split(":", 1)[1])
+        except ValueError:
+            raise ValueError(f"--views random:N needs an integer N; got {text!r}") from None
+    return tuple(v for v in text.split(",") if v)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("psf")
+    def psf_cmd(
+        out: Path = typer.Option(..., "-o", "--out", help="output TIFF (3D PSF, float32)"),
+        preset: str = typer.Option("Epi1", "--preset", help="Conf1, Conf2 or Epi1"),
+        config: Path | None = typer.Option(None, "--config", help="microscope YAML instead"),
+        size: int = typer.Option(41, "--size", help="lateral size, pixels (odd)"),
+        z_planes: int = typer.Option(41, "--z-planes", help="number of focal planes"),
+        z_step_nm: float = typer.Option(100.0, "--z-step-nm", help="focal step, nm"),
+        depth_nm: float = typer.Option(0.0, "--depth-nm", help="emitter depth in the sample"),
+        pixel_size_nm: float | None = typer.Option(None, "--pixel-size-nm", help="override"),
+    ) -> None:
+        """Write the 3D PSF of a microscope (voxel size in the TIFF metadata)."""
+        from simulator import compute_psf
+        from simulator.io import microscope_from, write_tiff, write_yaml
+
+        mic = microscope_from(preset, config=config)
+        psf = compute_psf(
+            mic.optics,
+            size_px=size,
+            z_planes=z_planes,
+            z_step_nm=z_step_nm,
+            depth_nm=depth_nm,
+            pixel_size_nm=pixel_size_nm,
+        )
+        px = pixel_size_nm or mic.optics.pixel_size_nm
+        write_tiff(out, psf, pixel_size_nm=px, z_step_nm=z_step_nm)
+        write_yaml(out.with_suffix(".yaml"), mic)
+        typer.echo(f"wrote {out} {psf.shape} ({px:g} nm pixels, {z_step_nm:g} nm steps)")
+
+    @app.command("simulate")
+    def simulate_cmd(
+        source: Path = typer.Argument(..., help="library folder or one instance folder"),
+        out: Path = typer.Option(..., "-o", "--out", help="output folder (3DMSL layout)"),
+        preset: list[str] = typer.Option(["Conf1", "Conf2", "Epi1"], "--preset", help="repeat"),
+        config: Path | None = typer.Option(None, "--config", help="microscope YAML instead"),
+        camera: Path | None = typer.Option(None, "--camera", help="camera YAML (calibrate)"),
+        noise: str | None = typer.Option(None, "--noise", help="physical or 3dmsl"),
+        views: str = typer.Option("six", "--views", help="six | random:N | x90,z90,..."),
+        shape_class: list[str] = typer.Option([], "--class", help="keep these classes"),
+        size: int = typer.Option(128, "--size", help="image side, pixels"),
+        z_planes: int = typer.Option(1, "--z-planes", help="> 1 for z-stacks"),
+        z_step_nm: float = typer.Option(250.0, "--z-step-nm", help="z-stack step, nm"),
+        focal_depth_nm: float | None = typer.Option(None, "--focal-depth-nm", help="default auto"),
+        mask: str = typer.Option("in_focus", "--mask", help="in_focus or projection"),
+        seed: int = typer.Option(0, "--seed"),
+        workers: int | None = typer.Option(None, "--workers", help="processes (default: all)"),
+        overwrite: bool = typer.Option(False, "--overwrite"),
+    ) -> None:
+        """Render views of library shapes through one or more microscopes."""
+        from simulator import Acquisition
+        from simulator.io import microscope_from, read_shapes, with_noise_mode, write_simulations
+
+        shapes = read_shapes(source, classes=shape_class or None)
+        names = [None] if config is not None else preset
+        mics = [microscope_from(p, config=config, camera=camera) for p in names]
+        if noise is not None:
+            mics = [with_noise_mode(m, noise) for m in mics]
+        acq = Acquisition(
+            size_px=size,
+            z_planes=z_planes,
+            z_step_nm=z_step_nm,
+            focal_depth_nm=focal_depth_nm,
+            mask=mask,
+        )
+        bar, advance = _progress(len(shapes) * len(mics), "simulating")
+        with bar:
+            write_simulations(
+                shapes,
+                mics,
+                out,
+                views=_parse_views(views),
+                acquisition=acq,
+                seed=seed,
+                workers=workers,
+                overwrite=overwrite,
+                progress=advance,
+            )
+        typer.echo(f"wrote {len(shapes)} shape(s) x {len(mics)} microscope(s) to {out}")
+
+    @app.command("dataset")
+    def dataset_cmd(
+        source: Path = typer.Argument(..., help="library folder or one instance folder"),
+        out: Path = typer.Option(..., "-o", "--out", help="output dataset folder"),
+        preset: str = typer.Option("Epi1", "--preset", help="Conf1, Conf2 or Epi1"),
+        config: Path | None = typer.Option(None, "--config", help="microscope YAML instead"),
+        camera: Path | None = typer.Option(None, "--camera", help="camera YAML (calibrate)"),
+        n: int = typer.Option(100, "--n", help="number of images"),
+        size: int = typer.Option(256, "--size", help="image side, pixels"),
+        objects: str = typer.Option("1-8", "--objects", help="objects per image, MIN-MAX"),
+        shape_class: list[str] = typer.Option([], "--class", help="keep these classes"),
+        allow_overlap: bool = typer.Option(False, "--allow-overlap"),
+        mask: str = typer.Option("in_focus", "--mask", help="in_focus or projection"),
+        seed: int = typer.Option(0, "--seed"),
+        workers: int | None = typer.Option(None, "--workers", help="processes (default: all)"),
+        overwrite: bool = typer.Option(False, "--overwrite"),
+    ) -> None:
+        """Training set of fields of view with several mitochondria and instance masks."""
+        from simulator import SceneConfig
+        from simulator.io import microscope_from, read_shapes, write_dataset
+
+        shapes = read_shapes(source, classes=shape_class or None)
+        mic = microscope_from(preset, config=config, camera=camera)
+        scene = SceneConfig(
+            size_px=size, objects=_parse_objects(objects), allow_overlap=allow_overlap, mask=mask
+        )
+        bar, advance = _progress(n, "rendering")
+        with bar:
+            write_dataset(
+                shapes,
+                mic,
+                out,
+                n=n,
+                scene=scene,
+                seed=seed,
+                workers=workers,
+                overwrite=overwrite,
+                progress=advance,
+            )
+        typer.echo(f"wrote {n} images to {out}")
+
+    @app.command("calibrate")
+    def calibrate_cmd(
+        image: Path = typer.Argument(..., help="one raw camera image (TIFF)"),
+        out: Path = typer.Option(..., "-o", "--out", help="camera YAML to write"),
+        patch: int = typer.Option(16, "--patch", help="patch side, pixels"),
+    ) -> None:
+        """Fit gain, offset and read noise (Poisson-Gaussian) from one real image."""
+        from simulator import calibrate_camera
+        from simulator.io import read_image, write_yaml
+
+        fit = calibrate_camera(read_image(image), patch_px=patch)
+        write_yaml(out, fit.camera)
+        c = fit.camera
+        typer.echo(
+            f"gain {c.gain_adu_per_e:.3f} ADU/e-, offset {c.offset_adu:.1f} ADU, read noise "
+            f"{c.read_noise_e:.2f} e- ({len(fit.curve.mean_adu)} intensity bins, worst relative "
+            f"residual {abs(fit.relative_residuals).max():.2f}) -> {out}"
+        )

@@ -1,0 +1,163 @@
+"""Benchmark grid: models x training data (real, synthetic, synthetic then real, real + synthetic)
+x test sets; one table of mean +- std per test set (the shape of 3DMSL's Table 4)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import io
+from ._config import DataSource, TrainConfig
+
+__all__ = ["BenchConfig", "REGIMES", "run_bench", "format_table"]
+
+log = logging.getLogger(__name__)
+
+Regime = Literal["real", "synthetic", "synthetic_then_real", "real_plus_synthetic"]
+REGIMES = ("real", "synthetic", "synthetic_then_real", "real_plus_synthetic")
+
+
+class BenchConfig(BaseModel):
+    """A benchmark grid. `train` holds the shared training settings (a partial TrainConfig)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: dict[str, dict[str, Any]] = Field(
+        description="Model name -> model_params, e.g. {'unet': {'depth': 3, 'width': 16}}."
+    )
+    real: list[DataSource] = Field(default_factory=list, description="Real training data.")
+    synthetic: list[DataSource] = Field(default_factory=list, description="Synthetic data.")
+    regimes: list[Regime] = Field(default_factory=lambda: ["real"], description="Training data.")
+    synthetic_share: float = Field(
+        0.5, gt=0, lt=1, description="Share of synthetic patches in real_plus_synthetic."
+    )
+    finetune_steps: int = Field(100, ge=1, description="Steps on real data after synthetic.")
+    test_sets: dict[str, str] = Field(
+        min_length=1, description="Name -> folder with images/ and masks/ (or image/, label/)."
+    )
+    train: dict[str, Any] = Field(
+        default_factory=dict,
+        description="TrainConfig fields shared by every run (not train/run_dir).",
+    )
+    tile_px: int = Field(256, ge=16, description="Prediction tile side.")
+    overlap_px: int = Field(64, ge=0, description="Prediction tile overlap.")
+    tta: bool = Field(False, description="Flip test-time augmentation.")
+    connectivity: int = Field(4, description="Foreground connectivity of the Betti error (4/8).")
+
+
+def _sources(cfg: BenchConfig, regime: str) -> list[DataSource]:
+    need = {
+        "real": ["real"],
+        "synthetic": ["synthetic"],
+        "synthetic_then_real": ["real", "synthetic"],
+        "real_plus_synthetic": ["real", "synthetic"],
+    }[regime]
+    for n in need:
+        if not getattr(cfg, n):
+            raise ValueError(f"regime {regime!r} needs `{n}` training data in the bench config.")
+    if regime == "real":
+        return cfg.real
+    if regime == "synthetic":
+        return cfg.synthetic
+    if regime == "synthetic_then_real":
+        return cfg.real
+    # Mixture: weights so the synthetic sources together get `synthetic_share` of the patches.
+    s = cfg.synthetic_share
+    real = [
+        d.model_copy(update={"weight": (1 - s) / len(cfg.real), "name": d.name or f"real{i}"})
+        for i, d in enumerate(cfg.real)
+    ]
+    syn = [
+        d.model_copy(update={"weight": s / len(cfg.synthetic), "name": d.name or f"syn{i}"})
+        for i, d in enumerate(cfg.synthetic)
+    ]
+    return real + syn
+
+
+def _all_sources(cfg: BenchConfig, regime: str) -> list[DataSource]:
+    if regime == "synthetic_then_real":
+        return cfg.synthetic + cfg.real
+    return _sources(cfg, regime)
+
+
+def _train_regime(cfg: BenchConfig, model: str, params: dict, regime: str, runs: Path, progress):
+    from ._train import train
+
+    base = {k: v for k, v in cfg.train.items() if k not in ("train", "run_dir", "model")}
+    base["model_params"] = params
+    run_dir = runs / f"{model}__{regime}"
+    if regime == "synthetic_then_real":
+        pre = TrainConfig(
+            **base, model=model, train=cfg.synthetic, run_dir=str(runs / f"{model}__synthetic_pre")
+        )
+        train(pre, overwrite=True, progress=progress)
+        ft = {**base, "max_steps": cfg.finetune_steps, "init_from": pre.run_dir}
+        tc = TrainConfig(**ft, model=model, train=cfg.real, run_dir=str(run_dir))
+    else:
+        tc = TrainConfig(**base, model=model, train=_sources(cfg, regime), run_dir=str(run_dir))
+    return train(tc, overwrite=True, progress=progress)
+
+
+def format_table(table) -> str:
+    """Markdown table: model, training data, test set, then mean +- std of Betti error, Dice and
+    foreground IoU per image, and pooled foreground IoU."""
+    lines = [
+        "| model | training data | test set | Betti error (lower) | Dice | IoU (fg) | IoU pooled |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.model} | {r.training} ({r.train_data}) | {r.test_set} | "
+            f"{r.betti_error_mean:.3f} +- "
+            f"{r.betti_error_std:.3f} | {r.dice_mean:.3f} +- {r.dice_std:.3f} | "
+            f"{r.iou_mean:.3f} +- {r.iou_std:.3f} | {r.iou_pooled:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run_bench(config: BenchConfig | dict, out: str | Path, *, progress: bool = False):
+    """Run the grid; write ``table.csv``, ``table.md``, ``table.png``, ``bench.yaml`` and the runs.
+
+    Every run folder (``out/runs/MODEL__REGIME``) keeps its exact ``config.yaml``; predictions
+    go to ``out/pred/MODEL__REGIME/TEST``.
+
+    Returns
+    -------
+    pandas.DataFrame, one row per (model, training data, test set) with the evaluation summary.
+    """
+    import pandas as pd
+
+    cfg = config if isinstance(config, BenchConfig) else BenchConfig(**config)
+    out = Path(out)
+    for regime in cfg.regimes:  # fail early on a regime without data
+        _sources(cfg, regime)
+    for name, path in cfg.test_sets.items():
+        if not Path(path).is_dir():
+            raise FileNotFoundError(f"test set {name!r}: folder {path} does not exist.")
+    io.write_yaml(out / "bench.yaml", cfg.model_dump(mode="json"))
+    rows = []
+    for model, params in cfg.models.items():
+        for regime in cfg.regimes:
+            log.info("bench: training %s on %s", model, regime)
+            run_dir = _train_regime(cfg, model, params, regime, out / "runs", progress)
+            for test_name, test_path in cfg.test_sets.items():
+                pred_dir = out / "pred" / f"{model}__{regime}" / test_name
+                io.predict_folder(
+                    run_dir,
+                    test_path,
+                    pred_dir,
+                    tile_px=cfg.tile_px,
+                    overlap_px=cfg.overlap_px,
+                    tta=cfg.tta,
+                )
+                res = io.evaluate_folders(pred_dir, test_path, connectivity=cfg.connectivity)
+                io.write_csv(pred_dir / "per_image.csv", res.per_image)
+                names = "+".join(d.name or Path(d.path).name for d in _all_sources(cfg, regime))
+                row = {"model": model, "training": regime, "train_data": names}
+                rows.append({**row, "test_set": test_name, **res.summary})
+    table = pd.DataFrame(rows)
+    io.write_bench_outputs(out, table, format_table(table))
+    return table

@@ -1,0 +1,1 @@
+"""Segmentation networks in plain torch: one module per architecture, each with a params model."""

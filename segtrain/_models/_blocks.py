@@ -1,0 +1,42 @@
+"""Building blocks shared by the networks: conv-norm-act, padding to a multiple, up-sampling."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["ConvNormAct", "pad_to_multiple", "Up"]
+
+
+class ConvNormAct(nn.Sequential):
+    """3x3 convolution, batch norm, activation (ReLU by default)."""
+
+    def __init__(self, cin: int, cout: int, *, k: int = 3, act: type[nn.Module] = nn.ReLU):
+        super().__init__(
+            nn.Conv2d(cin, cout, k, padding=k // 2, bias=False),
+            nn.BatchNorm2d(cout),
+            act(inplace=True),
+        )
+
+
+class Up(nn.Module):
+    """Bilinear x2 up-sampling followed by a 1x1 convolution to `cout` channels."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.proj = nn.Conv2d(cin, cout, 1)
+
+    def forward(self, x: torch.Tensor, size) -> torch.Tensor:
+        return self.proj(F.interpolate(x, size=size, mode="bilinear", align_corners=False))
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad (B, C, H, W) at the bottom/right so H and W are multiples of `multiple`."""
+    h, w = x.shape[-2:]
+    ph = (-h) % multiple
+    pw = (-w) % multiple
+    if ph or pw:
+        mode = "reflect" if (ph < h and pw < w) else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, (h, w)

@@ -1,0 +1,56 @@
+"""Model registry: name -> class, with the error that lists the valid names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["MODELS", "build_model", "model_names"]
+
+# name -> (module, class); imported on demand so `import segtrain` does not import torch.
+MODELS: dict[str, tuple[str, str]] = {
+    "unet": ("segtrain._models._unet", "UNet"),
+    "attention_res_unet": ("segtrain._models._attention", "AttentionResUNet"),
+    "efficientnet_unet": ("segtrain._models._efficientnet", "EfficientNetUNet"),
+    "patch_cnn": ("segtrain._models._patchcnn", "PatchCNN"),
+}
+
+
+def model_names() -> list[str]:
+    """The registered model names."""
+    return list(MODELS)
+
+
+def model_class(name: str):
+    """The class registered under `name`; a ValueError listing the names otherwise."""
+    import importlib
+
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}.")
+    mod, cls = MODELS[name]
+    return getattr(importlib.import_module(mod), cls)
+
+
+def build_model(name: str, params: dict[str, Any] | None = None):
+    """Build a randomly initialised network by name.
+
+    Parameters
+    ----------
+    name : str, one of `MODELS`
+    params : dict, the model's options (validated; unknown keys are an error)
+
+    Returns
+    -------
+    torch.nn.Module mapping (B, C, H, W) float32 to logits (B, 1, H, W)
+
+    Examples
+    --------
+    >>> net = build_model("unet", {"depth": 2, "width": 8})
+    """
+    from pydantic import ValidationError
+
+    cls = model_class(name)
+    try:
+        p = cls.Params(**(params or {}))
+    except ValidationError as err:
+        raise ValueError(f"bad model_params for {name!r}: {err}") from None
+    return cls(p)

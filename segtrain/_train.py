@@ -1,0 +1,354 @@
+"""The training loop: patches -> network -> BCE/Dice -> Adam(W); checkpoints, resume, early stop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import io
+from ._config import DataSource, TrainConfig
+from ._data import PatchDataset, prepare_images
+from ._registry import build_model
+
+__all__ = ["train", "load_run", "pick_device", "loss_fn"]
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """`auto` -> cuda if present, else mps, else cpu."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def autocast_for(device: torch.device, enabled: bool):
+    """bf16 autocast on CPU, fp16 on CUDA; a no-op context when disabled or unsupported."""
+    if not enabled or device.type == "mps":
+        return torch.autocast(device_type="cpu", enabled=False)
+    dtype = torch.bfloat16 if device.type == "cpu" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def loss_fn(logits: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """BCE (with logits), soft Dice (1 - Dice over the batch), or their sum; in float32."""
+    logits = logits.float()
+    total = logits.new_zeros(())
+    if "bce" in kind:
+        total = total + F.binary_cross_entropy_with_logits(logits, target)
+    if "dice" in kind:
+        p = torch.sigmoid(logits)
+        inter = (p * target).sum()
+        total = total + 1 - (2 * inter + 1) / (p.sum() + target.sum() + 1)
+    return total
+
+
+def _config_from(config) -> TrainConfig:
+    if isinstance(config, TrainConfig):
+        return config
+    if isinstance(config, dict):
+        return TrainConfig(**config)
+    return io.read_train_config(config)
+
+
+def _read_sources(sources: list[DataSource]):
+    items = []
+    for s in sources:
+        items += io.read_source(s)
+    return items
+
+
+def _split(cfg: TrainConfig):
+    """Training and validation images, and whether validation is held out."""
+    train_items = _read_sources(cfg.train)
+    if cfg.val:
+        return train_items, _read_sources(cfg.val), True
+    if cfg.val_fraction > 0 and len(train_items) >= 2:
+        rng = np.random.default_rng(cfg.seed)
+        order = rng.permutation(len(train_items))
+        n_val = max(1, int(round(cfg.val_fraction * len(train_items))))
+        val = [train_items[i] for i in sorted(order[:n_val])]
+        tr = [train_items[i] for i in sorted(order[n_val:])]
+        return tr, val, True
+    return train_items, train_items, False
+
+
+def _lr_at(cfg: TrainConfig, step: int, elapsed_s: float) -> float:
+    """Peak lr with a short warm-up, then constant or cosine to 1% over steps or the budget."""
+    frac = step / cfg.max_steps
+    if cfg.time_budget_min:
+        frac = max(frac, elapsed_s / (60 * cfg.time_budget_min))
+    warm = min(1.0, (step + 1) / 20)
+    if cfg.schedule == "constant":
+        return cfg.lr * warm
+    return cfg.lr * warm * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+
+
+@torch.no_grad()
+def _validate(model, val_x, val_y, cfg, device) -> dict:
+    model.eval()
+    losses, inter, psum, tsum = [], 0.0, 0.0, 0.0
+    for k in range(0, len(val_x), cfg.batch_size):
+        x = val_x[k : k + cfg.batch_size].to(device)
+        y = val_y[k : k + cfg.batch_size].to(device)
+        if cfg.amp:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast_for(device, cfg.amp):
+            logits = model(x)
+        losses.append(float(loss_fn(logits, y, cfg.loss)))
+        pred = (logits.float() > 0).float()
+        inter += float((pred * y).sum())
+        psum += float(pred.sum())
+        tsum += float(y.sum())
+    model.train()
+    union = psum + tsum - inter
+    # Pooled over the fixed validation patches; both empty counts as perfect.
+    dice = 1.0 if psum + tsum == 0 else 2 * inter / (psum + tsum)
+    iou = 1.0 if union == 0 else inter / union
+    return {"val_loss": float(np.mean(losses)), "val_dice": dice, "val_iou": iou}
+
+
+def train(
+    config: TrainConfig | dict | str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Path:
+    """Train a segmenter and write a run folder; returns the run folder.
+
+    The run folder holds ``config.yaml``/``config.json`` (the exact config), ``last.pt`` and
+    ``best.pt`` (``state_dict`` + config, read with ``weights_only=True``), ``log.csv`` (one row
+    per validation: step, losses, pooled validation Dice and foreground IoU, lr, time) and
+    ``curves.png``. torch is seeded once here from ``config.seed``; patches and augmentations
+    are a pure function of (seed, patch index), so a resumed run sees the same data.
+
+    Parameters
+    ----------
+    config : TrainConfig, dict, or path to a YAML/JSON config
+    resume : bool, continue from ``run_dir/last.pt`` (same config required)
+    overwrite : bool, start afresh even if ``run_dir`` holds a run
+    progress : bool, show a tqdm bar with loss and validation metrics
+
+    Returns
+    -------
+    run_dir : Path
+
+    Examples
+    --------
+    >>> cfg = TrainConfig(train=[DataSource(path="data/lucchi/train")], run_dir="runs/unet",
+    ...                   model="unet", max_steps=2000, time_budget_min=10)
+    >>> run_dir = train(cfg)  # doctest: +SKIP
+    """
+    cfg = _config_from(config)
+    run_dir = Path(cfg.run_dir)
+    last_path = run_dir / "last.pt"
+    if run_dir.exists() and any(run_dir.iterdir()) and not (resume or overwrite):
+        raise FileExistsError(
+            f"run folder {run_dir} is not empty; pass resume=True (--resume) to continue it, "
+            "overwrite=True (--overwrite) to start again, or choose another run_dir."
+        )
+    if resume and not last_path.is_file():
+        raise FileNotFoundError(f"cannot resume: {last_path} does not exist.")
+    if resume:
+        old = io.read_train_config(run_dir)
+        fixed = ("model", "model_params", "train", "patch_px", "batch_size", "seed", "loss")
+        changed = [f for f in fixed if getattr(old, f) != getattr(cfg, f)]
+        if changed:
+            raise ValueError(
+                f"cannot resume {run_dir}: the config differs in {changed} from the run's "
+                "config.json; resume with the same settings (max_steps may grow)."
+            )
+    # One seed for everything torch draws (initial weights); data draws use (seed, index).
+    torch.manual_seed(cfg.seed)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    device = pick_device(cfg.device)
+
+    # Data: normalised images, training patches, fixed validation patches.
+    tr_items, val_items, held_out = _split(cfg)
+    images, masks, sources = prepare_images(tr_items, percentiles=cfg.normalize_percentiles)
+    weights = {s.name or Path(s.path).stem: s.weight for s in cfg.train}
+    ds = PatchDataset(
+        images,
+        masks,
+        patch_px=cfg.patch_px,
+        length=cfg.max_steps * cfg.batch_size,
+        sources=sources,
+        source_weights=weights,
+        fg_fraction=cfg.fg_fraction,
+        augment=cfg.augment,
+        seed=cfg.seed,
+    )
+    v_images, v_masks, _ = prepare_images(val_items, percentiles=cfg.normalize_percentiles)
+    val_ds = PatchDataset(
+        v_images, v_masks, patch_px=cfg.patch_px, length=cfg.val_patches, seed=cfg.seed + 1
+    )
+    val_x, val_y = val_ds.batch(0, cfg.val_patches)
+    if not held_out:
+        log.warning("no held-out validation data: validating on fixed training-image patches")
+
+    # Model and optimiser.
+    model = build_model(cfg.model, cfg.model_params).to(device)
+    if cfg.amp:
+        model = model.to(memory_format=torch.channels_last)
+    opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    opt = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, best, bad, elapsed, rows = 0, -1.0, 0, 0.0, []
+    if cfg.init_from and not resume:
+        init, _ = load_run(cfg.init_from, which="last", expect_model=cfg.model)
+        model.load_state_dict(init.state_dict())
+    if resume:
+        ck = io.load_checkpoint(last_path)
+        model.load_state_dict(ck["state_dict"])
+        opt.load_state_dict(ck["optimizer"])
+        step, best, bad = int(ck["step"]), float(ck["best_score"]), int(ck["bad_evals"])
+        elapsed, rows = float(ck["elapsed_s"]), json.loads(ck["log_json"])
+        log.info("resuming %s at step %d", run_dir, step)
+    io.write_run_config(run_dir, cfg)
+
+    def payload() -> dict:
+        return {
+            "model_name": cfg.model,
+            "model_params_json": json.dumps(cfg.model_params, sort_keys=True),
+            "config_json": cfg.model_dump_json(),
+            "state_dict": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "step": step,
+            "best_score": best,
+            "bad_evals": bad,
+            "elapsed_s": elapsed,
+            "log_json": json.dumps(rows),
+        }
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.max_steps, initial=step, desc=f"train {cfg.model}", unit="step")
+    model.train()
+    t_last, running, n_seen = time.perf_counter(), [], 0
+    stop = False
+    while step < cfg.max_steps and not stop:
+        # One optimiser step on batch `step` of the deterministic patch stream.
+        for g in opt.param_groups:
+            g["lr"] = _lr_at(cfg, step, elapsed)
+        x, y = ds.batch(step * cfg.batch_size, cfg.batch_size)
+        x, y = x.to(device), y.to(device)
+        if cfg.amp:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast_for(device, cfg.amp):
+            logits = model(x)
+        loss = loss_fn(logits, y, cfg.loss)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        running.append(float(loss.detach()))
+        n_seen += cfg.batch_size
+        now = time.perf_counter()
+        elapsed += now - t_last
+        t_last = now
+        out_of_time = cfg.time_budget_min is not None and elapsed >= 60 * cfg.time_budget_min
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{running[-1]:.3f}")
+        # Validate, log and checkpoint every val_every steps and at the end.
+        if step % cfg.val_every == 0 or step == cfg.max_steps or out_of_time:
+            t0 = time.perf_counter()
+            metrics = _validate(model, val_x, val_y, cfg, device)
+            row = {
+                "step": step,
+                "train_loss": float(np.mean(running)),
+                **metrics,
+                "lr": opt.param_groups[0]["lr"],
+                "elapsed_s": round(elapsed, 2),
+                "samples_per_s": round(n_seen / max(_since_last(rows, elapsed), 1e-9), 3),
+            }
+            rows.append(row)
+            running, n_seen = [], 0
+            if metrics["val_iou"] > best:
+                best, bad = metrics["val_iou"], 0
+                io.save_checkpoint(run_dir / "best.pt", payload())
+            else:
+                bad += 1
+            io.save_checkpoint(last_path, payload())
+            io.write_log_csv(run_dir / "log.csv", rows)
+            if bar is not None:
+                bar.set_postfix(
+                    loss=f"{row['train_loss']:.3f}", val_iou=f"{metrics['val_iou']:.3f}"
+                )
+            log.info("step %d %s", step, row)
+            if cfg.patience and bad >= cfg.patience:
+                log.info("early stop at step %d (patience %d)", step, cfg.patience)
+                stop = True
+            if out_of_time:
+                log.info("time budget of %s min reached at step %d", cfg.time_budget_min, step)
+                stop = True
+            t_last += time.perf_counter() - t0  # validation time is not training time
+    if bar is not None:
+        bar.close()
+    io.write_curves(run_dir / "curves.png", rows)
+    return run_dir
+
+
+def _since_last(rows: list[dict], elapsed: float) -> float:
+    """Training seconds since the previous log row."""
+    return elapsed - (rows[-1]["elapsed_s"] if rows else 0.0)
+
+
+def load_run(run_dir: str | Path, *, which: str = "best", expect_model: str | None = None):
+    """Load a trained network and its config from a run folder (or a checkpoint file).
+
+    Parameters
+    ----------
+    run_dir : path to a run folder, or to a ``.pt`` file written by `train`
+    which : "best" or "last"
+    expect_model : str or None, error if the checkpoint holds another model
+
+    Returns
+    -------
+    model : torch.nn.Module in eval mode, on CPU
+    config : TrainConfig
+    """
+    path = Path(run_dir)
+    if path.is_dir():
+        cand = path / f"{which}.pt"
+        path = cand if cand.is_file() else path / "last.pt"
+    ck = io.load_checkpoint(path)
+    cfg = io.read_train_config(path.parent) if (path.parent / "config.json").is_file() else None
+    if cfg is None:
+        cfg = TrainConfig(**json.loads(ck["config_json"]))
+    name = ck["model_name"]
+    if expect_model is not None and name != expect_model:
+        raise ValueError(
+            f"checkpoint {path} holds a {name!r} model, not {expect_model!r}; pass a run of "
+            f"{expect_model!r} or ask for {name!r}."
+        )
+    if name != cfg.model:
+        raise ValueError(
+            f"checkpoint {path} holds a {name!r} model but the run's config.json says "
+            f"{cfg.model!r}; the folder mixes two runs. Re-train or fix config.json."
+        )
+    model = build_model(name, cfg.model_params)
+    try:
+        model.load_state_dict(ck["state_dict"])
+    except RuntimeError as err:
+        first = str(err).splitlines()[1:2]
+        raise ValueError(
+            f"checkpoint {path} does not fit a {name!r} model with params {cfg.model_params} "
+            f"({first[0].strip() if first else err}); it comes from another model or settings."
+        ) from None
+    model.eval()
+    return model, cfg

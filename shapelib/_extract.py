@@ -1,0 +1,398 @@
+"""Label volume -> instances: erode so touching objects part, then give every voxel back.
+
+The split rule (DESIGN.md step 2, made safe):
+
+1. Connected components of the selected foreground (cc3d); components smaller than
+   ``min_voxels`` are dust and dropped. Every other component is handled alone, inside its
+   bounding box, so memory stays bounded by the largest object.
+2. Erosion by a ball of radius ``r = erode_radius_vox`` is ``EDT > r`` (the Euclidean distance
+   to the background, with the volume border counted as foreground so cut objects do not
+   shrink there). The eroded cores are labelled with the same connectivity.
+3. No core (the erosion removed all of it: a thin tube, a small dot) or one core: the whole
+   component is one instance, unchanged.
+4. Two or more cores: every voxel of the component goes to its geodesically nearest core
+   (shortest path inside the component, multi-source Dijkstra); each region is connected.
+   Two adjacent regions are the same object, and merged, when the bridge between their cores
+   is a piece of tube rather than a contact:
+   - *long bridge*: the shortest path from one core to the other is longer than
+     ``bridge_ratio * r``. Where two convex objects touch, each core lies about ``r`` below the
+     contact, so the path is about ``2 r`` long; a thin middle of a tube makes it longer.
+   - *shallow neck*: the widest point of the interface between the two regions (its largest
+     distance to the background) is within ``neck_tolerance_vox`` of the thinner region's own
+     thickness (its largest distance to the background). A tube whose radius wavers around
+     ``r`` erodes into beads whose necks are barely thinner than the beads; two touching
+     objects meet in a contact much thinner than either object.
+   Anything else is cut: two capsules side by side become two instances.
+
+``instances=True`` skips 2-4: each label id is one object, split only into its connected parts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._instance import Instance
+from ._units import as_spacing_nm
+
+__all__ = ["ExtractParams", "extract_instances"]
+
+log = logging.getLogger(__name__)
+
+
+class ExtractParams(BaseModel):
+    """How instances are cut out of a label volume (3DMSL: downsample 3, erosion radius 3.5)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    labels: list[int] | None = Field(
+        None,
+        description="Label ids to use (their union, or each alone with instances=True); "
+        "None = every non-zero label.",
+    )
+    instances: bool = Field(
+        False,
+        description="Treat each label id as one instance (instance segmentation), split only "
+        "into its connected parts; no erosion.",
+    )
+    downsample: int = Field(
+        1, ge=1, le=16, description="Integer downsampling factor per axis (3DMSL: 3)."
+    )
+    erode_radius_vox: float = Field(
+        3.5,
+        ge=0,
+        le=64,
+        description="Radius of the erosion ball in voxels (after "
+        "downsampling); 0 = no erosion, connected components only (3DMSL: 3.5).",
+    )
+    connectivity: Literal[6, 18, 26] = Field(26, description="Voxel connectivity.")
+    min_voxels: int = Field(
+        27, ge=1, description="Connected components smaller than this are dust and dropped."
+    )
+    bridge_ratio: float = Field(
+        3.0,
+        gt=0,
+        description="Two eroded cores joined by a path longer than bridge_ratio x "
+        "erode_radius_vox are one object (a tube thin in the middle); shorter = a contact.",
+    )
+    neck_tolerance_vox: float = Field(
+        1.5,
+        ge=0,
+        description="Two eroded cores meeting through a neck whose radius is within this many "
+        "voxels of the thinner side's radius are one object (a tube whose radius wavers).",
+    )
+
+
+def _numba_voronoi():
+    """Compile (once, cached on disk) the multi-source Dijkstra used for geodesic regions."""
+    from numba import njit
+
+    @njit(cache=True)
+    def voronoi(mask, seeds, offsets, weights):  # pragma: no cover - compiled
+        n = mask.size
+        dist = np.full(n, np.inf)
+        lab = seeds.copy()
+        heap = [(0.0, np.int64(0))]
+        heap.pop()
+        for i in range(n):
+            if seeds[i] > 0:
+                dist[i] = 0.0
+                heap.append((0.0, np.int64(i)))
+        heapq.heapify(heap)
+        while len(heap) > 0:
+            d, i = heapq.heappop(heap)
+            if d > dist[i]:
+                continue
+            for k in range(offsets.size):
+                j = i + offsets[k]
+                if mask[j] == 0:
+                    continue
+                nd = d + weights[k]
+                if nd < dist[j]:
+                    dist[j] = nd
+                    lab[j] = lab[i]
+                    heapq.heappush(heap, (nd, j))
+        return dist, lab
+
+    return voronoi
+
+
+_VORONOI = None
+
+
+def _half_offsets(connectivity: int) -> list[tuple[int, int, int]]:
+    """One of each +-pair of neighbour offsets for a connectivity."""
+    out = []
+    for dz in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                n = abs(dz) + abs(dy) + abs(dx)
+                if n == 0 or n > {6: 1, 18: 2, 26: 3}[connectivity]:
+                    continue
+                if (dz, dy, dx) > (0, 0, 0):
+                    out.append((dz, dy, dx))
+    return out
+
+
+def _geodesic_regions(comp: np.ndarray, cores: np.ndarray, connectivity: int):
+    """Nearest-core labels and geodesic distance (voxels) inside ``comp``; both (Z, Y, X)."""
+    global _VORONOI
+    if _VORONOI is None:
+        _VORONOI = _numba_voronoi()
+    # One voxel of background around the crop so flat neighbour offsets never leave it.
+    mask = np.pad(comp, 1).astype(np.uint8)
+    seeds = np.pad(cores, 1).astype(np.int32)
+    strides = np.array([mask.shape[1] * mask.shape[2], mask.shape[2], 1])
+    half = _half_offsets(connectivity)
+    offs = [o for h in half for o in (h, tuple(-v for v in h))]
+    flat = np.array([int(np.dot(o, strides)) for o in offs], dtype=np.int64)
+    weights = np.array([math.sqrt(sum(v * v for v in o)) for o in offs])
+    dist, lab = _VORONOI(mask.ravel(), seeds.ravel(), flat, weights)
+    inner = (slice(1, -1),) * 3
+    return lab.reshape(mask.shape)[inner], dist.reshape(mask.shape)[inner]
+
+
+def _bridges(lab, dist, edt, connectivity):
+    """Per pair of touching regions: shortest core-to-core path and widest interface point."""
+    keys, gaps, necks = [], [], []
+    n = int(lab.max()) + 1
+    for dz, dy, dx in _half_offsets(connectivity):
+        a = tuple(
+            slice(max(0, -d), s - max(0, d)) for d, s in zip((dz, dy, dx), lab.shape, strict=True)
+        )
+        b = tuple(
+            slice(max(0, d), s - max(0, -d)) for d, s in zip((dz, dy, dx), lab.shape, strict=True)
+        )
+        la, lb = lab[a], lab[b]
+        m = (la > 0) & (lb > 0) & (la != lb)
+        if not m.any():
+            continue
+        la, lb = la[m].astype(np.int64), lb[m].astype(np.int64)
+        keys.append(np.minimum(la, lb) * n + np.maximum(la, lb))
+        gaps.append(dist[a][m] + dist[b][m] + math.sqrt(dz * dz + dy * dy + dx * dx))
+        necks.append(np.minimum(edt[a][m], edt[b][m]))
+    if not keys:
+        return []
+    key, gap, neck = (np.concatenate(v) for v in (keys, gaps, necks))
+    order = np.argsort(key, kind="stable")
+    key, gap, neck = key[order], gap[order], neck[order]
+    uniq, start = np.unique(key, return_index=True)
+    gmin = np.minimum.reduceat(gap, start)
+    nmax = np.maximum.reduceat(neck, start)
+    return [
+        (int(k // n), int(k % n), float(g), float(w))
+        for k, g, w in zip(uniq, gmin, nmax, strict=True)
+    ]
+
+
+def _distance_to_background(comp: np.ndarray, at_border) -> np.ndarray:
+    """Euclidean distance (voxels) to the background; the volume border is not background.
+
+    Sides of the crop that are not the volume border get one layer of background.
+    """
+    zero = [(0 if lo else 1, 0 if hi else 1) for lo, hi in at_border]
+    padded = np.pad(comp, zero)
+    inner = tuple(slice(z0, s - z1) for s, (z0, z1) in zip(padded.shape, zero, strict=True))
+    try:
+        import edt  # seung-lab edt: several times faster than scipy's on large crops
+    except ImportError:  # pragma: no cover - scipy fallback: copy the edge outward instead
+        from scipy import ndimage
+
+        m = 64
+        edge = [(m if lo else 0, m if hi else 0) for lo, hi in at_border]
+        big = np.pad(padded, edge, mode="edge")
+        inner2 = tuple(slice(e0, s - e1) for s, (e0, e1) in zip(big.shape, edge, strict=True))
+        return ndimage.distance_transform_edt(big)[inner2][inner]
+    return edt.edt(padded, black_border=False, parallel=1)[inner]
+
+
+def _split_component(comp: np.ndarray, params: ExtractParams, at_border) -> np.ndarray:
+    """Label one component's crop into objects (1..G, 0 = outside); see the module docstring."""
+    import cc3d
+    from scipy import ndimage
+
+    r = params.erode_radius_vox
+    if r <= 0:
+        return comp.astype(np.int32)
+    # Erosion by a ball of radius r = distance to background > r.
+    edt = _distance_to_background(comp, at_border)
+    cores, k = cc3d.connected_components(edt > r, connectivity=params.connectivity, return_N=True)
+    if k <= 1:
+        return comp.astype(np.int32)
+    lab, dist = _geodesic_regions(comp, cores, params.connectivity)
+    # Merge regions joined by a long bridge or a shallow neck (union-find over cores).
+    parent = list(range(k + 1))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    depth = ndimage.maximum(edt, labels=lab, index=np.arange(k + 1))
+    for a, b, gap, neck in _bridges(lab, dist, edt, params.connectivity):
+        long_bridge = gap > params.bridge_ratio * r
+        shallow = neck >= min(depth[a], depth[b]) - params.neck_tolerance_vox
+        log.debug(
+            "cores %d-%d: gap %.1f vox, neck %.2f vox, depths %.2f %.2f",
+            *(a, b, gap, neck, depth[a], depth[b]),
+        )
+        if long_bridge or shallow:
+            parent[find(a)] = find(b)
+    roots = np.array([find(i) for i in range(k + 1)])
+    _, group = np.unique(roots, return_inverse=True)  # root 0 stays group 0
+    return group.astype(np.int32)[lab]
+
+
+def _downsample(labels: np.ndarray, factor: int, *, majority: bool) -> np.ndarray:
+    """Integer downsampling: block majority for a mask, the block's centre voxel for labels."""
+    if factor == 1:
+        return labels
+    if not majority:
+        c = factor // 2
+        return np.ascontiguousarray(labels[c::factor, c::factor, c::factor])
+    pad = [(0, (-s) % factor) for s in labels.shape]
+    if any(p[1] for p in pad):
+        labels = np.pad(labels, pad)
+    z, y, x = (s // factor for s in labels.shape)
+    counts = labels.reshape(z, factor, y, factor, x, factor).sum(axis=(1, 3, 5), dtype=np.uint16)
+    return counts >= (factor**3 + 1) // 2
+
+
+def _check(labels, params: ExtractParams) -> np.ndarray:
+    from .io._volume import check_label_volume
+
+    arr = check_label_volume(labels)
+    if params.labels is not None:
+        if any(v < 1 for v in params.labels):
+            raise ValueError(f"labels to pick must be ids >= 1; got {params.labels}.")
+        if arr.dtype == bool and any(v != 1 for v in params.labels):
+            raise ValueError(
+                f"the volume is a binary mask (ids 0/1); --label {params.labels} cannot be found. "
+                "Leave --label out."
+            )
+    if params.downsample > 1 and min(arr.shape) < params.downsample:
+        raise ValueError(
+            f"downsample {params.downsample} is larger than the volume's smallest side "
+            f"{min(arr.shape)}; use a smaller factor."
+        )
+    return arr
+
+
+def extract_instances(
+    labels: np.ndarray,
+    *,
+    voxel_size_nm,
+    params: ExtractParams | None = None,
+    source: str = "",
+) -> list[Instance]:
+    """Cut a label volume into instances (DESIGN.md step 2; rules in this module's docstring).
+
+    Parameters
+    ----------
+    labels : (Z, Y, X) ndarray of int or bool
+        Label ids (0 = background) or a binary mask.
+    voxel_size_nm : float or (z, y, x) floats
+        Voxel size of ``labels`` in nm.
+    params : ExtractParams
+    source : str
+        Stored on each instance.
+
+    Returns
+    -------
+    instances : list of Instance
+        Ids 1..N in raster order of each instance's first voxel; masks are tight crops of the
+        (downsampled) volume, whose voxel size they carry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> vol = np.zeros((20, 20, 40), bool)
+    >>> vol[5:15, 5:15, 3:37] = True
+    >>> [i.voxel_count for i in extract_instances(vol, voxel_size_nm=8)]
+    [3400]
+    """
+    import cc3d
+    import fastremap
+    from scipy import ndimage
+
+    params = ExtractParams() if params is None else ExtractParams.model_validate(params)
+    spacing = as_spacing_nm(voxel_size_nm)
+    arr = _check(labels, params)
+    # Select labels, then downsample.
+    if params.instances:
+        sel = arr
+        if params.labels is not None:
+            sel = fastremap.mask_except(np.array(arr), list(params.labels))
+        sel = _downsample(sel, params.downsample, majority=False)
+    else:
+        if params.labels is None:
+            fg = arr != 0 if arr.dtype != bool else arr
+        else:
+            fg = np.isin(arr, params.labels)
+        sel = _downsample(fg, params.downsample, majority=True)
+    spacing = tuple(s * params.downsample for s in spacing)
+    # Connected components of the foreground (per label id in instance mode).
+    cc, n = cc3d.connected_components(sel, connectivity=params.connectivity, return_N=True)
+    if n == 0:
+        log.warning("the volume %s holds no foreground voxels: the library is empty", source)
+        return []
+    stats = cc3d.statistics(cc, no_slice_conversion=True)
+    counts = stats["voxel_counts"]
+    boxes = stats["bounding_boxes"]
+    shape = cc.shape
+    found = []  # (first voxel, mask, offset, source_label, n_cores)
+    n_dust = 0
+    for k in range(1, n + 1):
+        if counts[k] < params.min_voxels:
+            n_dust += 1
+            continue
+        lo = boxes[k, 0::2].astype(int)
+        hi = boxes[k, 1::2].astype(int) + 1
+        box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+        comp = cc[box] == k
+        src_label = 0
+        if params.instances:
+            first = np.unravel_index(int(np.argmax(comp)), comp.shape)
+            src_label = int(sel[box][first])
+        if params.instances:
+            groups = comp.astype(np.int32)
+        else:
+            at_border = [(lo[i] == 0, hi[i] == shape[i]) for i in range(3)]
+            groups = _split_component(comp, params, at_border)
+        objs = ndimage.find_objects(groups)
+        for g, sl in enumerate(objs, start=1):
+            if sl is None:
+                continue
+            mask = groups[sl] == g
+            off = tuple(int(lo[i] + sl[i].start) for i in range(3))
+            first = np.unravel_index(int(np.argmax(mask)), mask.shape)
+            key = tuple(int(off[i] + first[i]) for i in range(3))
+            found.append((key, mask, off, src_label, len(objs)))
+    if n_dust:
+        log.info("dropped %d dust components (< %d voxels)", n_dust, params.min_voxels)
+    found.sort(key=lambda t: t[0])
+    out = []
+    for i, (_, mask, off, src_label, n_parts) in enumerate(found, start=1):
+        end = [off[a] + mask.shape[a] for a in range(3)]
+        border = any(o == 0 for o in off) or any(e == s for e, s in zip(end, shape, strict=True))
+        out.append(
+            Instance(
+                id=i,
+                mask=mask,
+                offset_vox=off,
+                voxel_size_nm=spacing,
+                source=source,
+                touches_border=bool(border),
+                source_label=src_label,
+                extra={"n_parts_of_component": n_parts},
+            )
+        )
+    if not out:
+        log.warning("every component of %s is dust (< %d voxels)", source, params.min_voxels)
+    return out

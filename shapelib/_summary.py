@@ -1,0 +1,211 @@
+"""Browsing a library: counts per class, size statistics, and a gallery of rendered shapes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["LibrarySummary", "summarize_table", "library_summary", "library_gallery"]
+
+log = logging.getLogger(__name__)
+
+_STAT_COLUMNS = ["voxel_count", "volume_um3", "surface_area_um2", "skeleton_length_um"]
+
+
+@dataclass(frozen=True)
+class LibrarySummary:
+    """What a library holds.
+
+    Attributes
+    ----------
+    path : Path or None
+        The library folder.
+    n_instances : int
+    counts : dict of str to int
+        Instances per class (classes in alphabetical order).
+    n_touching_border : int
+        Instances touching the border of the source volume (possibly cut).
+    stats : pandas.DataFrame
+        Per class (and ``all``): count, then median, mean, min and max of voxel_count,
+        volume_um3, surface_area_um2 and skeleton_length_um.
+    """
+
+    path: Path | None
+    n_instances: int
+    counts: dict
+    n_touching_border: int
+    stats: object
+
+    def to_text(self) -> str:
+        """A plain-text report: counts per class and the size table."""
+        lines = [f"library {self.path}: {self.n_instances} instances"]
+        if self.n_instances:
+            lines.append(
+                "classes: " + ", ".join(f"{k} {v}" for k, v in self.counts.items())
+                + f"; touching the volume border: {self.n_touching_border}"
+            )  # fmt: skip
+            with _pd_options():
+                lines.append(self.stats.to_string(float_format=lambda v: f"{v:.4g}"))
+        return "\n".join(lines)
+
+
+def _pd_options():
+    import pandas as pd
+
+    return pd.option_context("display.width", 160, "display.max_columns", 40)
+
+
+def summarize_table(table, *, path: str | Path | None = None) -> LibrarySummary:
+    """Summary of a library table (the rows of ``library.csv`` as a pandas DataFrame)."""
+    import pandas as pd
+
+    n = len(table)
+    classes = table["class"].fillna("unclassified").astype(str) if n else pd.Series([], dtype=str)
+    counts = {str(k): int(v) for k, v in sorted(classes.value_counts().items())}
+    rows = {}
+    groups = [("all", table)] + [(c, table[classes == c]) for c in counts]
+    for name, part in groups if n else []:
+        entry = {"count": len(part)}
+        for col in _STAT_COLUMNS:
+            vals = pd.to_numeric(part[col], errors="coerce").dropna() if col in part else []
+            for stat in ("median", "mean", "min", "max"):
+                entry[f"{col}_{stat}"] = float(getattr(vals, stat)()) if len(vals) else np.nan
+        rows[name] = entry
+    stats = pd.DataFrame.from_dict(rows, orient="index")
+    border = table["touches_border"] if n else []
+    n_border = int(sum(str(v).lower() in ("true", "1") for v in border))
+    return LibrarySummary(
+        path=Path(path) if path is not None else None,
+        n_instances=n,
+        counts=counts,
+        n_touching_border=n_border,
+        stats=stats,
+    )
+
+
+def library_summary(library_dir: str | Path) -> LibrarySummary:
+    """Counts per class and size statistics of a library folder (from its ``library.csv``).
+
+    Examples
+    --------
+    >>> print(library_summary("lib").to_text())  # doctest: +SKIP
+    """
+    from .io._library import read_library_table
+
+    return summarize_table(read_library_table(library_dir), path=library_dir)
+
+
+def _pick(table, shape_class: str | None, n_per_class: int):
+    """Up to ``n_per_class`` instances per class, spread over the size range (by volume)."""
+    import pandas as pd
+
+    classes = table["class"].fillna("unclassified").astype(str)
+    wanted = sorted(classes.unique()) if shape_class is None else [shape_class]
+    picks = []
+    for c in wanted:
+        part = table[classes == c]
+        key = pd.to_numeric(part["voxel_count"], errors="coerce").fillna(0).to_numpy()
+        order = part.iloc[np.argsort(key, kind="stable")]
+        if len(order) > n_per_class:
+            idx = np.unique(np.linspace(0, len(order) - 1, n_per_class).round().astype(int))
+            order = order.iloc[idx]
+        picks.append((c, [int(i) for i in order["id"]], [str(f) for f in order["folder"]]))
+    return picks
+
+
+def _draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, max_faces: int) -> None:
+    """Flat-shaded triangles on a 3D axis, equal aspect, no ticks."""
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    if len(faces) > max_faces:
+        # Fewer triangles draw faster and look the same at thumbnail size.
+        keep = np.linspace(0, len(faces) - 1, max_faces).astype(int)
+        faces = faces[keep]
+    tri = vertices[faces]
+    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True) + 1e-12
+    light = np.array([0.4, 0.3, 0.85]) / np.linalg.norm([0.4, 0.3, 0.85])
+    shade = 0.35 + 0.65 * np.clip(normals @ light, 0, 1)
+    colors = np.outer(shade, [0.85, 0.35, 0.25])
+    ax.add_collection3d(Poly3DCollection(tri, facecolors=colors, edgecolors="none"))
+    lo, hi = vertices.min(0), vertices.max(0)
+    c, half = (lo + hi) / 2, (hi - lo).max() / 2 or 1.0
+    ax.set_xlim(c[0] - half, c[0] + half)
+    ax.set_ylim(c[1] - half, c[1] + half)
+    ax.set_zlim(c[2] - half, c[2] + half)
+    ax.set_box_aspect((1, 1, 1))
+    ax.set_axis_off()
+
+
+def gallery_figure(items, *, max_faces: int = 6000):
+    """A grid figure: one row per class, one rendered mesh per cell, titled id and class.
+
+    Parameters
+    ----------
+    items : list of (class, list of (id, vertices (V, 3) nm, faces (F, 3) int))
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    n_rows = max(1, len(items))
+    n_cols = max([1] + [len(row) for _, row in items])
+    fig = plt.figure(figsize=(2.4 * n_cols, 2.5 * n_rows))
+    for r, (cls, row) in enumerate(items):
+        for c, (iid, verts, faces) in enumerate(row):
+            ax = fig.add_subplot(n_rows, n_cols, r * n_cols + c + 1, projection="3d")
+            _draw_mesh(ax, verts, faces, max_faces)
+            size_um = float((verts.max(0) - verts.min(0)).max()) / 1e3
+            ax.set_title(f"{iid} · {cls}\n{size_um:.2f} um", fontsize=8)
+    if not items:
+        fig.text(0.5, 0.5, "empty library", ha="center", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def library_gallery(
+    library_dir: str | Path,
+    out_png: str | Path,
+    *,
+    shape_class: str | None = None,
+    n_per_class: int = 4,
+) -> Path:
+    """Save a picture of a few shapes per class (rendered meshes labelled with id and class).
+
+    Parameters
+    ----------
+    library_dir : str or Path
+    out_png : str or Path
+        Image to write (format from the suffix).
+    shape_class : str, optional
+        Only this class.
+    n_per_class : int
+        Shapes per class, spread from the smallest to the largest.
+
+    Returns
+    -------
+    path : Path
+    """
+    from .io._library import read_instance_mesh, read_library_table, save_figure
+
+    if n_per_class < 1:
+        raise ValueError(f"n_per_class must be >= 1; got {n_per_class}.")
+    table = read_library_table(library_dir)
+    known = sorted(table["class"].dropna().astype(str).unique())
+    if shape_class is not None and shape_class not in known:
+        raise ValueError(
+            f"class {shape_class!r} is not in {library_dir}; it holds: "
+            f"{', '.join(known) or 'no instances'}."
+        )
+    items = []
+    for cls, ids, folders in _pick(table, shape_class, n_per_class):
+        row = []
+        for iid, folder in zip(ids, folders, strict=True):
+            verts, faces = read_instance_mesh(Path(library_dir) / folder)
+            row.append((iid, verts, faces))
+        items.append((cls, row))
+    return save_figure(gallery_figure(items), out_png)

@@ -1,0 +1,277 @@
+"""One instance folder on disk, in the 3DMSL layout: ``raw_mesh.off``, ``pointcloud.ply``,
+``occupancies.npz`` and (ours only) ``meta.json``, which is written last and marks the folder
+complete.
+
+Formats, as checked on the released folders in ../shared/data/3dmsl_samples:
+
+- ``raw_mesh.off``: OFF text. Released files are in voxel units (24 nm voxels); ours are in nm.
+  The released column order cannot be checked against a source volume; it is read as
+  ``(x, y, z)`` as written (it does not matter for their isotropic voxels).
+- ``pointcloud.ply``: ASCII PLY, ``element vertex N`` with float ``x y z nx ny nz``, unit-cube
+  coordinates, 6 decimals.
+- ``occupancies.npz`` (uncompressed): ``points`` float16 (N, 3) in ``[-0.55, 0.55]``,
+  ``occupancies`` uint8 ``np.packbits`` of N booleans, ``loc`` float64 (3,), ``scale`` float64
+  0-d. Released ``loc``/``scale`` are in voxel units; ours in nm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .._occupancy import Occupancy
+from .._pointcloud import PointCloud
+from .._shape import Shape
+from .._units import as_spacing_nm
+
+__all__ = ["write_shape", "read_instance", "is_complete", "RELEASED_VOXEL_SIZE_NM"]
+
+RELEASED_VOXEL_SIZE_NM = 24.0  # 3DMSL: 8 nm FIB-SEM downsampled 3x
+MESH_FILE, PLY_FILE, OCC_FILE, META_FILE = (
+    "raw_mesh.off",
+    "pointcloud.ply",
+    "occupancies.npz",
+    "meta.json",
+)
+FORMAT_VERSION = 1
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _ply_bytes(points: np.ndarray, normals: np.ndarray) -> bytes:
+    n = len(points)
+    header = (
+        "ply\nformat ascii 1.0\n"
+        f"element vertex {n}\n"
+        "property float x\nproperty float y\nproperty float z\n"
+        "property float nx\nproperty float ny\nproperty float nz\n"
+        "end_header\n"
+    )
+    table = np.hstack([points, normals]).astype(np.float64)
+    return header.encode("ascii") + _fixed6_rows(table)
+
+
+def _fixed6_rows(table: np.ndarray) -> bytes:
+    """Rows of ``%.6f`` numbers joined by spaces, one row per line, built with numpy.
+
+    A vectorised stand-in for ``np.savetxt(fmt="%.6f")`` (~3x faster on 100,000 x 6; this
+    runs for every instance). Values round half-to-even at the 6th decimal; |values| >= 10
+    (never in unit-cube data) fall back to Python formatting.
+    """
+    n, k = table.shape
+    if n == 0:
+        return b""
+    if not np.all(np.isfinite(table)) or np.abs(table).max() >= 9.9999995:
+        row = " ".join(["%.6f"] * k) + "\n"
+        return ((row * n) % tuple(table.ravel().tolist())).encode("ascii")
+    q = np.rint(np.abs(table) * 1e6).astype(np.int32)
+    chars = np.zeros((n, k, 10), np.uint8)  # sign, digit, '.', 6 decimals, separator
+    chars[:, :, 0] = np.where((table < 0) & (q > 0), ord("-"), 0)  # 0 = dropped below
+    chars[:, :, 1] = ord("0") + q // 1_000_000
+    chars[:, :, 2] = ord(".")
+    frac = q % 1_000_000
+    for i in range(6):
+        chars[:, :, 3 + i] = ord("0") + (frac // 10 ** (5 - i)) % 10
+    chars[:, :, 9] = ord(" ")
+    chars[:, -1, 9] = ord("\n")
+    flat = chars.ravel()
+    return flat[flat != 0].tobytes()
+
+
+def _npz_bytes(occ: Occupancy) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(
+        buf,
+        points=np.asarray(occ.points, dtype=np.float16),
+        occupancies=np.packbits(np.asarray(occ.occupancies, dtype=bool)),
+        loc=np.asarray(occ.loc, dtype=np.float64).reshape(3),
+        scale=np.float64(occ.scale),
+    )
+    return buf.getvalue()
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def write_shape(shape: Shape, folder: str | os.PathLike, *, extra_meta: dict | None = None) -> Path:
+    """Write one shape as a 3DMSL-layout folder; ``meta.json`` last, atomically.
+
+    Parameters
+    ----------
+    shape : Shape
+        From :func:`shapelib.build_shape` (or :func:`read_instance`).
+    folder : path
+        Created if missing. An existing ``meta.json`` is removed first, so a folder without it
+        is never mistaken for complete.
+    extra_meta : dict, optional
+        More keys for ``meta.json`` (e.g. the library's parameters).
+
+    Returns
+    -------
+    Path of the folder.
+    """
+    import trimesh
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    meta_path = folder / META_FILE
+    if meta_path.exists():
+        meta_path.unlink()
+    _atomic_write(folder / MESH_FILE, trimesh.exchange.off.export_off(shape.mesh).encode())
+    if shape.pointcloud is not None:
+        pc = shape.pointcloud
+        _atomic_write(folder / PLY_FILE, _ply_bytes(pc.points, pc.normals))
+    if shape.occupancy is not None:
+        _atomic_write(folder / OCC_FILE, _npz_bytes(shape.occupancy))
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "id": int(shape.id),
+        "class": shape.shape_class,
+        "units": {"mesh": "nm", "pointcloud": "unit cube", "loc": "nm", "scale": "nm",
+                  "lengths": "um", "volume": "um^3", "area": "um^2", "bbox": "voxels"},  # fmt: skip
+        "measurements": dict(shape.measurements),
+        "skeleton_branch_lengths_um": (
+            list(shape.skeleton.branch_lengths_um) if shape.skeleton is not None else None
+        ),
+        "pointcloud": None if shape.pointcloud is None else {
+            "n_points": len(shape.pointcloud.points),
+            "loc": shape.pointcloud.loc, "scale": shape.pointcloud.scale},
+        "occupancy": None if shape.occupancy is None else {
+            "n_points": len(shape.occupancy.points),
+            "inside_fraction": float(np.mean(shape.occupancy.occupancies))},
+    }  # fmt: skip
+    meta.update(extra_meta or {})
+    _atomic_write(meta_path, json.dumps(meta, indent=2, default=_json_default).encode())
+    return folder
+
+
+def is_complete(folder: str | os.PathLike) -> bool:
+    """True when ``folder`` holds a ``meta.json`` (written last by :func:`write_shape`)."""
+    return (Path(folder) / META_FILE).is_file()
+
+
+def _read_ply(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    import pandas as pd
+
+    with open(path, "rb") as f:
+        header = []
+        while True:
+            line = f.readline()
+            if not line:
+                raise ValueError(f"{path}: PLY header has no end_header line; the file is cut.")
+            text = line.decode("ascii", "replace").strip()
+            header.append(text)
+            if text == "end_header":
+                break
+        if len(header) < 2 or header[0] != "ply" or header[1] != "format ascii 1.0":
+            raise ValueError(
+                f"{path}: expected an ASCII PLY ('ply', 'format ascii 1.0'); got "
+                f"{header[:2]}. Convert it to ASCII x y z nx ny nz."
+            )
+        n = next(int(h.split()[2]) for h in header if h.startswith("element vertex"))
+        props = [h.split()[2] for h in header if h.startswith("property")]
+        table = pd.read_csv(f, sep=r"\s+", header=None, nrows=n, dtype=np.float64).to_numpy()
+    if table.shape != (n, len(props)):
+        raise ValueError(f"{path}: expected {n} rows of {props}; got a table {table.shape}.")
+    col = {p: i for i, p in enumerate(props)}
+    try:
+        points = table[:, [col["x"], col["y"], col["z"]]]
+        normals = table[:, [col["nx"], col["ny"], col["nz"]]]
+    except KeyError as err:
+        raise ValueError(f"{path}: PLY needs properties x y z nx ny nz; got {props}.") from err
+    return points.astype(np.float32), normals.astype(np.float32)
+
+
+def read_instance(folder: str | os.PathLike, *, voxel_size_nm=None) -> Shape:
+    """Read an instance folder: ours (with ``meta.json``) or a released 3DMSL one.
+
+    Parameters
+    ----------
+    folder : path
+    voxel_size_nm : float or (z, y, x), optional
+        Released folders (no ``meta.json``): the size of their mesh's voxel unit, default 24 nm;
+        the mesh, ``loc`` and ``scale`` are converted to nm. Our folders: overrides the voxel
+        size recorded in ``meta.json`` (the mesh is already in nm).
+
+    Returns
+    -------
+    Shape
+        Mesh in nm; point cloud and occupancy when their files exist; ``skeleton`` None;
+        ``shape_class`` and ``measurements`` from ``meta.json`` (None / minimal when absent).
+    """
+    import trimesh
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"instance folder {folder} does not exist; pass a folder holding raw_mesh.off."
+        )
+    mesh_path = folder / MESH_FILE
+    if not mesh_path.is_file():
+        raise FileNotFoundError(
+            f"{folder} holds no {MESH_FILE}; expected an instance folder of a shape library "
+            "(raw_mesh.off, pointcloud.ply, occupancies.npz)."
+        )
+    meta = None
+    if (folder / META_FILE).is_file():
+        meta = json.loads((folder / META_FILE).read_text())
+    try:
+        mesh = trimesh.load_mesh(mesh_path, file_type="off", process=True)
+    except Exception as err:
+        raise ValueError(f"{mesh_path}: could not read it as an OFF mesh ({err}).") from err
+    if len(mesh.faces) == 0:
+        raise ValueError(f"{mesh_path}: the mesh has no faces.")
+
+    if meta is None:  # released 3DMSL: mesh, loc, scale in voxel units
+        unit_nm = as_spacing_nm(RELEASED_VOXEL_SIZE_NM if voxel_size_nm is None else voxel_size_nm)
+        to_nm = np.asarray(unit_nm[::-1])  # (x, y, z)
+        mesh.apply_transform(np.diag([*to_nm, 1.0]))
+        measurements = {"voxel_size_nm": list(unit_nm), "source": str(folder),
+                        "released_3dmsl": True}  # fmt: skip
+        shape_class = None
+        sid = int(folder.name) if folder.name.isdigit() else 0
+    else:
+        to_nm = np.ones(3)
+        measurements = dict(meta.get("measurements", {}))
+        if voxel_size_nm is not None:
+            measurements["voxel_size_nm"] = list(as_spacing_nm(voxel_size_nm))
+        shape_class = meta.get("class")
+        sid = int(meta.get("id", 0))
+
+    pointcloud = None
+    occupancy = None
+    if (folder / OCC_FILE).is_file():
+        with np.load(folder / OCC_FILE) as z:
+            missing = {"points", "occupancies", "loc", "scale"} - set(z.files)
+            if missing:
+                raise ValueError(f"{folder / OCC_FILE}: missing keys {sorted(missing)}.")
+            pts = z["points"]
+            occ = np.unpackbits(z["occupancies"])[: len(pts)].astype(bool)
+            loc = np.asarray(z["loc"], dtype=np.float64) * to_nm
+            scale = float(z["scale"]) * float(to_nm.max())
+        occupancy = Occupancy(points=pts, occupancies=occ, loc=loc, scale=scale)
+    if (folder / PLY_FILE).is_file():
+        points, normals = _read_ply(folder / PLY_FILE)
+        if occupancy is not None:
+            loc, scale = occupancy.loc, occupancy.scale
+        else:
+            from .._pointcloud import unit_cube_frame
+
+            loc, scale = unit_cube_frame(mesh)
+        pointcloud = PointCloud(points=points, normals=normals, loc=loc, scale=scale)
+    return Shape(sid, mesh, pointcloud, occupancy, None, shape_class, measurements, {})

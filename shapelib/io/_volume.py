@@ -1,0 +1,384 @@
+"""Read 3D label volumes (TIFF, HDF5, Zarr, NumPy) with their voxel size in nm."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._units import as_spacing_nm
+
+__all__ = ["Volume", "read_volume", "check_label_volume"]
+
+log = logging.getLogger(__name__)
+
+# Length units found in file metadata, in nm.
+_UNIT_NM = {
+    "nm": 1.0,
+    "nanometer": 1.0,
+    "nanometre": 1.0,
+    "um": 1e3,
+    "µm": 1e3,
+    "μm": 1e3,
+    "\\u00b5m": 1e3,
+    "micron": 1e3,
+    "microns": 1e3,
+    "micrometer": 1e3,
+    "micrometre": 1e3,
+    "mm": 1e6,
+    "millimeter": 1e6,
+    "cm": 1e7,
+    "m": 1e9,
+    "meter": 1e9,
+    "a": 0.1,
+    "angstrom": 0.1,
+    "å": 0.1,
+}
+
+_H5_RE = re.compile(r"^(?P<file>.+?\.(?:h5|hdf5|hdf|he5))(?::(?P<key>.*))?$", re.IGNORECASE)
+_ZARR_RE = re.compile(r"^(?P<file>.+?\.zarr)(?::(?P<key>.*))?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A 3D label volume and where it came from.
+
+    Parameters
+    ----------
+    data : (Z, Y, X) ndarray of bool or int
+        Labels (0 = background) or a binary mask.
+    voxel_size_nm : tuple of 3 float
+        ``(z, y, x)`` voxel size in nm.
+    source : str
+        The path (and dataset) the volume was read from.
+    """
+
+    data: np.ndarray
+    voxel_size_nm: tuple[float, float, float]
+    source: str = ""
+
+
+def check_label_volume(data: np.ndarray, *, what: str = "labels") -> np.ndarray:
+    """Check that ``data`` is a 3D label volume or mask; return it as bool or unsigned int.
+
+    A float array is accepted only when it holds 0 and 1 alone (a mask saved as float);
+    negative integers are refused.
+
+    Parameters
+    ----------
+    data : (Z, Y, X) ndarray
+
+    Returns
+    -------
+    labels : (Z, Y, X) ndarray of bool or unsigned int, the same array when no conversion is needed
+    """
+    arr = np.asarray(data)
+    if arr.ndim != 3:
+        raise ValueError(
+            f"{what} must be a 3D array (Z, Y, X); got shape {arr.shape} ({arr.ndim}D). "
+            "Pass one 3D label volume (pick one channel or time point of a 4D file, "
+            "stack 2D slices into a 3D volume)."
+        )
+    if arr.size == 0:
+        raise ValueError(f"{what} must not be empty; got shape {arr.shape}.")
+    if arr.dtype == bool or np.issubdtype(arr.dtype, np.unsignedinteger):
+        return arr
+    if np.issubdtype(arr.dtype, np.signedinteger):
+        if arr.min() < 0:
+            raise ValueError(
+                f"{what} must hold label ids >= 0 (0 = background); got a minimum of "
+                f"{int(arr.min())} in a {arr.dtype} array. Remove negative values first."
+            )
+        return arr.astype(np.uint64 if arr.dtype.itemsize > 4 else np.uint32, copy=False)
+    if np.issubdtype(arr.dtype, np.floating):
+        # A mask stored as float is fine; anything else is an image, not labels.
+        flat = arr.reshape(-1)
+        step = 1 << 24
+        for i in range(0, flat.size, step):
+            part = flat[i : i + step]
+            if not np.all((part == 0) | (part == 1)):
+                bad = part[(part != 0) & (part != 1)][0]
+                raise ValueError(
+                    f"{what} must be integer labels or a 0/1 mask; got a {arr.dtype} volume "
+                    f"holding non-mask values such as {float(bad)!r}. Threshold it into a "
+                    "mask, or pass the label volume instead of the image."
+                )
+        return arr.astype(bool)
+    raise ValueError(f"{what} must be integer labels or a mask; got dtype {arr.dtype}.")
+
+
+def _unit_nm(unit: str | None, default: float | None) -> float | None:
+    if unit is None:
+        return default
+    key = str(unit).strip().lower()
+    return _UNIT_NM.get(key, default)
+
+
+def _tiff_voxel_size_nm(tif) -> tuple[float, float, float] | None:
+    """Voxel size from OME PhysicalSize* or ImageJ spacing/unit + resolution tags."""
+    if tif.is_ome and tif.ome_metadata:
+        try:
+            root = ET.fromstring(tif.ome_metadata)
+            pix = next(el for el in root.iter() if el.tag.endswith("Pixels"))
+            sizes = []
+            for ax in ("Z", "Y", "X"):
+                val = pix.get(f"PhysicalSize{ax}")
+                if val is None:
+                    sizes.append(None)
+                    continue
+                scale = _unit_nm(pix.get(f"PhysicalSize{ax}Unit", "µm"), None)
+                sizes.append(float(val) * scale if scale else None)
+            if sizes[1] is not None and sizes[2] is not None:
+                if sizes[0] is None:
+                    sizes[0] = sizes[2]
+                    log.warning("OME metadata has no PhysicalSizeZ; using the x size for z.")
+                return tuple(sizes)
+        except (ET.ParseError, StopIteration, ValueError, TypeError):
+            log.warning("could not parse the OME metadata of the TIFF; ignoring it.")
+    page = tif.pages[0]
+    tags = page.tags
+    ij = tif.imagej_metadata or {}
+    xres, yres = tags.get("XResolution"), tags.get("YResolution")
+    resunit = tags.get("ResolutionUnit")
+    resunit = int(resunit.value) if resunit is not None else 1
+    unit_scale = {2: 2.54e7, 3: 1e7}.get(resunit)  # inch, centimetre in nm
+    if unit_scale is None:
+        unit_scale = _unit_nm(ij.get("unit"), None)
+    if xres is None or yres is None or unit_scale is None:
+        return None
+    xr = xres.value[0] / xres.value[1]
+    yr = yres.value[0] / yres.value[1]
+    if not (xr > 0 and yr > 0):
+        return None
+    x_nm, y_nm = unit_scale / xr, unit_scale / yr
+    z_nm = float(ij["spacing"]) * _unit_nm(ij.get("unit"), unit_scale) if "spacing" in ij else None
+    if z_nm is None:
+        log.warning("TIFF metadata gives no z spacing; using the x size for z.")
+        z_nm = x_nm
+    return (z_nm, y_nm, x_nm)
+
+
+def _read_tiff(path: Path):
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            data = tif.asarray()
+            size = _tiff_voxel_size_nm(tif)
+    except (tifffile.TiffFileError, ValueError, OSError, KeyError) as err:
+        raise ValueError(f"could not read TIFF {path}: {err}. Is the file complete?") from None
+    if data.ndim == 4 and 1 in data.shape:
+        log.info("squeezing singleton axis of TIFF shape %s", data.shape)
+        data = data.squeeze()
+    return data, size
+
+
+def _size_from_attrs(attrs) -> tuple[float, float, float] | None:
+    """Voxel size from HDF5/Zarr attributes (voxel_size_nm, element_size_um, resolution)."""
+    keys = {k.lower(): k for k in attrs.keys()}
+    for key, scale in (
+        ("voxel_size_nm", 1.0),
+        ("element_size_um", 1e3),
+        ("resolution", 1.0),  # CREMI convention: nm, (z, y, x)
+        ("voxel_size", None),
+        ("spacing", None),
+    ):
+        if key not in keys:
+            continue
+        val = np.asarray(attrs[keys[key]], dtype=float).ravel()
+        if scale is None:
+            unit = attrs.get("unit", attrs.get("units"))
+            if isinstance(unit, bytes):
+                unit = unit.decode()
+            scale = _unit_nm(unit, None)
+            if scale is None:
+                log.warning("attribute %r has no unit; ignoring it", keys[key])
+                continue
+        if val.size == 1:
+            val = np.repeat(val, 3)
+        if val.size == 3:
+            return tuple(float(v) * scale for v in val)
+    return None
+
+
+def _read_hdf5(file: Path, key: str | None):
+    import h5py
+
+    try:
+        f = h5py.File(file, "r")
+    except OSError as err:
+        raise ValueError(f"could not open HDF5 file {file}: {err}. Is the file complete?") from None
+    with f:
+        names: list[str] = []
+
+        def _collect(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                names.append("/" + name)
+
+        f.visititems(_collect)
+        if not key:
+            if len(names) != 1:
+                raise ValueError(
+                    f"{file} holds {len(names)} datasets ({', '.join(names) or 'none'}); "
+                    f"say which one as {file}:/path/to/dataset."
+                )
+            key = names[0]
+        if key not in f or not isinstance(f[key], h5py.Dataset):
+            raise KeyError(
+                f"dataset {key!r} is not in {file}; it holds: {', '.join(names) or 'no datasets'}. "
+                f"Pass {file}:/one/of/these."
+            )
+        dset = f[key]
+        size = _size_from_attrs(dset.attrs) or _size_from_attrs(f.attrs)
+        data = dset[...]  # h5py reads chunk by chunk into one array
+    return data, size, f"{file}:{key if key.startswith('/') else '/' + key}"
+
+
+def _ngff_size(attrs: dict) -> tuple[tuple[float, float, float] | None, str | None]:
+    """Scale of the first multiscale level of OME-NGFF attributes, and its dataset path."""
+    ms = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+    if not ms:
+        return None, None
+    ms0 = ms[0]
+    ds0 = ms0["datasets"][0]
+    axes = ms0.get("axes") or []
+    names = [a["name"] if isinstance(a, dict) else str(a) for a in axes]
+    scale = None
+    for tr in ds0.get("coordinateTransformations", []):
+        if tr.get("type") == "scale":
+            scale = [float(s) for s in tr["scale"]]
+    if scale is None or len(scale) < 3:
+        return None, ds0["path"]
+    sizes = []
+    for ax_name in ("z", "y", "x"):
+        if ax_name in names:
+            i = names.index(ax_name)
+            ax = axes[i] if isinstance(axes[i], dict) else {}
+            sizes.append(scale[i] * (_unit_nm(ax.get("unit"), None) or 1e3))
+        else:
+            sizes.append(None)
+    if None in sizes:
+        sizes = [s * 1e3 for s in scale[-3:]]  # no axes: NGFF default unit is not fixed; um
+    return tuple(sizes), ds0["path"]
+
+
+def _read_zarr(path: Path, key: str | None):
+    import zarr
+
+    try:
+        node = zarr.open(str(path), mode="r")
+    except Exception as err:  # zarr raises several types for a bad store
+        raise ValueError(f"could not open Zarr store {path}: {err}") from None
+    size = None
+    if isinstance(node, zarr.Group):
+        group_attrs = dict(node.attrs)
+        size, ngff_path = _ngff_size(group_attrs)
+        key = key or ngff_path
+        if not key:
+            arrays = sorted(name for name, _ in node.arrays())
+            if len(arrays) != 1:
+                raise ValueError(
+                    f"Zarr group {path} holds arrays {arrays}; say which one as {path}:NAME."
+                )
+            key = arrays[0]
+        try:
+            node = node[key.strip("/")]
+        except KeyError:
+            arrays = sorted(name for name, _ in zarr.open(str(path), mode="r").arrays())
+            raise KeyError(
+                f"array {key!r} is not in Zarr group {path}; it holds: {arrays}."
+            ) from None
+        size = size or _size_from_attrs(group_attrs)
+    size = _size_from_attrs(dict(node.attrs)) or size
+    data = node[...]  # zarr reads chunk by chunk
+    if data.ndim > 3 and all(s == 1 for s in data.shape[:-3]):
+        data = data.reshape(data.shape[-3:])
+    return data, size, str(path) + (f":{key}" if key else "")
+
+
+def read_volume(
+    path_spec: str | Path,
+    *,
+    voxel_size_nm: float | tuple[float, float, float] | str | None = None,
+) -> Volume:
+    """Read a 3D label volume and its voxel size.
+
+    Parameters
+    ----------
+    path_spec : str or Path
+        ``file.tif``/``.tiff`` (ImageJ or OME metadata), ``file.h5:/path/to/dataset`` (attributes
+        ``element_size_um``, ``voxel_size_nm`` or ``resolution``), a Zarr directory (OME-NGFF
+        ``multiscales`` scale, or the same attributes; ``store.zarr:array`` picks an array), or
+        ``file.npy``.
+    voxel_size_nm : float or (z, y, x) floats or "z,y,x", optional
+        Voxel size in nm. Required when the file does not say; overrides the file (with a
+        warning when they disagree).
+
+    Returns
+    -------
+    volume : Volume
+        ``data`` (Z, Y, X) bool or unsigned int, ``voxel_size_nm`` (z, y, x) nm, ``source``.
+
+    Examples
+    --------
+    >>> vol = read_volume("labels.tif", voxel_size_nm=8)  # doctest: +SKIP
+    """
+    spec = str(path_spec)
+    source = spec
+    m_h5, m_zarr = _H5_RE.match(spec), _ZARR_RE.match(spec)
+    user_size = None if voxel_size_nm is None else as_spacing_nm(voxel_size_nm)
+    if m_h5:
+        file = Path(m_h5["file"])
+        if not file.is_file():
+            raise FileNotFoundError(f"HDF5 file {file} does not exist.")
+        data, size, source = _read_hdf5(file, m_h5["key"])
+    elif m_zarr or Path(spec).is_dir():
+        file = Path(m_zarr["file"]) if m_zarr else Path(spec)
+        if not file.exists():
+            raise FileNotFoundError(f"Zarr store {file} does not exist.")
+        data, size, source = _read_zarr(file, m_zarr["key"] if m_zarr else None)
+    else:
+        file = Path(spec)
+        if not file.exists():
+            raise FileNotFoundError(f"label volume {file} does not exist.")
+        suffix = file.suffix.lower()
+        if suffix in (".tif", ".tiff"):
+            data, size = _read_tiff(file)
+        elif suffix == ".npy":
+            try:
+                data = np.load(file, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as err:
+                raise ValueError(f"could not read NumPy file {file}: {err}") from None
+            size = None
+        else:
+            raise ValueError(
+                f"unknown volume format {file.suffix!r} for {file}; expected .tif/.tiff, "
+                ".h5/.hdf5 (file.h5:/dataset), a .zarr directory, or .npy."
+            )
+    data = check_label_volume(data, what=f"the volume in {source}")
+    if size is not None:
+        try:
+            size = as_spacing_nm(size, name=f"voxel size in the metadata of {source}")
+        except ValueError as err:
+            log.warning("%s; ignoring it", err)
+            size = None
+    if user_size is not None:
+        if size is not None and not all(
+            math.isclose(a, b, rel_tol=1e-3) for a, b in zip(size, user_size, strict=True)
+        ):
+            log.warning(
+                "voxel size %s nm given overrides %s nm from the metadata of %s",
+                user_size,
+                size,
+                source,
+            )
+        size = user_size
+    if size is None:
+        as_spacing_nm(None)  # raises the standard "voxel size is required" message
+    log.info("read %s: shape %s, %s, voxel %s nm", source, data.shape, data.dtype, size)
+    return Volume(data=data, voxel_size_nm=size, source=source)

@@ -1,0 +1,175 @@
+"""Many images on all cores: per-image work is a pure function of (shape, config, seed); the
+parent process writes every result (3DMSL layout for views, images/masks/instances for sets)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from ._config import Acquisition, Microscope
+from ._geometry import VIEWS_3DMSL, view_rotation
+from ._image import simulate_instance
+from ._io_files import prepare_out, write_json, write_png, write_tiff, write_yaml
+from ._scene import SceneConfig, SceneShape, render_scene
+from ._sheet import contact_sheet
+
+__all__ = ["write_simulations", "write_dataset", "view_file_name"]
+
+logger = logging.getLogger(__name__)
+
+_SHAPES: Sequence[SceneShape] = ()
+SHEET_TILES = 8  # image/mask pairs shown in the contact sheet written beside every output
+
+
+def view_file_name(microscope_name: str, shape_id: int, view: str) -> str:
+    """3DMSL file name: ``N_0_<id>_<rot>.tif`` for Conf1, ``0_<id>_<rot>.tif`` otherwise."""
+    prefix = "N_0" if microscope_name == "Conf1" else "0"
+    return f"{prefix}_{shape_id}_{view}.tif"
+
+
+def _init(shapes: Sequence[SceneShape]) -> None:
+    global _SHAPES
+    _SHAPES = shapes
+
+
+def _view_task(task):
+    i, mic, views, acq, seed = task
+    shape = _SHAPES[i]
+    rng = np.random.default_rng([seed, int(shape.id), i, sum(map(ord, mic.name))])
+    return i, mic, simulate_instance(shape.mesh, mic, views=views, acquisition=acq, rng=rng)
+
+
+def _scene_task(task):
+    k, mic, cfg, seed = task
+    return k, render_scene(_SHAPES, mic, cfg, rng=np.random.default_rng([seed, k]))
+
+
+def _run(fn, tasks: list, shapes, workers: int) -> Iterator:
+    """Results in task order; in-process when ``workers <= 1``."""
+    if workers <= 1:
+        _init(shapes)
+        yield from map(fn, tasks)
+        return
+    # the platform's default start method (fork on Linux): works from scripts without a
+    # ``__main__`` guard; the parent runs no threads of its own here
+    with ProcessPoolExecutor(workers, initializer=_init, initargs=(shapes,)) as ex:
+        yield from ex.map(fn, tasks, chunksize=max(1, len(tasks) // (8 * workers)))
+
+
+def _workers(workers: int | None) -> int:
+    return int(workers) if workers else (os.cpu_count() or 1)
+
+
+def write_simulations(
+    shapes: Sequence[SceneShape],
+    microscopes: Sequence[Microscope],
+    out: str | Path,
+    *,
+    views: Sequence[str] | int = VIEWS_3DMSL,
+    acquisition: Acquisition | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Simulate views of every shape with every microscope; write the 3DMSL layout.
+
+    Writes ``OUT/<id>/<name>_imgs/<file>.tif`` (uint16), ``<name>_masks/`` (target mask,
+    uint8 0/1), ``<name>_projection/`` (uint8), ``<name>_labels/`` (z-stacks: 3D labels),
+    ``OUT/microscope_<name>.yaml``, ``OUT/simulate.json`` and ``OUT/contact_sheet_<name>.png``
+    (images beside their masks). ``progress(n)`` is called with
+    the number of finished (shape, microscope) pairs. Same seed -> same bytes.
+    """
+    acq = acquisition or Acquisition()
+    if not isinstance(views, int):
+        for v in views:
+            view_rotation(v)  # unknown names fail here, before anything is written
+    out = prepare_out(out, overwrite=overwrite)
+    for mic in microscopes:
+        write_yaml(out / f"microscope_{mic.name}.yaml", mic)
+    write_yaml(out / "acquisition.yaml", acq)
+    tasks = [(i, mic, views, acq, seed) for i in range(len(shapes)) for mic in microscopes]
+    records, sheets = [], {}
+    for i, mic, result in _run(_view_task, tasks, shapes, _workers(workers)):
+        shape = shapes[i]
+        folder = out / str(shape.id)
+        px, dz = mic.optics.pixel_size_nm, acq.z_step_nm if acq.z_planes > 1 else None
+        for j, (view, rv) in enumerate(result.items()):
+            if j < 2 and len(sheets.setdefault(mic.name, [])) < SHEET_TILES:
+                sheets[mic.name].append((rv.image, rv.mask))
+            name = view_file_name(mic.name, shape.id, view)
+            write_tiff(folder / f"{mic.name}_imgs" / name, rv.image, pixel_size_nm=px, z_step_nm=dz)
+            write_tiff(folder / f"{mic.name}_masks" / name, rv.mask, pixel_size_nm=px, z_step_nm=dz)
+            write_tiff(folder / f"{mic.name}_projection" / name, rv.projection, pixel_size_nm=px)
+            if acq.z_planes > 1:
+                write_tiff(
+                    folder / f"{mic.name}_labels" / name, rv.label, pixel_size_nm=px, z_step_nm=dz
+                )
+            records.append(
+                {"id": shape.id, "class": shape.shape_class, "microscope": mic.name, "view": view,
+                 "file": str((folder / f"{mic.name}_imgs" / name).relative_to(out)),
+                 "n_emitters": rv.n_emitters, "rotation": rv.rotation.round(6).tolist()}
+            )  # fmt: skip
+        if progress is not None:
+            progress(1)
+    for name, pairs in sheets.items():
+        write_png(out / f"contact_sheet_{name}.png", contact_sheet(*zip(*pairs, strict=True)))
+    write_json(out / "simulate.json", {"seed": seed, "views": views if isinstance(views, int)
+               else list(views), "images": records})  # fmt: skip
+    return out
+
+
+def write_dataset(
+    shapes: Sequence[SceneShape],
+    microscope: Microscope,
+    out: str | Path,
+    *,
+    n: int,
+    scene: SceneConfig | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """A training set: ``images/`` (uint16), ``masks/`` (uint8 0/1), ``instances/`` (uint16)
+    TIFFs with matching names ``img_000000.tif`` ..., plus ``contact_sheet.png`` (the first
+    images beside their instance labels) and ``dataset.json`` (microscope,
+    scene config, seed, and per image its objects with ids and classes)."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1 image; got {n}")
+    cfg = scene or SceneConfig()
+    out = prepare_out(out, overwrite=overwrite)
+    write_yaml(out / f"microscope_{microscope.name}.yaml", microscope)
+    tasks = [(k, microscope, cfg, seed) for k in range(n)]
+    px = microscope.optics.pixel_size_nm
+    entries, sheet = [], []
+    for k, sc in _run(_scene_task, tasks, shapes, _workers(workers)):
+        name = f"img_{k:06d}.tif"
+        if len(sheet) < SHEET_TILES:
+            sheet.append((sc.image, sc.instances))
+        write_tiff(out / "images" / name, sc.image, pixel_size_nm=px)
+        write_tiff(out / "masks" / name, sc.mask, pixel_size_nm=px)
+        write_tiff(out / "instances" / name, sc.instances, pixel_size_nm=px)
+        entries.append({"name": name, "objects": sc.objects})
+        if progress is not None:
+            progress(1)
+    classes = sorted({o["class"] for e in entries for o in e["objects"]})
+    write_json(
+        out / "dataset.json",
+        {
+            "microscope": microscope.model_dump(mode="json"),
+            "scene": cfg.model_dump(mode="json"),
+            "seed": seed,
+            "n": n,
+            "pixel_size_nm": px,
+            "classes": classes,
+            "images": entries,
+        },
+    )
+    write_png(out / "contact_sheet.png", contact_sheet(*zip(*sheet, strict=True)))
+    return out

@@ -1,0 +1,102 @@
+"""Every segtrain command on tiny data, and its one-line errors."""
+
+import numpy as np
+import tifffile
+import yaml
+
+from tests.segtrain._tiny import write_pairs
+
+
+def test_train_predict_evaluate_quantify(tmp_path, invoke):
+    data = write_pairs(tmp_path / "d", n=3, size=32)
+    cfg = {
+        "train": [{"path": str(data)}],
+        "model_params": {"depth": 2, "width": 4},
+        "patch_px": 32,
+        "batch_size": 2,
+        "val_patches": 2,
+        "amp": False,
+    }
+    (tmp_path / "train.yaml").write_text(yaml.safe_dump(cfg))
+    run = tmp_path / "run"
+    r = invoke("train", "--config", tmp_path / "train.yaml", "--run-dir", run, "--max-steps", 3)
+    assert r.exit_code == 0, r.stderr
+    assert (run / "best.pt").is_file()
+    r = invoke(
+        "train", "--config", tmp_path / "train.yaml", "--run-dir", run, "--max-steps", 5, "--resume"
+    )
+    assert r.exit_code == 0, r.stderr
+    r = invoke(
+        "predict",
+        run,
+        data / "images",
+        "-o",
+        tmp_path / "pred",
+        "--tile-px",
+        32,
+        "--overlap-px",
+        8,
+        "--tta",
+    )
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "pred" / "masks" / "im00.tif").is_file()
+    prob = tifffile.imread(tmp_path / "pred" / "probabilities" / "im00.tif")
+    assert prob.dtype == np.float32 and prob.shape == (32, 32)
+    r = invoke("evaluate", "--pred", tmp_path / "pred", "--gt", data, "-o", tmp_path / "m.csv")
+    assert r.exit_code == 0, r.stderr
+    assert "betti_error" in r.stdout and (tmp_path / "m_summary.csv").is_file()
+    r = invoke("evaluate", "--pred", data, "--gt", data)
+    assert r.exit_code == 0 and "dice             mean 1.0000" in r.stdout
+    r = invoke(
+        "quantify", data / "masks", "-o", tmp_path / "q.csv", "--pixel-size-nm", 10, "--gt", data
+    )
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "q_vs_gt.csv").is_file() and (tmp_path / "q_vs_gt.png").is_file()
+
+
+def test_quantify_3d_and_bench(tmp_path, invoke):
+    v = np.zeros((8, 16, 16), np.uint8)
+    v[2:6, 3:7, 3:12] = 1
+    (tmp_path / "vol").mkdir()
+    tifffile.imwrite(tmp_path / "vol" / "v.tif", v)
+    r = invoke(
+        "quantify", tmp_path / "vol", "-o", tmp_path / "q3.csv", "--3d", "--voxel-size-nm", 20
+    )
+    assert r.exit_code == 0, r.stderr
+    assert "skeleton_length_um" in (tmp_path / "q3.csv").read_text()
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    bench = {
+        "models": {"patch_cnn": {"width": 2, "fc": 4}},
+        "real": [{"path": str(data)}],
+        "regimes": ["real"],
+        "test_sets": {"self": str(data)},
+        "train": {
+            "max_steps": 1,
+            "val_every": 1,
+            "patch_px": 32,
+            "batch_size": 2,
+            "amp": False,
+            "val_patches": 2,
+        },
+        "tile_px": 32,
+        "overlap_px": 8,
+    }
+    (tmp_path / "bench.yaml").write_text(yaml.safe_dump(bench))
+    r = invoke("bench", tmp_path / "bench.yaml", "-o", tmp_path / "b")
+    assert r.exit_code == 0, r.stderr
+    assert "patch_cnn" in (tmp_path / "b" / "table.md").read_text()
+
+
+def test_errors_are_one_line(tmp_path, invoke):
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    r = invoke("train", "--data", data, "--model", "resnet", "--run-dir", tmp_path / "r")
+    assert r.exit_code == 2 and "unknown model 'resnet'" in r.stderr
+    r = invoke("train", "--run-dir", tmp_path / "r")
+    assert r.exit_code == 2 and "no training data" in r.stderr
+    r = invoke("predict", tmp_path / "nope", data, "-o", tmp_path / "p")
+    assert r.exit_code == 2 and "does not exist" in r.stderr
+    (tmp_path / "empty").mkdir()
+    r = invoke("evaluate", "--pred", tmp_path / "empty", "--gt", data)
+    assert r.exit_code == 2 and "no .png/.tif" in r.stderr
+    r = invoke("quantify", data / "masks", "-o", tmp_path / "q.csv")
+    assert r.exit_code == 2 and "pixel_size_nm is required" in r.stderr
