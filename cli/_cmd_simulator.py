@@ -6,13 +6,7 @@ from pathlib import Path
 
 import typer
 
-
-def _progress(total: int, label: str):
-    from rich.progress import Progress
-
-    bar = Progress(transient=True)
-    task = bar.add_task(label, total=total)
-    return bar, lambda k: bar.advance(task, k)
+from ._progress import progress_bar
 
 
 def _parse_objects(text: str) -> tuple[int, int]:
@@ -106,8 +100,7 @@ def register(app: typer.Typer) -> None:
             focal_depth_nm=focal_depth_nm,
             mask=mask,
         )
-        bar, advance = _progress(len(shapes) * len(mics), "simulating")
-        with bar:
+        with progress_bar("simulating", len(shapes) * len(mics)) as bar:
             write_simulations(
                 shapes,
                 mics,
@@ -117,7 +110,7 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 workers=workers,
                 overwrite=overwrite,
-                progress=advance,
+                progress=bar.advance,
             )
         typer.echo(f"wrote {len(shapes)} shape(s) x {len(mics)} microscope(s) to {out}")
 
@@ -147,8 +140,7 @@ def register(app: typer.Typer) -> None:
         scene = SceneConfig(
             size_px=size, objects=_parse_objects(objects), allow_overlap=allow_overlap, mask=mask
         )
-        bar, advance = _progress(n, "rendering")
-        with bar:
+        with progress_bar("rendering", n) as bar:
             write_dataset(
                 shapes,
                 mic,
@@ -158,7 +150,7 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 workers=workers,
                 overwrite=overwrite,
-                progress=advance,
+                progress=bar.advance,
             )
         typer.echo(f"wrote {n} images to {out}")
 

@@ -104,3 +104,14 @@ def test_fine_tune_from_another_run(tmp_path):
                 init_from=str(pre),
             )
         )
+
+
+def test_early_stopping_after_patience(tmp_path, monkeypatch):
+    import segtrain._train as tr
+
+    flat = {"val_loss": 1.0, "val_dice": 0.5, "val_iou": 0.5}
+    monkeypatch.setattr(tr, "_validate", lambda *a, **k: dict(flat))
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    run = train(_cfg(data, tmp_path / "r", max_steps=50, val_every=1, patience=2))
+    steps = [line.split(",")[0] for line in (run / "log.csv").read_text().splitlines()[1:]]
+    assert steps == ["1", "2", "3"]
