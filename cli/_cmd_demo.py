@@ -110,7 +110,8 @@ def register(app: typer.Typer) -> None:
         total = (time.perf_counter() - t_start) / 60
         rows = "\n".join(f"| {title} | `{cmd}` | {look} |" for title, cmd, look, _ in steps)
         readme = out / "README.md"
-        readme.write_text(RESULTS_README.format(out=out, minutes=total, seed=seed, rows=rows))
+        text = RESULTS_README.format(out=out, minutes=total, seed=seed, rows=rows)
+        readme.write_text(text + _metrics_table(out))
         typer.secho(f"\ndemo finished in {total:.1f} min: open {readme}", fg=typer.colors.GREEN)
 
 
@@ -131,6 +132,29 @@ def _demo_simulation(steps: list, out: Path, lib: Path, seed: int) -> None:
               f"{name}/contact_sheet.png, {name}/images, masks, instances")  # fmt: skip
 
 
+def _metrics_table(out: Path) -> str:
+    """Markdown table of the demo's test metrics, read back from the evaluate summaries."""
+    import csv
+
+    lines = [
+        "\n## U-Net trained on synthetic Epi1, tested on held-out synthetic sets\n",
+        "Per-image mean +- std; foreground IoU; Betti error |db0| + |db1| (fg 4-, bg "
+        "8-connected).\n",
+        "| test set | Dice | IoU (fg) | Betti error | F1@0.5 |",
+        "|---|---|---|---|---|",
+    ]
+    for test in ("test_epi1", "test_conf1"):
+        path = out / f"metrics_{test}_summary.csv"
+        if not path.is_file():
+            continue
+        with path.open() as f:
+            v = {row["metric"]: float(row["value"]) for row in csv.DictReader(f)}
+        cells = [f"{v[f'{m}_mean']:.3f} +- {v[f'{m}_std']:.3f}" for m in
+                 ("dice", "iou", "betti_error", "f1_50")]  # fmt: skip
+        lines.append(f"| {test} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _demo_training(steps: list, out: Path, seed: int, minutes: float) -> None:
     """Train a small U-Net on the Epi1 set; evaluate on held-out Epi1 and on Conf1."""
     run = out / "run_unet"
@@ -146,6 +170,7 @@ def _demo_training(steps: list, out: Path, seed: int, minutes: float) -> None:
               f"pred_{test}/")  # fmt: skip
         _step(steps, f"evaluate on {test}",
               ["evaluate", "--pred", str(pred / "masks"), "--gt", str(out / test / "masks"),
-               "-o", str(out / f"metrics_{test}.csv")],
-              f"metrics_{test}.csv, metrics_{test}.txt",
+               "-o", str(out / f"metrics_{test}.csv"), "--images", str(out / test / "images"),
+               "--figure", str(out / f"predictions_{test}.png")],
+              f"predictions_{test}.png, metrics_{test}.csv, metrics_{test}.txt",
               capture=out / f"metrics_{test}.txt")  # fmt: skip

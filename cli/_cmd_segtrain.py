@@ -103,8 +103,14 @@ def register(app: typer.Typer) -> None:
             4, "--connectivity", help="Foreground connectivity (4 or 8) for Betti and instances."
         ),
         threshold: float = typer.Option(0.5, "--threshold", help="Probability -> mask."),
+        figure: Path = typer.Option(
+            None, "--figure", help="PNG of images beside prediction and truth (needs --images)."
+        ),
+        images: Path = typer.Option(None, "--images", help="Input images, for --figure."),
     ) -> None:
         """Dice, foreground IoU, precision, recall, Betti errors, instance F1/PQ per image."""
+        if (figure is None) != (images is None):
+            raise ValueError("--figure and --images go together: pass both or neither.")
         from segtrain import evaluate_folders
         from segtrain.io import write_csv
 
@@ -114,6 +120,10 @@ def register(app: typer.Typer) -> None:
             summary_path = out.with_name(out.stem + "_summary.csv")
             write_csv(summary_path, res.summary_table().reset_index(names="metric"))
             typer.echo(f"wrote {out} and {summary_path}")
+        if figure is not None:
+            from segtrain.io import plot_prediction_folders
+
+            typer.echo(f"wrote {plot_prediction_folders(images, pred, gt, figure)}")
         typer.echo(
             f"{res.summary['n_images']} images (mean +- std over images; pooled over pixels)"
         )

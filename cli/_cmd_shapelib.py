@@ -6,29 +6,12 @@ from pathlib import Path
 
 import typer
 
+from ._progress import progress_bar
+
 library_app = typer.Typer(
     name="library", help="Browse a shape library: counts per class, sizes, a gallery.",
     no_args_is_help=True,
 )  # fmt: skip
-
-
-def _progress_bar():
-    """A rich progress bar and the ``progress(done, total)`` callback that drives it."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    bar = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        transient=True,
-    )
-    task = bar.add_task("instances", total=None)
-
-    def progress(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return bar, progress
 
 
 def register(app: typer.Typer) -> None:
@@ -78,8 +61,7 @@ def register(app: typer.Typer) -> None:
         )
         shape = ShapeParams(n_surface_points=points, n_occupancy_points=occupancy_points)
         volume = read_volume(input, voxel_size_nm=voxel_size_nm)
-        bar, progress = _progress_bar()
-        with bar:
+        with progress_bar("instances") as bar:
             summary = extract_library(
                 volume,
                 out,
@@ -88,7 +70,7 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 n_workers=workers,
                 overwrite=overwrite,
-                progress=progress,
+                progress=bar.update,
             )
         counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items()) or "none"
         typer.echo(f"wrote {summary.n_instances} instances to {out} ({counts})")

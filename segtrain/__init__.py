@@ -39,6 +39,7 @@ _EXPORTS = {
     "evaluate_folders": ".io._folders",
     "EvaluationResult": ".io._folders",
     "plot_predictions": ".io._folders",
+    "plot_prediction_folders": ".io._folders",
     "binary_scores": "._metrics",
     "betti_numbers": "._metrics",
     "betti_error": "._metrics",

@@ -13,7 +13,13 @@ from ._files import (
     read_stack,
     write_tiff,
 )
-from ._folders import EvaluationResult, evaluate_folders, plot_predictions, predict_folder
+from ._folders import (
+    EvaluationResult,
+    evaluate_folders,
+    plot_prediction_folders,
+    plot_predictions,
+    predict_folder,
+)
 from ._quantify import QuantifyResult, plot_comparison, quantify_folder, read_masks
 from ._runs import (
     CHECKPOINT_FORMAT,
@@ -37,6 +43,7 @@ __all__ = [
     "evaluate_folders",
     "list_images",
     "load_checkpoint",
+    "plot_prediction_folders",
     "plot_predictions",
     "predict_folder",
     "read_image",

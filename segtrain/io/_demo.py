@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from ._files import list_images, read_image
-from ._folders import _inputs, _mask_dir, evaluate_folders, plot_predictions, predict_folder
+from ._folders import evaluate_folders, plot_prediction_folders, predict_folder
 from ._runs import write_csv
 
 __all__ = ["train_and_evaluate"]
@@ -74,10 +71,7 @@ def train_and_evaluate(
     write_csv(out / "metrics.csv", res.per_image)
     write_csv(out / "summary.csv", res.summary_table().reset_index(names="metric"))
     # Figure: the first n_figure test images with prediction and truth.
-    imgs = _inputs(Path(test_data))[:n_figure]
-    gts = {p.stem: p for p in list_images(_mask_dir(Path(test_data)))}
-    images = [read_image(p) for p in imgs]
-    preds = [read_image(out / "pred" / "masks" / f"{p.stem}.tif") for p in imgs]
-    truths = [np.asarray(read_image(gts[p.stem])) > 0 for p in imgs]
-    plot_predictions(images, preds, truths, out / "predictions.png", titles=[p.stem for p in imgs])
+    plot_prediction_folders(
+        test_data, out / "pred" / "masks", test_data, out / "predictions.png", n=n_figure
+    )
     return res

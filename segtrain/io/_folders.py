@@ -239,3 +239,39 @@ def plot_predictions(
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return Path(path)
+
+
+def plot_prediction_folders(
+    images: str | Path,
+    pred: str | Path,
+    gt: str | Path,
+    path: str | Path,
+    *,
+    n: int = 4,
+) -> Path:
+    """Figure of the first ``n`` images (by name) with their predicted and true masks.
+
+    Parameters
+    ----------
+    images : folder of images (or a dataset folder with ``images/``)
+    pred : folder of predicted masks (names match the images; ``.tif``)
+    gt : folder of true masks (or a dataset folder with ``masks/``)
+    path : PNG file to write
+    """
+    if n < 1:
+        raise ValueError(f"the figure needs n >= 1 images; got {n}.")
+    files = _inputs(Path(images))[:n]
+    preds = {p.stem: p for p in list_images(_mask_dir(Path(pred)))}
+    truths = {p.stem: p for p in list_images(_mask_dir(Path(gt)))}
+    missing = [p.stem for p in files if p.stem not in preds or p.stem not in truths]
+    if missing:
+        raise FileNotFoundError(
+            f"no predicted or true mask named like image(s) {missing[:3]} in {pred} / {gt}."
+        )
+    return plot_predictions(
+        [read_image(p) for p in files],
+        [read_image(preds[p.stem]) for p in files],
+        [np.asarray(read_image(truths[p.stem])) > 0 for p in files],
+        path,
+        titles=[p.stem for p in files],
+    )
