@@ -13,6 +13,7 @@ __all__ = ["LibrarySummary", "summarize_table", "library_summary", "library_gall
 log = logging.getLogger(__name__)
 
 _STAT_COLUMNS = ["voxel_count", "volume_um3", "surface_area_um2", "skeleton_length_um"]
+_STATS = ("median", "mean", "min", "max")
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,12 @@ class LibrarySummary:
                 "classes: " + ", ".join(f"{k} {v}" for k, v in self.counts.items())
                 + f"; touching the volume border: {self.n_touching_border}"
             )  # fmt: skip
+            # One narrow table per measurement (classes x median/mean/min/max), not one wide one.
             with _pd_options():
-                lines.append(self.stats.to_string(float_format=lambda v: f"{v:.4g}"))
+                for col in _STAT_COLUMNS:
+                    part = self.stats[[f"{col}_{s}" for s in _STATS]]
+                    part.columns = list(_STATS)
+                    lines += ["", col, part.to_string(float_format=lambda v: f"{v:.4g}")]
         return "\n".join(lines)
 
 
@@ -71,7 +76,7 @@ def summarize_table(table, *, path: str | Path | None = None) -> LibrarySummary:
         entry = {"count": len(part)}
         for col in _STAT_COLUMNS:
             vals = pd.to_numeric(part[col], errors="coerce").dropna() if col in part else []
-            for stat in ("median", "mean", "min", "max"):
+            for stat in _STATS:
                 entry[f"{col}_{stat}"] = float(getattr(vals, stat)()) if len(vals) else np.nan
         rows[name] = entry
     stats = pd.DataFrame.from_dict(rows, orient="index")

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from ._blocks import Up, pad_to_multiple
+from ._blocks import LevelParams, Up, pad_to_multiple
 
 __all__ = ["AttentionResUNet", "AttentionResUNetParams"]
 
 
-class AttentionResUNetParams(BaseModel):
+class AttentionResUNetParams(LevelParams):
     """Options of `attention_res_unet`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    depth: int = Field(4, ge=1, le=6, description="Number of down-samplings.")
-    width: int = Field(32, ge=2, le=256, description="Channels of the first level (x2 per level).")
-    in_channels: int = Field(1, ge=1, le=16, description="Input channels.")
 
 
 class ResBlock(nn.Module):

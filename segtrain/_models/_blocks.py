@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 __all__ = ["ConvNormAct", "pad_to_multiple", "Up"]
@@ -40,3 +41,22 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
         mode = "reflect" if (ph < h and pw < w) else "replicate"
         x = F.pad(x, (0, pw, 0, ph), mode=mode)
     return x, (h, w)
+
+
+class LevelParams(BaseModel):
+    """Options shared by the encoder-decoder models: levels, width and input channels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    depth: int = Field(4, ge=1, le=6, description="Number of down-samplings.")
+    width: int = Field(32, ge=2, le=256, description="Channels of the first level (x2 per level).")
+    in_channels: int = Field(1, ge=1, le=16, description="Input channels.")
+
+
+def decode(skips: list[torch.Tensor], ups: nn.ModuleList, dec: nn.ModuleList) -> torch.Tensor:
+    """U-Net decoder: from the deepest skip up, upsample, concatenate the skip, convolve."""
+    x = skips.pop()
+    for up, block in zip(ups, dec, strict=True):
+        s = skips.pop()
+        x = block(torch.cat([up(x, s.shape[-2:]), s], dim=1))
+    return x

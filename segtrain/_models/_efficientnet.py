@@ -10,7 +10,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from ._blocks import ConvNormAct, Up, pad_to_multiple
+from ._blocks import ConvNormAct, Up, decode, pad_to_multiple
 
 __all__ = ["EfficientNetUNet", "EfficientNetUNetParams"]
 
@@ -115,8 +115,4 @@ class EfficientNetUNet(nn.Module):
         for stage in self.stages:
             x = stage(x)
             skips.append(x)
-        x = skips.pop()
-        for up, dec in zip(self.ups, self.dec, strict=True):
-            s = skips.pop()
-            x = dec(torch.cat([up(x, s.shape[-2:]), s], dim=1))
-        return self.head(x)[..., :h, :w]
+        return self.head(decode(skips, self.ups, self.dec))[..., :h, :w]

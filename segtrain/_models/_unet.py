@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from ._blocks import ConvNormAct, Up, pad_to_multiple
+from ._blocks import ConvNormAct, LevelParams, Up, decode, pad_to_multiple
 
 __all__ = ["UNet", "UNetParams"]
 
 
-class UNetParams(BaseModel):
+class UNetParams(LevelParams):
     """Options of `unet`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    depth: int = Field(4, ge=1, le=6, description="Number of down-samplings.")
-    width: int = Field(32, ge=2, le=256, description="Channels of the first level (x2 per level).")
-    in_channels: int = Field(1, ge=1, le=16, description="Input channels.")
 
 
 class UNet(nn.Module):
@@ -61,8 +54,4 @@ class UNet(nn.Module):
                 x = self.pool(x)
             x = block(x)
             skips.append(x)
-        x = skips.pop()
-        for up, dec in zip(self.ups, self.dec, strict=True):
-            s = skips.pop()
-            x = dec(torch.cat([up(x, s.shape[-2:]), s], dim=1))
-        return self.head(x)[..., :h, :w]
+        return self.head(decode(skips, self.ups, self.dec))[..., :h, :w]
