@@ -39,7 +39,8 @@ MESH_FILE, PLY_FILE, OCC_FILE, META_FILE = (
 FORMAT_VERSION = 1
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, so readers never see half a file."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with open(tmp, "wb") as f:
         f.write(data)
@@ -132,12 +133,12 @@ def write_shape(shape: Shape, folder: str | os.PathLike, *, extra_meta: dict | N
     meta_path = folder / META_FILE
     if meta_path.exists():
         meta_path.unlink()
-    _atomic_write(folder / MESH_FILE, trimesh.exchange.off.export_off(shape.mesh).encode())
+    atomic_write(folder / MESH_FILE, trimesh.exchange.off.export_off(shape.mesh).encode())
     if shape.pointcloud is not None:
         pc = shape.pointcloud
-        _atomic_write(folder / PLY_FILE, _ply_bytes(pc.points, pc.normals))
+        atomic_write(folder / PLY_FILE, _ply_bytes(pc.points, pc.normals))
     if shape.occupancy is not None:
-        _atomic_write(folder / OCC_FILE, _npz_bytes(shape.occupancy))
+        atomic_write(folder / OCC_FILE, _npz_bytes(shape.occupancy))
     meta = {
         "format_version": FORMAT_VERSION,
         "id": int(shape.id),
@@ -156,7 +157,7 @@ def write_shape(shape: Shape, folder: str | os.PathLike, *, extra_meta: dict | N
             "inside_fraction": float(np.mean(shape.occupancy.occupancies))},
     }  # fmt: skip
     meta.update(extra_meta or {})
-    _atomic_write(meta_path, json.dumps(meta, indent=2, default=_json_default).encode())
+    atomic_write(meta_path, json.dumps(meta, indent=2, default=_json_default).encode())
     return folder
 
 

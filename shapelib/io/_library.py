@@ -7,12 +7,13 @@ import io as _io
 import json
 import logging
 import math
-import os
 import re
 import shutil
 from pathlib import Path
 
 import numpy as np
+
+from ._instance_io import atomic_write
 
 __all__ = [
     "MANIFEST_NAME",
@@ -46,12 +47,6 @@ def is_instance_complete(folder: str | Path) -> bool:
 
 def _dumps(obj) -> str:
     return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _existing_run(out: Path) -> dict | None:
@@ -101,7 +96,7 @@ def prepare_library_dir(out_dir: str | Path, run: dict, *, overwrite: bool) -> P
         else:
             log.info("resuming the library in %s", out)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / MANIFEST_NAME, _dumps({"run": run}))
+    atomic_write(out / MANIFEST_NAME, _dumps({"run": run}).encode())
     return out
 
 
@@ -134,8 +129,8 @@ def write_library_files(out_dir: str | Path, columns: list[str], rows: list[dict
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_fmt(row.get(c)) for c in columns])
-    _atomic_write(out / "library.csv", buf.getvalue())
-    _atomic_write(out / "library.json", _dumps(info))
+    atomic_write(out / "library.csv", buf.getvalue().encode())
+    atomic_write(out / "library.json", _dumps(info).encode())
 
 
 def read_library_table(library_dir: str | Path):
