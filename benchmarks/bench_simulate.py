@@ -22,6 +22,7 @@ from simulator import (
     SceneConfig,
     apply_camera,
     calibrate_camera,
+    central_ncc,
     compute_psf,
     mean_variance,
     render_emitters,
@@ -44,14 +45,6 @@ def timed(fn, repeat=1):
     for _ in range(repeat):
         out = fn()
     return out, (time.perf_counter() - t) / repeat
-
-
-def ncc_central(a, b, crop=48):
-    c0 = (a.shape[0] - crop) // 2
-    s = slice(c0, c0 + crop)
-    x = a[s, s].astype(float) - a[s, s].mean()
-    y = b[s, s].astype(float) - b[s, s].mean()
-    return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
 
 
 def bench_views(shape):
@@ -104,10 +97,10 @@ def bench_ncc(shape1, shape920):
     noisy = simulate_instance(shape1.mesh, with_noise_mode(CONF2, "3dmsl"), rng=0)
     other = simulate_instance(shape920.mesh, CONF2, rng=0)
     rows = {
-        "ours, noise-free": [ncc_central(ours[v].expected, refs[v]) for v in VIEWS_3DMSL],
-        "ours, physical camera": [ncc_central(ours[v].image, refs[v]) for v in VIEWS_3DMSL],
-        "ours, 3dmsl noise": [ncc_central(noisy[v].image, refs[v]) for v in VIEWS_3DMSL],
-        "instance 920 (control)": [ncc_central(other[v].expected, refs[v]) for v in VIEWS_3DMSL],
+        "ours, noise-free": [central_ncc(ours[v].expected, refs[v]) for v in VIEWS_3DMSL],
+        "ours, physical camera": [central_ncc(ours[v].image, refs[v]) for v in VIEWS_3DMSL],
+        "ours, 3dmsl noise": [central_ncc(noisy[v].image, refs[v]) for v in VIEWS_3DMSL],
+        "instance 920 (control)": [central_ncc(other[v].expected, refs[v]) for v in VIEWS_3DMSL],
     }
     print("views:", ", ".join(VIEWS_3DMSL))
     for k, v in rows.items():

@@ -5,6 +5,7 @@ Never imports torch.
 
 from ._calibrate import CameraCalibration, MeanVariance, calibrate_camera, mean_variance
 from ._camera import apply_camera
+from ._compare import central_ncc
 from ._config import Acquisition, Camera, Labelling, Microscope, Optics
 from ._geometry import VIEWS_3DMSL, random_rotation, sample_fluorophores, view_rotation
 from ._image import RenderedView, render_view, simulate_instance
@@ -35,6 +36,7 @@ __all__ = [
     "apply_camera",
     "best_focus_stage_nm",
     "calibrate_camera",
+    "central_ncc",
     "compute_psf",
     "contact_sheet",
     "get_preset",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._blocks import LevelParams, Up, pad_to_multiple
+from ._blocks import LevelParams, Up, encode, pad_to_multiple
 
 __all__ = ["AttentionResUNet", "AttentionResUNetParams"]
 
@@ -79,12 +79,7 @@ class AttentionResUNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, (h, w) = pad_to_multiple(x, self.multiple)
-        skips = []
-        for i, block in enumerate(self.down):
-            if i:
-                x = self.pool(x)
-            x = block(x)
-            skips.append(x)
+        skips = encode(x, self.down, self.pool)
         x = skips.pop()
         for up, gate, dec in zip(self.ups, self.gates, self.dec, strict=True):
             s = skips.pop()

@@ -53,6 +53,15 @@ class LevelParams(BaseModel):
     in_channels: int = Field(1, ge=1, le=16, description="Input channels.")
 
 
+def encode(x: torch.Tensor, down: nn.ModuleList, pool: nn.Module) -> list[torch.Tensor]:
+    """U-Net encoder: each block's output (pooled before every block but the first)."""
+    skips = []
+    for i, block in enumerate(down):
+        x = block(pool(x) if i else x)
+        skips.append(x)
+    return skips
+
+
 def decode(skips: list[torch.Tensor], ups: nn.ModuleList, dec: nn.ModuleList) -> torch.Tensor:
     """U-Net decoder: from the deepest skip up, upsample, concatenate the skip, convolve."""
     x = skips.pop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._blocks import ConvNormAct, LevelParams, Up, decode, pad_to_multiple
+from ._blocks import ConvNormAct, LevelParams, Up, decode, encode, pad_to_multiple
 
 __all__ = ["UNet", "UNetParams"]
 
@@ -48,10 +48,5 @@ class UNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, (h, w) = pad_to_multiple(x, self.multiple)
-        skips = []
-        for i, block in enumerate(self.down):
-            if i:
-                x = self.pool(x)
-            x = block(x)
-            skips.append(x)
+        skips = encode(x, self.down, self.pool)
         return self.head(decode(skips, self.ups, self.dec))[..., :h, :w]

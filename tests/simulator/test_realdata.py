@@ -6,20 +6,19 @@ import numpy as np
 import pytest
 import tifffile
 
-from simulator import CONF2, VIEWS_3DMSL, Optics, calibrate_camera, compute_psf, simulate_instance
+from simulator import (
+    CONF2,
+    VIEWS_3DMSL,
+    Optics,
+    calibrate_camera,
+    central_ncc,
+    compute_psf,
+    simulate_instance,
+)
 from simulator._psf import fwhm_1d_nm
 from simulator.io import read_shapes
 
 pytestmark = pytest.mark.realdata
-
-
-def ncc_central(a: np.ndarray, b: np.ndarray, crop: int = 48) -> float:
-    """Normalised cross-correlation over the central crop x crop pixels."""
-    c0 = (a.shape[0] - crop) // 2
-    s = slice(c0, c0 + crop)
-    x = a[s, s].astype(float) - a[s, s].mean()
-    y = b[s, s].astype(float) - b[s, s].mean()
-    return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
 
 
 def test_six_conf2_views_resemble_released_images(shared_data):
@@ -29,7 +28,7 @@ def test_six_conf2_views_resemble_released_images(shared_data):
     scores = []
     for v in VIEWS_3DMSL:
         ref = tifffile.imread(folder / "Conf2_imgs" / f"0_1_{v}.tif")
-        scores.append(ncc_central(views[v].expected, ref))
+        scores.append(central_ncc(views[v].expected, ref))
     assert np.mean(scores) > 0.65, scores  # 3DMSL's own re-run scores about 0.65
 
 
@@ -53,3 +52,13 @@ def test_calibrate_real_epifluorescence_image(shared_data):
     img = tifffile.imread(shared_data / "fluorescence" / "mcc13_human_mito_80nm.tif")
     fit = calibrate_camera(img)
     assert 0.5 < fit.camera.gain_adu_per_e < 5 and 60 < fit.camera.offset_adu < 90
+
+
+def test_central_ncc_known_answers():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(64, 64))
+    assert central_ncc(a, a) == pytest.approx(1.0)
+    assert central_ncc(a, -a) == pytest.approx(-1.0)
+    assert central_ncc(a, 3 * a + 7) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="one shape"):
+        central_ncc(a, a[:40, :40])
