@@ -4,12 +4,14 @@ Never imports torch or open3d at import time.
 """
 
 from ._classify import SHAPE_CLASSES, ClassThresholds, classify_shape
+from ._errors import InputError, MitoshapeError
 from ._extract import ExtractParams, extract_instances
 from ._instance import Instance
 from ._library import extract_library
 from ._mesh import mesh_genus, mesh_instance
 from ._occupancy import Occupancy, points_inside, sample_occupancy
 from ._pointcloud import PointCloud, noisy_view, sample_pointcloud
+from ._rotation import random_rotation, rotate_points
 from ._shape import Shape, ShapeParams, build_shape, classify_mesh, voxelize_mesh
 from ._skeleton import Skeleton, skeletonize_mask
 from ._summary import LibrarySummary, library_gallery, library_summary
@@ -17,6 +19,10 @@ from ._units import as_spacing_nm, xyz_to_zyx, zyx_to_xyz
 from .io._instance_io import read_instance, write_shape
 
 __all__ = [
+    "InputError",
+    "MitoshapeError",
+    "random_rotation",
+    "rotate_points",
     "ExtractParams",
     "extract_instances",
     "extract_library",

@@ -7,7 +7,39 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["as_spacing_nm", "zyx_to_xyz", "xyz_to_zyx"]
+__all__ = ["as_spacing_nm", "length_unit_nm", "zyx_to_xyz", "xyz_to_zyx"]
+
+# Length units found in file metadata, in nm.
+_UNIT_NM = {
+    "nm": 1.0,
+    "nanometer": 1.0,
+    "nanometre": 1.0,
+    "um": 1e3,
+    "µm": 1e3,
+    "μm": 1e3,
+    "\\u00b5m": 1e3,
+    "micron": 1e3,
+    "microns": 1e3,
+    "micrometer": 1e3,
+    "micrometre": 1e3,
+    "mm": 1e6,
+    "millimeter": 1e6,
+    "cm": 1e7,
+    "m": 1e9,
+    "meter": 1e9,
+    "a": 0.1,
+    "angstrom": 0.1,
+    "å": 0.1,
+}
+
+
+def length_unit_nm(unit) -> float | None:
+    """nm per one ``unit`` (a length unit name from file metadata), or None if unknown."""
+    if unit is None:
+        return None
+    if isinstance(unit, bytes):
+        unit = unit.decode("utf-8", "replace")
+    return _UNIT_NM.get(str(unit).strip().lower())
 
 
 def as_spacing_nm(value: float | Sequence[float] | np.ndarray, *, name: str = "voxel_size_nm"):

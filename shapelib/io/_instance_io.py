@@ -26,6 +26,7 @@ from .._occupancy import Occupancy
 from .._pointcloud import PointCloud
 from .._shape import Shape
 from .._units import as_spacing_nm
+from ._atomic import atomic_write
 
 __all__ = ["write_shape", "read_instance", "is_complete", "RELEASED_VOXEL_SIZE_NM"]
 
@@ -37,14 +38,6 @@ MESH_FILE, PLY_FILE, OCC_FILE, META_FILE = (
     "meta.json",
 )
 FORMAT_VERSION = 1
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def _ply_bytes(points: np.ndarray, normals: np.ndarray) -> bytes:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._instance_io import atomic_write
+from ._atomic import atomic_write
 
 __all__ = [
     "MANIFEST_NAME",

@@ -5,40 +5,17 @@ from __future__ import annotations
 import logging
 import math
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .._units import as_spacing_nm
+from .._units import as_spacing_nm, length_unit_nm
+from ._tiff import read_tiff
 
 __all__ = ["Volume", "read_volume", "check_label_volume"]
 
 log = logging.getLogger(__name__)
-
-# Length units found in file metadata, in nm.
-_UNIT_NM = {
-    "nm": 1.0,
-    "nanometer": 1.0,
-    "nanometre": 1.0,
-    "um": 1e3,
-    "µm": 1e3,
-    "μm": 1e3,
-    "\\u00b5m": 1e3,
-    "micron": 1e3,
-    "microns": 1e3,
-    "micrometer": 1e3,
-    "micrometre": 1e3,
-    "mm": 1e6,
-    "millimeter": 1e6,
-    "cm": 1e7,
-    "m": 1e9,
-    "meter": 1e9,
-    "a": 0.1,
-    "angstrom": 0.1,
-    "å": 0.1,
-}
 
 _H5_RE = re.compile(r"^(?P<file>.+?\.(?:h5|hdf5|hdf|he5))(?::(?P<key>.*))?$", re.IGNORECASE)
 _ZARR_RE = re.compile(r"^(?P<file>.+?\.zarr)(?::(?P<key>.*))?$", re.IGNORECASE)
@@ -112,70 +89,13 @@ def check_label_volume(data: np.ndarray, *, what: str = "labels") -> np.ndarray:
     raise ValueError(f"{what} must be integer labels or a mask; got dtype {arr.dtype}.")
 
 
-def _unit_nm(unit: str | None, default: float | None) -> float | None:
-    if unit is None:
-        return default
-    key = str(unit).strip().lower()
-    return _UNIT_NM.get(key, default)
-
-
-def _tiff_voxel_size_nm(tif) -> tuple[float, float, float] | None:
-    """Voxel size from OME PhysicalSize* or ImageJ spacing/unit + resolution tags."""
-    if tif.is_ome and tif.ome_metadata:
-        try:
-            root = ET.fromstring(tif.ome_metadata)
-            pix = next(el for el in root.iter() if el.tag.endswith("Pixels"))
-            sizes = []
-            for ax in ("Z", "Y", "X"):
-                val = pix.get(f"PhysicalSize{ax}")
-                if val is None:
-                    sizes.append(None)
-                    continue
-                scale = _unit_nm(pix.get(f"PhysicalSize{ax}Unit", "µm"), None)
-                sizes.append(float(val) * scale if scale else None)
-            if sizes[1] is not None and sizes[2] is not None:
-                if sizes[0] is None:
-                    sizes[0] = sizes[2]
-                    log.warning("OME metadata has no PhysicalSizeZ; using the x size for z.")
-                return tuple(sizes)
-        except (ET.ParseError, StopIteration, ValueError, TypeError):
-            log.warning("could not parse the OME metadata of the TIFF; ignoring it.")
-    page = tif.pages[0]
-    tags = page.tags
-    ij = tif.imagej_metadata or {}
-    xres, yres = tags.get("XResolution"), tags.get("YResolution")
-    resunit = tags.get("ResolutionUnit")
-    resunit = int(resunit.value) if resunit is not None else 1
-    unit_scale = {2: 2.54e7, 3: 1e7}.get(resunit)  # inch, centimetre in nm
-    if unit_scale is None:
-        unit_scale = _unit_nm(ij.get("unit"), None)
-    if xres is None or yres is None or unit_scale is None:
-        return None
-    xr = xres.value[0] / xres.value[1]
-    yr = yres.value[0] / yres.value[1]
-    if not (xr > 0 and yr > 0):
-        return None
-    x_nm, y_nm = unit_scale / xr, unit_scale / yr
-    z_nm = float(ij["spacing"]) * _unit_nm(ij.get("unit"), unit_scale) if "spacing" in ij else None
-    if z_nm is None:
-        log.warning("TIFF metadata gives no z spacing; using the x size for z.")
-        z_nm = x_nm
-    return (z_nm, y_nm, x_nm)
-
-
 def _read_tiff(path: Path):
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            data = tif.asarray()
-            size = _tiff_voxel_size_nm(tif)
-    except (tifffile.TiffFileError, ValueError, OSError, KeyError) as err:
-        raise ValueError(f"could not read TIFF {path}: {err}. Is the file complete?") from None
+    img = read_tiff(path)
+    data = img.data
     if data.ndim == 4 and 1 in data.shape:
         log.info("squeezing singleton axis of TIFF shape %s", data.shape)
         data = data.squeeze()
-    return data, size
+    return data, img.voxel_size_nm
 
 
 def _size_from_attrs(attrs) -> tuple[float, float, float] | None:
@@ -195,7 +115,7 @@ def _size_from_attrs(attrs) -> tuple[float, float, float] | None:
             unit = attrs.get("unit", attrs.get("units"))
             if isinstance(unit, bytes):
                 unit = unit.decode()
-            scale = _unit_nm(unit, None)
+            scale = length_unit_nm(unit)
             if scale is None:
                 log.warning("attribute %r has no unit; ignoring it", keys[key])
                 continue
@@ -259,7 +179,7 @@ def _ngff_size(attrs: dict) -> tuple[tuple[float, float, float] | None, str | No
         if ax_name in names:
             i = names.index(ax_name)
             ax = axes[i] if isinstance(axes[i], dict) else {}
-            sizes.append(scale[i] * (_unit_nm(ax.get("unit"), None) or 1e3))
+            sizes.append(scale[i] * (length_unit_nm(ax.get("unit")) or 1e3))
         else:
             sizes.append(None)
     if None in sizes:
