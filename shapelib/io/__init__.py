@@ -5,7 +5,7 @@ The only modules of shapelib that touch the disk.
 
 from ._atomic import atomic_path, atomic_write
 from ._config import read_config, to_plain, write_config
-from ._instance_io import is_complete, read_instance, write_shape
+from ._instance_io import is_complete, read_instance, read_mesh, read_meta, write_shape
 from ._library import read_instance_mesh, read_library_table
 from ._tiff import TIFF_SUFFIXES, TiffImage, read_tiff, write_tiff
 from ._volume import Volume, check_label_volume, read_volume
@@ -24,6 +24,8 @@ __all__: list[str] = [
     "Volume",
     "is_complete",
     "read_instance",
+    "read_mesh",
+    "read_meta",
     "write_shape",
     "check_label_volume",
     "read_volume",

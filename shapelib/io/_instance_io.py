@@ -22,13 +22,21 @@ from pathlib import Path
 
 import numpy as np
 
+from .._errors import InputError
 from .._occupancy import Occupancy
 from .._pointcloud import PointCloud
 from .._shape import Shape
-from .._units import as_spacing_nm
+from .._units import as_spacing_nm, zyx_to_xyz
 from ._atomic import atomic_write
 
-__all__ = ["write_shape", "read_instance", "is_complete", "RELEASED_VOXEL_SIZE_NM"]
+__all__ = [
+    "write_shape",
+    "read_instance",
+    "read_mesh",
+    "read_meta",
+    "is_complete",
+    "RELEASED_VOXEL_SIZE_NM",
+]
 
 RELEASED_VOXEL_SIZE_NM = 24.0  # 3DMSL: 8 nm FIB-SEM downsampled 3x
 MESH_FILE, PLY_FILE, OCC_FILE, META_FILE = (
@@ -191,6 +199,62 @@ def _read_ply(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return points.astype(np.float32), normals.astype(np.float32)
 
 
+def read_meta(folder: str | os.PathLike) -> dict | None:
+    """The ``meta.json`` of an instance folder as a dict; None for a released 3DMSL folder."""
+    path = Path(folder) / META_FILE
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{path} is not valid JSON ({err}); re-extract the instance.") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{path} must hold a JSON object; got {type(meta).__name__}.")
+    return meta
+
+
+def _released_unit_nm(voxel_size_nm) -> np.ndarray:
+    """(x, y, z) nm per mesh unit of a released 3DMSL folder (default 24 nm voxels)."""
+    unit_nm = as_spacing_nm(RELEASED_VOXEL_SIZE_NM if voxel_size_nm is None else voxel_size_nm)
+    return zyx_to_xyz(np.asarray(unit_nm))
+
+
+def read_mesh(folder: str | os.PathLike, *, voxel_size_nm=None, meta: dict | None = None):
+    """The mesh of an instance folder (ours or a released 3DMSL one), vertices (x, y, z) in nm.
+
+    The one reader of ``raw_mesh.off``. Released folders (no ``meta.json``) are in voxel units
+    of ``voxel_size_nm`` (default 24 nm) and are scaled to nm; ours are in nm already.
+
+    Returns
+    -------
+    mesh : trimesh.Trimesh, vertices in nm
+    """
+    import trimesh
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"instance folder {folder} does not exist; pass a folder holding {MESH_FILE}."
+        )
+    mesh_path = folder / MESH_FILE
+    if not mesh_path.is_file():
+        raise FileNotFoundError(
+            f"{folder} holds no {MESH_FILE}; expected an instance folder of a shape library "
+            "(raw_mesh.off, pointcloud.ply, occupancies.npz)."
+        )
+    if meta is None:
+        meta = read_meta(folder)
+    try:
+        mesh = trimesh.load_mesh(mesh_path, file_type="off", process=True)
+    except Exception as err:  # trimesh raises many types for a malformed file
+        raise InputError(f"{mesh_path}: could not read it as an OFF mesh ({err}).") from None
+    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
+        raise InputError(f"{mesh_path}: the mesh has no faces.")
+    if meta is None:
+        mesh.apply_transform(np.diag([*_released_unit_nm(voxel_size_nm), 1.0]))
+    return mesh
+
+
 def read_instance(folder: str | os.PathLike, *, voxel_size_nm=None) -> Shape:
     """Read an instance folder: ours (with ``meta.json``) or a released 3DMSL one.
 
@@ -208,34 +272,14 @@ def read_instance(folder: str | os.PathLike, *, voxel_size_nm=None) -> Shape:
         Mesh in nm; point cloud and occupancy when their files exist; ``skeleton`` None;
         ``shape_class`` and ``measurements`` from ``meta.json`` (None / minimal when absent).
     """
-    import trimesh
-
     folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"instance folder {folder} does not exist; pass a folder holding raw_mesh.off."
-        )
-    mesh_path = folder / MESH_FILE
-    if not mesh_path.is_file():
-        raise FileNotFoundError(
-            f"{folder} holds no {MESH_FILE}; expected an instance folder of a shape library "
-            "(raw_mesh.off, pointcloud.ply, occupancies.npz)."
-        )
-    meta = None
-    if (folder / META_FILE).is_file():
-        meta = json.loads((folder / META_FILE).read_text())
-    try:
-        mesh = trimesh.load_mesh(mesh_path, file_type="off", process=True)
-    except Exception as err:
-        raise ValueError(f"{mesh_path}: could not read it as an OFF mesh ({err}).") from err
-    if len(mesh.faces) == 0:
-        raise ValueError(f"{mesh_path}: the mesh has no faces.")
+    meta = read_meta(folder) if folder.is_dir() else None
+    mesh = read_mesh(folder, voxel_size_nm=voxel_size_nm, meta=meta)
 
     if meta is None:  # released 3DMSL: mesh, loc, scale in voxel units
-        unit_nm = as_spacing_nm(RELEASED_VOXEL_SIZE_NM if voxel_size_nm is None else voxel_size_nm)
-        to_nm = np.asarray(unit_nm[::-1])  # (x, y, z)
-        mesh.apply_transform(np.diag([*to_nm, 1.0]))
-        measurements = {"voxel_size_nm": list(unit_nm), "source": str(folder),
+        to_nm = _released_unit_nm(voxel_size_nm)
+        unit_nm = zyx_to_xyz(to_nm)
+        measurements = {"voxel_size_nm": [float(v) for v in unit_nm], "source": str(folder),
                         "released_3dmsl": True}  # fmt: skip
         shape_class = None
         sid = int(folder.name) if folder.name.isdigit() else 0
