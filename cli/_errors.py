@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 import typer
+
 from shapelib import InputError, MitoshapeError
 
 __all__ = ["UserError", "format_error", "is_user_error", "run_guarded", "EXIT_USER", "EXIT_SIGINT"]
@@ -45,6 +46,11 @@ def format_error(err: BaseException) -> str:
     return "error: " + " ".join(msg.split())
 
 
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def run_guarded(app: typer.Typer, args: list[str] | None = None) -> int:
     """Run the typer app; user errors become one line on stderr and exit code 2, an interrupt
     exits 130 with one line; bugs raise."""
@@ -60,19 +66,18 @@ def run_guarded(app: typer.Typer, args: list[str] | None = None) -> int:
         err.show()
         return err.exit_code
     except click.exceptions.Abort:
-        print("error: aborted", file=sys.stderr)  # noqa: T201
+        _say("error: aborted")
         return 1
     except Exception as err:
         if not is_user_error(err):
             raise
-        print(format_error(err), file=sys.stderr)  # noqa: T201
+        _say(format_error(err))
         return EXIT_USER
     # typer turns KeyboardInterrupt into its exit code 130 and returns it (standalone_mode=False).
     if rv == EXIT_SIGINT:
-        print(
-            "error: interrupted (SIGINT); outputs written so far are complete files, the run "
-            "can be resumed or removed",
-            file=sys.stderr,
-        )  # noqa: T201
+        _say(
+            "error: interrupted (SIGINT); every file written so far is complete; re-run the "
+            "same command to resume where it can, or remove the output"
+        )
         return EXIT_SIGINT
     return rv if isinstance(rv, int) else 0
