@@ -7,6 +7,14 @@ from ._atomic import atomic_path, atomic_write
 from ._config import read_config, to_plain, write_config
 from ._instance_io import is_complete, read_instance, read_mesh, read_meta, write_shape
 from ._library import read_instance_mesh, read_library_table
+from ._outputs import (
+    MANIFEST_FILE,
+    OutputExistsError,
+    OutputFolder,
+    claim_output_file,
+    open_output_folder,
+    read_manifest,
+)
 from ._tiff import TIFF_SUFFIXES, TiffImage, read_tiff, write_tiff
 from ._volume import Volume, check_label_volume, read_volume
 from ._volume_write import write_volume
@@ -17,6 +25,12 @@ __all__: list[str] = [
     "read_config",
     "write_config",
     "to_plain",
+    "MANIFEST_FILE",
+    "OutputExistsError",
+    "OutputFolder",
+    "claim_output_file",
+    "open_output_folder",
+    "read_manifest",
     "TIFF_SUFFIXES",
     "TiffImage",
     "read_tiff",
