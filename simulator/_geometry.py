@@ -117,7 +117,7 @@ def check_mesh(mesh: trimesh.Trimesh, *, name: str = "mesh") -> None:
     if not mesh.is_watertight:
         raise InputError(
             f"{name} is not closed (watertight): its inside, volume and masks are undefined. "
-            "Repair it (trimesh.repair.fill_holes) or re-mesh the instance."
+            "Repair it (trimesh.repair.fill_holes) or mesh it again (shapelib.mesh_instance)."
         )
 
 

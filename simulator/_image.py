@@ -27,7 +27,7 @@ from ._geometry import (
     view_rotation,
 )
 from ._render import render_emitters
-from ._seeds import name_key
+from ._seeds import stream
 from ._truth import truth_masks
 
 __all__ = ["RenderedView", "render_view", "simulate_shape", "simulate_instance", "view_names"]
@@ -211,7 +211,7 @@ def simulate_shape(
     """Several views of one shape's mesh with one set of fluorophores (as 3DMSL released them).
 
     The fluorophores are drawn from ``rng``; then each view draws from its own stream,
-    ``default_rng([k, name_key(view)])`` with ``k`` the next 63-bit integer of ``rng``: its
+    ``SeedSequence([k, name_key(view)])`` with ``k`` the next 63-bit integer of ``rng``: its
     rotation (random views) and its camera noise. So a view's image is the same whichever other
     views are asked for (``["0", "x90"]`` and the six views give the same ``x90``; 2 and 5
     random views share ``r000`` and ``r001``).
@@ -248,7 +248,7 @@ def simulate_shape(
     key = int(rng.integers(2**63))  # the views' streams hang off this one draw
     out = {}
     for name in names:
-        view_rng = np.random.default_rng([key, name_key(name)])
+        view_rng = stream(key, name)
         rot = random_rotation(view_rng) if _is_random_view(name) else view_rotation(name)
         out[name] = render_view(
             mesh, microscope, rotation=rot, acquisition=acquisition, emitters=emitters,

@@ -50,7 +50,7 @@ def contact_sheet(
     Parameters
     ----------
     images : sequence of (H, W) or (Z, H, W) arrays (middle plane shown), any dtype
-    masks : sequence of (H, W) arrays; 0 background, labels coloured per instance
+    masks : sequence of (H, W) arrays; 0 background, each object label in its own colour
     tile_px : int
         Side of each tile.
 
