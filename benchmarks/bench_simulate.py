@@ -17,24 +17,25 @@ from simulator import (
     CONF2,
     EPI1,
     VIEWS_3DMSL,
+    Acquisition,
     Labelling,
     Optics,
     SceneConfig,
     apply_camera,
     calibrate_camera,
     central_ncc,
-    compute_psf,
+    compare_bead_psf,
     mean_variance,
     render_emitters,
     render_emitters_direct,
     render_scene,
     sample_fluorophores,
-    simulate_instance,
+    simulate_shape,
     view_rotation,
+    with_noise_mode,
 )
-from simulator._image import auto_focal_depth_nm, mesh_radius_nm, place
-from simulator._psf import fwhm_1d_nm
-from simulator.io import read_shapes, with_noise_mode
+from simulator._geometry import auto_focal_depth_nm, mesh_radius_nm, place
+from simulator.io import read_shapes
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DENSITY_3DMSL = 2566.0  # emitters per um^2 of the published code (30 nm spacing)
@@ -52,8 +53,8 @@ def bench_views(shape):
     for mic in (EPI1, CONF1):
         for density in (mic.labelling.density_per_um2, DENSITY_3DMSL):
             m = mic.model_copy(update={"labelling": Labelling(density_per_um2=density)})
-            simulate_instance(shape.mesh, m, rng=0)  # warm the PSF tables
-            _, dt = timed(lambda m=m: simulate_instance(shape.mesh, m, rng=1), repeat=2)
+            simulate_shape(shape.mesh, m, rng=0)  # warm the PSF tables
+            _, dt = timed(lambda m=m: simulate_shape(shape.mesh, m, rng=1), repeat=2)
             print(f"{mic.name:6s} density {density:6.0f}/um^2: {6 / dt:6.1f} images/s "
                   f"({dt / 6 * 1000:.0f} ms per image, one process)")  # fmt: skip
 
@@ -83,7 +84,7 @@ def bench_direct(shape):
 
 def bench_scenes(shapes):
     print("## 256x256 Epi1 scenes of 5 objects (instances 1 and 920)")
-    cfg = SceneConfig(size_px=256, objects=(5, 5), allow_overlap=False)
+    cfg = SceneConfig(acquisition=Acquisition(size_px=256), objects=(5, 5), allow_overlap=False)
     render_scene(shapes, EPI1, cfg, rng=0)
     _, dt = timed(lambda: render_scene(shapes, EPI1, cfg, rng=1), repeat=3)
     print(f"Epi1 scenes: {1 / dt:.2f} images/s ({dt * 1000:.0f} ms per image, one process)")
@@ -93,9 +94,9 @@ def bench_ncc(shape1, shape920):
     print("## NCC, central 48x48, our Conf2 views vs released Conf2 images of instance 1")
     folder = DATA / "3dmsl_samples" / "1"
     refs = {v: tifffile.imread(folder / "Conf2_imgs" / f"0_1_{v}.tif") for v in VIEWS_3DMSL}
-    ours = simulate_instance(shape1.mesh, CONF2, rng=0)
-    noisy = simulate_instance(shape1.mesh, with_noise_mode(CONF2, "3dmsl"), rng=0)
-    other = simulate_instance(shape920.mesh, CONF2, rng=0)
+    ours = simulate_shape(shape1.mesh, CONF2, rng=0)
+    noisy = simulate_shape(shape1.mesh, with_noise_mode(CONF2, "3dmsl"), rng=0)
+    other = simulate_shape(shape920.mesh, CONF2, rng=0)
     rows = {
         "ours, noise-free": [central_ncc(ours[v].expected, refs[v]) for v in VIEWS_3DMSL],
         "ours, physical camera": [central_ncc(ours[v].image, refs[v]) for v in VIEWS_3DMSL],
@@ -110,22 +111,13 @@ def bench_ncc(shape1, shape920):
 def bench_bead():
     print("## measured bead (520 nm, NA 0.85 air, 130 nm px, 300 nm z) vs our PSF")
     bead = tifffile.imread(DATA / "psf" / "psf_wl520nm_z300nm_x130nm_na0.85_n1.0.tif")
-    b = bead.astype(float) - np.median(bead)
-    z, y, x = np.unravel_index(np.argmax(b), b.shape)
     o = Optics(emission_wavelength_nm=520, NA=0.85, immersion_index=1.0, sample_index=1.0,
                pixel_size_nm=130)  # fmt: skip
-    p = compute_psf(o, size_px=65, z_planes=25, z_step_nm=300)
-    zs, ys, xs = np.unravel_index(np.argmax(p), p.shape)
-
-    def lat(v, z, y, x):
-        return 0.5 * (
-            fwhm_1d_nm(v[z, y, x - 12 : x + 13], 130) + fwhm_1d_nm(v[z, y - 12 : y + 13, x], 130)
-        )
-
-    lb, ls = lat(b, z, y, x), lat(p, zs, ys, xs)
-    ab, as_ = fwhm_1d_nm(b[:, y, x], 300), fwhm_1d_nm(p[:, ys, xs], 300)
-    print(f"lateral FWHM: bead {lb:.0f} nm, ours {ls:.0f} nm, ratio ours/bead {ls / lb:.2f}")
-    print(f"axial FWHM:   bead {ab:.0f} nm, ours {as_:.0f} nm, ratio ours/bead {as_ / ab:.2f}")
+    c = compare_bead_psf(bead, o, z_step_nm=300)
+    print(f"lateral FWHM: bead {c.lateral_bead_nm:.0f} nm, ours {c.lateral_model_nm:.0f} nm, "
+          f"ratio ours/bead {c.lateral_ratio:.2f}")  # fmt: skip
+    print(f"axial FWHM:   bead {c.axial_bead_nm:.0f} nm, ours {c.axial_model_nm:.0f} nm, "
+          f"ratio ours/bead {c.axial_ratio:.2f}")  # fmt: skip
 
 
 def bench_calibration():

@@ -10,18 +10,22 @@ from ._progress import progress_bar
 
 
 def _parse_objects(text: str) -> tuple[int, int]:
+    from shapelib import InputError
+
     try:
         parts = [int(p) for p in text.replace(" ", "").split("-")]
     except ValueError:
-        raise ValueError(f"--objects must be N or MIN-MAX (e.g. 1-8); got {text!r}") from None
+        parts = []
     if len(parts) == 1:
         parts = parts * 2
     if len(parts) != 2:
-        raise ValueError(f"--objects must be N or MIN-MAX (e.g. 1-8); got {text!r}")
+        raise InputError(f"--objects must be N or MIN-MAX (e.g. 1-8); got {text!r}")
     return parts[0], parts[1]
 
 
 def _parse_views(text: str):
+    from shapelib import InputError
+
     text = text.strip().lower()
     if text == "six":
         from simulator import VIEWS_3DMSL
@@ -31,7 +35,7 @@ def _parse_views(text: str):
         try:
             return int(text.split(":", 1)[1])
         except ValueError:
-            raise ValueError(f"--views random:N needs an integer N; got {text!r}") from None
+            raise InputError(f"--views random:N needs an integer N; got {text!r}") from None
     return tuple(v for v in text.split(",") if v)
 
 
@@ -48,8 +52,9 @@ def register(app: typer.Typer) -> None:
         pixel_size_nm: float | None = typer.Option(None, "--pixel-size-nm", help="override"),
     ) -> None:
         """Write the 3D PSF of a microscope (voxel size in the TIFF metadata)."""
+        from shapelib.io import write_config, write_tiff
         from simulator import compute_psf
-        from simulator.io import microscope_from, write_tiff, write_yaml
+        from simulator.io import microscope_from
 
         mic = microscope_from(preset, config=config)
         psf = compute_psf(
@@ -62,12 +67,12 @@ def register(app: typer.Typer) -> None:
         )
         px = pixel_size_nm or mic.optics.pixel_size_nm
         write_tiff(out, psf, pixel_size_nm=px, z_step_nm=z_step_nm)
-        write_yaml(out.with_suffix(".yaml"), mic)
+        write_config(out.with_suffix(".yaml"), mic)
         typer.echo(f"wrote {out} {psf.shape} ({px:g} nm pixels, {z_step_nm:g} nm steps)")
 
     @app.command("simulate")
     def simulate_cmd(
-        source: Path = typer.Argument(..., help="library folder or one instance folder"),
+        source: Path = typer.Argument(..., help="library folder or one shape's folder"),
         out: Path = typer.Option(..., "-o", "--out", help="output folder (3DMSL layout)"),
         preset: list[str] = typer.Option(["Conf1", "Conf2", "Epi1"], "--preset", help="repeat"),
         config: Path | None = typer.Option(None, "--config", help="microscope YAML instead"),
@@ -85,8 +90,8 @@ def register(app: typer.Typer) -> None:
         overwrite: bool = typer.Option(False, "--overwrite"),
     ) -> None:
         """Render views of library shapes through one or more microscopes."""
-        from simulator import Acquisition
-        from simulator.io import microscope_from, read_shapes, with_noise_mode, write_simulations
+        from simulator import Acquisition, with_noise_mode, write_simulations
+        from simulator.io import microscope_from, read_shapes
 
         shapes = read_shapes(source, classes=shape_class or None)
         names = [None] if config is not None else preset
@@ -110,13 +115,13 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 workers=workers,
                 overwrite=overwrite,
-                progress=bar.advance,
+                progress=bar.update,
             )
         typer.echo(f"wrote {len(shapes)} shape(s) x {len(mics)} microscope(s) to {out}")
 
     @app.command("dataset")
     def dataset_cmd(
-        source: Path = typer.Argument(..., help="library folder or one instance folder"),
+        source: Path = typer.Argument(..., help="library folder or one shape's folder"),
         out: Path = typer.Option(..., "-o", "--out", help="output dataset folder"),
         preset: str = typer.Option("Epi1", "--preset", help="Conf1, Conf2 or Epi1"),
         config: Path | None = typer.Option(None, "--config", help="microscope YAML instead"),
@@ -126,19 +131,29 @@ def register(app: typer.Typer) -> None:
         objects: str = typer.Option("1-8", "--objects", help="objects per image, MIN-MAX"),
         shape_class: list[str] = typer.Option([], "--class", help="keep these classes"),
         allow_overlap: bool = typer.Option(False, "--allow-overlap"),
+        z_planes: int = typer.Option(1, "--z-planes", help="> 1 for z-stacks"),
+        z_step_nm: float = typer.Option(250.0, "--z-step-nm", help="z-stack step, nm"),
+        focal_depth_nm: float | None = typer.Option(None, "--focal-depth-nm", help="default auto"),
         mask: str = typer.Option("in_focus", "--mask", help="in_focus or projection"),
         seed: int = typer.Option(0, "--seed"),
         workers: int | None = typer.Option(None, "--workers", help="processes (default: all)"),
         overwrite: bool = typer.Option(False, "--overwrite"),
     ) -> None:
-        """Training set of fields of view with several mitochondria and instance masks."""
-        from simulator import SceneConfig
-        from simulator.io import microscope_from, read_shapes, write_dataset
+        """Training set of fields of view (or z-stacks) of several mitochondria, with labels."""
+        from simulator import Acquisition, SceneConfig, write_dataset
+        from simulator.io import microscope_from, read_shapes
 
         shapes = read_shapes(source, classes=shape_class or None)
         mic = microscope_from(preset, config=config, camera=camera)
+        acq = Acquisition(
+            size_px=size,
+            z_planes=z_planes,
+            z_step_nm=z_step_nm,
+            focal_depth_nm=focal_depth_nm,
+            mask=mask,
+        )
         scene = SceneConfig(
-            size_px=size, objects=_parse_objects(objects), allow_overlap=allow_overlap, mask=mask
+            acquisition=acq, objects=_parse_objects(objects), allow_overlap=allow_overlap
         )
         with progress_bar("rendering", n) as bar:
             write_dataset(
@@ -150,7 +165,7 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 workers=workers,
                 overwrite=overwrite,
-                progress=bar.advance,
+                progress=bar.update,
             )
         typer.echo(f"wrote {n} images to {out}")
 
@@ -161,11 +176,12 @@ def register(app: typer.Typer) -> None:
         patch: int = typer.Option(16, "--patch", help="patch side, pixels"),
     ) -> None:
         """Fit gain, offset and read noise (Poisson-Gaussian) from one real image."""
+        from shapelib.io import write_config
         from simulator import calibrate_camera
-        from simulator.io import read_image, write_yaml
+        from simulator.io import read_image
 
         fit = calibrate_camera(read_image(image), patch_px=patch)
-        write_yaml(out, fit.camera)
+        write_config(out, fit.camera)
         c = fit.camera
         typer.echo(
             f"gain {c.gain_adu_per_e:.3f} ADU/e-, offset {c.offset_adu:.1f} ADU, read noise "

@@ -1,22 +1,41 @@
 """simulator: library shapes to physically modelled fluorescence images with exact ground truth.
 
+Layers: compute (``_config``, ``_presets``, ``_geometry``, ``_seeds``, ``_psf``, ``_render``,
+``_direct``, ``_truth``, ``_camera``, ``_calibrate``, ``_image``, ``_scene``, ``_sheet``,
+``_compare``: arrays and configs in, arrays and dataclasses out) and io (``io``: library shapes
+and configs in, PNG and output folders out, over shapelib.io's TIFF and config owners) sit
+below the one workflow, ``_batch`` (``write_simulations``, ``write_dataset``: renders to
+folders on all cores). Compute never imports io; io never imports the workflow.
+
 Never imports torch.
 """
 
+from ._batch import write_dataset, write_simulations
 from ._calibrate import CameraCalibration, MeanVariance, calibrate_camera, mean_variance
 from ._camera import apply_camera
-from ._compare import central_ncc
-from ._config import Acquisition, Camera, Labelling, Microscope, Optics
+from ._compare import BeadComparison, central_ncc, compare_bead_psf
+from ._config import (
+    Acquisition,
+    Camera,
+    Labelling,
+    Microscope,
+    Optics,
+    PhysicalCamera,
+    ThreeDMSLCamera,
+    with_noise_mode,
+)
 from ._geometry import VIEWS_3DMSL, random_rotation, sample_fluorophores, view_rotation
-from ._image import RenderedView, render_view, simulate_instance
+from ._image import RenderedView, render_view, simulate_instance, simulate_shape
 from ._presets import CONF1, CONF2, EPI1, PRESETS, get_preset
 from ._psf import PsfTable, best_focus_stage_nm, compute_psf, lateral_fwhm_nm, psf_table
 from ._render import render_emitters, render_emitters_direct
 from ._scene import Scene, SceneConfig, SceneShape, render_scene
+from ._seeds import name_key
 from ._sheet import contact_sheet
 
 __all__ = [
     "Acquisition",
+    "BeadComparison",
     "Camera",
     "CameraCalibration",
     "CONF1",
@@ -26,22 +45,26 @@ __all__ = [
     "MeanVariance",
     "Microscope",
     "Optics",
+    "PhysicalCamera",
     "PRESETS",
     "PsfTable",
     "RenderedView",
     "Scene",
     "SceneConfig",
     "SceneShape",
+    "ThreeDMSLCamera",
     "VIEWS_3DMSL",
     "apply_camera",
     "best_focus_stage_nm",
     "calibrate_camera",
     "central_ncc",
+    "compare_bead_psf",
     "compute_psf",
     "contact_sheet",
     "get_preset",
     "lateral_fwhm_nm",
     "mean_variance",
+    "name_key",
     "psf_table",
     "random_rotation",
     "render_emitters",
@@ -50,5 +73,9 @@ __all__ = [
     "render_view",
     "sample_fluorophores",
     "simulate_instance",
+    "simulate_shape",
     "view_rotation",
+    "with_noise_mode",
+    "write_dataset",
+    "write_simulations",
 ]

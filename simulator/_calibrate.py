@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._config import Camera
+from shapelib import InputError
+
+from ._config import PhysicalCamera
 
 __all__ = ["MeanVariance", "CameraCalibration", "mean_variance", "calibrate_camera"]
 
@@ -29,7 +31,7 @@ class CameraCalibration:
 
     Attributes
     ----------
-    camera : Camera
+    camera : PhysicalCamera
         Gain, offset and read noise fitted; background 0 (the offset holds the dark level).
     curve : MeanVariance
         The binned points the model was fitted to.
@@ -37,7 +39,7 @@ class CameraCalibration:
         ``model / measured - 1`` per bin of ``curve``.
     """
 
-    camera: Camera
+    camera: PhysicalCamera
     curve: MeanVariance
     relative_residuals: np.ndarray
 
@@ -52,10 +54,10 @@ def _patch_stats(image: np.ndarray, patch_px: int) -> tuple[np.ndarray, np.ndarr
     """Per patch: mean, noise variance (2nd differences, blind to linear trends), total variance."""
     x = np.asarray(image, float)
     if x.ndim != 2:
-        raise ValueError(f"calibration needs one 2D image (Y, X); got shape {x.shape}")
+        raise InputError(f"calibration needs one 2D image (Y, X); got shape {x.shape}")
     ny, nx = (s // patch_px for s in x.shape)
     if ny * nx < 50:
-        raise ValueError(
+        raise InputError(
             f"image {x.shape} gives only {ny * nx} patches of {patch_px} px; need >= 50. "
             "Use a larger image or a smaller --patch."
         )
@@ -77,7 +79,7 @@ def mean_variance(image: np.ndarray, *, patch_px: int = 8, n_bins: int = 16) -> 
     means, noise, total = _patch_stats(image, patch_px)
     flat = (noise > 0) & (total <= 1.5 * noise)
     if flat.sum() < 2 * n_bins:
-        raise ValueError(
+        raise InputError(
             f"only {int(flat.sum())} flat patches found (need {2 * n_bins}); the image has too "
             "much structure or no noise. Use an image with background or smooth areas."
         )
@@ -129,8 +131,8 @@ def calibrate_camera(
     Examples
     --------
     >>> import numpy as np
-    >>> from simulator import Camera, apply_camera, calibrate_camera
-    >>> cam = Camera(gain_adu_per_e=2.0, read_noise_e=3.0, offset_adu=100, background_photons=0)
+    >>> from simulator import PhysicalCamera, apply_camera, calibrate_camera
+    >>> cam = PhysicalCamera(gain_adu_per_e=2.0, read_noise_e=3.0, background_photons=0)
     >>> flat = np.repeat(np.linspace(0, 400, 512)[None, :], 512, axis=0)
     >>> fit = calibrate_camera(apply_camera(flat, cam, rng=0), patch_px=8)
     >>> round(fit.camera.gain_adu_per_e, 1)
@@ -141,10 +143,13 @@ def calibrate_camera(
     curve = mean_variance(image, patch_px=patch_px, n_bins=n_bins)
     m, v = curve.mean_adu, curve.variance_adu2
     if len(m) < 4:
-        raise ValueError("too few intensity levels among the flat patches to fit the camera")
+        raise InputError(
+            f"only {len(m)} intensity levels among the flat patches (need 4) to fit the camera; "
+            "use an image with a wider range of flat intensities (background and cells)."
+        )
     slope0 = np.polyfit(m, v, 1)[0]
     if slope0 <= 0:
-        raise ValueError(
+        raise InputError(
             f"noise variance does not grow with intensity (slope {slope0:.3g}); the image is "
             "not a raw camera image (denoised, rescaled or saturated?)"
         )
@@ -160,8 +165,7 @@ def calibrate_camera(
         bounds=([1e-6, m.min() - spread, 0.0], [np.inf, m.max(), np.inf]),
     )
     gain, offset, read_var = (float(x) for x in fit.x)
-    camera = Camera(
-        mode="physical",
+    camera = PhysicalCamera(
         quantum_efficiency=quantum_efficiency,
         gain_adu_per_e=gain,
         read_noise_e=float(np.sqrt(read_var) / gain),

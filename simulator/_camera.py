@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._config import Camera
+from ._config import Camera, ThreeDMSLCamera
 
 __all__ = ["apply_camera"]
 
@@ -16,11 +16,11 @@ def apply_camera(photons: np.ndarray, camera: Camera, *, rng=None) -> np.ndarray
     ----------
     photons : (..., H, W) ndarray of float
         Expected photons reaching each pixel (before quantum efficiency).
-    camera : Camera
-        ``mode="physical"``: electrons = Poisson(QE (photons + background) + dark) + Normal(0,
-        read noise); ADU = gain x electrons + offset, rounded and clipped to the bit depth.
-        ``mode="3dmsl"``: each 2D plane is scaled to [offset, maximum] drawn uniformly from
-        ``offset_range_3dmsl`` and ``max_range_3dmsl``, then Poisson (3DMSL's noise).
+    camera : PhysicalCamera or ThreeDMSLCamera
+        :class:`PhysicalCamera`: electrons = Poisson(QE (photons + background) + dark) +
+        Normal(0, read noise); ADU = gain x electrons + offset, rounded and clipped to the bit
+        depth. :class:`ThreeDMSLCamera`: each 2D plane is scaled to [offset, maximum] drawn
+        uniformly from ``offset_range_adu`` and ``max_range_adu``, then Poisson (3DMSL's noise).
     rng : int or numpy.random.Generator, optional
 
     Returns
@@ -30,12 +30,12 @@ def apply_camera(photons: np.ndarray, camera: Camera, *, rng=None) -> np.ndarray
     rng = np.random.default_rng(rng)
     x = np.asarray(photons, float)
     top = 2**camera.bit_depth - 1
-    if camera.mode == "3dmsl":
+    if isinstance(camera, ThreeDMSLCamera):
         planes = x.reshape(-1, *x.shape[-2:])
         out = np.empty(planes.shape, np.float64)
         for k, plane in enumerate(planes):
-            lo = rng.uniform(*camera.offset_range_3dmsl)
-            hi = rng.uniform(*camera.max_range_3dmsl)
+            lo = rng.uniform(*camera.offset_range_adu)
+            hi = rng.uniform(*camera.max_range_adu)
             peak = plane.max()
             norm = plane / peak if peak > 0 else plane
             out[k] = rng.poisson(lo + norm * (hi - lo))

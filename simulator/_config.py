@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-__all__ = ["Optics", "Camera", "Labelling", "Microscope", "Acquisition"]
+from shapelib import InputError
+
+__all__ = [
+    "Optics",
+    "Camera",
+    "CAMERA_MODES",
+    "PhysicalCamera",
+    "ThreeDMSLCamera",
+    "Labelling",
+    "Microscope",
+    "Acquisition",
+    "with_noise_mode",
+]
 
 
 class Optics(BaseModel):
@@ -70,16 +82,12 @@ class Optics(BaseModel):
         return r / math.sqrt(2) if self.modality == "confocal" else r
 
 
-class Camera(BaseModel):
-    """Detector: photons -> electrons -> ADU, or the 3DMSL rescale-then-Poisson noise."""
+class PhysicalCamera(BaseModel):
+    """A Poisson-Gaussian camera: photons -> electrons -> ADU."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    mode: Literal["physical", "3dmsl"] = Field(
-        "physical",
-        description="physical: Poisson-Gaussian camera; 3dmsl: rescale to a random offset and "
-        "maximum then Poisson (the published 3DMSL noise)",
-    )
+    mode: Literal["physical"] = Field("physical", description="the Poisson-Gaussian camera")
     quantum_efficiency: float = Field(0.8, gt=0, le=1, description="detected / arriving photons")
     gain_adu_per_e: float = Field(1.0, gt=0, le=1000, description="ADU per electron")
     read_noise_e: float = Field(1.5, ge=0, le=1000, description="read noise std, electrons")
@@ -87,12 +95,50 @@ class Camera(BaseModel):
     bit_depth: int = Field(16, ge=8, le=16, description="saturation at 2**bit_depth - 1")
     background_photons: float = Field(2.0, ge=0, description="background photons per pixel")
     dark_e: float = Field(0.0, ge=0, description="dark electrons per pixel per exposure")
-    offset_range_3dmsl: tuple[float, float] = Field(
-        (20.0, 70.0), description="3dmsl mode: background level drawn uniformly, counts"
+
+
+class ThreeDMSLCamera(BaseModel):
+    """The published 3DMSL noise: each plane rescaled to a random offset and maximum, then Poisson.
+
+    Only these fields are read; quantum efficiency, gain, read noise and the rest of a physical
+    camera do not exist in this mode (a config that gives them is an error).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Literal["3dmsl"] = Field("3dmsl", description="the 3DMSL rescale-then-Poisson noise")
+    offset_range_adu: tuple[float, float] = Field(
+        (20.0, 70.0), description="background level of a plane, drawn uniformly, ADU"
     )
-    max_range_3dmsl: tuple[float, float] = Field(
-        (200.0, 240.0), description="3dmsl mode: image maximum drawn uniformly, counts"
+    max_range_adu: tuple[float, float] = Field(
+        (200.0, 240.0), description="maximum of a plane, drawn uniformly, ADU"
     )
+    bit_depth: int = Field(16, ge=8, le=16, description="saturation at 2**bit_depth - 1")
+
+    @model_validator(mode="after")
+    def _check(self) -> ThreeDMSLCamera:
+        for name in ("offset_range_adu", "max_range_adu"):
+            lo, hi = getattr(self, name)
+            if not 0 <= lo <= hi:
+                raise ValueError(f"{name} must be LOW, HIGH with 0 <= LOW <= HIGH; got {lo}, {hi}")
+        return self
+
+
+def _camera_mode(value) -> str:
+    """The ``mode`` of a camera config (a mapping or a model); ``physical`` when not given."""
+    if isinstance(value, dict):
+        return str(value.get("mode", "physical"))
+    return str(getattr(value, "mode", "physical"))
+
+
+Camera = Annotated[
+    Annotated[PhysicalCamera, Tag("physical")] | Annotated[ThreeDMSLCamera, Tag("3dmsl")],
+    Discriminator(_camera_mode),
+]
+"""A camera config: :class:`PhysicalCamera` (``mode: physical``, the default when ``mode`` is
+not given) or :class:`ThreeDMSLCamera` (``mode: 3dmsl``), told apart by ``mode``."""
+
+CAMERA_MODES = ("physical", "3dmsl")
 
 
 class Labelling(BaseModel):
@@ -119,12 +165,15 @@ class Microscope(BaseModel):
 
     name: str = Field("Custom", min_length=1, description="used in folder names (Conf1_imgs)")
     optics: Optics = Field(default_factory=Optics)
-    camera: Camera = Field(default_factory=Camera)
+    camera: Camera = Field(default_factory=PhysicalCamera)
     labelling: Labelling = Field(default_factory=Labelling)
 
 
 class Acquisition(BaseModel):
-    """What to image: image size, focal plane depth, z-stack, and which mask is the target."""
+    """What to image: image size, focal plane depth, z-stack, and which mask is the target.
+
+    Used by single-shape views and by scenes of several shapes alike.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -133,11 +182,30 @@ class Acquisition(BaseModel):
         None,
         ge=0,
         le=50000,
-        description="depth of the focal plane (object centre), nm; default: 2 um, or deeper "
-        "(whole um) so the object stays below the coverslip in every orientation",
+        description="depth of the focal plane (the middle plane of a stack), nm; a single "
+        "shape's centre is placed there. Default: 2 um, or deeper (whole um) so every object "
+        "stays below the coverslip in every orientation",
     )
     z_planes: int = Field(1, ge=1, le=512, description="1 = a 2D image, > 1 = a z-stack")
     z_step_nm: float = Field(250.0, gt=0, le=5000, description="z-stack step, nm")
     mask: Literal["in_focus", "projection"] = Field(
         "in_focus", description="which 2D mask is the segmentation target"
     )
+
+
+def with_noise_mode(microscope: Microscope, mode: str) -> Microscope:
+    """The same microscope with the camera noise mode ``'physical'`` or ``'3dmsl'``.
+
+    The camera is kept when it already has that mode; otherwise it becomes the default camera of
+    the new mode with the same bit depth (the two modes share no other field).
+    """
+    mode = str(mode).strip().lower()
+    if mode not in CAMERA_MODES:
+        raise InputError(
+            f"camera noise mode must be one of {', '.join(CAMERA_MODES)}; got {mode!r}."
+        )
+    cam = microscope.camera
+    if cam.mode == mode:
+        return microscope
+    new = PhysicalCamera if mode == "physical" else ThreeDMSLCamera
+    return microscope.model_copy(update={"camera": new(bit_depth=cam.bit_depth)})

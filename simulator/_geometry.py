@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import trimesh
 
-from ._config import Labelling
+from shapelib import InputError, random_rotation, rotate_points
+
+from ._config import Acquisition, Labelling
 
 __all__ = [
     "VIEWS_3DMSL",
-    "axis_rotation",
     "view_rotation",
     "random_rotation",
     "sample_fluorophores",
     "check_mesh",
+    "place",
+    "focal_depths",
+    "mesh_radius_nm",
+    "auto_focal_depth_nm",
 ]
+
+# Rotation matrices follow shapelib's convention everywhere in the simulator: a matrix R acts on
+# column vectors, so (N, 3) rows of points rotate as ``points @ R.T`` (shapelib.rotate_points).
 
 # Names of the six released views and the order in which 3DMSL applied them: each view rotates
 # the point set of the previous one (found by re-running their code, see REFERENCES.md).
@@ -22,69 +32,92 @@ VIEWS_3DMSL = ("0", "x90", "x180", "y90", "y180", "z90")
 _CUMULATIVE_ORDER = ("0", "x180", "y180", "x90", "y90", "z90")
 
 
-def axis_rotation(axis: str, degrees: float) -> np.ndarray:
-    """(3, 3) matrix M rotating row-vector points ``p @ M`` about x, y or z (3DMSL convention)."""
-    t = np.deg2rad(degrees)
+def _row_matrix_3dmsl(view: str) -> np.ndarray:
+    """The matrix 3DMSL's code multiplies row vectors by (``p @ M``) for one view name.
+
+    It is the textbook rotation by +angle; applied to rows it turns the points by -angle.
+    """
+    if view == "0":
+        return np.eye(3)
+    axis, t = view[0], np.deg2rad(float(view[1:]))
     c, s = np.cos(t), np.sin(t)
     if axis == "x":
         return np.array([[1.0, 0, 0], [0, c, -s], [0, s, c]])
     if axis == "y":
         return np.array([[c, 0, -s], [0, 1.0, 0], [s, 0, c]])
-    if axis == "z":
-        return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
-    raise ValueError(f"rotation axis must be 'x', 'y' or 'z'; got {axis!r}")
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
 
 
-def _single(view: str) -> np.ndarray:
-    if view == "0":
-        return np.eye(3)
-    return axis_rotation(view[0], float(view[1:]))
+def _is_single(view: str) -> bool:
+    if len(view) < 2 or view[0] not in "xyz":
+        return False
+    try:
+        return np.isfinite(float(view[1:]))
+    except ValueError:
+        return False
 
 
 def view_rotation(view: str, *, cumulative: bool = True) -> np.ndarray:
-    """Matrix M (points ``p @ M``) of a named 3DMSL view: '0', 'x90', 'x180', 'y90', 'y180', 'z90'.
+    """Rotation R of a named 3DMSL view: '0', 'x90', 'x180', 'y90', 'y180', 'z90'.
 
     ``cumulative=True`` reproduces the released images: the views were applied one after the
     other in the order 0, x180, y180, x90, y90, z90. ``False`` rotates the original shape.
-    Other names ``<axis><degrees>`` (e.g. 'z45') are single rotations.
+    Other names ``<axis><degrees>`` (e.g. 'z45') are single rotations. As 3DMSL's code did,
+    a view ``<axis><degrees>`` turns the shape by minus that angle about the axis.
+
+    Returns
+    -------
+    R : (3, 3) ndarray of float64; rows of points rotate as ``points @ R.T``
     """
     view = str(view).strip().lower()
-    if view not in VIEWS_3DMSL:
-        if len(view) > 1 and view[0] in "xyz":
-            try:
-                return _single(view)
-            except ValueError:
-                pass
-        raise ValueError(
+    if view not in VIEWS_3DMSL and not _is_single(view):
+        raise InputError(
             f"unknown view {view!r}; expected one of {', '.join(VIEWS_3DMSL)} or <axis><degrees> "
             "such as z45."
         )
-    if not cumulative:
-        return _single(view)
-    m = np.eye(3)
+    if not cumulative or view not in VIEWS_3DMSL:
+        return _row_matrix_3dmsl(view).T
+    m = np.eye(3)  # the product 3DMSL applied to rows; R is its transpose
     for name in _CUMULATIVE_ORDER:
-        m = m @ _single(name)
+        m = m @ _row_matrix_3dmsl(name)
         if name == view:
-            return m
+            return m.T
     raise AssertionError("unreachable")
 
 
-def random_rotation(rng=None) -> np.ndarray:
-    """A uniformly random rotation matrix M (points ``p @ M``)."""
-    from scipy.spatial.transform import Rotation
+def place(points: np.ndarray, rotation: np.ndarray, centre, *, offset_nm) -> np.ndarray:
+    """Rotate points by R about ``centre`` and move ``centre`` to ``offset_nm`` (x, y, z nm)."""
+    centre = np.asarray(centre, float)
+    return rotate_points(np.asarray(points, float) - centre, rotation) + np.asarray(
+        offset_nm, float
+    )
 
-    rng = np.random.default_rng(rng)
-    return Rotation.random(random_state=rng).as_matrix().T
+
+def mesh_radius_nm(mesh: trimesh.Trimesh) -> float:
+    """Largest distance (nm) of a vertex from the mesh centroid (bounds every rotation)."""
+    return float(np.linalg.norm(mesh.vertices - mesh.centroid, axis=1).max())
+
+
+def auto_focal_depth_nm(half_extent_nm: float, spread_nm: float = 0.0) -> float:
+    """A focal depth keeping every emitter below the coverslip (rounded up to 1 um, >= 2 um)."""
+    need = half_extent_nm + spread_nm + 250.0
+    return float(max(2000.0, 1000.0 * math.ceil(need / 1000.0)))
+
+
+def focal_depths(acquisition: Acquisition, centre_nm: float) -> tuple[float, ...]:
+    """Depths (nm) of the acquisition's focal planes, centred on ``centre_nm``."""
+    k = np.arange(acquisition.z_planes) - (acquisition.z_planes - 1) / 2
+    return tuple(float(centre_nm + dk * acquisition.z_step_nm) for dk in k)
 
 
 def check_mesh(mesh: trimesh.Trimesh, *, name: str = "mesh") -> None:
     """Raise a clear error when a mesh cannot be a closed mitochondrion surface."""
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
-        raise ValueError(f"{name} must be a non-empty trimesh.Trimesh; got {type(mesh).__name__}")
+        raise InputError(f"{name} must be a non-empty trimesh.Trimesh; got {type(mesh).__name__}")
     if not mesh.is_watertight:
-        raise ValueError(
+        raise InputError(
             f"{name} is not closed (watertight): its inside, volume and masks are undefined. "
-            "Repair it (trimesh.repair.fill_holes) or re-mesh the instance."
+            "Repair it (trimesh.repair.fill_holes) or mesh it again (shapelib.mesh_instance)."
         )
 
 

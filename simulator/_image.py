@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import math
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,20 +11,26 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
+from shapelib import InputError
+
 from ._camera import apply_camera
 from ._config import Acquisition, Microscope
-from ._geometry import VIEWS_3DMSL, check_mesh, random_rotation, sample_fluorophores, view_rotation
+from ._geometry import (
+    VIEWS_3DMSL,
+    auto_focal_depth_nm,
+    check_mesh,
+    focal_depths,
+    mesh_radius_nm,
+    place,
+    random_rotation,
+    sample_fluorophores,
+    view_rotation,
+)
 from ._render import render_emitters
+from ._seeds import stream
 from ._truth import truth_masks
 
-__all__ = [
-    "RenderedView",
-    "render_view",
-    "simulate_instance",
-    "focal_depths",
-    "place",
-    "auto_focal_depth_nm",
-]
+__all__ = ["RenderedView", "render_view", "simulate_shape", "simulate_instance", "view_names"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +55,7 @@ class RenderedView:
         Pixel centre inside the object at each focal plane's depth (3D label volume).
     n_emitters : int
     rotation : (3, 3) ndarray
-        Matrix M applied as ``points @ M``.
+        Rotation R applied to the shape; rows of points rotate as ``points @ R.T``.
     """
 
     image: np.ndarray
@@ -60,28 +66,6 @@ class RenderedView:
     label: np.ndarray
     n_emitters: int
     rotation: np.ndarray
-
-
-def auto_focal_depth_nm(half_extent_nm: float, spread_nm: float = 0.0) -> float:
-    """A focal depth keeping every emitter below the coverslip (rounded up to 1 um, >= 2 um)."""
-    need = half_extent_nm + spread_nm + 250.0
-    return float(max(2000.0, 1000.0 * math.ceil(need / 1000.0)))
-
-
-def mesh_radius_nm(mesh: trimesh.Trimesh) -> float:
-    """Largest distance (nm) of a vertex from the mesh centroid (bounds every rotation)."""
-    return float(np.linalg.norm(mesh.vertices - mesh.centroid, axis=1).max())
-
-
-def focal_depths(acq: Acquisition, centre_nm: float) -> tuple[float, ...]:
-    """Depths (nm) of the focal planes, centred on ``centre_nm``."""
-    k = np.arange(acq.z_planes) - (acq.z_planes - 1) / 2
-    return tuple(float(centre_nm + dk * acq.z_step_nm) for dk in k)
-
-
-def place(points: np.ndarray, rotation: np.ndarray, centre: np.ndarray, *, offset_nm) -> np.ndarray:
-    """Rotate points about ``centre`` (``(p - c) @ M``) and move ``centre`` to ``offset_nm``."""
-    return (np.asarray(points) - centre) @ rotation + np.asarray(offset_nm, float)
 
 
 def _check_sampling(microscope: Microscope) -> None:
@@ -104,7 +88,9 @@ def _as_rotation(rotation, rng) -> np.ndarray:
         return view_rotation(rotation)
     m = np.asarray(rotation, float)
     if m.shape != (3, 3):
-        raise ValueError(f"rotation must be a view name or a (3, 3) matrix; got shape {m.shape}")
+        raise InputError(
+            f"rotation must be a view name, 'random' or a (3, 3) matrix; got shape {m.shape}."
+        )
     return m
 
 
@@ -125,8 +111,8 @@ def render_view(
         Closed mesh, vertices (x, y, z) in nm.
     microscope : Microscope
     rotation : str or (3, 3) ndarray
-        A 3DMSL view name ('0', 'x90', ...; cumulative as released), 'random', or a matrix M
-        applied as ``points @ M``.
+        A 3DMSL view name ('0', 'x90', ...; cumulative as released), 'random', or a rotation
+        matrix R (rows of points rotate as ``points @ R.T``, shapelib's convention).
     acquisition : Acquisition, optional
         Image size, focal depth (the mesh centroid is placed there, at the image centre),
         z-planes and mask kind.
@@ -195,7 +181,26 @@ def render_view(
     )
 
 
-def simulate_instance(
+def _is_random_view(name: str) -> bool:
+    return re.fullmatch(r"r\d+", name) is not None
+
+
+def view_names(views: Sequence[str] | int) -> list[str]:
+    """The names of the views asked for: the given names, or ``r000``, ``r001``, ... for N."""
+    if isinstance(views, int):
+        if views < 1:
+            raise InputError(f"the number of random views must be >= 1; got {views}.")
+        return [f"r{i:03d}" for i in range(views)]
+    names = [str(v).strip().lower() for v in views]
+    if not names:
+        raise InputError("no view asked for; give view names (0, x90, ...) or a number N >= 1.")
+    for v in names:
+        if not _is_random_view(v):
+            view_rotation(v)  # unknown names fail here, before anything is rendered
+    return names
+
+
+def simulate_shape(
     mesh: trimesh.Trimesh,
     microscope: Microscope,
     *,
@@ -203,7 +208,13 @@ def simulate_instance(
     acquisition: Acquisition | None = None,
     rng: int | np.random.Generator | None = None,
 ) -> dict[str, RenderedView]:
-    """Several views of one shape with one set of fluorophores (as 3DMSL released them).
+    """Several views of one shape's mesh with one set of fluorophores (as 3DMSL released them).
+
+    The fluorophores are drawn from ``rng``; then each view draws from its own stream,
+    ``SeedSequence([k, name_key(view)])`` with ``k`` the next 63-bit integer of ``rng``: its
+    rotation (random views) and its camera noise. So a view's image is the same whichever other
+    views are asked for (``["0", "x90"]`` and the six views give the same ``x90``; 2 and 5
+    random views share ``r000`` and ``r001``).
 
     Parameters
     ----------
@@ -212,26 +223,38 @@ def simulate_instance(
     microscope : Microscope
     views : sequence of str or int
         View names (default the six 3DMSL views, cumulative as released), or a number of
-        uniformly random orientations (named ``r000``, ``r001``, ...).
+        uniformly random orientations (named ``r000``, ``r001``, ...; a name ``rNNN`` in the
+        sequence is such a random view too).
     acquisition : Acquisition, optional
     rng : int or numpy.random.Generator, optional
 
     Returns
     -------
     dict mapping view name -> RenderedView
+
+    Examples
+    --------
+    >>> import trimesh
+    >>> from simulator import EPI1, Acquisition, simulate_shape
+    >>> mesh = trimesh.creation.capsule(height=1500, radius=250)
+    >>> out = simulate_shape(mesh, EPI1, views=["0", "x90"], acquisition=Acquisition(size_px=32))
+    >>> sorted(out), out["x90"].image.shape
+    (['0', 'x90'], (32, 32))
     """
     rng = np.random.default_rng(rng)
     check_mesh(mesh)
+    names = view_names(views)
     emitters = sample_fluorophores(mesh, microscope.labelling, rng=rng)
-    if isinstance(views, int):
-        names = [f"r{i:03d}" for i in range(views)]
-        rots = [random_rotation(rng) for _ in names]
-    else:
-        names = list(views)
-        rots = [view_rotation(v) for v in names]
-    return {
-        name: render_view(
-            mesh, microscope, rotation=rot, acquisition=acquisition, emitters=emitters, rng=rng
-        )
-        for name, rot in zip(names, rots, strict=True)
-    }
+    key = int(rng.integers(2**63))  # the views' streams hang off this one draw
+    out = {}
+    for name in names:
+        view_rng = stream(key, name)
+        rot = random_rotation(view_rng) if _is_random_view(name) else view_rotation(name)
+        out[name] = render_view(
+            mesh, microscope, rotation=rot, acquisition=acquisition, emitters=emitters,
+            rng=view_rng,
+        )  # fmt: skip
+    return out
+
+
+simulate_instance = simulate_shape  # the former name (it takes a mesh, not an Instance)

@@ -8,7 +8,9 @@ FWHM within 5% of the Table's optical resolution (0.51 lambda / NA / sqrt 2).
 
 from __future__ import annotations
 
-from ._config import Camera, Labelling, Microscope, Optics
+from shapelib import InputError
+
+from ._config import Labelling, Microscope, Optics, PhysicalCamera
 
 __all__ = ["CONF1", "CONF2", "EPI1", "PRESETS", "get_preset"]
 
@@ -23,7 +25,7 @@ CONF1 = Microscope(
         pixel_size_nm=70,
         pinhole_au=0.3,
     ),
-    camera=Camera(),
+    camera=PhysicalCamera(),
     labelling=Labelling(),
 )
 CONF2 = Microscope(
@@ -37,7 +39,7 @@ CONF2 = Microscope(
         pixel_size_nm=48,
         pinhole_au=0.3,
     ),
-    camera=Camera(),
+    camera=PhysicalCamera(),
     labelling=Labelling(),
 )
 EPI1 = Microscope(
@@ -49,7 +51,7 @@ EPI1 = Microscope(
         magnification=60,
         pixel_size_nm=109,
     ),
-    camera=Camera(),
+    camera=PhysicalCamera(),
     labelling=Labelling(),
 )
 
@@ -61,7 +63,7 @@ def get_preset(name: str) -> Microscope:
     for key, value in PRESETS.items():
         if key.lower() == str(name).strip().lower():
             return value
-    raise ValueError(
+    raise InputError(
         f"unknown microscope preset {name!r}; valid presets: {', '.join(PRESETS)}. "
         "Or describe your own microscope in a YAML file (--config)."
     )

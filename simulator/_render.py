@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from shapelib import InputError
+
 from ._config import Optics
 from ._psf import TABLE_DEPTH_STEP_NM, PsfTable, best_focus_stage_nm, psf_table, r_max_nm
 
@@ -114,7 +116,7 @@ def _grid_len(m: int) -> int:
 
 def _check_depths(depth_nm: np.ndarray) -> None:
     if depth_nm.size and depth_nm.min() < 0:
-        raise ValueError(
+        raise InputError(
             f"emitters lie {-depth_nm.min():.0f} nm below the coverslip (depth < 0); got a "
             "focal depth too shallow for this object. Raise focal_depth_nm (--focal-depth-nm)."
         )

@@ -1,19 +1,27 @@
-"""Fields of view with several mitochondria: placement, one render, instance ground truth."""
+"""Fields of view with several mitochondria: placement, one render, per-object label truth."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import trimesh
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shapelib import InputError
+
 from ._camera import apply_camera
-from ._config import Microscope
-from ._geometry import check_mesh, random_rotation, sample_fluorophores
-from ._image import auto_focal_depth_nm, mesh_radius_nm, place
+from ._config import Acquisition, Microscope
+from ._geometry import (
+    auto_focal_depth_nm,
+    check_mesh,
+    focal_depths,
+    mesh_radius_nm,
+    place,
+    random_rotation,
+    sample_fluorophores,
+)
 from ._render import render_emitters
 from ._truth import truth_masks
 
@@ -21,20 +29,20 @@ __all__ = ["SceneConfig", "Scene", "SceneShape", "render_scene"]
 
 
 class SceneConfig(BaseModel):
-    """How to build one training image of several objects."""
+    """How to build one field of view of several objects (a 2D image or a z-stack)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    size_px: int = Field(256, ge=16, le=4096, description="image side, pixels")
+    acquisition: Acquisition = Field(
+        default_factory=lambda: Acquisition(size_px=256),
+        description="image size, focal depth (of the middle plane), z planes and step, mask "
+        "target; the default is a 256 px 2D image",
+    )
     objects: tuple[int, int] = Field((1, 8), description="min and max objects per image")
     allow_overlap: bool = Field(False, description="allow projections of objects to overlap")
     depth_spread_nm: float = Field(
         400.0, ge=0, le=5000, description="object centres drawn within +- this of the focal plane"
     )
-    focal_depth_nm: float | None = Field(
-        None, ge=0, description="focal plane depth, nm; default: deep enough for every object"
-    )
-    mask: Literal["in_focus", "projection"] = Field("in_focus", description="mask target")
     max_attempts: int = Field(50, ge=1, le=10000, description="placement tries per object")
 
     @model_validator(mode="after")
@@ -47,7 +55,7 @@ class SceneConfig(BaseModel):
 
 @dataclass(frozen=True)
 class SceneShape:
-    """A shape that may appear in a scene: its mesh (nm), library id and class."""
+    """A library shape as the simulator uses it: its mesh (nm), library id and class."""
 
     mesh: trimesh.Trimesh
     id: int = 0
@@ -56,22 +64,30 @@ class SceneShape:
 
 @dataclass(frozen=True)
 class Scene:
-    """One field of view and its truth.
+    """One field of view and its truth, on the image's grid.
 
     Attributes
     ----------
-    image : (H, W) ndarray of uint16
-    expected : (H, W) ndarray of float32, noise-free photons
-    mask : (H, W) ndarray of uint8 {0, 1}
-    instances : (H, W) ndarray of uint16, 0 = background, k = k-th object of ``objects``
+    image : (H, W) or (Z, H, W) ndarray of uint16
+        A z-stack when the acquisition has several planes.
+    expected : same shape, ndarray of float32, noise-free photons
+    mask : same shape, ndarray of uint8 {0, 1}
+    instances : same shape, ndarray of uint16
+        Object labels of the mask target (``acquisition.mask``): 0 = background, k = the k-th
+        object of ``objects``.
+    labels : (Z, H, W) ndarray of uint16
+        The 3D label volume on the stack's grid: k where the pixel centre lies inside object k
+        at the plane's depth (one plane for a 2D image).
     objects : list of dict
-        Per object: label, id, class, x_nm, y_nm, depth_nm, rotation (3x3 list), n_emitters.
+        Per object: label, id, class, x_nm, y_nm, depth_nm, rotation (R, 3x3 list; rows of
+        points rotate as ``points @ R.T``), n_emitters.
     """
 
     image: np.ndarray
     expected: np.ndarray
     mask: np.ndarray
     instances: np.ndarray
+    labels: np.ndarray
     objects: list = field(default_factory=list)
 
 
@@ -82,27 +98,46 @@ def render_scene(
     *,
     rng: int | np.random.Generator | None = None,
 ) -> Scene:
-    """Several randomly placed, rotated shapes in one image, rendered together.
+    """Several randomly placed, rotated shapes in one image or z-stack, rendered together.
 
     Objects are drawn uniformly from ``shapes`` (with replacement), rotated uniformly at
     random, centred at a random position in the image and a random depth within
-    ``depth_spread_nm`` of the focal plane. Unless ``allow_overlap``, an object whose
-    projection would overlap another is re-placed (up to ``max_attempts``) or left out.
+    ``depth_spread_nm`` of the focal plane (the middle plane of a stack). Unless
+    ``allow_overlap``, an object whose projection would overlap another is re-placed (up to
+    ``max_attempts``) or left out.
+
+    Examples
+    --------
+    >>> import trimesh
+    >>> from simulator import EPI1, Acquisition, SceneConfig, SceneShape, render_scene
+    >>> rod = SceneShape(trimesh.creation.capsule(height=1000, radius=200), 1, "rod")
+    >>> cfg = SceneConfig(acquisition=Acquisition(size_px=48, z_planes=3), objects=(2, 2))
+    >>> sc = render_scene([rod], EPI1, cfg, rng=0)
+    >>> sc.image.shape, sc.labels.shape
+    ((3, 48, 48), (3, 48, 48))
     """
     rng = np.random.default_rng(rng)
     cfg = config or SceneConfig()
+    acq = cfg.acquisition
     if len(shapes) == 0:
-        raise ValueError("render_scene needs at least one shape; got an empty list")
+        raise InputError("render_scene needs at least one shape; got an empty list.")
     optics = microscope.optics
-    a, n_px = optics.pixel_size_nm, cfg.size_px
+    a, n_px = optics.pixel_size_nm, acq.size_px
+    # which objects: their number and shapes
     n_obj = int(rng.integers(cfg.objects[0], cfg.objects[1] + 1))
     picks = [shapes[int(i)] for i in rng.integers(0, len(shapes), n_obj)]
     radius = max(mesh_radius_nm(s.mesh) for s in picks)
-    focal = cfg.focal_depth_nm or auto_focal_depth_nm(radius, cfg.depth_spread_nm)
+    focal = acq.focal_depth_nm
+    if focal is None:
+        focal = auto_focal_depth_nm(radius, cfg.depth_spread_nm)
+    depths = focal_depths(acq, focal)
+    shape3 = (len(depths), n_px, n_px)
     occupied = np.zeros((n_px, n_px), bool)
-    instances = np.zeros((n_px, n_px), np.uint16)
+    instances = np.zeros(shape3, np.uint16)
+    labels = np.zeros(shape3, np.uint16)
     all_xyz, objects = [], []
     for shape in picks:
+        # place each object where its projection is free (or anywhere, allow_overlap)
         check_mesh(shape.mesh, name=f"mesh of shape {shape.id}")
         for _ in range(cfg.max_attempts):
             m = random_rotation(rng)
@@ -114,17 +149,18 @@ def render_scene(
                 shape.mesh.faces,
                 process=False,
             )
-            in_focus, proj, _ = truth_masks(
-                moved, size_px=n_px, pixel_size_nm=a, focal_depths_nm=(focal,), dof_nm=optics.dof_nm
+            in_focus, proj, inside = truth_masks(
+                moved, size_px=n_px, pixel_size_nm=a, focal_depths_nm=depths, dof_nm=optics.dof_nm
             )
             if cfg.allow_overlap or not np.any(proj & occupied):
                 break
         else:
             continue  # no free place found: leave this object out
+        # its truth, then its fluorophores in the image frame
         occupied |= proj
-        target = in_focus[0] if cfg.mask == "in_focus" else proj
         label = len(objects) + 1
-        instances[target] = label
+        instances[in_focus if acq.mask == "in_focus" else np.broadcast_to(proj, shape3)] = label
+        labels[inside] = label
         em = sample_fluorophores(shape.mesh, microscope.labelling, rng=rng)
         all_xyz.append(place(em, m, shape.mesh.centroid, offset_nm=offset))
         objects.append(
@@ -139,14 +175,18 @@ def render_scene(
                 "n_emitters": int(len(em)),
             }
         )
+    # one render of all fluorophores, camera noise last
     xyz = np.vstack(all_xyz) if all_xyz else np.empty((0, 3))
     weights = np.full(len(xyz), microscope.labelling.photons_per_fluorophore)
-    expected = render_emitters(xyz, weights, optics, size_px=n_px, focal_depths_nm=(focal,))[0]
+    expected = render_emitters(xyz, weights, optics, size_px=n_px, focal_depths_nm=depths)
     image = apply_camera(expected, microscope.camera, rng=rng)
+    squeeze = len(depths) == 1
+    instances = instances[0] if squeeze else instances
     return Scene(
-        image=image,
-        expected=expected.astype(np.float32),
+        image=image[0] if squeeze else image,
+        expected=(expected[0] if squeeze else expected).astype(np.float32),
         mask=(instances > 0).astype(np.uint8),
         instances=instances,
+        labels=labels,
         objects=objects,
     )

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from shapelib import InputError
+
 __all__ = ["contact_sheet"]
 
 
@@ -48,7 +50,7 @@ def contact_sheet(
     Parameters
     ----------
     images : sequence of (H, W) or (Z, H, W) arrays (middle plane shown), any dtype
-    masks : sequence of (H, W) arrays; 0 background, labels coloured per instance
+    masks : sequence of (H, W) arrays; 0 background, each object label in its own colour
     tile_px : int
         Side of each tile.
 
@@ -57,7 +59,7 @@ def contact_sheet(
     sheet : (rows * (tile + gap), columns * (2 tile + 2 gap), 3) ndarray of uint8
     """
     if len(images) != len(masks) or not images:
-        raise ValueError(f"need as many masks as images (>= 1); got {len(images)} and {len(masks)}")
+        raise InputError(f"need as many masks as images (>= 1); got {len(images)} and {len(masks)}")
     n = len(images)
     cols = min(columns, n)
     rows = -(-n // cols)

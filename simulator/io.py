@@ -1,4 +1,11 @@
-"""Reading shapes and configs, writing images, masks, datasets (the simulator's only disk I/O)."""
+"""The simulator's disk I/O: library shapes and microscope configs in, output folders out.
+
+Libraries are read only through :mod:`shapelib.io` (``read_library_table``, ``read_mesh``,
+``read_meta``, ``is_complete``); TIFFs and configs are written by its one TIFF writer (which
+keeps the pixel size and z step) and its one config writer. Batch rendering to folders is the
+workflow in ``simulator._batch`` (``simulator.write_simulations``/``write_dataset``), which
+calls this module; this module calls no workflow.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,23 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
+import numpy as np
+from pydantic import RootModel
 
-from ._config import Camera, Microscope
-from ._io_batch import write_dataset, write_simulations
-from ._io_files import prepare_out, read_image, write_json, write_png, write_tiff, write_yaml
+from shapelib import InputError
+from shapelib.io import (
+    atomic_path,
+    is_complete,
+    read_config,
+    read_library_table,
+    read_mesh,
+    read_meta,
+    read_tiff,
+    write_config,
+    write_tiff,
+)
+
+from ._config import Camera, Microscope, with_noise_mode
 from ._presets import get_preset
 from ._scene import SceneShape
 
@@ -18,108 +37,113 @@ __all__ = [
     "read_shapes",
     "read_microscope",
     "read_camera",
-    "write_yaml",
-    "write_tiff",
-    "read_image",
-    "write_png",
     "microscope_from",
     "with_noise_mode",
-    "write_simulations",
-    "write_dataset",
-    "write_json",
     "prepare_out",
+    "write_png",
+    "read_image",
+    "read_tiff",
+    "write_tiff",
+    "read_config",
+    "write_config",
+    "write_yaml",
+    "write_json",
 ]
 
 logger = logging.getLogger(__name__)
 
-
-def _mesh_file(folder: Path) -> Path | None:
-    for name in ("raw_mesh.off", "mesh.off", "mesh.ply", "mesh.stl", "mesh.obj"):
-        if (folder / name).is_file():
-            return folder / name
-    return None
+# Former names of the shared writers (the same objects as shapelib.io's).
+write_yaml = write_config
+write_json = write_config
 
 
-def _read_one(folder: Path, shape_class: str = "") -> SceneShape:
-    """One instance folder (ours or a released 3DMSL one) -> SceneShape, mesh in nm."""
-    from shapelib.io import read_instance
-
-    shape = read_instance(folder)
-    cls = shape_class or str(shape.shape_class or "")
-    return SceneShape(mesh=shape.mesh, id=int(shape.id or 0), shape_class=cls)
+def _read_folder(folder: Path) -> SceneShape:
+    """One shape's folder (ours, with meta.json, or a released 3DMSL one) -> SceneShape (nm)."""
+    try:
+        mesh = read_mesh(folder)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(
+            f"{folder} is neither a library (no library.csv) nor a shape's folder: {err}"
+        ) from None
+    meta = read_meta(folder)
+    if meta is None:  # released 3DMSL folder: the id is its name, no class is stored
+        return SceneShape(mesh=mesh, id=int(folder.name) if folder.name.isdigit() else 0)
+    cls = str(meta.get("class") or "")
+    return SceneShape(mesh=mesh, id=int(meta.get("id", 0)), shape_class=cls)
 
 
 def read_shapes(path: str | Path, *, classes: Sequence[str] | None = None) -> list[SceneShape]:
-    """Shapes of a library folder (with library.csv) or of one instance folder.
+    """Shapes of a library folder (with library.csv) or of one shape's folder.
 
     Parameters
     ----------
     path : str or Path
-        A library folder (one sub-folder per instance + ``library.csv`` with ``id`` and
-        ``class`` columns) or one instance folder (ours or a released 3DMSL one).
+        A library folder written by ``mitoshape extract`` (``library.csv`` with ``id``,
+        ``folder`` and ``class`` columns; every listed folder complete), or the folder of one
+        shape (``raw_mesh.off``: ours, or a released 3DMSL one in 24 nm voxel units).
     classes : sequence of str, optional
-        Keep only these shape classes (library.csv's ``class`` column).
+        Keep only these shape classes (library.csv's ``class`` column, or the folder's
+        ``meta.json``), case-insensitive.
 
     Returns
     -------
-    list of SceneShape, meshes in nm
+    list of SceneShape, meshes in nm, in the table's order
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; pass a library or an instance folder")
+        raise FileNotFoundError(f"{path} does not exist; pass a library or a shape's folder.")
     if not path.is_dir():
-        raise NotADirectoryError(f"{path} is a file; pass a library or an instance folder")
+        raise NotADirectoryError(f"{path} is a file; pass a library or a shape's folder.")
     wanted = {c.strip().lower() for c in classes} if classes else None
-    table = path / "library.csv"
-    if not table.is_file():
-        if _mesh_file(path) is None and not (path / "meta.json").is_file():
-            raise FileNotFoundError(
-                f"{path} holds neither library.csv nor a mesh (raw_mesh.off); pass a library "
-                "folder or an instance folder."
-            )
-        shape = _read_one(path)
+    if not (path / "library.csv").is_file():
+        shape = _read_folder(path)
         if wanted and shape.shape_class.lower() not in wanted:
-            raise ValueError(f"instance {path} has class {shape.shape_class!r}, not in {classes}")
+            raise InputError(
+                f"shape {path} has class {shape.shape_class or '(none)'!r}, not one of "
+                f"{sorted(wanted)}; drop --class or pass another folder."
+            )
         return [shape]
-    import pandas as pd
-
-    df = pd.read_csv(table)
-    if "id" not in df.columns:
-        raise ValueError(f"{table} has no 'id' column; got columns {list(df.columns)}")
-    cls_col = df["class"].astype(str) if "class" in df.columns else pd.Series([""] * len(df))
-    folders = {int(p.name): p for p in path.iterdir() if p.is_dir() and p.name.isdigit()}
+    table = read_library_table(path)
+    missing = [c for c in ("id", "folder") if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"{path / 'library.csv'} has no {', '.join(missing)} column; got columns "
+            f"{list(table.columns)}. Re-run `mitoshape extract` to write a complete table."
+        )
+    if "class" in table.columns:
+        cls_col = table["class"].fillna("").astype(str)
+    else:
+        cls_col = [""] * len(table)
     shapes = []
-    for sid, cls in zip(df["id"].astype(int), cls_col, strict=True):
+    for sid, folder, cls in zip(table["id"].astype(int), table["folder"], cls_col, strict=True):
         if wanted and cls.lower() not in wanted:
             continue
-        if sid not in folders:
-            raise FileNotFoundError(f"library.csv lists id {sid} but {path} has no folder for it")
-        shapes.append(_read_one(folders[sid], cls))
+        where = path / str(folder)
+        if not is_complete(where):
+            raise FileNotFoundError(
+                f"library.csv lists shape {sid} in {where}, which is missing or incomplete (no "
+                "meta.json); re-run `mitoshape extract` to finish the library."
+            )
+        shapes.append(SceneShape(mesh=read_mesh(where), id=int(sid), shape_class=cls))
     if not shapes:
         found = sorted(set(cls_col))
-        raise ValueError(f"no instance of class {sorted(wanted or [])} in {path}; classes: {found}")
+        raise InputError(
+            f"no shape of class {sorted(wanted or [])} in {path}; its classes: {found}."
+        )
     return shapes
-
-
-def _load_yaml(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file {path} not found")
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} must hold a mapping (key: value); got {type(data).__name__}")
-    return data
 
 
 def read_microscope(path: str | Path) -> Microscope:
     """A :class:`Microscope` from YAML or JSON (``name``, ``optics``, ``camera``, ``labelling``)."""
-    return Microscope.model_validate(_load_yaml(path))
+    return read_config(path, Microscope)
 
 
 def read_camera(path: str | Path) -> Camera:
-    """A :class:`Camera` from YAML/JSON (as written by ``mitoshape calibrate``)."""
-    data = _load_yaml(path)
-    return Camera.model_validate(data.get("camera", data))
+    """A camera (physical or 3dmsl) from YAML/JSON, as written by ``mitoshape calibrate``.
+
+    The file holds the camera's fields, or a microscope whose ``camera`` entry is taken.
+    """
+    return read_config(path, RootModel[Camera], key="camera").root
 
 
 def microscope_from(
@@ -135,7 +159,30 @@ def microscope_from(
     return mic
 
 
-def with_noise_mode(microscope: Microscope, mode: str) -> Microscope:
-    """The same microscope with the camera noise mode set ('physical' or '3dmsl'), validated."""
-    cam = Camera.model_validate({**microscope.camera.model_dump(), "mode": mode})
-    return microscope.model_copy(update={"camera": cam})
+def read_image(path: str | Path) -> np.ndarray:
+    """The pixels of a TIFF image (through :func:`shapelib.io.read_tiff`); a stack's first plane."""
+    arr = read_tiff(path).data
+    while arr.ndim > 2:
+        arr = arr[0]
+    return arr
+
+
+def write_png(path: str | Path, rgb: np.ndarray) -> Path:
+    """Write an (H, W, 3) uint8 array as PNG, atomically."""
+    from PIL import Image
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(np.asarray(rgb, np.uint8)).save(tmp)
+    return path
+
+
+def prepare_out(out: str | Path, *, overwrite: bool) -> Path:
+    """Create an output folder; refuse a non-empty one unless ``overwrite``."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"output {out} is a file; pass a folder path.")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"output folder {out} is not empty; choose another or --overwrite")
+    out.mkdir(parents=True, exist_ok=True)
+    return out

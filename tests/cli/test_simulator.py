@@ -5,32 +5,29 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import tifffile
 
-from simulator import Camera, apply_camera
-from tests.simulator._shapes import capsule, sphere
+from shapelib.io import read_tiff
+from simulator import PhysicalCamera, apply_camera
+from simulator.io import read_microscope
+from tests.simulator._shapes import capsule, sphere, write_library
 
 
 def _library(tmp_path):
-    lib = tmp_path / "lib"
-    for sid, mesh in ((1, capsule(800.0, 200.0)), (2, sphere(300.0))):
-        d = lib / f"{sid:06d}"
-        d.mkdir(parents=True)
-        mesh = mesh.copy()
-        mesh.apply_scale(1 / 24.0)
-        mesh.export(d / "raw_mesh.off")
-    (lib / "library.csv").write_text("id,class\n1,rod\n2,dot\n")
-    return lib
+    shapes = {1: (capsule(800.0, 200.0), "rod"), 2: (sphere(300.0), "dot")}
+    return write_library(tmp_path / "lib", shapes)
 
 
 def test_psf_command_writes_voxel_size(invoke, tmp_path):
     out = tmp_path / "psf.tif"
     r = invoke("psf", "--preset", "Epi1", "-o", out, "--size", 17, "--z-planes", 5)
     assert r.exit_code == 0, r.stderr
-    with tifffile.TiffFile(out) as t:
-        assert t.series[0].shape == (5, 17, 17)
-        assert t.imagej_metadata["spacing"] == 0.1
-    assert (tmp_path / "psf.yaml").is_file()
+    psf = read_tiff(out)
+    assert psf.data.shape == (5, 17, 17) and psf.data.dtype == np.float32
+    assert psf.pixel_size_nm == pytest.approx((109.0, 109.0))
+    assert psf.z_step_nm == pytest.approx(100.0)
+    assert read_microscope(tmp_path / "psf.yaml").name == "Epi1"
 
 
 def test_unknown_preset_is_one_line_error(invoke, tmp_path):
@@ -56,7 +53,7 @@ def test_simulate_writes_3dmsl_layout(invoke, tmp_path):
 def test_simulate_missing_mesh_is_an_error(invoke, tmp_path):
     (tmp_path / "inst").mkdir()
     r = invoke("simulate", tmp_path / "inst", "-o", tmp_path / "o")
-    assert r.exit_code == 2 and "raw_mesh.off" in r.stderr
+    assert r.exit_code == 2 and "raw_mesh.off" in r.stderr and "library" in r.stderr
 
 
 def test_dataset_command(invoke, tmp_path):
@@ -69,10 +66,15 @@ def test_dataset_command(invoke, tmp_path):
     assert json.loads((out / "dataset.json").read_text())["n"] == 2
     bad = invoke("dataset", lib, "-o", tmp_path / "d2", "--objects", "x")
     assert bad.exit_code == 2 and "MIN-MAX" in bad.stderr
+    r = invoke("dataset", lib, "-o", tmp_path / "d3", "--n", 1, "--size", 32, "--objects", "1",
+               "--z-planes", 3, "--z-step-nm", 300, "--workers", 1)  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    stack = read_tiff(tmp_path / "d3" / "labels" / "img_000000.tif")
+    assert stack.data.shape == (3, 32, 32) and stack.z_step_nm == pytest.approx(300.0)
 
 
 def test_calibrate_then_simulate_with_camera(invoke, tmp_path):
-    cam = Camera(gain_adu_per_e=2.0, read_noise_e=2.0, offset_adu=100, background_photons=0)
+    cam = PhysicalCamera(gain_adu_per_e=2.0, read_noise_e=2.0, background_photons=0)
     photons = np.repeat(np.linspace(0, 300, 256)[None, :], 256, axis=0)
     tifffile.imwrite(tmp_path / "real.tif", apply_camera(photons, cam, rng=0))
     r = invoke("calibrate", tmp_path / "real.tif", "-o", tmp_path / "cam.yaml")
@@ -86,3 +88,6 @@ def test_calibrate_then_simulate_with_camera(invoke, tmp_path):
     r = invoke("simulate", lib / "000002", "-o", tmp_path / "s3", "--preset", "Epi1", "--views",
                "0", "--size", 24, "--noise", "3dmsl", "--workers", 1)  # fmt: skip
     assert r.exit_code == 0, r.stderr
+    assert read_microscope(tmp_path / "s3" / "microscope_Epi1.yaml").camera.mode == "3dmsl"
+    r = invoke("simulate", lib / "000002", "-o", tmp_path / "s4", "--noise", "poisson")
+    assert r.exit_code == 2 and "physical, 3dmsl" in r.stderr

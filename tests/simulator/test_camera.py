@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
-from simulator import Camera, apply_camera, calibrate_camera, mean_variance
+from shapelib import InputError
+from simulator import (
+    CONF1,
+    Camera,
+    Microscope,
+    PhysicalCamera,
+    ThreeDMSLCamera,
+    apply_camera,
+    calibrate_camera,
+    mean_variance,
+    with_noise_mode,
+)
 
 
 def test_physical_camera_mean_and_variance():
-    cam = Camera(gain_adu_per_e=2.0, read_noise_e=3.0, offset_adu=100, quantum_efficiency=0.5,
-                 background_photons=0)  # fmt: skip
+    cam = PhysicalCamera(gain_adu_per_e=2.0, read_noise_e=3.0, offset_adu=100,
+                         quantum_efficiency=0.5, background_photons=0)  # fmt: skip
     img = apply_camera(np.full((400, 400), 200.0), cam, rng=0).astype(float)
     assert img.mean() == pytest.approx(100 + 2 * 0.5 * 200, rel=0.01)
     assert img.var() == pytest.approx(4 * (100 + 9), rel=0.03)
 
 
 def test_3dmsl_noise_mode_ranges_and_determinism():
-    cam = Camera(mode="3dmsl")
+    cam = ThreeDMSLCamera()
     x = np.zeros((64, 64))
     x[20:40, 20:40] = 5.0
     a = apply_camera(x, cam, rng=3)
@@ -27,13 +39,13 @@ def test_3dmsl_noise_mode_ranges_and_determinism():
 
 
 def test_saturates_at_bit_depth():
-    img = apply_camera(np.full((8, 8), 1e6), Camera(bit_depth=12), rng=0)
+    img = apply_camera(np.full((8, 8), 1e6), PhysicalCamera(bit_depth=12), rng=0)
     assert img.max() == 4095
 
 
 @pytest.mark.parametrize("gain,read", [(2.5, 3.0), (0.8, 1.5)])
 def test_calibration_recovers_gain_and_read_noise_within_5_percent(gain, read):
-    cam = Camera(gain_adu_per_e=gain, read_noise_e=read, offset_adu=100, background_photons=0)
+    cam = PhysicalCamera(gain_adu_per_e=gain, read_noise_e=read, background_photons=0)
     yy, xx = np.mgrid[0:768, 0:768]
     photons = np.clip(np.sin(xx / 120.0) * 300 + 200, 0, None) * (yy > 96)  # dark band, ramps
     fit = calibrate_camera(apply_camera(photons, cam, rng=1))
@@ -48,7 +60,36 @@ def test_calibration_recovers_gain_and_read_noise_within_5_percent(gain, read):
 
 
 def test_calibration_rejects_images_without_noise():
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         calibrate_camera(np.full((256, 256), 100, np.uint16))
-    with pytest.raises(ValueError, match="2D image"):
+    with pytest.raises(InputError, match="2D image"):
         calibrate_camera(np.zeros((4, 64, 64)))
+
+
+def test_camera_is_a_union_told_apart_by_mode():
+    adapter = TypeAdapter(Camera)
+    assert isinstance(adapter.validate_python({"mode": "3dmsl"}), ThreeDMSLCamera)
+    assert isinstance(adapter.validate_python({"gain_adu_per_e": 2.0}), PhysicalCamera)  # default
+    mic = Microscope.model_validate({"camera": {"mode": "3dmsl", "max_range_adu": [100, 150]}})
+    assert isinstance(mic.camera, ThreeDMSLCamera) and mic.camera.max_range_adu == (100, 150)
+    # a field the 3dmsl mode does not read is an error that names it
+    with pytest.raises(ValidationError, match="quantum_efficiency"):
+        Microscope.model_validate({"camera": {"mode": "3dmsl", "quantum_efficiency": 0.9}})
+    with pytest.raises(ValidationError, match="offset_range_adu"):
+        adapter.validate_python({"mode": "physical", "offset_range_adu": [1, 2]})
+    with pytest.raises(ValidationError, match="'physical', '3dmsl'"):
+        adapter.validate_python({"mode": "emccd"})
+    with pytest.raises(ValidationError, match="LOW <= HIGH"):
+        ThreeDMSLCamera(offset_range_adu=(70, 20))
+    with pytest.raises(ValidationError, match="frozen"):
+        CONF1.camera.gain_adu_per_e = 3.0
+
+
+def test_with_noise_mode_switches_the_camera_model():
+    noisy = with_noise_mode(CONF1, "3dmsl")
+    assert isinstance(noisy.camera, ThreeDMSLCamera) and noisy.optics == CONF1.optics
+    assert with_noise_mode(noisy, "3dmsl") is noisy
+    back = with_noise_mode(noisy, "Physical")
+    assert back.camera == PhysicalCamera()
+    with pytest.raises(InputError, match="physical, 3dmsl"):
+        with_noise_mode(CONF1, "poisson")

@@ -5,15 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from shapelib import InputError
 from simulator import (
     CONF1,
     CONF2,
     EPI1,
     Acquisition,
+    random_rotation,
     render_emitters,
     render_emitters_direct,
     render_view,
-    simulate_instance,
+    simulate_shape,
     view_rotation,
 )
 
@@ -83,7 +85,7 @@ def test_rotation_by_90_degrees_about_z_rotates_the_image():
     mesh = capsule()
     acq = Acquisition(size_px=48, focal_depth_nm=2000.0)
     base = view_rotation("y90", cumulative=False)  # lay the rod in the image plane
-    turn = base @ view_rotation("z90", cumulative=False)
+    turn = view_rotation("z90", cumulative=False) @ base  # then turn it about the optical axis
     emit = np.asarray(mesh.vertices)  # same emitters in both views
     v0 = render_view(mesh, EPI1, rotation=base, acquisition=acq, emitters=emit, rng=0)
     v1 = render_view(mesh, EPI1, rotation=turn, acquisition=acq, emitters=emit, rng=0)
@@ -94,32 +96,69 @@ def test_rotation_by_90_degrees_about_z_rotates_the_image():
 
 def test_same_seed_same_bytes_and_z_stack_shapes():
     acq = Acquisition(size_px=32, z_planes=3, z_step_nm=250)
-    a = simulate_instance(capsule(), CONF1, views=["0", "x90"], acquisition=acq, rng=7)
-    b = simulate_instance(capsule(), CONF1, views=["0", "x90"], acquisition=acq, rng=7)
+    a = simulate_shape(capsule(), CONF1, views=["0", "x90"], acquisition=acq, rng=7)
+    b = simulate_shape(capsule(), CONF1, views=["0", "x90"], acquisition=acq, rng=7)
     for k in a:
         assert a[k].image.tobytes() == b[k].image.tobytes()
         assert a[k].image.shape == (3, 32, 32) and a[k].image.dtype == np.uint16
         assert a[k].label.shape == (3, 32, 32) and a[k].mask.shape == (3, 32, 32)
-    c = simulate_instance(capsule(), CONF1, views=2, acquisition=acq, rng=8)
+    c = simulate_shape(capsule(), CONF1, views=2, acquisition=acq, rng=8)
     assert list(c) == ["r000", "r001"]
 
 
 def test_six_views_are_cumulative_rotations():
-    m = view_rotation("x90")
-    expected = view_rotation("x180", cumulative=False) @ view_rotation("y180", cumulative=False)
-    expected = expected @ view_rotation("x90", cumulative=False)
-    np.testing.assert_allclose(m, expected)
-    with pytest.raises(ValueError, match="unknown view"):
+    r = view_rotation("x90")  # x180, then y180, then x90 (column vectors: the last on the left)
+    single = {v: view_rotation(v, cumulative=False) for v in ("x180", "y180", "x90")}
+    np.testing.assert_allclose(r, single["x90"] @ single["y180"] @ single["x180"])
+    with pytest.raises(InputError, match="unknown view"):
         view_rotation("q90")
+    with pytest.raises(InputError, match="unknown view"):
+        view_rotation("xabc")
+
+
+def test_one_rotation_convention_columns_rotate():
+    # 3DMSL multiplied row vectors by the textbook matrix: view z90 turns +x to -y
+    r = view_rotation("z90", cumulative=False)
+    np.testing.assert_allclose(np.array([1.0, 0, 0]) @ r.T, [0, -1, 0], atol=1e-12)
+    np.testing.assert_allclose(r @ [1.0, 0, 0], [0, -1, 0], atol=1e-12)
+    # simulator.random_rotation is shapelib's, and a matrix means what a view name means
+    import shapelib
+
+    assert random_rotation is shapelib.random_rotation
+    mesh, acq = capsule(), Acquisition(size_px=32, focal_depth_nm=2000.0)
+    by_name = render_view(mesh, EPI1, rotation="y90", acquisition=acq, rng=1)
+    by_matrix = render_view(mesh, EPI1, rotation=view_rotation("y90"), acquisition=acq, rng=1)
+    assert by_name.image.tobytes() == by_matrix.image.tobytes()
+    np.testing.assert_array_equal(by_name.rotation, view_rotation("y90"))
+    rand = render_view(mesh, EPI1, rotation="random", acquisition=acq, rng=2)
+    np.testing.assert_allclose(rand.rotation, random_rotation(np.random.default_rng(2)))
+
+
+def test_a_view_is_the_same_whichever_other_views_are_asked():
+    acq = Acquisition(size_px=32)
+    mesh = capsule()
+    six = simulate_shape(mesh, CONF1, acquisition=acq, rng=3)
+    two = simulate_shape(mesh, CONF1, views=["x90", "0"], acquisition=acq, rng=3)
+    for v in ("0", "x90"):
+        assert two[v].image.tobytes() == six[v].image.tobytes()
+    assert six["x90"].image.tobytes() != six["x180"].image.tobytes()
+    r2 = simulate_shape(mesh, CONF1, views=2, acquisition=acq, rng=4)
+    r3 = simulate_shape(mesh, CONF1, views=3, acquisition=acq, rng=4)
+    for v in ("r000", "r001"):
+        assert r2[v].image.tobytes() == r3[v].image.tobytes()
+        np.testing.assert_array_equal(r2[v].rotation, r3[v].rotation)
+    assert not np.allclose(r3["r000"].rotation, r3["r001"].rotation)
+    with pytest.raises(InputError, match="unknown view"):
+        simulate_shape(mesh, CONF1, views=["0", "w90"], acquisition=acq, rng=3)
 
 
 def test_open_mesh_and_shallow_focus_are_errors():
     mesh = capsule()
     open_mesh = mesh.copy()
     open_mesh.update_faces(np.arange(len(mesh.faces) - 3))
-    with pytest.raises(ValueError, match="not closed"):
+    with pytest.raises(InputError, match="not closed"):
         render_view(open_mesh, EPI1, rng=0)
-    with pytest.raises(ValueError, match="below the coverslip"):
+    with pytest.raises(InputError, match="below the coverslip"):
         render_view(mesh, EPI1, acquisition=Acquisition(size_px=32, focal_depth_nm=300), rng=0)
 
 

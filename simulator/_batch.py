@@ -1,5 +1,14 @@
-"""Many images on all cores: per-image work is a pure function of (shape, config, seed); the
-parent process writes every result (3DMSL layout for views, images/masks/instances for sets)."""
+"""The simulator's workflow: many images on all cores, written to folders.
+
+Per-image work is a pure function of (shape, config, its own random stream) and runs in worker
+processes; the parent writes every result (the 3DMSL layout for views, images/masks/instances
+for training sets). Streams are keyed by what an image is, not by its place in a list:
+
+- a view of a library shape: ``SeedSequence([seed, shape id, name_key(microscope name)])`` for
+  the shape's fluorophores, then one stream per view name (see :func:`simulate_shape`); a run
+  filtered by class, or asking fewer views, writes the same bytes for what it shares;
+- image k of a training set: ``SeedSequence([seed, k])``.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +18,16 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
+from shapelib import InputError
+from shapelib.io import write_config, write_tiff
 
 from ._config import Acquisition, Microscope
-from ._geometry import VIEWS_3DMSL, view_rotation
-from ._image import simulate_instance
-from ._io_files import prepare_out, write_json, write_png, write_tiff, write_yaml
+from ._geometry import VIEWS_3DMSL
+from ._image import simulate_shape, view_names
 from ._scene import SceneConfig, SceneShape, render_scene
+from ._seeds import stream
 from ._sheet import contact_sheet
+from .io import prepare_out, write_png
 
 __all__ = ["write_simulations", "write_dataset", "view_file_name"]
 
@@ -38,15 +49,15 @@ def _init(shapes: Sequence[SceneShape]) -> None:
 
 
 def _view_task(task):
-    i, mic, views, acq, seed = task
+    i, mic, views, acq, seed = task  # i only finds the shape in the shared list
     shape = _SHAPES[i]
-    rng = np.random.default_rng([seed, int(shape.id), i, sum(map(ord, mic.name))])
-    return i, mic, simulate_instance(shape.mesh, mic, views=views, acquisition=acq, rng=rng)
+    rng = stream(seed, int(shape.id), mic.name)
+    return i, mic, simulate_shape(shape.mesh, mic, views=views, acquisition=acq, rng=rng)
 
 
 def _scene_task(task):
     k, mic, cfg, seed = task
-    return k, render_scene(_SHAPES, mic, cfg, rng=np.random.default_rng([seed, k]))
+    return k, render_scene(_SHAPES, mic, cfg, rng=stream(seed, k))
 
 
 def _run(fn, tasks: list, shapes, workers: int) -> Iterator:
@@ -65,6 +76,10 @@ def _workers(workers: int | None) -> int:
     return int(workers) if workers else (os.cpu_count() or 1)
 
 
+def _check_seed(seed: int) -> None:
+    stream(seed)  # raises InputError for a negative or non-integer seed
+
+
 def write_simulations(
     shapes: Sequence[SceneShape],
     microscopes: Sequence[Microscope],
@@ -75,27 +90,27 @@ def write_simulations(
     seed: int = 0,
     workers: int | None = None,
     overwrite: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Simulate views of every shape with every microscope; write the 3DMSL layout.
 
     Writes ``OUT/<id>/<name>_imgs/<file>.tif`` (uint16), ``<name>_masks/`` (target mask,
     uint8 0/1), ``<name>_projection/`` (uint8), ``<name>_labels/`` (z-stacks: 3D labels),
-    ``OUT/microscope_<name>.yaml``, ``OUT/simulate.json`` and ``OUT/contact_sheet_<name>.png``
-    (images beside their masks). ``progress(n)`` is called with
-    the number of finished (shape, microscope) pairs. Same seed -> same bytes.
+    ``OUT/microscope_<name>.yaml``, ``OUT/acquisition.yaml``, ``OUT/simulate.json`` and
+    ``OUT/contact_sheet_<name>.png`` (images beside their masks). Every TIFF carries the pixel
+    size (and the z step for stacks). ``progress(done, total)`` counts finished (shape,
+    microscope) pairs. An image's bytes depend only on (seed, shape id, microscope, view).
     """
     acq = acquisition or Acquisition()
-    if not isinstance(views, int):
-        for v in views:
-            view_rotation(v)  # unknown names fail here, before anything is written
+    _check_seed(seed)
+    view_names(views)  # unknown view names fail here, before anything is written
     out = prepare_out(out, overwrite=overwrite)
     for mic in microscopes:
-        write_yaml(out / f"microscope_{mic.name}.yaml", mic)
-    write_yaml(out / "acquisition.yaml", acq)
+        write_config(out / f"microscope_{mic.name}.yaml", mic)
+    write_config(out / "acquisition.yaml", acq)
     tasks = [(i, mic, views, acq, seed) for i in range(len(shapes)) for mic in microscopes]
     records, sheets = [], {}
-    for i, mic, result in _run(_view_task, tasks, shapes, _workers(workers)):
+    for done, (i, mic, result) in enumerate(_run(_view_task, tasks, shapes, _workers(workers))):
         shape = shapes[i]
         folder = out / str(shape.id)
         px, dz = mic.optics.pixel_size_nm, acq.z_step_nm if acq.z_planes > 1 else None
@@ -116,11 +131,18 @@ def write_simulations(
                  "n_emitters": rv.n_emitters, "rotation": rv.rotation.round(6).tolist()}
             )  # fmt: skip
         if progress is not None:
-            progress(1)
+            progress(done + 1, len(tasks))
     for name, pairs in sheets.items():
         write_png(out / f"contact_sheet_{name}.png", contact_sheet(*zip(*pairs, strict=True)))
-    write_json(out / "simulate.json", {"seed": seed, "views": views if isinstance(views, int)
-               else list(views), "images": records})  # fmt: skip
+    write_config(
+        out / "simulate.json",
+        {
+            "seed": seed,
+            "views": views if isinstance(views, int) else list(views),
+            "rotation_convention": "R; rows of points rotate as points @ R.T",
+            "images": records,
+        },
+    )
     return out
 
 
@@ -134,39 +156,52 @@ def write_dataset(
     seed: int = 0,
     workers: int | None = None,
     overwrite: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """A training set: ``images/`` (uint16), ``masks/`` (uint8 0/1), ``instances/`` (uint16)
-    TIFFs with matching names ``img_000000.tif`` ..., plus ``contact_sheet.png`` (the first
-    images beside their instance labels) and ``dataset.json`` (microscope,
-    scene config, seed, and per image its objects with ids and classes)."""
+    """A training set of fields of view, each with several objects.
+
+    Writes ``images/`` (uint16), ``masks/`` (uint8 0/1), ``instances/`` (uint16 object labels)
+    TIFFs with matching names ``img_000000.tif`` ..., for z-stack scenes also ``labels/`` (the
+    3D label volume on the stack's grid), plus ``contact_sheet.png`` (the first images beside
+    their object labels) and ``dataset.json`` (microscope, scene config, seed, and per image
+    its objects with ids and classes). Every TIFF carries the pixel size (and z step).
+    Image k draws from ``SeedSequence([seed, k])``: the first images of a larger set are the
+    same bytes. ``progress(done, total)`` counts finished images.
+    """
     if n < 1:
-        raise ValueError(f"n must be >= 1 image; got {n}")
+        raise InputError(f"n must be >= 1 image; got {n}.")
+    _check_seed(seed)
     cfg = scene or SceneConfig()
+    acq = cfg.acquisition
     out = prepare_out(out, overwrite=overwrite)
-    write_yaml(out / f"microscope_{microscope.name}.yaml", microscope)
+    write_config(out / f"microscope_{microscope.name}.yaml", microscope)
     tasks = [(k, microscope, cfg, seed) for k in range(n)]
-    px = microscope.optics.pixel_size_nm
+    px, dz = microscope.optics.pixel_size_nm, acq.z_step_nm if acq.z_planes > 1 else None
     entries, sheet = [], []
     for k, sc in _run(_scene_task, tasks, shapes, _workers(workers)):
         name = f"img_{k:06d}.tif"
         if len(sheet) < SHEET_TILES:
             sheet.append((sc.image, sc.instances))
-        write_tiff(out / "images" / name, sc.image, pixel_size_nm=px)
-        write_tiff(out / "masks" / name, sc.mask, pixel_size_nm=px)
-        write_tiff(out / "instances" / name, sc.instances, pixel_size_nm=px)
+        write_tiff(out / "images" / name, sc.image, pixel_size_nm=px, z_step_nm=dz)
+        write_tiff(out / "masks" / name, sc.mask, pixel_size_nm=px, z_step_nm=dz)
+        write_tiff(out / "instances" / name, sc.instances, pixel_size_nm=px, z_step_nm=dz)
+        if dz is not None:
+            write_tiff(out / "labels" / name, sc.labels, pixel_size_nm=px, z_step_nm=dz)
         entries.append({"name": name, "objects": sc.objects})
         if progress is not None:
-            progress(1)
+            progress(k + 1, n)
     classes = sorted({o["class"] for e in entries for o in e["objects"]})
-    write_json(
+    write_config(
         out / "dataset.json",
         {
             "microscope": microscope.model_dump(mode="json"),
             "scene": cfg.model_dump(mode="json"),
             "seed": seed,
+            "seeds": "image k draws from SeedSequence([seed, k])",
             "n": n,
             "pixel_size_nm": px,
+            "z_step_nm": dz,
+            "rotation_convention": "R; rows of points rotate as points @ R.T",
             "classes": classes,
             "images": entries,
         },
