@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._graph import join_pairs
 from ._instance import Instance
 from ._units import as_spacing_nm
 
@@ -225,16 +226,9 @@ def _split_component(comp: np.ndarray, params: ExtractParams, at_border) -> np.n
     if k <= 1:
         return comp.astype(np.int32)
     lab, dist = _geodesic_regions(comp, cores, params.connectivity)
-    # Merge regions joined by a long bridge or a shallow neck (union-find over cores).
-    parent = list(range(k + 1))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    # Merge regions joined by a long bridge or a shallow neck (cores 1..k; 0 stays outside).
     depth = ndimage.maximum(edt, labels=lab, index=np.arange(k + 1))
+    merge = []
     for a, b, gap, neck in _bridges(lab, dist, edt, params.connectivity):
         long_bridge = gap > params.bridge_ratio * r
         shallow = neck >= min(depth[a], depth[b]) - params.neck_tolerance_vox
@@ -243,9 +237,8 @@ def _split_component(comp: np.ndarray, params: ExtractParams, at_border) -> np.n
             *(a, b, gap, neck, depth[a], depth[b]),
         )
         if long_bridge or shallow:
-            parent[find(a)] = find(b)
-    roots = np.array([find(i) for i in range(k + 1)])
-    _, group = np.unique(roots, return_inverse=True)  # root 0 stays group 0
+            merge.append((a, b))
+    group = join_pairs(k + 1, merge)
     return group.astype(np.int32)[lab]
 
 
