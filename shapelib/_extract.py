@@ -37,8 +37,10 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._errors import InputError
 from ._graph import join_pairs
 from ._instance import Instance
+from ._labels import check_label_volume
 from ._units import as_spacing_nm
 
 __all__ = ["ExtractParams", "extract_instances"]
@@ -258,19 +260,17 @@ def _downsample(labels: np.ndarray, factor: int, *, majority: bool) -> np.ndarra
 
 
 def _check(labels, params: ExtractParams) -> np.ndarray:
-    from .io._volume import check_label_volume
-
     arr = check_label_volume(labels)
     if params.labels is not None:
         if any(v < 1 for v in params.labels):
-            raise ValueError(f"labels to pick must be ids >= 1; got {params.labels}.")
+            raise InputError(f"labels to pick must be ids >= 1; got {params.labels}.")
         if arr.dtype == bool and any(v != 1 for v in params.labels):
-            raise ValueError(
+            raise InputError(
                 f"the volume is a binary mask (ids 0/1); --label {params.labels} cannot be found. "
                 "Leave --label out."
             )
     if params.downsample > 1 and min(arr.shape) < params.downsample:
-        raise ValueError(
+        raise InputError(
             f"downsample {params.downsample} is larger than the volume's smallest side "
             f"{min(arr.shape)}; use a smaller factor."
         )

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._errors import InputError
 from ._graph import join_pairs
-from ._units import as_spacing_nm
+from ._units import as_spacing_nm, zyx_to_xyz
 
 __all__ = ["mesh_instance", "mesh_genus", "MeshFacts", "mesh_facts"]
 
@@ -72,12 +73,12 @@ def mesh_instance(
 
     mask = np.asarray(mask)
     if mask.ndim != 3:
-        raise ValueError(f"mask must be a 3D (Z, Y, X) array; got shape {mask.shape}.")
+        raise InputError(f"mask must be a 3D (Z, Y, X) array; got shape {mask.shape}.")
     spacing = as_spacing_nm(voxel_size_nm)
     if not np.any(mask):
-        raise ValueError("mask is empty: there is no object to mesh.")
+        raise InputError("mask is empty: there is no object to mesh.")
     if not (np.isfinite(sigma_vox) and sigma_vox >= 0):
-        raise ValueError(f"sigma_vox must be >= 0 voxels; got {sigma_vox}.")
+        raise InputError(f"sigma_vox must be >= 0 voxels; got {sigma_vox}.")
     inside = mask.astype(bool)
     pad = int(np.ceil(3 * sigma_vox)) + 1
     inside = np.pad(inside, pad)
@@ -96,7 +97,7 @@ def mesh_instance(
     verts_zyx += shift
     # (z, y, x) -> (x, y, z) mirrors the frame, which turns scikit-image's inward-facing
     # winding (gradient_direction="descent") outward
-    verts = np.ascontiguousarray(verts_zyx[:, ::-1], dtype=np.float64)
+    verts = np.ascontiguousarray(zyx_to_xyz(verts_zyx), dtype=np.float64)
     # scikit-image's vertices are already unique (no merge needed: process=False is ~2x faster)
     return trimesh.Trimesh(vertices=verts, faces=faces, process=False)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._errors import InputError
 from ._graph import join_pairs
 from ._units import as_spacing_nm
 
@@ -171,12 +172,12 @@ def skeletonize_mask(
 
     mask = np.asarray(mask)
     if mask.ndim != 3:
-        raise ValueError(f"mask must be a 3D (Z, Y, X) array; got shape {mask.shape}.")
+        raise InputError(f"mask must be a 3D (Z, Y, X) array; got shape {mask.shape}.")
     spacing = np.asarray(as_spacing_nm(voxel_size_nm))
     mask = mask.astype(bool)
     factors = np.broadcast_to(np.asarray(downsample), (3,)).astype(int)
     if np.any(factors < 1) or not np.allclose(factors, np.broadcast_to(downsample, (3,))):
-        raise ValueError(f"downsample must be integers >= 1 (one or z,y,x); got {downsample}.")
+        raise InputError(f"downsample must be integers >= 1 (one or z,y,x); got {downsample}.")
     if np.any(factors > 1):
         # max-pool: a block is inside when any voxel is (no thin part can vanish)
         fz, fy, fx = factors.tolist()
