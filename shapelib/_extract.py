@@ -53,7 +53,7 @@ class ExtractParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    labels: list[int] | None = Field(
+    labels: tuple[int, ...] | None = Field(
         None,
         description="Label ids to use (their union, or each alone with instances=True); "
         "None = every non-zero label.",

@@ -150,11 +150,7 @@ def build_shape(
     t["occupancy"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    skel = skeletonize_mask(
-        mask, voxel_size_nm=spacing, spur_factor=params.spur_factor,
-        smooth_window=params.smooth_window,
-        downsample=_skeleton_factors(spacing, params.skeleton_voxel_nm),
-    )  # fmt: skip
+    skel = _skeleton(mask, spacing, params)
     t["skeleton"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -187,6 +183,15 @@ def build_shape(
         )  # fmt: skip
     t["measure"] = time.perf_counter() - t0
     return Shape(int(instance.id), mesh, pc, occ, skel, shape_class, m, t)
+
+
+def _skeleton(mask: np.ndarray, spacing, params: ShapeParams) -> Skeleton:
+    """The skeleton of a mask with the settings of ``params`` (build_shape and classify_mesh)."""
+    return skeletonize_mask(
+        mask, voxel_size_nm=spacing, spur_factor=params.spur_factor,
+        smooth_window=params.smooth_window,
+        downsample=_skeleton_factors(spacing, params.skeleton_voxel_nm),
+    )  # fmt: skip
 
 
 def _skeleton_factors(spacing, skeleton_voxel_nm: float) -> tuple[int, int, int]:
@@ -260,11 +265,7 @@ def classify_mesh(
             f"the mesh holds no voxel centre at voxel size {spacing} nm; pass a smaller "
             "--voxel-size-nm or check the mesh's units."
         )
-    skel = skeletonize_mask(
-        mask, voxel_size_nm=spacing, spur_factor=params.spur_factor,
-        smooth_window=params.smooth_window,
-        downsample=_skeleton_factors(spacing, params.skeleton_voxel_nm),
-    )  # fmt: skip
+    skel = _skeleton(mask, spacing, params)
     m = _mesh_measurements(mesh, skel)
     m["shape_class"] = classify_shape(skel, m["mesh_volume_um3"], thresholds=params.thresholds)
     m["voxel_count"] = int(np.count_nonzero(mask))
