@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from ._errors import UserError
+
 log = logging.getLogger(__name__)
 
 RESULTS_README = """# mitoshape demo results
@@ -68,7 +70,7 @@ def register(app: typer.Typer) -> None:
         from shapelib.phantoms import phantom_volume
 
         if objects < 1:
-            raise ValueError(f"--objects must be >= 1; got {objects}.")
+            raise UserError(f"--objects must be >= 1; got {objects}.")
         vol = phantom_volume(
             objects, voxel_size_nm=voxel_size_nm, touching_pairs=touching_pairs, rng=seed
         )

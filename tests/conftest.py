@@ -27,25 +27,22 @@ class CliResult:
 
 @pytest.fixture
 def invoke():
-    """Run ``mitoshape ARGS...`` in-process through typer's CliRunner.
+    """Run ``mitoshape ARGS...`` in-process through the same guard as the console script.
 
-    User errors come back as exit code 2 with the one-line message `mitoshape` prints; any other
-    exception is a bug and is raised.
+    User errors come back as exit code 2 with the one-line message `mitoshape` prints on
+    stderr; any other exception is a bug and is raised.
     """
     from typer.testing import CliRunner
 
     from cli import app
-    from cli._errors import USER_ERRORS, UserError, format_error
+    from cli._errors import run_guarded
 
     runner = CliRunner()
 
     def _invoke(*args) -> CliResult:
-        result = runner.invoke(app, [str(a) for a in args])
-        exc = result.exception
-        if exc is not None and not isinstance(exc, SystemExit):
-            if isinstance(exc, (UserError, *USER_ERRORS)):
-                return CliResult(2, result.stdout, format_error(exc))
-            raise exc
-        return CliResult(result.exit_code, result.stdout, result.stderr)
+        with runner.isolation() as streams:
+            code = run_guarded(app, [str(a) for a in args])
+            out, err = streams[0].getvalue(), streams[1].getvalue()
+        return CliResult(code, out.decode(errors="replace"), err.decode(errors="replace"))
 
     return _invoke

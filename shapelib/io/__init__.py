@@ -11,6 +11,14 @@ from ._config import read_config, to_plain, write_config
 from ._figure import save_figure
 from ._instance_io import is_complete, read_instance, read_mesh, read_meta, read_shape, write_shape
 from ._library import read_library_table
+from ._outputs import (
+    MANIFEST_FILE,
+    OutputExistsError,
+    OutputFolder,
+    claim_output_file,
+    open_output_folder,
+    read_manifest,
+)
 from ._tiff import TIFF_SUFFIXES, TiffImage, read_tiff, write_tiff
 from ._volume import Volume, read_volume
 from ._volume_write import write_volume
@@ -21,6 +29,12 @@ __all__: list[str] = [
     "read_config",
     "write_config",
     "to_plain",
+    "MANIFEST_FILE",
+    "OutputExistsError",
+    "OutputFolder",
+    "claim_output_file",
+    "open_output_folder",
+    "read_manifest",
     "TIFF_SUFFIXES",
     "TiffImage",
     "read_tiff",

@@ -91,19 +91,20 @@ def _tiff_scale(tif) -> tuple[tuple[float, float] | None, float | None]:
     if "spacing" in ij:
         z_unit = length_unit_nm(ij.get("unit")) or unit_scale
         try:
-            z_nm = float(ij["spacing"]) * z_unit if z_unit else None
+            # 12 significant digits undo the float error of um -> nm (0.06377 um -> 63.77 nm).
+            z_nm = float(f"{float(ij['spacing']) * z_unit:.12g}") if z_unit else None
         except (TypeError, ValueError):
             z_nm = None
     if xres is None or yres is None or unit_scale is None:
         return None, z_nm
     try:
-        xr = xres.value[0] / xres.value[1]
-        yr = yres.value[0] / yres.value[1]
-    except (TypeError, ZeroDivisionError, IndexError):
+        (xn, xd), (yn, yd) = xres.value, yres.value
+    except (TypeError, ValueError):
         return None, z_nm
-    if not (xr > 0 and yr > 0) or (xr == 1 and yr == 1 and resunit == 1):
-        return None, z_nm  # tifffile's default 1 pixel per unit: no scale was written
-    return (unit_scale / yr, unit_scale / xr), z_nm
+    if not (xn > 0 and xd > 0 and yn > 0 and yd > 0) or (xn == xd and yn == yd and resunit == 1):
+        return None, z_nm  # tifffile's default of 1 pixel per unit: no scale was written
+    # Size = unit / (pixels per unit) = unit * den / num, kept exact for rational tags.
+    return (unit_scale * yd / yn, unit_scale * xd / xn), z_nm
 
 
 def read_tiff(path: str | Path) -> TiffImage:
@@ -159,6 +160,17 @@ def _imagej_dtype(arr: np.ndarray) -> np.ndarray:
     raise InputError(f"cannot store a {arr.dtype} array in a TIFF; pass numbers.")
 
 
+def _per_um(size_nm: float) -> tuple[int, int]:
+    """Pixels per um as the rational the TIFF tag stores, exact for decimal sizes (30 nm ->
+    100/3), so the size reads back as written."""
+    from fractions import Fraction
+
+    f = (Fraction(1000) / Fraction(repr(float(size_nm)))).limit_denominator(2**31 - 1)
+    while f.numerator >= 2**32:
+        f = f.limit_denominator(max(1, f.denominator // 2))
+    return (f.numerator, f.denominator)
+
+
 def write_tiff(
     path: str | Path,
     data: np.ndarray,
@@ -200,7 +212,7 @@ def write_tiff(
         y_nm, x_nm = np.broadcast_to(np.asarray(pixel_size_nm, dtype=float), (2,))
         if not all(math.isfinite(v) and v > 0 for v in (y_nm, x_nm)):
             raise InputError(f"pixel_size_nm must be finite and > 0; got {pixel_size_nm!r}.")
-        kw["resolution"] = (1000.0 / x_nm, 1000.0 / y_nm)  # pixels per um
+        kw["resolution"] = (_per_um(x_nm), _per_um(y_nm))
         meta["unit"] = "um"
     if z_step_nm is not None:
         if not (math.isfinite(z_step_nm) and z_step_nm > 0):

@@ -1,0 +1,202 @@
+"""The house rules of DESIGN.md, checked on the code itself with ``ast``.
+
+- No import circle among the modules of the packages, counting every import in a file (at
+  module level or inside a function: a circle hidden in a function is still a circle).
+- Packages import one way: cli -> webapp -> segtrain -> simulator -> shapelib.
+- Inside a package, compute modules never import the package's io modules or its workflows.
+- shapelib and simulator never import torch at module level.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Lowest first: a package may import only packages that come before it.
+ORDER = ["shapelib", "simulator", "segtrain", "webapp", "cli"]
+PACKAGES = [p for p in ORDER if (ROOT / p / "__init__.py").is_file()]
+
+# Workflow modules: they run folders or libraries through several steps and may use io.
+# Every module that is neither io nor listed here is compute.
+WORKFLOWS = {
+    "shapelib": {"shapelib._library", "shapelib._summary"},
+    "simulator": {"simulator._batch"},
+    "segtrain": {"segtrain._train", "segtrain._bench", "segtrain._folders"},
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            out[_module_name(path)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _resolve(name: str) -> str | None:
+    """The longest prefix of a dotted name that is one of our modules."""
+    parts = name.split(".")
+    while parts:
+        cand = ".".join(parts)
+        if cand in MODULES:
+            return cand
+        parts.pop()
+    return None
+
+
+def _imports(mod: str, path: Path) -> list[tuple[str, int, bool]]:
+    """(imported module, line, at module level) for every import of ours in a file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    is_pkg = path.name == "__init__.py"
+    top_level = {id(n) for n in tree.body}
+    # Imports under `if TYPE_CHECKING:` at module level are not run.
+    for node in tree.body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            top_level |= {id(n) for n in ast.walk(node)}
+    found = []
+    for node in ast.walk(tree):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = mod.split(".") if is_pkg else mod.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                prefix = ".".join(base + ([node.module] if node.module else []))
+            else:
+                prefix = node.module or ""
+            # `from . import io` names a submodule; `from .x import name` names x.
+            targets = [f"{prefix}.{a.name}" for a in node.names if f"{prefix}.{a.name}" in MODULES]
+            if not targets:
+                targets = [prefix]
+        for t in targets:
+            r = _resolve(t)
+            if r is not None and r != mod:
+                found.append((r, node.lineno, id(node) in top_level))
+    return found
+
+
+GRAPH = {m: _imports(m, p) for m, p in MODULES.items()}
+
+
+def _is_io(mod: str) -> bool:
+    parts = mod.split(".")
+    return any(p == "io" or p.startswith("_io") for p in parts[1:])
+
+
+def test_the_graph_sees_the_packages():
+    assert PACKAGES[:3] == ["shapelib", "simulator", "segtrain"]
+    assert len(MODULES) > 40
+    assert sum(len(v) for v in GRAPH.values()) > 50
+
+
+def test_no_import_circle():
+    # Tarjan's strongly connected components over every import of ours.
+    index, low, on, stack, circles = {}, {}, set(), [], []
+    counter = [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w, _, _ in GRAPH[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                circles.append(sorted(comp))
+
+    for v in GRAPH:
+        if v not in index:
+            visit(v)
+    assert not circles, "import circles: " + "; ".join(" <-> ".join(c) for c in circles)
+
+
+def test_packages_import_one_way():
+    bad = []
+    for mod, edges in GRAPH.items():
+        rank = ORDER.index(mod.split(".")[0])
+        for target, line, _ in edges:
+            if ORDER.index(target.split(".")[0]) > rank:
+                bad.append(f"{MODULES[mod].relative_to(ROOT)}:{line} imports {target}")
+    assert not bad, "imports against cli -> webapp -> segtrain -> simulator -> shapelib: " + (
+        "; ".join(bad)
+    )
+
+
+@pytest.mark.parametrize("pkg", [p for p in ("shapelib", "simulator", "segtrain") if p in PACKAGES])
+def test_compute_never_imports_io_or_workflows(pkg):
+    workflows = WORKFLOWS[pkg]
+    bad = []
+    for mod, edges in GRAPH.items():
+        if mod.split(".")[0] != pkg or _is_io(mod) or mod in workflows or mod == pkg:
+            continue
+        for target, line, _ in edges:
+            if target.split(".")[0] != pkg:
+                continue
+            if _is_io(target) or target in workflows:
+                bad.append(f"{MODULES[mod].relative_to(ROOT)}:{line} imports {target}")
+    assert not bad, "compute modules importing io or workflows: " + "; ".join(bad)
+
+
+@pytest.mark.parametrize("pkg", [p for p in ("shapelib", "simulator", "segtrain") if p in PACKAGES])
+def test_io_never_imports_workflows(pkg):
+    bad = [
+        f"{MODULES[mod].relative_to(ROOT)}:{line} imports {target}"
+        for mod, edges in GRAPH.items()
+        if mod.split(".")[0] == pkg and _is_io(mod)
+        for target, line, _ in edges
+        if target in WORKFLOWS[pkg]
+    ]
+    assert not bad, "io modules importing workflows: " + "; ".join(bad)
+
+
+@pytest.mark.parametrize("pkg", ["shapelib", "simulator"])
+def test_no_torch_at_module_level(pkg):
+    bad = []
+    for mod, path in MODULES.items():
+        if mod.split(".")[0] != pkg:
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            bad += [f"{mod}:{node.lineno}" for n in names if n.split(".")[0] in ("torch", "open3d")]
+    assert not bad, "torch/open3d imported at module level: " + ", ".join(bad)
+
+
+def test_detects_a_planted_circle(tmp_path, monkeypatch):
+    """The circle finder itself works: a two-module loop is reported."""
+    global GRAPH
+    planted = dict(GRAPH)
+    planted["shapelib._a"] = [("shapelib._b", 1, True)]
+    planted["shapelib._b"] = [("shapelib._a", 1, False)]
+    monkeypatch.setattr(__import__(__name__, fromlist=["GRAPH"]), "GRAPH", planted)
+    with pytest.raises(AssertionError, match="shapelib._a <-> shapelib._b"):
+        test_no_import_circle()
