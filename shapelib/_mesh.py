@@ -64,7 +64,7 @@ def mesh_instance(
     --------
     >>> import numpy as np
     >>> m = mesh_instance(np.ones((3, 3, 3), bool), voxel_size_nm=10)
-    >>> bool(m.is_watertight), m.volume > 0
+    >>> bool(m.is_watertight), bool(m.volume > 0)
     (True, True)
     """
     import trimesh
