@@ -33,8 +33,9 @@ def accuracy_table() -> None:
             sk = f"{m['skeleton_length_um'] * 1000 / p.skeleton_length_nm:.3f}"
         else:
             sk = f"{m['skeleton_length_um']:.2f} um"
+        vol_err = m["mesh_volume_um3"] * 1e9 / p.volume_nm3 - 1
         print(
-            f"| {name} | {int(p.mask.sum())} | {m['volume_um3'] * 1e9 / p.volume_nm3 - 1:+.1%} "
+            f"| {name} | {int(p.mask.sum())} | {vol_err:+.1%} "
             f"| {m['surface_area_um2'] * 1e6 / p.surface_area_nm2 - 1:+.1%} "
             f"| {m['genus']} ({p.genus}) | {sk} | {s.shape_class} ({p.expected_class}) |"
         )

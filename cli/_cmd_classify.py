@@ -23,14 +23,14 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the measurements as JSON."),
     ) -> None:
         """Voxelize the instance's mesh, skeletonize it, apply the class rules, print the class."""
-        from shapelib import as_spacing_nm, classify_mesh
-        from shapelib.io import read_instance
+        from shapelib import InputError, as_spacing_nm, classify_mesh
+        from shapelib.io import read_shape
 
         spacing = None if voxel_size_nm is None else as_spacing_nm(voxel_size_nm)
-        shape = read_instance(path, voxel_size_nm=spacing)
+        shape = read_shape(path, voxel_size_nm=spacing)
         vs = shape.measurements.get("voxel_size_nm")
         if vs is None:
-            raise ValueError(
+            raise InputError(
                 f"{path}: meta.json records no voxel_size_nm; pass --voxel-size-nm (e.g. 24)."
             )
         result = classify_mesh(shape.mesh, voxel_size_nm=vs)

@@ -47,8 +47,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Extract every mitochondrion of a label volume into a shape library folder."""
-        from shapelib import ExtractParams, extract_library
-        from shapelib._shape import ShapeParams
+        from shapelib import ExtractParams, ShapeParams, extract_library
         from shapelib.io import read_volume
 
         extract = ExtractParams(

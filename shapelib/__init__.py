@@ -1,6 +1,7 @@
 """shapelib: EM label volumes to a library of 3D mitochondria shapes.
 
-Never imports torch or open3d at import time.
+Layers: workflows: _library, _summary; io: io/; the rest is compute (arrays in, arrays and
+dataclasses out; never imports io). Never imports torch or open3d at import time.
 """
 
 from ._classify import SHAPE_CLASSES, ClassThresholds, classify_shape
@@ -16,7 +17,7 @@ from ._shape import Shape, ShapeParams, build_shape, classify_mesh, voxelize_mes
 from ._skeleton import Skeleton, skeletonize_mask
 from ._summary import LibrarySummary, library_gallery, library_summary
 from ._units import as_spacing_nm, xyz_to_zyx, zyx_to_xyz
-from .io._instance_io import read_instance, write_shape
+from .io._instance_io import read_instance, read_shape, write_shape
 
 __all__ = [
     "InputError",
@@ -48,6 +49,7 @@ __all__ = [
     "voxelize_mesh",
     "Skeleton",
     "skeletonize_mask",
+    "read_shape",
     "read_instance",
     "write_shape",
     "as_spacing_nm",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from ._skeleton import Skeleton
 
@@ -25,14 +25,18 @@ class ClassThresholds(BaseModel):
     mega_min_length_um: float = Field(
         10.0, gt=0, description="Skeleton length above which a large body is mega (um)."
     )
-    mega_min_volume_um3: float = Field(
-        1.0, gt=0, description="Volume above which a long body is mega (um^3)."
+    mega_min_mesh_volume_um3: float = Field(
+        1.0,
+        gt=0,
+        description="Mesh volume above which a long body is mega (um^3).",
+        # the name before the volumes were told apart (mesh_ / voxel_) still loads
+        validation_alias=AliasChoices("mega_min_mesh_volume_um3", "mega_min_volume_um3"),
     )
 
 
 def classify_shape(
     skeleton: Skeleton,
-    volume_um3: float,
+    mesh_volume_um3: float,
     *,
     thresholds: ClassThresholds = ClassThresholds(),
 ) -> str:
@@ -45,8 +49,8 @@ def classify_shape(
     ----------
     skeleton : Skeleton
         From :func:`skeletonize_mask`.
-    volume_um3 : float
-        Volume of the shape in um^3 (the mesh volume).
+    mesh_volume_um3 : float
+        Volume enclosed by the shape's mesh, um^3.
     thresholds : ClassThresholds
 
     Returns
@@ -62,7 +66,7 @@ def classify_shape(
         return "dot"
     if length > t.nano_tunnel_min_length_um:
         return "nano-tunnel"
-    if length > t.mega_min_length_um and volume_um3 > t.mega_min_volume_um3:
+    if length > t.mega_min_length_um and mesh_volume_um3 > t.mega_min_mesh_volume_um3:
         return "mega"
     if skeleton.n_junctions == 0:
         return "rod"

@@ -37,7 +37,10 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._errors import InputError
+from ._graph import join_pairs
 from ._instance import Instance
+from ._labels import check_label_volume
 from ._units import as_spacing_nm
 
 __all__ = ["ExtractParams", "extract_instances"]
@@ -50,7 +53,7 @@ class ExtractParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    labels: list[int] | None = Field(
+    labels: tuple[int, ...] | None = Field(
         None,
         description="Label ids to use (their union, or each alone with instances=True); "
         "None = every non-zero label.",
@@ -225,16 +228,9 @@ def _split_component(comp: np.ndarray, params: ExtractParams, at_border) -> np.n
     if k <= 1:
         return comp.astype(np.int32)
     lab, dist = _geodesic_regions(comp, cores, params.connectivity)
-    # Merge regions joined by a long bridge or a shallow neck (union-find over cores).
-    parent = list(range(k + 1))
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    # Merge regions joined by a long bridge or a shallow neck (cores 1..k; 0 stays outside).
     depth = ndimage.maximum(edt, labels=lab, index=np.arange(k + 1))
+    merge = []
     for a, b, gap, neck in _bridges(lab, dist, edt, params.connectivity):
         long_bridge = gap > params.bridge_ratio * r
         shallow = neck >= min(depth[a], depth[b]) - params.neck_tolerance_vox
@@ -243,9 +239,8 @@ def _split_component(comp: np.ndarray, params: ExtractParams, at_border) -> np.n
             *(a, b, gap, neck, depth[a], depth[b]),
         )
         if long_bridge or shallow:
-            parent[find(a)] = find(b)
-    roots = np.array([find(i) for i in range(k + 1)])
-    _, group = np.unique(roots, return_inverse=True)  # root 0 stays group 0
+            merge.append((a, b))
+    group = join_pairs(k + 1, merge)
     return group.astype(np.int32)[lab]
 
 
@@ -265,19 +260,17 @@ def _downsample(labels: np.ndarray, factor: int, *, majority: bool) -> np.ndarra
 
 
 def _check(labels, params: ExtractParams) -> np.ndarray:
-    from .io._volume import check_label_volume
-
     arr = check_label_volume(labels)
     if params.labels is not None:
         if any(v < 1 for v in params.labels):
-            raise ValueError(f"labels to pick must be ids >= 1; got {params.labels}.")
+            raise InputError(f"labels to pick must be ids >= 1; got {params.labels}.")
         if arr.dtype == bool and any(v != 1 for v in params.labels):
-            raise ValueError(
+            raise InputError(
                 f"the volume is a binary mask (ids 0/1); --label {params.labels} cannot be found. "
                 "Leave --label out."
             )
     if params.downsample > 1 and min(arr.shape) < params.downsample:
-        raise ValueError(
+        raise InputError(
             f"downsample {params.downsample} is larger than the volume's smallest side "
             f"{min(arr.shape)}; use a smaller factor."
         )

@@ -1,5 +1,6 @@
 """A whole library from a label volume: extract, build every shape in parallel, write, index.
 
+A workflow: compute (extract, build_shape) and io (write_shape, the library folder) meet here.
 Per-instance work (:func:`make_instance`) is a pure function of one ``Instance``, the shape
 parameters and a seed, so it runs unchanged on a process pool (here) or on Dask later.
 """
@@ -15,19 +16,25 @@ from pathlib import Path
 
 import numpy as np
 
+from ._errors import InputError
 from ._extract import ExtractParams, extract_instances
 from ._instance import Instance
+from ._labels import check_label_volume
+from ._shape import ShapeParams, build_shape
+from ._summary import summarize_table
 from ._units import as_spacing_nm
+from .io import Volume, is_complete, read_meta, write_shape
+from .io._library import clear_incomplete, instance_folder, prepare_library_dir, write_library_files
 
 __all__ = ["extract_library", "make_instance", "instance_seed", "LIBRARY_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
-FORMAT = "mitoshape-library/1"
+FORMAT = "mitoshape-library/2"  # 2: mesh_volume_um3 (was volume_um3), class once in meta
 
 # library.csv columns; measurements come from each instance's meta.json.
 MEASUREMENTS = [
-    "volume_um3",
+    "mesh_volume_um3",
     "surface_area_um2",
     "skeleton_length_um",
     "n_branches",
@@ -71,9 +78,6 @@ def make_instance(instance: Instance, shape_params, seed: int, folder: str) -> s
     -------
     folder : str
     """
-    from ._shape import build_shape
-    from .io import write_shape
-
     rng = np.random.default_rng(instance_seed(seed, instance.id))
     shape = build_shape(instance, shape_params, rng=rng)
     write_shape(shape, folder)
@@ -105,27 +109,19 @@ def _versions() -> dict:
 def _row(inst: Instance, meta: dict, folder: Path) -> dict:
     """One library.csv row: geometry from the instance, class and measurements from meta.json."""
     meas = meta.get("measurements") if isinstance(meta.get("measurements"), dict) else {}
-
-    def lookup(*keys):
-        for key in keys:
-            for where in (meta, meas):
-                if key in where:
-                    return where[key]
-        return None
-
     idx = np.nonzero(inst.mask)
     cen_px = [float(idx[a].mean() + inst.offset_vox[a]) for a in range(3)]
     row = {
         "id": inst.id,
         "folder": folder.name,
-        "class": lookup("shape_class", "class"),
+        "class": meta.get("class"),
         "voxel_count": inst.voxel_count,
         "touches_border": inst.touches_border,
         "source_label": inst.source_label,
         "source": inst.source,
     }
     for key in MEASUREMENTS:
-        row[key] = lookup(key)
+        row[key] = meas.get(key)
     for name, v in zip(("z0", "y0", "x0", "z1", "y1", "x1"), inst.bbox_vox, strict=True):
         row[f"bbox_{name}_px"] = int(v)
     for a, name in enumerate("zyx"):
@@ -179,11 +175,6 @@ def extract_library(
     >>> pv = phantom_volume(5, rng=0)  # doctest: +SKIP
     >>> extract_library(pv.labels, "lib", voxel_size_nm=pv.voxel_size_nm)  # doctest: +SKIP
     """
-    from ._shape import ShapeParams
-    from ._summary import summarize_table
-    from .io import _library as lio
-    from .io._volume import Volume, check_label_volume
-
     # Check everything before anything is written.
     extract = ExtractParams() if extract is None else ExtractParams.model_validate(extract)
     shape = ShapeParams() if shape is None else ShapeParams.model_validate(shape)
@@ -197,9 +188,9 @@ def extract_library(
         spacing = as_spacing_nm(voxel_size_nm)
     data = check_label_volume(data)
     if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0; got {seed!r}.")
+        raise InputError(f"seed must be an integer >= 0; got {seed!r}.")
     if n_workers is not None and n_workers < 1:
-        raise ValueError(f"n_workers must be >= 1; got {n_workers}.")
+        raise InputError(f"n_workers must be >= 1; got {n_workers}.")
     run = {
         "format": FORMAT,
         "input": {
@@ -214,18 +205,18 @@ def extract_library(
         "seed": int(seed),
     }
     instances = extract_instances(data, voxel_size_nm=spacing, params=extract, source=source)
-    out = lio.prepare_library_dir(out_dir, run, overwrite=overwrite)
+    out = prepare_library_dir(out_dir, run, overwrite=overwrite)
 
     # Build the instances whose folder is not complete yet.
-    folders = {inst.id: lio.instance_folder(out, inst.id) for inst in instances}
-    todo = [inst for inst in instances if not lio.is_instance_complete(folders[inst.id])]
+    folders = {inst.id: instance_folder(out, inst.id) for inst in instances}
+    todo = [inst for inst in instances if not is_complete(folders[inst.id])]
     total, done = len(instances), len(instances) - len(todo)
     if done:
         log.info("resuming: %d of %d instances already complete", done, total)
     if progress:
         progress(done, total)
     for inst in todo:
-        lio.clear_incomplete(folders[inst.id])
+        clear_incomplete(folders[inst.id])
     n_workers = n_workers or os.cpu_count() or 1
     if n_workers == 1 or len(todo) <= 1:
         for inst in todo:
@@ -249,7 +240,7 @@ def extract_library(
                         progress(done, total)
 
     # Index: one row per instance, from the instance and its meta.json.
-    rows = [_row(i, lio.read_instance_meta(folders[i.id]), folders[i.id]) for i in instances]
+    rows = [_row(i, read_meta(folders[i.id]), folders[i.id]) for i in instances]
     info = {
         "run": run,
         "versions": _versions(),
@@ -257,7 +248,7 @@ def extract_library(
         "columns": LIBRARY_COLUMNS,
         "folder_pattern": "%06d",
     }
-    lio.write_library_files(out, LIBRARY_COLUMNS, rows, info)
+    write_library_files(out, LIBRARY_COLUMNS, rows, info)
     import pandas as pd
 
     return summarize_table(pd.DataFrame(rows, columns=LIBRARY_COLUMNS), path=out)

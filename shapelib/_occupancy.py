@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._errors import InputError
 from ._pointcloud import unit_cube_frame
+from ._units import as_spacing_nm, xyz_to_zyx
 
 __all__ = ["Occupancy", "sample_occupancy", "points_inside"]
 
@@ -83,11 +85,9 @@ def _cells_from_mask(points_nm, mask, voxel_size_nm, offset_vox) -> tuple[np.nda
     Voxel ``(k, j, i)`` of ``mask`` has its centre at ``(offset + (k, j, i)) * spacing``; a cell
     spans 8 neighbouring centres. All 8 inside: inside; all 8 outside: outside; else unsure.
     """
-    from ._units import as_spacing_nm
-
     spacing = np.asarray(as_spacing_nm(voxel_size_nm))
     padded = np.pad(np.asarray(mask, dtype=bool), 1)
-    idx = points_nm[:, ::-1] / spacing - np.asarray(offset_vox, dtype=float) + 1.0
+    idx = xyz_to_zyx(points_nm) / spacing - np.asarray(offset_vox, dtype=float) + 1.0
     lo = np.floor(idx).astype(np.int64)
     shape = np.array(padded.shape)
     # points beyond the padded crop are outside (the object lies within the crop)
@@ -145,9 +145,9 @@ def sample_occupancy(
     rng = np.random.default_rng(rng)
     n_points = int(n_points)
     if n_points < 1:
-        raise ValueError(f"n_points must be >= 1; got {n_points}.")
+        raise InputError(f"n_points must be >= 1; got {n_points}.")
     if not 0 <= padding < 10:
-        raise ValueError(f"padding must be in [0, 10) unit-cube units; got {padding}.")
+        raise InputError(f"padding must be in [0, 10) unit-cube units; got {padding}.")
     loc, scale = unit_cube_frame(mesh)
     half = (1.0 + padding) / 2.0
     pts = rng.uniform(-half, half, size=(n_points, 3)).astype(np.float16)

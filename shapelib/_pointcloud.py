@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._errors import InputError
+
 __all__ = ["PointCloud", "sample_pointcloud", "noisy_view", "unit_cube_frame"]
 
 
@@ -43,7 +45,7 @@ def unit_cube_frame(mesh) -> tuple[np.ndarray, float]:
     loc = (lo + hi) / 2.0
     scale = float(np.max(hi - lo))
     if not scale > 0:
-        raise ValueError("the mesh has zero extent; cannot normalise it to the unit cube.")
+        raise InputError("the mesh has zero extent; cannot normalise it to the unit cube.")
     return loc, scale
 
 
@@ -71,7 +73,7 @@ def sample_pointcloud(
     rng = np.random.default_rng(rng)
     n_points = int(n_points)
     if n_points < 1:
-        raise ValueError(f"n_points must be >= 1; got {n_points}.")
+        raise InputError(f"n_points must be >= 1; got {n_points}.")
     loc, scale = unit_cube_frame(mesh)
     # area-weighted triangle choice, then uniform barycentric coordinates (the method of
     # trimesh.sample.sample_surface, written out to reuse one cross product: ~3x faster)
@@ -114,9 +116,9 @@ def noisy_view(
     rng = np.random.default_rng(rng)
     n = len(pc.points)
     if n == 0:
-        raise ValueError("the point cloud is empty; cannot draw a view from it.")
+        raise InputError("the point cloud is empty; cannot draw a view from it.")
     if not noise_std >= 0:
-        raise ValueError(f"noise_std must be >= 0 (unit-cube units); got {noise_std}.")
+        raise InputError(f"noise_std must be >= 0 (unit-cube units); got {noise_std}.")
     idx = rng.choice(n, size=int(n_points), replace=int(n_points) > n)
     noise = rng.normal(0.0, noise_std, size=(len(idx), 3))
     return PointCloud(

@@ -12,12 +12,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._classify import ClassThresholds, classify_shape
+from ._errors import InputError
 from ._instance import Instance
 from ._mesh import mesh_facts, mesh_instance
 from ._occupancy import Occupancy, points_inside, sample_occupancy
 from ._pointcloud import PointCloud, sample_pointcloud
 from ._skeleton import Skeleton, skeletonize_mask
-from ._units import as_spacing_nm
+from ._units import as_spacing_nm, xyz_to_zyx, zyx_to_xyz
 
 __all__ = ["ShapeParams", "Shape", "build_shape", "classify_mesh", "voxelize_mesh"]
 
@@ -76,7 +77,8 @@ class Shape:
     skeleton : Skeleton or None
     shape_class : str or None
     measurements : dict
-        ``voxel_count``, ``volume_um3`` (mesh), ``surface_area_um2``, ``skeleton_length_um``,
+        ``voxel_count``, ``voxel_volume_um3`` (voxel count x voxel volume), ``mesh_volume_um3``
+        (enclosed by the mesh), ``surface_area_um2`` (mesh), ``skeleton_length_um``,
         ``n_branches``, ``n_junctions``, ``n_end_points``, ``n_loops``, ``genus`` (mesh Euler
         number), ``loops_agree``, ``bbox`` (z0, y0, x0, z1, y1, x1 voxels), ``offset_vox``,
         ``centroid_nm`` (x, y, z), ``touches_border``, ``voxel_size_nm``, ``source``,
@@ -148,16 +150,12 @@ def build_shape(
     t["occupancy"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    skel = skeletonize_mask(
-        mask, voxel_size_nm=spacing, spur_factor=params.spur_factor,
-        smooth_window=params.smooth_window,
-        downsample=_skeleton_factors(spacing, params.skeleton_voxel_nm),
-    )  # fmt: skip
+    skel = _skeleton(mask, spacing, params)
     t["skeleton"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     m = _mesh_measurements(mesh, skel)
-    shape_class = classify_shape(skel, m["volume_um3"], thresholds=params.thresholds)
+    shape_class = classify_shape(skel, m["mesh_volume_um3"], thresholds=params.thresholds)
     voxel_count = int(np.count_nonzero(mask))
     # centroid from the per-axis projections (cheaper than listing every voxel)
     centroid_vox = np.array(
@@ -166,14 +164,13 @@ def build_shape(
             for ax, n in enumerate(mask.shape)
         ]
     ) / max(voxel_count, 1) + np.asarray(instance.offset_vox)
+    # id and class are fields of the Shape, not measurements (meta.json stores each once)
     m.update(
-        id=int(instance.id),
-        shape_class=shape_class,
         voxel_count=voxel_count,
         voxel_volume_um3=voxel_count * float(np.prod(spacing)) / 1e9,
         bbox=[int(v) for v in instance.bbox_vox],
         offset_vox=[int(v) for v in instance.offset_vox],
-        centroid_nm=[float(v) for v in (centroid_vox * np.asarray(spacing))[::-1]],
+        centroid_nm=[float(v) for v in zyx_to_xyz(centroid_vox * np.asarray(spacing))],
         touches_border=bool(instance.touches_border),
         voxel_size_nm=[float(v) for v in spacing],
         source=str(instance.source),
@@ -188,6 +185,15 @@ def build_shape(
     return Shape(int(instance.id), mesh, pc, occ, skel, shape_class, m, t)
 
 
+def _skeleton(mask: np.ndarray, spacing, params: ShapeParams) -> Skeleton:
+    """The skeleton of a mask with the settings of ``params`` (build_shape and classify_mesh)."""
+    return skeletonize_mask(
+        mask, voxel_size_nm=spacing, spur_factor=params.spur_factor,
+        smooth_window=params.smooth_window,
+        downsample=_skeleton_factors(spacing, params.skeleton_voxel_nm),
+    )  # fmt: skip
+
+
 def _skeleton_factors(spacing, skeleton_voxel_nm: float) -> tuple[int, int, int]:
     """Per-axis max-pool factors so thinning runs at about ``skeleton_voxel_nm`` or coarser."""
     return tuple(max(1, int(skeleton_voxel_nm // s)) for s in spacing)
@@ -197,7 +203,7 @@ def _mesh_measurements(mesh, skel: Skeleton) -> dict:
     facts = mesh_facts(mesh)
     genus = facts.genus
     return {
-        "volume_um3": facts.volume / 1e9,
+        "mesh_volume_um3": facts.volume / 1e9,
         "surface_area_um2": facts.area / 1e6,
         "skeleton_length_um": float(skel.length_um),
         "n_branches": int(skel.n_branches),
@@ -226,14 +232,12 @@ def voxelize_mesh(
     offset_vox : (z, y, x) index of ``mask[0, 0, 0]``
     """
     spacing = np.asarray(as_spacing_nm(voxel_size_nm))
-    lo, hi = np.asarray(mesh.bounds)[:, ::-1]  # (z, y, x) nm
+    lo, hi = xyz_to_zyx(np.asarray(mesh.bounds))  # (z, y, x) nm
     k0 = np.floor(lo / spacing).astype(int) - 1
     k1 = np.ceil(hi / spacing).astype(int) + 2
     axes = [np.arange(a, b) for a, b in zip(k0, k1, strict=True)]
     zz, yy, xx = np.meshgrid(*axes, indexing="ij")
-    centres = np.stack(
-        [xx.ravel() * spacing[2], yy.ravel() * spacing[1], zz.ravel() * spacing[0]], 1
-    )
+    centres = zyx_to_xyz(np.stack([zz.ravel(), yy.ravel(), xx.ravel()], 1) * spacing)
     inside = points_inside(mesh, centres).reshape(zz.shape)
     return inside, tuple(int(v) for v in k0)
 
@@ -250,24 +254,20 @@ def classify_mesh(
     Returns
     -------
     dict
-        ``shape_class``, ``voxel_count``, ``volume_um3``, ``surface_area_um2``,
+        ``shape_class``, ``voxel_count``, ``mesh_volume_um3``, ``surface_area_um2``,
         ``skeleton_length_um``, ``n_branches``, ``n_junctions``, ``n_end_points``, ``n_loops``,
         ``genus``, ``loops_agree``, ``voxel_size_nm`` and mesh facts.
     """
     spacing = as_spacing_nm(voxel_size_nm)
     mask, _ = voxelize_mesh(mesh, voxel_size_nm=spacing)
     if not mask.any():
-        raise ValueError(
+        raise InputError(
             f"the mesh holds no voxel centre at voxel size {spacing} nm; pass a smaller "
             "--voxel-size-nm or check the mesh's units."
         )
-    skel = skeletonize_mask(
-        mask, voxel_size_nm=spacing, spur_factor=params.spur_factor,
-        smooth_window=params.smooth_window,
-        downsample=_skeleton_factors(spacing, params.skeleton_voxel_nm),
-    )  # fmt: skip
+    skel = _skeleton(mask, spacing, params)
     m = _mesh_measurements(mesh, skel)
-    m["shape_class"] = classify_shape(skel, m["volume_um3"], thresholds=params.thresholds)
+    m["shape_class"] = classify_shape(skel, m["mesh_volume_um3"], thresholds=params.thresholds)
     m["voxel_count"] = int(np.count_nonzero(mask))
     m["voxel_size_nm"] = [float(v) for v in spacing]
     return m

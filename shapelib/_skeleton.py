@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._errors import InputError
+from ._graph import join_pairs
 from ._units import as_spacing_nm
 
 __all__ = ["Skeleton", "skeletonize_mask"]
@@ -170,12 +172,12 @@ def skeletonize_mask(
 
     mask = np.asarray(mask)
     if mask.ndim != 3:
-        raise ValueError(f"mask must be a 3D (Z, Y, X) array; got shape {mask.shape}.")
+        raise InputError(f"mask must be a 3D (Z, Y, X) array; got shape {mask.shape}.")
     spacing = np.asarray(as_spacing_nm(voxel_size_nm))
     mask = mask.astype(bool)
     factors = np.broadcast_to(np.asarray(downsample), (3,)).astype(int)
     if np.any(factors < 1) or not np.allclose(factors, np.broadcast_to(downsample, (3,))):
-        raise ValueError(f"downsample must be integers >= 1 (one or z,y,x); got {downsample}.")
+        raise InputError(f"downsample must be integers >= 1 (one or z,y,x); got {downsample}.")
     if np.any(factors > 1):
         # max-pool: a block is inside when any voxel is (no thin part can vanish)
         fz, fy, fx = factors.tolist()
@@ -259,14 +261,13 @@ def skeletonize_mask(
 
 def _path_ends(skel) -> tuple[list[tuple[int, int]], np.ndarray | None, int]:
     """End nodes of each path, with adjacent junction pixels merged into one node."""
-    import scipy.sparse as sp
-
     firsts = [int(skel.path(i)[0]) for i in range(skel.n_paths)]
     lasts = [int(skel.path(i)[-1]) for i in range(skel.n_paths)]
     nodes = np.unique(firsts + lasts)
     # merge node pixels that are neighbours in the pixel graph (a junction cluster)
     g = skel.graph.tocsr()[nodes][:, nodes]
-    n_clusters, lab = sp.csgraph.connected_components(g, directed=False)
+    lab = join_pairs(len(nodes), np.stack(g.nonzero(), axis=1))
+    n_clusters = int(lab.max()) + 1 if len(lab) else 0
     node_of = dict(zip(nodes.tolist(), lab.tolist(), strict=True))
     ends = [(node_of[a], node_of[b]) for a, b in zip(firsts, lasts, strict=True)]
     return ends, lab, n_clusters
@@ -281,18 +282,12 @@ def _node_degrees(ends) -> dict[int, int]:
 
 
 def _n_components(edges) -> int:
-    parent: dict[int, int] = {}
-
-    def find(x):
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        parent[find(a)] = find(b)
-    return len({find(x) for x in parent})
+    """Connected parts of a graph given by its edges (only nodes on an edge count)."""
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    if len(edges) == 0:
+        return 0
+    groups = join_pairs(int(edges.max()) + 1, edges)
+    return len(np.unique(groups[edges.ravel()]))
 
 
 def _skeleton_image(skel, shape) -> np.ndarray:

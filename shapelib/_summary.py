@@ -1,4 +1,8 @@
-"""Browsing a library: counts per class, size statistics, and a gallery of rendered shapes."""
+"""Browsing a library: counts per class, size statistics, and a gallery of rendered shapes.
+
+A workflow: :func:`library_summary` and :func:`library_gallery` read a library folder through
+``shapelib.io``; :func:`summarize_table` and :func:`gallery_figure` are their in-memory parts.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ._errors import InputError
+from .io import read_library_table, read_mesh, save_figure
+
 __all__ = ["LibrarySummary", "summarize_table", "library_summary", "library_gallery"]
 
 log = logging.getLogger(__name__)
 
-_STAT_COLUMNS = ["voxel_count", "volume_um3", "surface_area_um2", "skeleton_length_um"]
+_STAT_COLUMNS = ["voxel_count", "mesh_volume_um3", "surface_area_um2", "skeleton_length_um"]
 _STATS = ("median", "mean", "min", "max")
 
 
@@ -31,7 +38,7 @@ class LibrarySummary:
         Instances touching the border of the source volume (possibly cut).
     stats : pandas.DataFrame
         Per class (and ``all``): count, then median, mean, min and max of voxel_count,
-        volume_um3, surface_area_um2 and skeleton_length_um.
+        mesh_volume_um3, surface_area_um2 and skeleton_length_um.
     """
 
     path: Path | None
@@ -63,12 +70,21 @@ def _pd_options():
     return pd.option_context("display.width", 160, "display.max_columns", 40)
 
 
+def _classes(table):
+    """The class of each row as text; ``unclassified`` where the table has none."""
+    import pandas as pd
+
+    if "class" not in table.columns:
+        return pd.Series(["unclassified"] * len(table), index=table.index, dtype=str)
+    return table["class"].fillna("unclassified").astype(str)
+
+
 def summarize_table(table, *, path: str | Path | None = None) -> LibrarySummary:
     """Summary of a library table (the rows of ``library.csv`` as a pandas DataFrame)."""
     import pandas as pd
 
     n = len(table)
-    classes = table["class"].fillna("unclassified").astype(str) if n else pd.Series([], dtype=str)
+    classes = _classes(table)
     counts = {str(k): int(v) for k, v in sorted(classes.value_counts().items())}
     rows = {}
     groups = [("all", table)] + [(c, table[classes == c]) for c in counts]
@@ -80,7 +96,7 @@ def summarize_table(table, *, path: str | Path | None = None) -> LibrarySummary:
                 entry[f"{col}_{stat}"] = float(getattr(vals, stat)()) if len(vals) else np.nan
         rows[name] = entry
     stats = pd.DataFrame.from_dict(rows, orient="index")
-    border = table["touches_border"] if n else []
+    border = table["touches_border"] if "touches_border" in table.columns else []
     n_border = int(sum(str(v).lower() in ("true", "1") for v in border))
     return LibrarySummary(
         path=Path(path) if path is not None else None,
@@ -98,16 +114,14 @@ def library_summary(library_dir: str | Path) -> LibrarySummary:
     --------
     >>> print(library_summary("lib").to_text())  # doctest: +SKIP
     """
-    from .io._library import read_library_table
-
     return summarize_table(read_library_table(library_dir), path=library_dir)
 
 
 def _pick(table, shape_class: str | None, n_per_class: int):
-    """Up to ``n_per_class`` instances per class, spread over the size range (by volume)."""
+    """Up to ``n_per_class`` instances per class, spread over the size range (by voxel count)."""
     import pandas as pd
 
-    classes = table["class"].fillna("unclassified").astype(str)
+    classes = _classes(table)
     wanted = sorted(classes.unique()) if shape_class is None else [shape_class]
     picks = []
     for c in wanted:
@@ -165,15 +179,18 @@ def gallery_figure(items, *, max_faces: int = 6000):
     Parameters
     ----------
     items : list of (class, list of (id, vertices (V, 3) nm, faces (F, 3) int))
-    """
-    import matplotlib
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+    from mpl_toolkits.mplot3d import Axes3D  # noqa: F401 - registers the "3d" projection
 
     n_rows = max(1, len(items))
     n_cols = max([1] + [len(row) for _, row in items])
-    fig = plt.figure(figsize=(2.4 * n_cols, 2.5 * n_rows))
+    # A bare Figure, not pyplot: the caller's matplotlib backend is left alone.
+    fig = Figure(figsize=(2.4 * n_cols, 2.5 * n_rows))
     for r, (cls, row) in enumerate(items):
         for c, (iid, verts, faces) in enumerate(row):
             ax = fig.add_subplot(n_rows, n_cols, r * n_cols + c + 1, projection="3d")
@@ -209,14 +226,12 @@ def library_gallery(
     -------
     path : Path
     """
-    from .io._library import read_instance_mesh, read_library_table, save_figure
-
     if n_per_class < 1:
-        raise ValueError(f"n_per_class must be >= 1; got {n_per_class}.")
+        raise InputError(f"n_per_class must be >= 1; got {n_per_class}.")
     table = read_library_table(library_dir)
-    known = sorted(table["class"].dropna().astype(str).unique())
+    known = sorted(_classes(table).unique())
     if shape_class is not None and shape_class not in known:
-        raise ValueError(
+        raise InputError(
             f"class {shape_class!r} is not in {library_dir}; it holds: "
             f"{', '.join(known) or 'no instances'}."
         )
@@ -224,7 +239,7 @@ def library_gallery(
     for cls, ids, folders in _pick(table, shape_class, n_per_class):
         row = []
         for iid, folder in zip(ids, folders, strict=True):
-            verts, faces = read_instance_mesh(Path(library_dir) / folder)
-            row.append((iid, verts, faces))
+            mesh = read_mesh(Path(library_dir) / folder)
+            row.append((iid, np.asarray(mesh.vertices), np.asarray(mesh.faces)))
         items.append((cls, row))
     return save_figure(gallery_figure(items), out_png)

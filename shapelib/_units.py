@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._errors import InputError
+
 __all__ = ["as_spacing_nm", "length_unit_nm", "zyx_to_xyz", "xyz_to_zyx"]
 
 # Length units found in file metadata, in nm.
@@ -64,7 +66,7 @@ def as_spacing_nm(value: float | Sequence[float] | np.ndarray, *, name: str = "v
     (30.0, 5.0, 5.0)
     """
     if value is None:
-        raise ValueError(
+        raise InputError(
             f"{name} is required: the file does not say its voxel size. "
             "Pass it in nm, one value or z,y,x (for example --voxel-size-nm 8)."
         )
@@ -73,18 +75,18 @@ def as_spacing_nm(value: float | Sequence[float] | np.ndarray, *, name: str = "v
         try:
             value = [float(p) for p in parts]
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"{name} must be a number or z,y,x numbers in nm; got {value!r}."
             ) from None
     arr = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
     if arr.size == 1:
         arr = np.repeat(arr, 3)
     if arr.size != 3:
-        raise ValueError(
+        raise InputError(
             f"{name} must be one value or three (z, y, x) in nm; got {arr.size} values ({value!r})."
         )
     if not all(math.isfinite(v) and v > 0 for v in arr):
-        raise ValueError(
+        raise InputError(
             f"{name} must be finite and > 0 nm on every axis; got {tuple(arr.tolist())}."
         )
     return tuple(float(v) for v in arr)

@@ -1,12 +1,16 @@
-"""Reading and writing: label volumes, instance folders (ours and released 3DMSL), libraries.
+"""Reading and writing: label volumes, instance folders (ours and released 3DMSL), libraries,
+configs, TIFFs and figures.
 
-The only modules of shapelib that touch the disk.
+The only modules of shapelib that touch the disk. io imports compute modules that never import
+io (``_labels``, ``_shape`` and below), never a workflow (``_library``, ``_summary``).
 """
 
+from .._labels import check_label_volume
 from ._atomic import atomic_path, atomic_write
 from ._config import read_config, to_plain, write_config
-from ._instance_io import is_complete, read_instance, read_mesh, read_meta, write_shape
-from ._library import read_instance_mesh, read_library_table
+from ._figure import save_figure
+from ._instance_io import is_complete, read_instance, read_mesh, read_meta, read_shape, write_shape
+from ._library import read_library_table
 from ._outputs import (
     MANIFEST_FILE,
     OutputExistsError,
@@ -16,7 +20,7 @@ from ._outputs import (
     read_manifest,
 )
 from ._tiff import TIFF_SUFFIXES, TiffImage, read_tiff, write_tiff
-from ._volume import Volume, check_label_volume, read_volume
+from ._volume import Volume, read_volume
 from ._volume_write import write_volume
 
 __all__: list[str] = [
@@ -37,6 +41,7 @@ __all__: list[str] = [
     "write_tiff",
     "Volume",
     "is_complete",
+    "read_shape",
     "read_instance",
     "read_mesh",
     "read_meta",
@@ -44,6 +49,6 @@ __all__: list[str] = [
     "check_label_volume",
     "read_volume",
     "write_volume",
-    "read_instance_mesh",
     "read_library_table",
+    "save_figure",
 ]

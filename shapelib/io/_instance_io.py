@@ -18,19 +18,21 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .._errors import InputError
 from .._occupancy import Occupancy
-from .._pointcloud import PointCloud
+from .._pointcloud import PointCloud, unit_cube_frame
 from .._shape import Shape
 from .._units import as_spacing_nm, zyx_to_xyz
 from ._atomic import atomic_write
 
 __all__ = [
     "write_shape",
+    "read_shape",
     "read_instance",
     "read_mesh",
     "read_meta",
@@ -45,7 +47,7 @@ MESH_FILE, PLY_FILE, OCC_FILE, META_FILE = (
     "occupancies.npz",
     "meta.json",
 )
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: mesh_volume_um3 (was volume_um3); id and class only at the top
 
 
 def _ply_bytes(points: np.ndarray, normals: np.ndarray) -> bytes:
@@ -116,7 +118,7 @@ def write_shape(shape: Shape, folder: str | os.PathLike, *, extra_meta: dict | N
     Parameters
     ----------
     shape : Shape
-        From :func:`shapelib.build_shape` (or :func:`read_instance`).
+        From :func:`shapelib.build_shape` (or :func:`read_shape`).
     folder : path
         Created if missing. An existing ``meta.json`` is removed first, so a folder without it
         is never mistaken for complete.
@@ -175,27 +177,30 @@ def _read_ply(path: Path) -> tuple[np.ndarray, np.ndarray]:
         while True:
             line = f.readline()
             if not line:
-                raise ValueError(f"{path}: PLY header has no end_header line; the file is cut.")
+                raise InputError(f"{path}: PLY header has no end_header line; the file is cut.")
             text = line.decode("ascii", "replace").strip()
             header.append(text)
             if text == "end_header":
                 break
         if len(header) < 2 or header[0] != "ply" or header[1] != "format ascii 1.0":
-            raise ValueError(
+            raise InputError(
                 f"{path}: expected an ASCII PLY ('ply', 'format ascii 1.0'); got "
                 f"{header[:2]}. Convert it to ASCII x y z nx ny nz."
             )
-        n = next(int(h.split()[2]) for h in header if h.startswith("element vertex"))
+        counts = [h.split()[2:3] for h in header if h.startswith("element vertex")]
+        if not counts or not counts[0] or not counts[0][0].isdigit():
+            raise InputError(f"{path}: PLY header has no 'element vertex N' line.")
+        n = int(counts[0][0])
         props = [h.split()[2] for h in header if h.startswith("property")]
         table = pd.read_csv(f, sep=r"\s+", header=None, nrows=n, dtype=np.float64).to_numpy()
     if table.shape != (n, len(props)):
-        raise ValueError(f"{path}: expected {n} rows of {props}; got a table {table.shape}.")
+        raise InputError(f"{path}: expected {n} rows of {props}; got a table {table.shape}.")
     col = {p: i for i, p in enumerate(props)}
     try:
         points = table[:, [col["x"], col["y"], col["z"]]]
         normals = table[:, [col["nx"], col["ny"], col["nz"]]]
     except KeyError as err:
-        raise ValueError(f"{path}: PLY needs properties x y z nx ny nz; got {props}.") from err
+        raise InputError(f"{path}: PLY needs properties x y z nx ny nz; got {props}.") from err
     return points.astype(np.float32), normals.astype(np.float32)
 
 
@@ -255,8 +260,20 @@ def read_mesh(folder: str | os.PathLike, *, voxel_size_nm=None, meta: dict | Non
     return mesh
 
 
-def read_instance(folder: str | os.PathLike, *, voxel_size_nm=None) -> Shape:
-    """Read an instance folder: ours (with ``meta.json``) or a released 3DMSL one.
+def _current_measurements(meta: dict) -> dict:
+    """``meta.json`` measurements under today's names (format 1 said ``volume_um3`` for the mesh
+    volume and repeated the id and class)."""
+    measurements = dict(meta.get("measurements") or {})
+    if "volume_um3" in measurements and "mesh_volume_um3" not in measurements:
+        measurements["mesh_volume_um3"] = measurements.pop("volume_um3")
+    for repeated in ("id", "shape_class"):
+        measurements.pop(repeated, None)
+    return measurements
+
+
+def read_shape(folder: str | os.PathLike, *, voxel_size_nm=None) -> Shape:
+    """Read an instance folder as a :class:`~shapelib.Shape`: ours (with ``meta.json``) or a
+    released 3DMSL one. (``read_instance`` is the same function under its former name.)
 
     Parameters
     ----------
@@ -285,7 +302,7 @@ def read_instance(folder: str | os.PathLike, *, voxel_size_nm=None) -> Shape:
         sid = int(folder.name) if folder.name.isdigit() else 0
     else:
         to_nm = np.ones(3)
-        measurements = dict(meta.get("measurements", {}))
+        measurements = _current_measurements(meta)
         if voxel_size_nm is not None:
             measurements["voxel_size_nm"] = list(as_spacing_nm(voxel_size_nm))
         shape_class = meta.get("class")
@@ -294,10 +311,14 @@ def read_instance(folder: str | os.PathLike, *, voxel_size_nm=None) -> Shape:
     pointcloud = None
     occupancy = None
     if (folder / OCC_FILE).is_file():
-        with np.load(folder / OCC_FILE) as z:
+        try:
+            npz = np.load(folder / OCC_FILE)
+        except (OSError, ValueError, zipfile.BadZipFile) as err:
+            raise InputError(f"{folder / OCC_FILE}: not a readable .npz file ({err}).") from None
+        with npz as z:
             missing = {"points", "occupancies", "loc", "scale"} - set(z.files)
             if missing:
-                raise ValueError(f"{folder / OCC_FILE}: missing keys {sorted(missing)}.")
+                raise InputError(f"{folder / OCC_FILE}: missing keys {sorted(missing)}.")
             pts = z["points"]
             occ = np.unpackbits(z["occupancies"])[: len(pts)].astype(bool)
             loc = np.asarray(z["loc"], dtype=np.float64) * to_nm
@@ -308,8 +329,9 @@ def read_instance(folder: str | os.PathLike, *, voxel_size_nm=None) -> Shape:
         if occupancy is not None:
             loc, scale = occupancy.loc, occupancy.scale
         else:
-            from .._pointcloud import unit_cube_frame
-
             loc, scale = unit_cube_frame(mesh)
         pointcloud = PointCloud(points=points, normals=normals, loc=loc, scale=scale)
     return Shape(sid, mesh, pointcloud, occupancy, None, shape_class, measurements, {})
+
+
+read_instance = read_shape  # former name: an "instance" is a mask crop; a folder reads as a Shape

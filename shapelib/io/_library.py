@@ -11,21 +11,17 @@ import re
 import shutil
 from pathlib import Path
 
-import numpy as np
-
+from .._errors import InputError
 from ._atomic import atomic_write
+from ._instance_io import is_complete
 
 __all__ = [
     "MANIFEST_NAME",
     "clear_incomplete",
     "instance_folder",
-    "is_instance_complete",
     "prepare_library_dir",
-    "read_instance_mesh",
-    "read_instance_meta",
     "read_library_table",
     "write_library_files",
-    "save_figure",
 ]
 
 log = logging.getLogger(__name__)
@@ -38,11 +34,6 @@ ID_WIDTH = 6
 def instance_folder(library_dir: str | Path, instance_id: int) -> Path:
     """``library_dir / 000042`` for instance 42 (zero-padded to 6 digits)."""
     return Path(library_dir) / f"{int(instance_id):0{ID_WIDTH}d}"
-
-
-def is_instance_complete(folder: str | Path) -> bool:
-    """An instance folder is complete when its ``meta.json`` (written last) exists."""
-    return (Path(folder) / "meta.json").is_file()
 
 
 def _dumps(obj) -> str:
@@ -102,13 +93,8 @@ def prepare_library_dir(out_dir: str | Path, run: dict, *, overwrite: bool) -> P
 
 def clear_incomplete(folder: Path) -> None:
     """Remove a half-written instance folder (no meta.json) before it is made again."""
-    if folder.exists() and not is_instance_complete(folder):
+    if folder.exists() and not is_complete(folder):
         shutil.rmtree(folder)
-
-
-def read_instance_meta(folder: str | Path) -> dict:
-    """The ``meta.json`` of one instance folder as a dict."""
-    return json.loads((Path(folder) / "meta.json").read_text(encoding="utf-8"))
 
 
 def _fmt(v) -> str:
@@ -143,28 +129,14 @@ def read_library_table(library_dir: str | Path):
             f"{library_dir} is not a finished library (no library.csv); run `mitoshape extract` "
             "first, or re-run it to finish an interrupted library."
         )
-    return pd.read_csv(path, dtype={"folder": str, "class": str, "source": str})
-
-
-def read_instance_mesh(folder: str | Path):
-    """Vertices ``(V, 3)`` float (x, y, z; nm for our libraries) and faces ``(F, 3)`` int of
-    an instance folder's ``raw_mesh.off``."""
-    import trimesh
-
-    path = Path(folder) / "raw_mesh.off"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; the library is incomplete.")
-    mesh = trimesh.load(path, process=False, force="mesh")
-    return np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.faces, dtype=np.int64)
-
-
-def save_figure(fig, path: str | Path, *, dpi: int = 120) -> Path:
-    """Save a matplotlib figure (format from the suffix) and close it."""
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, metadata={"Software": None} if path.suffix == ".png" else None)
-    plt.close(fig)
-    return path
+    try:
+        table = pd.read_csv(path, dtype={"folder": str, "class": str, "source": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(
+            f"{path} is not a readable library table ({type(err).__name__}: {err}); re-run "
+            "`mitoshape extract` to write it again."
+        ) from None
+    if "volume_um3" in table.columns and "mesh_volume_um3" not in table.columns:
+        # libraries of format 1 named the mesh volume volume_um3
+        table = table.rename(columns={"volume_um3": "mesh_volume_um3"})
+    return table

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._errors import InputError
+from .._labels import check_label_volume
 from .._units import as_spacing_nm, length_unit_nm
 from ._tiff import read_tiff
 
@@ -38,55 +40,6 @@ class Volume:
     data: np.ndarray
     voxel_size_nm: tuple[float, float, float]
     source: str = ""
-
-
-def check_label_volume(data: np.ndarray, *, what: str = "labels") -> np.ndarray:
-    """Check that ``data`` is a 3D label volume or mask; return it as bool or unsigned int.
-
-    A float array is accepted only when it holds 0 and 1 alone (a mask saved as float);
-    negative integers are refused.
-
-    Parameters
-    ----------
-    data : (Z, Y, X) ndarray
-
-    Returns
-    -------
-    labels : (Z, Y, X) ndarray of bool or unsigned int, the same array when no conversion is needed
-    """
-    arr = np.asarray(data)
-    if arr.ndim != 3:
-        raise ValueError(
-            f"{what} must be a 3D array (Z, Y, X); got shape {arr.shape} ({arr.ndim}D). "
-            "Pass one 3D label volume (pick one channel or time point of a 4D file, "
-            "stack 2D slices into a 3D volume)."
-        )
-    if arr.size == 0:
-        raise ValueError(f"{what} must not be empty; got shape {arr.shape}.")
-    if arr.dtype == bool or np.issubdtype(arr.dtype, np.unsignedinteger):
-        return arr
-    if np.issubdtype(arr.dtype, np.signedinteger):
-        if arr.min() < 0:
-            raise ValueError(
-                f"{what} must hold label ids >= 0 (0 = background); got a minimum of "
-                f"{int(arr.min())} in a {arr.dtype} array. Remove negative values first."
-            )
-        return arr.astype(np.uint64 if arr.dtype.itemsize > 4 else np.uint32, copy=False)
-    if np.issubdtype(arr.dtype, np.floating):
-        # A mask stored as float is fine; anything else is an image, not labels.
-        flat = arr.reshape(-1)
-        step = 1 << 24
-        for i in range(0, flat.size, step):
-            part = flat[i : i + step]
-            if not np.all((part == 0) | (part == 1)):
-                bad = part[(part != 0) & (part != 1)][0]
-                raise ValueError(
-                    f"{what} must be integer labels or a 0/1 mask; got a {arr.dtype} volume "
-                    f"holding non-mask values such as {float(bad)!r}. Threshold it into a "
-                    "mask, or pass the label volume instead of the image."
-                )
-        return arr.astype(bool)
-    raise ValueError(f"{what} must be integer labels or a mask; got dtype {arr.dtype}.")
 
 
 def _read_tiff(path: Path):
@@ -132,7 +85,7 @@ def _read_hdf5(file: Path, key: str | None):
     try:
         f = h5py.File(file, "r")
     except OSError as err:
-        raise ValueError(f"could not open HDF5 file {file}: {err}. Is the file complete?") from None
+        raise InputError(f"could not open HDF5 file {file}: {err}. Is the file complete?") from None
     with f:
         names: list[str] = []
 
@@ -143,13 +96,13 @@ def _read_hdf5(file: Path, key: str | None):
         f.visititems(_collect)
         if not key:
             if len(names) != 1:
-                raise ValueError(
+                raise InputError(
                     f"{file} holds {len(names)} datasets ({', '.join(names) or 'none'}); "
                     f"say which one as {file}:/path/to/dataset."
                 )
             key = names[0]
         if key not in f or not isinstance(f[key], h5py.Dataset):
-            raise KeyError(
+            raise InputError(
                 f"dataset {key!r} is not in {file}; it holds: {', '.join(names) or 'no datasets'}. "
                 f"Pass {file}:/one/of/these."
             )
@@ -193,7 +146,7 @@ def _read_zarr(path: Path, key: str | None):
     try:
         node = zarr.open(str(path), mode="r")
     except Exception as err:  # zarr raises several types for a bad store
-        raise ValueError(f"could not open Zarr store {path}: {err}") from None
+        raise InputError(f"could not open Zarr store {path}: {err}") from None
     size = None
     if isinstance(node, zarr.Group):
         group_attrs = dict(node.attrs)
@@ -202,7 +155,7 @@ def _read_zarr(path: Path, key: str | None):
         if not key:
             arrays = sorted(name for name, _ in node.arrays())
             if len(arrays) != 1:
-                raise ValueError(
+                raise InputError(
                     f"Zarr group {path} holds arrays {arrays}; say which one as {path}:NAME."
                 )
             key = arrays[0]
@@ -210,7 +163,7 @@ def _read_zarr(path: Path, key: str | None):
             node = node[key.strip("/")]
         except KeyError:
             arrays = sorted(name for name, _ in zarr.open(str(path), mode="r").arrays())
-            raise KeyError(
+            raise InputError(
                 f"array {key!r} is not in Zarr group {path}; it holds: {arrays}."
             ) from None
         size = size or _size_from_attrs(group_attrs)
@@ -273,10 +226,10 @@ def read_volume(
             try:
                 data = np.load(file, allow_pickle=False)
             except (ValueError, OSError, EOFError) as err:
-                raise ValueError(f"could not read NumPy file {file}: {err}") from None
+                raise InputError(f"could not read NumPy file {file}: {err}") from None
             size = None
         else:
-            raise ValueError(
+            raise InputError(
                 f"unknown volume format {file.suffix!r} for {file}; expected .tif/.tiff, "
                 ".h5/.hdf5 (file.h5:/dataset), a .zarr directory, or .npy."
             )

@@ -37,6 +37,11 @@ def test_thresholds_are_parameters():
         ClassThresholds(dot_max_length_um=-1)
     with pytest.raises(ValidationError):
         ClassThresholds(unknown=1)
+    # mega compares the mesh volume; the old field name still loads
+    t = ClassThresholds(mega_min_mesh_volume_um3=2.0)
+    assert classify_shape(_sk(12), 1.5, thresholds=t) == "rod"
+    assert ClassThresholds(mega_min_volume_um3=2.0) == t
+    assert "mega_min_mesh_volume_um3" in t.model_dump()
 
 
 FAST = ShapeParams(n_surface_points=500, n_occupancy_points=500)

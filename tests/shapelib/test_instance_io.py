@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from shapelib import Instance, ShapeParams, build_shape
+from shapelib import InputError, Instance, ShapeParams, build_shape
 from shapelib import phantoms as ph
-from shapelib.io import is_complete, read_instance, write_shape
+from shapelib.io import is_complete, read_shape, write_shape
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,11 @@ def test_round_trip(tmp_path, shape):
         "meta.json", "occupancies.npz", "pointcloud.ply", "raw_mesh.off"]  # fmt: skip
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["id"] == 3 and meta["class"] == "rod" and meta["params"] == {"a": 1}
+    # id and class once, at the top; the mesh volume says it is the mesh's
+    assert not {"id", "class", "shape_class", "volume_um3"} & set(meta["measurements"])
+    assert meta["measurements"]["mesh_volume_um3"] > 0
     assert meta["measurements"]["voxel_count"] == shape.measurements["voxel_count"]
-    back = read_instance(folder)
+    back = read_shape(folder)
     assert back.id == 3 and back.shape_class == "rod" and back.skeleton is None
     assert back.measurements == json.loads(json.dumps(shape.measurements))
     assert np.allclose(back.mesh.vertices, shape.mesh.vertices, atol=1e-6)
@@ -41,6 +44,26 @@ def test_round_trip(tmp_path, shape):
         assert z["scale"].shape == () and z["scale"].dtype == np.float64
 
 
+def test_read_instance_is_the_former_name_of_read_shape():
+    import shapelib
+    import shapelib.io
+
+    assert shapelib.io.read_instance is shapelib.io.read_shape is shapelib.read_shape
+    assert shapelib.read_instance is shapelib.read_shape
+
+
+def test_a_format_1_meta_reads_under_todays_names(tmp_path, shape):
+    folder = write_shape(shape, tmp_path / "old")
+    meta = json.loads((folder / "meta.json").read_text())
+    m = meta["measurements"]
+    m["volume_um3"] = m.pop("mesh_volume_um3")
+    m.update(id=3, shape_class="rod")
+    meta["format_version"] = 1
+    (folder / "meta.json").write_text(json.dumps(meta))
+    back = read_shape(folder)
+    assert back.measurements == json.loads(json.dumps(shape.measurements))
+
+
 def test_rewrite_removes_meta_first(tmp_path, shape):
     folder = write_shape(shape, tmp_path / "x")
     write_shape(shape, folder)
@@ -50,19 +73,19 @@ def test_rewrite_removes_meta_first(tmp_path, shape):
 
 def test_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        read_instance(tmp_path / "nope")
+        read_shape(tmp_path / "nope")
     with pytest.raises(FileNotFoundError, match="raw_mesh.off"):
-        read_instance(tmp_path)
+        read_shape(tmp_path)
     (tmp_path / "raw_mesh.off").write_text("not a mesh")
-    with pytest.raises(ValueError):
-        read_instance(tmp_path)
+    with pytest.raises(InputError):
+        read_shape(tmp_path)
 
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("sid", ["1", "920"])
 def test_released_round_trip(tmp_path, shared_data, sid):
     src = shared_data / "3dmsl_samples" / sid
-    s = read_instance(src)
+    s = read_shape(src)
     assert s.id == int(sid) and s.shape_class is None and s.mesh.is_watertight
     with np.load(src / "occupancies.npz") as z:
         loc_vox, scale_vox = z["loc"], float(z["scale"])
@@ -78,11 +101,11 @@ def test_released_round_trip(tmp_path, shared_data, sid):
             assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape
         assert np.array_equal(a["points"], b["points"])
         assert np.array_equal(a["occupancies"], b["occupancies"])
-    again = read_instance(out)
+    again = read_shape(out)
     assert np.allclose(again.pointcloud.points, s.pointcloud.points, atol=1e-6)
     assert again.mesh.volume == pytest.approx(s.mesh.volume, rel=1e-6)
     # a different unit size scales the mesh
-    s8 = read_instance(src, voxel_size_nm=8)
+    s8 = read_shape(src, voxel_size_nm=8)
     assert s8.mesh.volume == pytest.approx(s.mesh.volume / 27, rel=1e-9)
 
 

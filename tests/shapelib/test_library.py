@@ -16,7 +16,7 @@ from shapelib.phantoms import phantom_volume
 
 SHAPE = ShapeParams(n_surface_points=2000, n_occupancy_points=2000)
 CSV_COLUMNS = [
-    "id", "class", "voxel_count", "volume_um3", "surface_area_um2", "skeleton_length_um",
+    "id", "class", "voxel_count", "mesh_volume_um3", "surface_area_um2", "skeleton_length_um",
     "n_branches", "n_junctions", "n_loops", "genus",
     "bbox_z0_px", "bbox_y0_px", "bbox_x0_px", "bbox_z1_px", "bbox_y1_px", "bbox_x1_px",
     "centroid_z_px", "centroid_y_px", "centroid_x_px", "touches_border",
@@ -71,7 +71,7 @@ def test_library_csv_has_one_row_per_instance_and_the_columns(phantoms, referenc
         assert meta["id"] == iid
         for name in ("raw_mesh.off", "pointcloud.ply", "occupancies.npz"):
             assert (out / folder / name).is_file()
-    assert (table["volume_um3"] > 0).all()
+    assert (table["mesh_volume_um3"] > 0).all()
     assert (table["surface_area_um2"] > 0).all()
     assert set(table["touches_border"]) <= {True, False}
 
@@ -213,7 +213,7 @@ def _check_library_files(out: Path, voxel_size_nm: float) -> int:
         lo = np.array([row.bbox_x0_px, row.bbox_y0_px, row.bbox_z0_px]) * voxel_size_nm
         hi = np.array([row.bbox_x1_px, row.bbox_y1_px, row.bbox_z1_px]) * voxel_size_nm
         assert np.all(mesh.vertices >= lo - voxel_size_nm) and np.all(mesh.vertices <= hi + 1)
-        assert mesh.volume / 1e9 == pytest.approx(row.volume_um3, rel=1e-6)
+        assert mesh.volume / 1e9 == pytest.approx(row.mesh_volume_um3, rel=1e-6)
         assert mesh.volume / 1e9 == pytest.approx(row.voxel_count * voxel_size_nm**3 / 1e9, rel=0.1)
         # pointcloud.ply: ascii x y z nx ny nz, unit-cube coordinates, unit normals.
         text = (folder / "pointcloud.ply").read_text()

@@ -60,6 +60,19 @@ def test_rotation_keeps_volume():
     assert abs(b.mask.sum() / a.mask.sum() - 1) < 0.02
 
 
+def test_random_rotation_is_the_project_one_and_turns_local_x_to_its_first_column():
+    import shapelib
+
+    assert ph.random_rotation is shapelib.random_rotation
+    rot = shapelib.random_rotation(5)
+    p = ph.capsule(3000, 100, voxel_size_nm=20, rotation=rot)
+    # principal axis of the voxels, in (x, y, z): the column-vector image R @ e_x of local x
+    zyx = np.argwhere(p.mask).astype(float)
+    xyz = shapelib.zyx_to_xyz(zyx - zyx.mean(axis=0))
+    _, _, vt = np.linalg.svd(xyz, full_matrices=False)
+    assert abs(vt[0] @ rot[:, 0]) > 0.999
+
+
 def test_anisotropic_phantom():
     p = ph.capsule(2000, 150, voxel_size_nm=(40, 20, 20))
     assert p.mask.shape[0] < p.mask.shape[1]

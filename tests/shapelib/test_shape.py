@@ -22,10 +22,12 @@ def torus_shape():
 def test_forms_and_measurements(torus_shape):
     p, s = torus_shape
     m = s.measurements
-    assert s.id == 7 and s.shape_class == "donut" and m["shape_class"] == "donut"
+    assert s.id == 7 and s.shape_class == "donut"
+    assert "shape_class" not in m and "id" not in m  # fields of the Shape, stored once
     assert s.pointcloud.points.shape == (2000, 3) and s.occupancy.points.shape == (2000, 3)
     assert m["voxel_count"] == p.mask.sum()
-    assert abs(m["volume_um3"] * 1e9 / p.volume_nm3 - 1) < 0.03
+    assert m["voxel_volume_um3"] == pytest.approx(p.mask.sum() * 20**3 / 1e9)
+    assert abs(m["mesh_volume_um3"] * 1e9 / p.volume_nm3 - 1) < 0.03
     assert abs(m["surface_area_um2"] * 1e6 / p.surface_area_nm2 - 1) < 0.05
     assert m["genus"] == 1 and m["n_loops"] == 1 and m["loops_agree"]
     assert m["bbox"] == [10, 20, 30, 10 + p.mask.shape[0], 20 + p.mask.shape[1],

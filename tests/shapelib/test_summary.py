@@ -16,7 +16,7 @@ def test_summarize_table_counts_and_stats():
             "id": [1, 2, 3, 4],
             "class": ["rod", "dot", "rod", None],
             "voxel_count": [100, 10, 300, 50],
-            "volume_um3": [1.0, 0.1, 3.0, 0.5],
+            "mesh_volume_um3": [1.0, 0.1, 3.0, 0.5],
             "surface_area_um2": [2.0, 0.5, 4.0, 1.0],
             "skeleton_length_um": [1.0, 0.2, 2.0, 0.4],
             "touches_border": [True, False, "true", False],
@@ -27,7 +27,7 @@ def test_summarize_table_counts_and_stats():
     assert s.counts == {"dot": 1, "rod": 2, "unclassified": 1}
     assert s.n_touching_border == 2
     assert s.stats.loc["all", "count"] == 4
-    assert s.stats.loc["rod", "volume_um3_median"] == pytest.approx(2.0)
+    assert s.stats.loc["rod", "mesh_volume_um3_median"] == pytest.approx(2.0)
     assert s.stats.loc["rod", "voxel_count_max"] == 300
     text = s.to_text()
     assert "4 instances" in text and "rod 2" in text and "touching the volume border: 2" in text
@@ -60,11 +60,23 @@ def test_library_summary_of_a_folder(small_library):
     assert s.n_instances == 2 and sum(s.counts.values()) == 2
 
 
+def test_a_format_1_table_reads_its_volume_as_the_mesh_volume(tmp_path):
+    old = "id,folder,class,voxel_count,volume_um3\n1,000001,rod,9,0.5\n"
+    (tmp_path / "library.csv").write_text(old)
+    s = library_summary(tmp_path)
+    assert s.stats.loc["rod", "mesh_volume_um3_median"] == pytest.approx(0.5)
+
+
 def test_gallery_png_and_class_filter(small_library, tmp_path):
+    import matplotlib
+
+    backend = matplotlib.get_backend()
     s = library_summary(small_library)
     cls = next(iter(s.counts))
     png = library_gallery(small_library, tmp_path / "g.png", shape_class=cls, n_per_class=2)
     assert png.read_bytes()[:4] == b"\x89PNG"
+    assert matplotlib.get_backend() == backend  # the caller's backend is left alone
+    assert not list(tmp_path.glob(".*tmp*"))  # written atomically, no temporary file left
     with pytest.raises(ValueError, match="not in"):
         library_gallery(small_library, tmp_path / "h.png", shape_class="nope")
     with pytest.raises(ValueError, match="n_per_class"):

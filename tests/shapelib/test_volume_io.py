@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pytest
 
+from shapelib import InputError
 from shapelib.io import read_volume
 
 
@@ -97,7 +98,7 @@ def test_hdf5_missing_dataset_lists_what_exists(tmp_path, labels):
     with h5py.File(path, "w") as f:
         f["raw"] = labels
         f["seg/mito"] = labels
-    with pytest.raises(KeyError, match="/raw, /seg/mito"):
+    with pytest.raises(InputError, match="/raw, /seg/mito"):
         read_volume(f"{path}:/seg/nope", voxel_size_nm=8)
     with pytest.raises(ValueError, match="say which one"):
         read_volume(path, voxel_size_nm=8)
@@ -136,6 +137,17 @@ def test_zarr_array_with_attrs(tmp_path, labels):
     arr[...] = labels
     arr.attrs["voxel_size_nm"] = [30, 6, 6]
     assert read_volume(path).voxel_size_nm == (30.0, 6.0, 6.0)
+
+
+def test_zarr_missing_array_lists_what_exists(tmp_path, labels):
+    import zarr
+
+    path = tmp_path / "g.zarr"
+    root = zarr.open_group(str(path), mode="w")
+    root.create_array("seg", data=labels)
+    root.create_array("raw", data=labels)
+    with pytest.raises(InputError, match=r"'nope' is not in Zarr group.*raw.*seg"):
+        read_volume(f"{path}:nope", voxel_size_nm=8)
 
 
 def test_npy_bool_and_float_mask(tmp_path, labels):

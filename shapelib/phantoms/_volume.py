@@ -1,5 +1,8 @@
 """Many phantoms in one label volume, at random non-touching positions (optionally in touching
-pairs), for extraction tests, the demo and benchmarks. Public through :mod:`shapelib.phantoms`."""
+pairs), for extraction tests, the demo and benchmarks. Public through :mod:`shapelib.phantoms`.
+
+Each object is drawn around its class's typical sizes and turned by
+:func:`shapelib.random_rotation` (the project's one random rotation)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from .._errors import InputError
+from .._rotation import random_rotation
+from .._units import as_spacing_nm
+from ._objects import branched_tube, capsule, ellipsoid, mega, nano_tunnel, torus
 
 __all__ = ["PhantomVolume", "phantom_volume", "DEFAULT_KIND_WEIGHTS"]
 
@@ -50,37 +58,35 @@ class PhantomVolume:
 
 def _random_phantom(kind: str, spacing, rng: np.random.Generator, rotation=None):
     """One phantom of ``kind`` with its geometry drawn around the class's typical values."""
-    from . import phantoms as ph
-
-    rot = ph.random_rotation(rng) if rotation is None else rotation
+    rot = random_rotation(rng) if rotation is None else rotation
     u = rng.uniform
     if kind == "dot":
         a = u(160, 290)
         axes = (a, u(120, a), u(120, a))
-        return ph.ellipsoid(axes, voxel_size_nm=spacing, rotation=rot)
+        return ellipsoid(axes, voxel_size_nm=spacing, rotation=rot)
     if kind == "rod":
-        return ph.capsule(u(1500, 4000), u(100, 160), voxel_size_nm=spacing, rotation=rot)
+        return capsule(u(1500, 4000), u(100, 160), voxel_size_nm=spacing, rotation=rot)
     if kind == "curved_rod":
-        return ph.capsule(
+        return capsule(
             u(2000, 4000), u(100, 150), voxel_size_nm=spacing, bend_deg=u(60, 150), rotation=rot
         )
     if kind == "network":
         n_arms = int(rng.integers(3, 5))
         arms = tuple(u(800, 1600, size=n_arms))
-        return ph.branched_tube(arms, u(100, 140), voxel_size_nm=spacing, rotation=rot)
+        return branched_tube(arms, u(100, 140), voxel_size_nm=spacing, rotation=rot)
     if kind == "donut":
-        return ph.torus(u(450, 700), u(120, 170), voxel_size_nm=spacing, rotation=rot)
+        return torus(u(450, 700), u(120, 170), voxel_size_nm=spacing, rotation=rot)
     if kind == "mega":
-        return ph.mega(
+        return mega(
             u(11_500, 14_000), u(280, 330), bend_deg=u(150, 200), voxel_size_nm=spacing,
             rotation=rot,
         )  # fmt: skip
     if kind == "nano_tunnel":
-        return ph.nano_tunnel(
+        return nano_tunnel(
             u(31_500, 34_000), u(70, 80), coil_radius_nm=u(1100, 1300), pitch_nm=u(450, 520),
             voxel_size_nm=spacing, rotation=rot,
         )  # fmt: skip
-    raise ValueError(
+    raise InputError(
         f"unknown phantom kind {kind!r}; valid kinds: {', '.join(DEFAULT_KIND_WEIGHTS)}."
     )
 
@@ -92,15 +98,13 @@ def _crop(mask: np.ndarray) -> np.ndarray:
 
 def _touching_pair(spacing, rng: np.random.Generator) -> tuple[np.ndarray, list[dict]]:
     """Two parallel rods side by side whose masks share faces (they touch, never overlap)."""
-    from . import phantoms as ph
-
     # rod axes perpendicular to the array's y axis, so sliding along y brings them together
     ang = rng.uniform(0, 2 * math.pi)
     c, s = math.cos(ang), math.sin(ang)
     rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
-    a = _crop(ph.capsule(rng.uniform(1500, 3000), rng.uniform(110, 150), voxel_size_nm=spacing,
+    a = _crop(capsule(rng.uniform(1500, 3000), rng.uniform(110, 150), voxel_size_nm=spacing,
                          rotation=rot).mask)  # fmt: skip
-    b = _crop(ph.capsule(rng.uniform(1500, 3000), rng.uniform(110, 150), voxel_size_nm=spacing,
+    b = _crop(capsule(rng.uniform(1500, 3000), rng.uniform(110, 150), voxel_size_nm=spacing,
                          rotation=rot).mask)  # fmt: skip
     nz, nx = max(a.shape[0], b.shape[0]), max(a.shape[2], b.shape[2])
     ny = a.shape[1] + b.shape[1]
@@ -130,13 +134,13 @@ def _kinds_to_draw(n: int, kinds, rng: np.random.Generator) -> list[str]:
         weights = {str(k): 1.0 for k in kinds}
     bad = [k for k in weights if k not in DEFAULT_KIND_WEIGHTS]
     if bad or not weights:
-        raise ValueError(
+        raise InputError(
             f"kinds must name phantom kinds among {', '.join(DEFAULT_KIND_WEIGHTS)}; got {kinds!r}."
         )
     names = list(weights)
     p = np.array([weights[k] for k in names], dtype=float)
     if not np.all(p >= 0) or p.sum() <= 0:
-        raise ValueError(f"kind weights must be >= 0 with a positive sum; got {weights}.")
+        raise InputError(f"kind weights must be >= 0 with a positive sum; got {weights}.")
     # one of each kind first (so a small volume shows every class), then drawn by weight
     first = [k for k in names if weights[k] > 0][:n]
     rest = rng.choice(len(names), size=n - len(first), p=p / p.sum())
@@ -184,13 +188,11 @@ def phantom_volume(
     """
     from scipy import ndimage
 
-    from ._units import as_spacing_nm
-
     rng = np.random.default_rng(rng)
     spacing = as_spacing_nm(voxel_size_nm)
     n_objects, touching_pairs = int(n_objects), int(touching_pairs)
     if n_objects < 0 or touching_pairs < 0 or 2 * touching_pairs > n_objects:
-        raise ValueError(
+        raise InputError(
             f"need n_objects >= 2 * touching_pairs >= 0; got n_objects={n_objects}, "
             f"touching_pairs={touching_pairs}."
         )
@@ -214,7 +216,7 @@ def phantom_volume(
     else:
         vol_shape = np.asarray(shape, dtype=int)
         if vol_shape.size != 3 or np.any(vol_shape < 1):
-            raise ValueError(f"shape must be (Z, Y, X) positive ints; got {shape!r}.")
+            raise InputError(f"shape must be (Z, Y, X) positive ints; got {shape!r}.")
         fixed = True
     labels = np.zeros(tuple(int(v) for v in vol_shape), np.uint32)
 
@@ -238,7 +240,7 @@ def phantom_volume(
                 break
         if pos is None:
             if fixed:
-                raise ValueError(
+                raise InputError(
                     f"could not place {n_objects} objects in a volume of shape {tuple(shape)}; "
                     "pass a larger shape or shape=None to size it automatically."
                 )

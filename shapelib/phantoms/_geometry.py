@@ -1,5 +1,6 @@
-"""Geometry kernels of the phantoms: sampling a shape at voxel centres, distances to segments
-and tubes, axes of arcs and helices, and the numerical junction truth of branched tubes."""
+"""Geometry of the phantoms: sampling a shape at voxel centres, distances to segments and
+tubes, axes of arcs and helices, and the truth: closed-form capsule volume and area, and the
+numerical junction of branched tubes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+
+from .._units import xyz_to_zyx, zyx_to_xyz
 
 _BLOCK = 8  # voxels per block edge in the coarse pass of _rasterize
 
@@ -28,13 +31,14 @@ def _rasterize(
     rot = np.eye(3) if rotation is None else np.asarray(rotation, dtype=float)
     # world-frame half extent of the rotated local box
     half_world = np.abs(rot) @ np.asarray(half_extent_nm, dtype=float)
-    spacing_xyz = np.asarray(voxel_size_nm[::-1], dtype=float)
+    spacing_xyz = zyx_to_xyz(np.asarray(voxel_size_nm, dtype=float))
     n_half = np.ceil(half_world / spacing_xyz).astype(int) + margin_vox
     shape_xyz = 2 * n_half + 1
-    mask = np.zeros(tuple(shape_xyz[::-1]), dtype=bool)
+    mask = np.zeros(tuple(xyz_to_zyx(shape_xyz).tolist()), dtype=bool)
 
     def centres(idx_xyz: np.ndarray) -> np.ndarray:
-        # voxel index (i, j, k) -> local-frame coordinates (x, y, z) in nm
+        # voxel index (i, j, k) -> local-frame coordinates (x, y, z) in nm: world = R @ local
+        # (column vectors, the convention of shapelib.random_rotation), so local = world @ R
         return ((idx_xyz - n_half) * spacing_xyz) @ rot
 
     # coarse pass: keep blocks whose centre is within half a block diagonal of the surface
@@ -49,8 +53,7 @@ def _rasterize(
         idx = (keep[start : start + 2048, None, :] * _BLOCK + off[None]).reshape(-1, 3)
         idx = idx[np.all(idx < shape_xyz, axis=1)]
         inside = distance(centres(idx.astype(float)), 0.0) <= 0
-        sel = idx[inside]
-        mask[sel[:, 2], sel[:, 1], sel[:, 0]] = True
+        mask[tuple(xyz_to_zyx(idx[inside]).T)] = True
     return mask
 
 
@@ -89,6 +92,17 @@ def _arc_axis(length_nm: float, bend_deg: float, ds: float) -> np.ndarray:
     phi = s / rho
     pts = np.stack([rho * np.sin(phi), rho * (1 - np.cos(phi)), np.zeros_like(s)], axis=1)
     return pts - (pts.min(axis=0) + pts.max(axis=0)) / 2
+
+
+def _capsule_truth(length_nm: float, radius_nm: float) -> tuple[float, float]:
+    """Volume ``pi r^2 L + 4/3 pi r^3`` and area ``2 pi r L + 4 pi r^2`` of a round tube of
+    radius ``r`` with hemispherical caps around an axis of length ``L`` (straight or curved:
+    Pappus, while the axis' curvature radius exceeds ``r`` and the tube does not touch itself)."""
+    r, length = float(radius_nm), float(length_nm)
+    return (
+        math.pi * r * r * length + 4 / 3 * math.pi * r**3,
+        2 * math.pi * r * length + 4 * math.pi * r * r,
+    )
 
 
 def _junction_truth(ends: np.ndarray, r: float) -> tuple[float, float]:

@@ -1,21 +1,5 @@
-"""Procedural mitochondria-like objects with closed-form answers, for tests, demos and benchmarks.
-
-Each constructor returns a :class:`Phantom`: a boolean mask ``(Z, Y, X)`` plus the analytic
-volume, surface area, genus and axis (skeleton) length of the continuous shape it samples, and
-the class the rules of DESIGN.md step 3 should give it. :func:`phantom_volume` scatters many of
-them in one label volume (one id per object) for extraction tests and benchmarks.
-
-Geometry conventions: voxel ``(k, j, i)`` has its centre at ``(i*sx, j*sy, k*sz)`` nm (plus the
-phantom's origin); a voxel is in the mask when its centre is inside the continuous shape. Shapes
-are built in a local frame (x along the long axis) and may be rotated by a 3x3 ``rotation``.
-
-Examples
---------
->>> from shapelib import phantoms
->>> p = phantoms.capsule(2000, 150, voxel_size_nm=20)
->>> p.expected_class, round(p.volume_nm3 / 1e9, 3)
-('rod', 0.156)
-"""
+"""Single phantoms with closed-form truth: ellipsoid, capsule (straight or bent), torus,
+branched tube, mega, nano-tunnel. Public through :mod:`shapelib.phantoms`."""
 
 from __future__ import annotations
 
@@ -24,8 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._phantom_geometry import (
+from .._errors import InputError
+from .._units import as_spacing_nm
+from ._geometry import (
     _arc_axis,
+    _capsule_truth,
     _dense_spacing,
     _helix_axis,
     _junction_truth,
@@ -33,21 +20,8 @@ from ._phantom_geometry import (
     _segment_distance,
     _tube_distance,
 )
-from ._phantom_volume import PhantomVolume, phantom_volume
-from ._units import as_spacing_nm
 
-__all__ = [
-    "Phantom",
-    "PhantomVolume",
-    "ellipsoid",
-    "capsule",
-    "torus",
-    "branched_tube",
-    "mega",
-    "nano_tunnel",
-    "phantom_volume",
-    "random_rotation",
-]
+__all__ = ["Phantom", "ellipsoid", "capsule", "torus", "branched_tube", "mega", "nano_tunnel"]
 
 
 @dataclass(frozen=True)
@@ -85,20 +59,10 @@ class Phantom:
     skeleton_length_nm: float | None
 
 
-def random_rotation(rng: int | np.random.Generator | None = None) -> np.ndarray:
-    """A uniformly random 3x3 rotation matrix (QR of a Gaussian matrix, sign-fixed)."""
-    rng = np.random.default_rng(rng)
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
-
-
 def _check_positive(**values: float) -> None:
     for name, v in values.items():
         if not (math.isfinite(v) and v > 0):
-            raise ValueError(f"{name} must be a finite number > 0 nm; got {v!r}.")
+            raise InputError(f"{name} must be a finite number > 0 nm; got {v!r}.")
 
 
 def ellipsoid(
@@ -163,15 +127,16 @@ def capsule(
 
     Notes
     -----
-    Volume ``pi r^2 L + 4/3 pi r^3`` and area ``2 pi r L + 4 pi r^2`` hold for the bent tube too
-    (Pappus), as long as the arc radius exceeds the tube radius.
+    Volume and area are those of :func:`_capsule_truth` (``pi r^2 L + 4/3 pi r^3``,
+    ``2 pi r L + 4 pi r^2``); they hold for the bent tube too (Pappus), as long as the arc
+    radius exceeds the tube radius.
     """
     spacing = as_spacing_nm(voxel_size_nm)
     _check_positive(length_nm=length_nm, radius_nm=radius_nm)
     if not 0 <= bend_deg < 300:
-        raise ValueError(f"bend_deg must be in [0, 300) degrees; got {bend_deg}.")
+        raise InputError(f"bend_deg must be in [0, 300) degrees; got {bend_deg}.")
     if bend_deg > 0 and length_nm / math.radians(bend_deg) <= radius_nm:
-        raise ValueError(
+        raise InputError(
             f"bend_deg={bend_deg} bends a {length_nm} nm axis tighter than its radius "
             f"{radius_nm} nm; use a smaller angle or a longer capsule."
         )
@@ -189,16 +154,8 @@ def capsule(
         half = np.abs(axis).max(axis=0) + r
     mask = _rasterize(distance, half, spacing, rotation)
     kind = kind or ("rod" if bend_deg == 0 else "curved_rod")
-    return Phantom(
-        mask,
-        spacing,
-        kind,
-        expected_class or "rod",
-        math.pi * r * r * length_nm + 4 / 3 * math.pi * r**3,
-        2 * math.pi * r * length_nm + 4 * math.pi * r * r,
-        0,
-        float(length_nm),
-    )
+    volume, area = _capsule_truth(length_nm, r)
+    return Phantom(mask, spacing, kind, expected_class or "rod", volume, area, 0, float(length_nm))
 
 
 def torus(
@@ -214,7 +171,7 @@ def torus(
     R, r = float(major_radius_nm), float(minor_radius_nm)
     _check_positive(major_radius_nm=R, minor_radius_nm=r)
     if R <= r:
-        raise ValueError(f"major_radius_nm ({R}) must exceed minor_radius_nm ({r}) for a ring.")
+        raise InputError(f"major_radius_nm ({R}) must exceed minor_radius_nm ({r}) for a ring.")
 
     def distance(p, tol):
         return np.hypot(np.hypot(p[:, 0], p[:, 1]) - R, p[:, 2]) - r
@@ -251,7 +208,7 @@ def branched_tube(
     spacing = as_spacing_nm(voxel_size_nm)
     arms = np.asarray(arm_lengths_nm, dtype=float)
     if arms.size < 3 or not np.all(np.isfinite(arms) & (arms > 0)):
-        raise ValueError(f"arm_lengths_nm needs 3 or more lengths > 0 nm; got {arm_lengths_nm}.")
+        raise InputError(f"arm_lengths_nm needs 3 or more lengths > 0 nm; got {arm_lengths_nm}.")
     r = float(radius_nm)
     _check_positive(radius_nm=r)
     angles = 2 * math.pi * np.arange(arms.size) / arms.size
@@ -278,7 +235,7 @@ def nano_tunnel(
 ) -> Phantom:
     """A long thin tube wound as a helix so it fits in a small box ("nano-tunnel").
 
-    Volume ``pi r^2 L + 4/3 pi r^3`` and area ``2 pi r L + 4 pi r^2`` are exact (Pappus) while
+    Volume and area (:func:`_capsule_truth`) are exact (Pappus) while
     the helix's curvature radius exceeds ``radius_nm`` and turns do not touch
     (``pitch_nm > 2 radius_nm``). The default is 32 um long (class threshold 30 um).
     """
@@ -286,22 +243,14 @@ def nano_tunnel(
     _check_positive(length_nm=length_nm, radius_nm=radius_nm, coil_radius_nm=coil_radius_nm)
     r = float(radius_nm)
     if pitch_nm <= 2 * r + 2 * max(spacing):
-        raise ValueError(
+        raise InputError(
             f"pitch_nm ({pitch_nm}) must exceed 2 * radius_nm + 2 voxels "
             f"({2 * r + 2 * max(spacing)} nm) so the turns do not touch."
         )
     axis = _helix_axis(length_nm, coil_radius_nm, pitch_nm, _dense_spacing(spacing))
     mask = _rasterize(_tube_distance(axis, r), np.abs(axis).max(axis=0) + r, spacing, rotation)
-    return Phantom(
-        mask,
-        spacing,
-        "nano_tunnel",
-        "nano-tunnel",
-        math.pi * r * r * length_nm + 4 / 3 * math.pi * r**3,
-        2 * math.pi * r * length_nm + 4 * math.pi * r * r,
-        0,
-        float(length_nm),
-    )
+    volume, area = _capsule_truth(length_nm, r)
+    return Phantom(mask, spacing, "nano_tunnel", "nano-tunnel", volume, area, 0, float(length_nm))
 
 
 def mega(
