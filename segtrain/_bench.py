@@ -1,16 +1,23 @@
-"""Benchmark grid: models x training data (real, synthetic, synthetic then real, real + synthetic)
-x test sets; one table of mean +- std per test set (the shape of 3DMSL's Table 4)."""
+"""Benchmark grid (a workflow): models x training data (real, synthetic, synthetic then real,
+real + synthetic) x test sets; one table of mean +- std per test set (3DMSL's Table 4 shape)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shapelib import InputError
+
 from . import io
 from ._config import DataSource, TrainConfig
+from ._figures import plot_bench_table
+from ._metrics import Connectivity
+from ._registry import ModelName
+from ._workflow import predict_and_evaluate
 
 __all__ = ["BenchConfig", "REGIMES", "run_bench", "format_table"]
 
@@ -23,9 +30,9 @@ REGIMES = ("real", "synthetic", "synthetic_then_real", "real_plus_synthetic")
 class BenchConfig(BaseModel):
     """A benchmark grid. `train` holds the shared training settings (a partial TrainConfig)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    models: dict[str, dict[str, Any]] = Field(
+    models: dict[ModelName, dict[str, Any]] = Field(
         description="Model name -> model_params, e.g. {'unet': {'depth': 3, 'width': 16}}."
     )
     real: list[DataSource] = Field(default_factory=list, description="Real training data.")
@@ -45,7 +52,9 @@ class BenchConfig(BaseModel):
     tile_px: int = Field(256, ge=16, description="Prediction tile side.")
     overlap_px: int = Field(64, ge=0, description="Prediction tile overlap.")
     tta: bool = Field(False, description="Flip test-time augmentation.")
-    connectivity: int = Field(4, description="Foreground connectivity of the Betti error (4/8).")
+    connectivity: Connectivity = Field(
+        4, description="Foreground connectivity of the Betti error (4 or 8)."
+    )
 
 
 def _sources(cfg: BenchConfig, regime: str) -> list[DataSource]:
@@ -57,7 +66,7 @@ def _sources(cfg: BenchConfig, regime: str) -> list[DataSource]:
     }[regime]
     for n in need:
         if not getattr(cfg, n):
-            raise ValueError(f"regime {regime!r} needs `{n}` training data in the bench config.")
+            raise InputError(f"regime {regime!r} needs `{n}` training data in the bench config.")
     if regime == "real":
         return cfg.real
     if regime == "synthetic":
@@ -118,11 +127,22 @@ def format_table(table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_bench(config: BenchConfig | dict, out: str | Path, *, progress: bool = False):
+def run_bench(
+    config: BenchConfig | dict,
+    out: str | Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+):
     """Run the grid; write ``table.csv``, ``table.md``, ``table.png``, ``bench.yaml`` and the runs.
 
     Every run folder (``out/runs/MODEL__REGIME``) keeps its exact ``config.yaml``; predictions
-    go to ``out/pred/MODEL__REGIME/TEST``.
+    go to ``out/pred/MODEL__REGIME/TEST``. Each test set is read once, before any training.
+
+    Parameters
+    ----------
+    config : BenchConfig or its fields
+    out : output folder
+    progress : callable or None, passed to every training: ``progress(steps done, max_steps)``
 
     Returns
     -------
@@ -134,30 +154,32 @@ def run_bench(config: BenchConfig | dict, out: str | Path, *, progress: bool = F
     out = Path(out)
     for regime in cfg.regimes:  # fail early on a regime without data
         _sources(cfg, regime)
+    tests = {}
     for name, path in cfg.test_sets.items():
         if not Path(path).is_dir():
             raise FileNotFoundError(f"test set {name!r}: folder {path} does not exist.")
-    io.write_yaml(out / "bench.yaml", cfg.model_dump(mode="json"))
+        tests[name] = io.read_pairs_folder(path, source=name)
+    io.write_yaml(out / "bench.yaml", cfg)
     rows = []
     for model, params in cfg.models.items():
         for regime in cfg.regimes:
             log.info("bench: training %s on %s", model, regime)
             run_dir = _train_regime(cfg, model, params, regime, out / "runs", progress)
-            for test_name, test_path in cfg.test_sets.items():
+            for test_name, test in tests.items():
                 pred_dir = out / "pred" / f"{model}__{regime}" / test_name
-                io.predict_folder(
+                res, _ = predict_and_evaluate(
                     run_dir,
-                    test_path,
+                    test,
                     pred_dir,
                     tile_px=cfg.tile_px,
                     overlap_px=cfg.overlap_px,
                     tta=cfg.tta,
+                    connectivity=cfg.connectivity,
                 )
-                res = io.evaluate_folders(pred_dir, test_path, connectivity=cfg.connectivity)
                 io.write_csv(pred_dir / "per_image.csv", res.per_image)
                 names = "+".join(d.name or Path(d.path).name for d in _all_sources(cfg, regime))
                 row = {"model": model, "training": regime, "train_data": names}
                 rows.append({**row, "test_set": test_name, **res.summary})
     table = pd.DataFrame(rows)
-    io.write_bench_outputs(out, table, format_table(table))
+    io.write_bench_outputs(out, table, format_table(table), plot_bench_table(table))
     return table

@@ -36,24 +36,6 @@ def test_bench_grid(tmp_path):
     assert (tmp_path / "out" / "runs" / "unet__synthetic_then_real" / "config.yaml").is_file()
 
 
-def test_train_and_evaluate_demo(tmp_path):
-    from segtrain import train_and_evaluate
-
-    data = write_pairs(tmp_path / "d", n=3, size=32)
-    res = train_and_evaluate(
-        data,
-        data,
-        tmp_path / "o",
-        model_params={"depth": 2, "width": 4},
-        max_steps=2,
-        patch_px=32,
-        n_figure=2,
-    )
-    assert res.summary["n_images"] == 3
-    for f in ("metrics.csv", "summary.csv", "predictions.png"):
-        assert (tmp_path / "o" / f).is_file()
-
-
 def test_mixture_weights_give_the_synthetic_share(tmp_path):
     from segtrain._bench import _sources
 
@@ -67,3 +49,14 @@ def test_mixture_weights_give_the_synthetic_share(tmp_path):
     )
     w = {d.path: d.weight for d in _sources(cfg, "real_plus_synthetic")}
     assert w == {"a": 0.375, "b": 0.375, "s": 0.25}
+
+
+def test_bench_config_checks_names_and_connectivity():
+    import pytest
+    from pydantic import ValidationError
+
+    base = {"models": {"unet": {}}, "test_sets": {"t": "t"}}
+    with pytest.raises(ValidationError, match="patch_cnn"):
+        BenchConfig(**{**base, "models": {"resnet": {}}})
+    with pytest.raises(ValidationError, match="connectivity"):
+        BenchConfig(**base, connectivity=6)
