@@ -1,8 +1,9 @@
 """segtrain: train, predict, evaluate and benchmark segmenters and morphology quantifiers.
 
 Layers: workflows: `_workflow.py` (folders through predict, evaluate, quantify), `_train.py`
-(the training loop writing a run folder), `_bench.py` (the benchmark grid); io: `io/` (a leaf);
-the rest is compute (arrays and configs in, arrays, tables and figures out).
+(the training loop writing a run folder), `_bench.py` (train then evaluate: a short round, the
+benchmark grid); io: `io/` (a leaf); the rest is compute (arrays and configs in, arrays, tables
+and figures out).
 
 ``import segtrain`` is cheap: torch and the heavy modules load on first use of a name.
 
@@ -70,7 +71,7 @@ _EXPORTS = {
     "plot_prediction_folders": "._workflow",
     "quantify_folder": "._workflow",
     "QuantifyResult": "._workflow",
-    "train_and_evaluate": "._workflow",
+    "train_and_evaluate": "._bench",
     "plot_comparison": "._workflow",
     "write_curves": "._workflow",
     "BenchConfig": "._bench",

@@ -1,5 +1,6 @@
-"""Benchmark grid (a workflow): models x training data (real, synthetic, synthetic then real,
-real + synthetic) x test sets; one table of mean +- std per test set (3DMSL's Table 4 shape)."""
+"""Train, then evaluate (workflows): a short round on one data set (`train_and_evaluate`) and
+the benchmark grid, models x training data (real, synthetic, synthetic then real, real +
+synthetic) x test sets, with one table of mean +- std per test set (3DMSL's Table 4 shape)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from shapelib import InputError
 
 from . import io
 from ._config import DataSource, TrainConfig
-from ._figures import plot_bench_table
-from ._metrics import Connectivity
+from ._figures import plot_bench_table, plot_predictions
+from ._metrics import Connectivity, EvaluationResult
 from ._registry import ModelName
 from ._workflow import predict_and_evaluate
 
-__all__ = ["BenchConfig", "REGIMES", "run_bench", "format_table"]
+__all__ = ["BenchConfig", "REGIMES", "format_table", "run_bench", "train_and_evaluate"]
 
 log = logging.getLogger(__name__)
 
@@ -183,3 +184,76 @@ def run_bench(
     table = pd.DataFrame(rows)
     io.write_bench_outputs(out, table, format_table(table), plot_bench_table(table))
     return table
+
+
+def train_and_evaluate(
+    train_data: str | Path,
+    test_data: str | Path,
+    out: str | Path,
+    *,
+    model: ModelName = "unet",
+    model_params: dict | None = None,
+    minutes: float = 2.0,
+    max_steps: int = 400,
+    patch_px: int = 128,
+    batch_size: int = 4,
+    seed: int = 0,
+    n_figure: int = 3,
+    progress: Callable[[int, int], None] | None = None,
+) -> EvaluationResult:
+    """Train briefly on `train_data`, predict `test_data`, evaluate, and draw a figure.
+
+    Writes ``out/run/`` (the run folder), ``out/pred/`` (probabilities and masks),
+    ``out/metrics.csv`` (per image), ``out/summary.csv`` (mean, std and pooled, named) and
+    ``out/predictions.png`` (image, prediction, overlay with the truth for `n_figure` images).
+    The test folder is read once.
+
+    Parameters
+    ----------
+    train_data, test_data : folders with images/ and masks/ (or image/ and label/)
+    out : output folder
+    minutes : wall-clock training budget (training also stops at `max_steps`)
+    progress : callable or None, ``progress(done, total)`` of the training (steps), then of the
+        prediction (images)
+
+    Returns
+    -------
+    EvaluationResult (per-image table and summary dict)
+
+    Examples
+    --------
+    >>> res = train_and_evaluate("lucchi_pp/train", "lucchi_pp/test", "out/seg",
+    ...                          minutes=2)                                  # doctest: +SKIP
+    >>> res.summary["iou_pooled"]                                           # doctest: +SKIP
+    """
+    from ._train import train
+
+    out = Path(out)
+    test = io.read_pairs_folder(test_data)  # before training: a bad test folder fails early
+    cfg = TrainConfig(
+        train=[DataSource(path=str(train_data))],
+        run_dir=str(out / "run"),
+        model=model,
+        model_params=model_params if model_params is not None else {"depth": 4, "width": 16},
+        patch_px=patch_px,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        time_budget_min=minutes,
+        val_every=max(1, min(50, max_steps)),
+        val_patches=8,
+        seed=seed,
+    )
+    run = train(cfg, overwrite=True, progress=progress)
+    res, masks = predict_and_evaluate(run, test, out / "pred", which="last", progress=progress)
+    io.write_csv(out / "metrics.csv", res.per_image)
+    io.write_csv(out / "summary.csv", res.summary_table().reset_index(names="metric"))
+    # Figure: the first n_figure test images with prediction and truth.
+    shown = test[:n_figure]
+    fig = plot_predictions(
+        [it.image for it in shown],
+        [masks[it.name] for it in shown],
+        [it.mask for it in shown],
+        titles=[it.name for it in shown],
+    )
+    io.write_figure(out / "predictions.png", fig, dpi=80)
+    return res

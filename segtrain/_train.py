@@ -132,6 +132,55 @@ def _validate(model, val_x, val_y, cfg, device) -> dict:
     return {"val_loss": float(np.mean(losses)), "val_dice": dice, "val_iou": iou}
 
 
+def _check_run_dir(cfg: TrainConfig, *, resume: bool, overwrite: bool) -> None:
+    """Refuse to overwrite a run by accident, or to resume one with other settings."""
+    run_dir = Path(cfg.run_dir)
+    if run_dir.exists() and any(run_dir.iterdir()) and not (resume or overwrite):
+        raise FileExistsError(
+            f"run folder {run_dir} is not empty; pass resume=True (--resume) to continue it, "
+            "overwrite=True (--overwrite) to start again, or choose another run_dir."
+        )
+    if not resume:
+        return
+    if not (run_dir / "last.pt").is_file():
+        raise FileNotFoundError(f"cannot resume: {run_dir / 'last.pt'} does not exist.")
+    old = read_train_config(run_dir)
+    fixed = ("model", "model_params", "train", "patch_px", "batch_size", "seed", "loss")
+    changed = [f for f in fixed if getattr(old, f) != getattr(cfg, f)]
+    if changed:
+        raise InputError(
+            f"cannot resume {run_dir}: the config differs in {changed} from the run's "
+            "config.json; resume with the same settings (max_steps may grow)."
+        )
+
+
+def _patches(cfg: TrainConfig):
+    """The training patch stream and the fixed validation patches (x, y) of a config."""
+    tr_items, val_items, held_out = _split(cfg)
+    images, masks, sources = prepare_images(tr_items, percentiles=cfg.normalize_percentiles)
+    weights = {s.name or Path(s.path).stem: s.weight for s in cfg.train}
+    ds = PatchDataset(
+        images,
+        masks,
+        patch_px=cfg.patch_px,
+        length=cfg.max_steps * cfg.batch_size,
+        sources=sources,
+        source_weights=weights,
+        fg_fraction=cfg.fg_fraction,
+        augment=cfg.augment,
+        seed=cfg.seed,
+    )
+    v_images, v_masks, _ = prepare_images(val_items, percentiles=cfg.normalize_percentiles)
+    val_ds = PatchDataset(
+        v_images, v_masks, patch_px=cfg.patch_px, length=cfg.val_patches, seed=cfg.seed + 1
+    )
+    val_x, val_y = val_ds.batch(0, cfg.val_patches)
+    if not held_out:
+        log.warning("no held-out validation data: validating on fixed training-image patches")
+
+    return ds, val_x, val_y
+
+
 def train(
     config: TrainConfig | dict | str | Path,
     *,
@@ -167,50 +216,15 @@ def train(
     cfg = _config_from(config)
     run_dir = Path(cfg.run_dir)
     last_path = run_dir / "last.pt"
-    if run_dir.exists() and any(run_dir.iterdir()) and not (resume or overwrite):
-        raise FileExistsError(
-            f"run folder {run_dir} is not empty; pass resume=True (--resume) to continue it, "
-            "overwrite=True (--overwrite) to start again, or choose another run_dir."
-        )
-    if resume and not last_path.is_file():
-        raise FileNotFoundError(f"cannot resume: {last_path} does not exist.")
-    if resume:
-        old = read_train_config(run_dir)
-        fixed = ("model", "model_params", "train", "patch_px", "batch_size", "seed", "loss")
-        changed = [f for f in fixed if getattr(old, f) != getattr(cfg, f)]
-        if changed:
-            raise InputError(
-                f"cannot resume {run_dir}: the config differs in {changed} from the run's "
-                "config.json; resume with the same settings (max_steps may grow)."
-            )
+    _check_run_dir(cfg, resume=resume, overwrite=overwrite)
     # One seed for everything torch draws (initial weights); data draws use (seed, index).
     torch.manual_seed(cfg.seed)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     device = pick_device(cfg.device)
 
-    # Data: normalised images, training patches, fixed validation patches.
-    tr_items, val_items, held_out = _split(cfg)
-    images, masks, sources = prepare_images(tr_items, percentiles=cfg.normalize_percentiles)
-    weights = {s.name or Path(s.path).stem: s.weight for s in cfg.train}
-    ds = PatchDataset(
-        images,
-        masks,
-        patch_px=cfg.patch_px,
-        length=cfg.max_steps * cfg.batch_size,
-        sources=sources,
-        source_weights=weights,
-        fg_fraction=cfg.fg_fraction,
-        augment=cfg.augment,
-        seed=cfg.seed,
-    )
-    v_images, v_masks, _ = prepare_images(val_items, percentiles=cfg.normalize_percentiles)
-    val_ds = PatchDataset(
-        v_images, v_masks, patch_px=cfg.patch_px, length=cfg.val_patches, seed=cfg.seed + 1
-    )
-    val_x, val_y = val_ds.batch(0, cfg.val_patches)
-    if not held_out:
-        log.warning("no held-out validation data: validating on fixed training-image patches")
+    # Data: training patches and fixed validation patches.
+    ds, val_x, val_y = _patches(cfg)
 
     # Model and optimiser.
     model = build_model(cfg.model, cfg.model_params).to(device)

@@ -3,7 +3,7 @@
 Each input folder is read once, by `segtrain.io`; the arrays then go through the compute
 modules (`_predict`, `_metrics`, `_morphology`), and the results are written by `segtrain.io`.
 Prediction files carry the input image's pixel size, so `quantify_folder` after
-`predict_folder` needs no pixel size.
+`predict_folder` needs no pixel size. Training then evaluating: `_bench.py`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ from shapelib import InputError
 from . import io
 from ._figures import plot_fold_change, plot_predictions, plot_training_curves
 from ._metrics import Connectivity, EvaluationResult, evaluate_images
-from ._registry import ModelName
 
 __all__ = [
-    "EvaluationResult",
     "QuantifyResult",
     "evaluate_folders",
     "plot_comparison",
@@ -32,7 +30,6 @@ __all__ = [
     "plot_prediction_folders",
     "predict_folder",
     "quantify_folder",
-    "train_and_evaluate",
     "write_curves",
 ]
 
@@ -353,83 +350,6 @@ def quantify_folder(
     gt_objects, gt_per_image = _quantify_2d(io.read_masks(gt), params, pixel_size_nm)
     comparison = compare_morphology(per_image, gt_per_image)
     return QuantifyResult(objects, per_image, comparison, gt_objects)
-
-
-# --- a short round: train, predict, evaluate, figure ---------------------------------------
-
-
-def train_and_evaluate(
-    train_data: str | Path,
-    test_data: str | Path,
-    out: str | Path,
-    *,
-    model: ModelName = "unet",
-    model_params: dict | None = None,
-    minutes: float = 2.0,
-    max_steps: int = 400,
-    patch_px: int = 128,
-    batch_size: int = 4,
-    seed: int = 0,
-    n_figure: int = 3,
-    progress: Progress = None,
-) -> EvaluationResult:
-    """Train briefly on `train_data`, predict `test_data`, evaluate, and draw a figure.
-
-    Writes ``out/run/`` (the run folder), ``out/pred/`` (probabilities and masks),
-    ``out/metrics.csv`` (per image), ``out/summary.csv`` (mean, std and pooled, named) and
-    ``out/predictions.png`` (image, prediction, overlay with the truth for `n_figure` images).
-    The test folder is read once.
-
-    Parameters
-    ----------
-    train_data, test_data : folders with images/ and masks/ (or image/ and label/)
-    out : output folder
-    minutes : wall-clock training budget (training also stops at `max_steps`)
-    progress : callable or None, ``progress(done, total)`` of the training (steps), then of the
-        prediction (images)
-
-    Returns
-    -------
-    EvaluationResult (per-image table and summary dict)
-
-    Examples
-    --------
-    >>> res = train_and_evaluate("lucchi_pp/train", "lucchi_pp/test", "out/seg",
-    ...                          minutes=2)                                  # doctest: +SKIP
-    >>> res.summary["iou_pooled"]                                           # doctest: +SKIP
-    """
-    from ._config import DataSource, TrainConfig
-    from ._train import train
-
-    out = Path(out)
-    test = io.read_pairs_folder(test_data)  # before training: a bad test folder fails early
-    cfg = TrainConfig(
-        train=[DataSource(path=str(train_data))],
-        run_dir=str(out / "run"),
-        model=model,
-        model_params=model_params if model_params is not None else {"depth": 4, "width": 16},
-        patch_px=patch_px,
-        batch_size=batch_size,
-        max_steps=max_steps,
-        time_budget_min=minutes,
-        val_every=max(1, min(50, max_steps)),
-        val_patches=8,
-        seed=seed,
-    )
-    run = train(cfg, overwrite=True, progress=progress)
-    res, masks = predict_and_evaluate(run, test, out / "pred", which="last", progress=progress)
-    io.write_csv(out / "metrics.csv", res.per_image)
-    io.write_csv(out / "summary.csv", res.summary_table().reset_index(names="metric"))
-    # Figure: the first n_figure test images with prediction and truth.
-    shown = test[:n_figure]
-    fig = plot_predictions(
-        [it.image for it in shown],
-        [masks[it.name] for it in shown],
-        [it.mask for it in shown],
-        titles=[it.name for it in shown],
-    )
-    io.write_figure(out / "predictions.png", fig, dpi=80)
-    return res
 
 
 # --- old names: draw and save in one call ----------------------------------------------------

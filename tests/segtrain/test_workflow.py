@@ -1,12 +1,9 @@
 """Folder workflows: predictions keep the input's pixel size, each input folder is read once."""
 
-import collections
-
 import numpy as np
 import pytest
 import tifffile
 
-import segtrain
 from segtrain import DataSource, TrainConfig, predict_folder, quantify_folder, train
 from shapelib import InputError
 from shapelib.io import read_tiff, write_tiff
@@ -73,32 +70,3 @@ def test_quantify_3d_takes_the_voxel_size_from_the_tiff(tmp_path):
     write_tiff(tmp_path / "v.tif", v, pixel_size_nm=10, z_step_nm=20)
     t = quantify_folder(tmp_path / "v.tif", three_d=True).objects
     assert t["voxel_volume_um3"].item() == pytest.approx(96 * 10 * 10 * 20 * 1e-9)
-
-
-def test_train_and_evaluate_reads_the_test_folder_once(tmp_path, monkeypatch):
-    import segtrain.io._images as images
-
-    reads = collections.Counter()
-    real = images.read_tiff
-
-    def counting(path):
-        reads[str(path)] += 1
-        return real(path)
-
-    monkeypatch.setattr(images, "read_tiff", counting)
-    train_dir = write_pairs(tmp_path / "train", n=2, size=32, rng=1)
-    test_dir = write_pairs(tmp_path / "test", n=3, size=32, rng=2)
-    res = segtrain.train_and_evaluate(
-        train_dir,
-        test_dir,
-        tmp_path / "o",
-        model_params={"depth": 1, "width": 2},
-        max_steps=1,
-        patch_px=32,
-        n_figure=2,
-    )
-    assert res.summary["n_images"] == 3
-    for f in ("metrics.csv", "summary.csv", "predictions.png", "pred/masks/im00.tif"):
-        assert (tmp_path / "o" / f).is_file()
-    test_reads = {p: n for p, n in reads.items() if p.startswith(str(test_dir))}
-    assert len(test_reads) == 6 and set(test_reads.values()) == {1}  # 3 images + 3 masks, once
