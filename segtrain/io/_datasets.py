@@ -25,7 +25,7 @@ from ._images import (
 __all__ = ["LabeledImage", "parse_slice", "read_pairs_folder", "read_source", "read_stack"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class LabeledImage:
     """One 2D image with its binary mask, (optional) instance labels and pixel size.
 

@@ -144,7 +144,7 @@ def read_instances(folder: Path | None, name: str) -> np.ndarray | None:
     return None if hit is None else read_image(hit).astype(np.int32)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MaskFile:
     """A mask or label image read from `path`, with the scale its metadata gives.
 
@@ -180,8 +180,10 @@ def read_masks(path: str | Path, *, ndim: int = 2, threshold: float = 0.5) -> di
         img = read_scaled_image(f)
         arr = img.data
         if arr.ndim != ndim:
-            hint = "use --3d for label volumes" if arr.ndim == 3 else "pass 3D label volumes"
-            raise InputError(f"{f} has {arr.ndim} dimensions; expected {ndim}D ({hint}).")
+            raise InputError(
+                f"{f} has {arr.ndim} dimensions; expected {ndim}D here (2D masks, or 3D label "
+                "volumes where 3D is asked for, e.g. quantify --3d)."
+            )
         if arr.dtype.kind == "f":
             if arr.size and arr.min() >= 0 and arr.max() <= 1:  # probabilities
                 arr = (arr >= threshold).astype(np.uint8)

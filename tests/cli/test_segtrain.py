@@ -51,8 +51,10 @@ def test_train_predict_evaluate_quantify(tmp_path, invoke):
     r = invoke("quantify", tmp_path / "sp" / "masks", "-o", tmp_path / "sq.csv")
     assert r.exit_code == 0, r.stderr
     assert (tmp_path / "sq_per_image.csv").is_file()
-    r = invoke("evaluate", "--pred", tmp_path / "pred", "--gt", data, "-o", tmp_path / "m.csv")
+    r = invoke("evaluate", "--pred", tmp_path / "pred", "--gt", data, "-o", tmp_path / "m.csv",
+               "--images", data / "images", "--figure", tmp_path / "fig.png")  # fmt: skip
     assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "fig.png").is_file()
     assert "betti_error" in r.stdout and (tmp_path / "m_summary.csv").is_file()
     r = invoke("evaluate", "--pred", data, "--gt", data)
     assert r.exit_code == 0 and "dice             mean 1.0000" in r.stdout
