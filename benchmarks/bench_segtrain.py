@@ -15,8 +15,8 @@ import time
 import numpy as np
 import torch
 
-from segtrain import build_model, predict_image
-from segtrain._train import autocast_for, loss_fn
+from segtrain import autocast_for, build_model, predict_image
+from segtrain._train import loss_fn
 
 PARAMS = {
     "unet": {"depth": 4, "width": 16},

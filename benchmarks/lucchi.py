@@ -56,32 +56,37 @@ def predict_test(model_dir: Path, args) -> None:
     import torch
 
     from segtrain import load_run, predict_image
-    from segtrain.io import list_images, read_image, write_tiff
+    from segtrain.io import list_images, read_scaled_image, write_tiff
 
     torch.set_num_threads(2)
     net, cfg = load_run(model_dir / "run", which="last")
     net = net.to(memory_format=torch.channels_last)
     for p in list_images(DATA / "test" / "image"):
-        img = read_image(p).astype(np.float32)
+        scaled = read_scaled_image(p)
+        img, px_nm = scaled.data.astype(np.float32), scaled.pixel_size_nm
         kw = dict(tile_px=args.tile, overlap_px=64, batch_size=2, amp=True)
         plain = predict_image(net, img, **kw)
         # Flip TTA assembled from passes on flipped images (the plain pass is reused).
         flips = [plain]
         if args.tta:
             flips.append(predict_image(net, img[::-1, ::-1].copy(), **kw)[::-1, ::-1])
-        write_tiff(model_dir / "prob" / f"{p.stem}.tif", plain.astype(np.float16))
-        write_tiff(model_dir / "prob_tta" / f"{p.stem}.tif", np.mean(flips, 0).astype(np.float16))
+        # Rounded to float16 as the published figures were (stored as float32 TIFFs).
+        tta = np.mean(flips, 0).astype(np.float16)
+        write_tiff(
+            model_dir / "prob" / f"{p.stem}.tif", plain.astype(np.float16), pixel_size_nm=px_nm
+        )
+        write_tiff(model_dir / "prob_tta" / f"{p.stem}.tif", tta, pixel_size_nm=px_nm)
 
 
 def postprocess(model_dir: Path) -> None:
     """TTA probabilities -> masks without objects or holes under 300 px (fixed a priori)."""
     from segtrain import postprocess_mask
-    from segtrain.io import list_images, read_image, write_tiff
+    from segtrain.io import list_images, read_scaled_image, write_tiff
 
     for p in list_images(model_dir / "prob_tta"):
-        prob = read_image(p).astype(np.float32)
-        m = postprocess_mask(prob, min_size_px=300, max_hole_px=300)
-        write_tiff(model_dir / "post" / f"{p.stem}.tif", m)
+        prob = read_scaled_image(p)
+        m = postprocess_mask(prob.data.astype(np.float32), min_size_px=300, max_hole_px=300)
+        write_tiff(model_dir / "post" / f"{p.stem}.tif", m, pixel_size_nm=prob.pixel_size_nm)
 
 
 KINDS = ("prob", "prob_tta", "post")

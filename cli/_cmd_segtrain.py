@@ -40,9 +40,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train a segmenter; writes config.yaml, best.pt, last.pt, log.csv and curves.png."""
         from segtrain import TrainConfig, train
-        from segtrain.io import read_yaml
+        from shapelib import InputError
+        from shapelib.io import read_config
 
-        fields = read_yaml(config) if config is not None else {}
+        from ._progress import progress_bar
+
+        fields = read_config(config) if config is not None else {}
         flags = {
             "run_dir": run_dir,
             "model": model,
@@ -61,8 +64,10 @@ def register(app: typer.Typer) -> None:
         if val:
             fields["val"] = [{"path": d} for d in val]
         if "train" not in fields:
-            raise ValueError("no training data: pass --data FOLDER or a --config with `train:`.")
-        run = train(TrainConfig(**fields), resume=resume, overwrite=overwrite, progress=True)
+            raise InputError("no training data: pass --data FOLDER or a --config with `train:`.")
+        cfg = TrainConfig(**fields)
+        with progress_bar(f"train {cfg.model}", cfg.max_steps) as bar:
+            run = train(cfg, resume=resume, overwrite=overwrite, progress=bar.update)
         typer.echo(f"run folder: {run}")
 
     @app.command("predict")
@@ -80,18 +85,21 @@ def register(app: typer.Typer) -> None:
         """Predict probabilities and masks (TIFF) by overlapping tiles with smooth blending."""
         from segtrain import predict_folder
 
-        res = predict_folder(
-            run,
-            input,
-            out,
-            which=which,
-            tile_px=tile_px,
-            overlap_px=overlap_px,
-            tta=tta,
-            threshold=threshold,
-            device=device,
-            progress=True,
-        )
+        from ._progress import progress_bar
+
+        with progress_bar("predict") as bar:
+            res = predict_folder(
+                run,
+                input,
+                out,
+                which=which,
+                tile_px=tile_px,
+                overlap_px=overlap_px,
+                tta=tta,
+                threshold=threshold,
+                device=device,
+                progress=bar.update,
+            )
         typer.echo(f"wrote {res}/probabilities and {res}/masks")
 
     @app.command("evaluate")
@@ -109,10 +117,12 @@ def register(app: typer.Typer) -> None:
         images: Path = typer.Option(None, "--images", help="Input images, for --figure."),
     ) -> None:
         """Dice, foreground IoU, precision, recall, Betti errors, instance F1/PQ per image."""
-        if (figure is None) != (images is None):
-            raise ValueError("--figure and --images go together: pass both or neither.")
         from segtrain import evaluate_folders
         from segtrain.io import write_csv
+        from shapelib import InputError
+
+        if (figure is None) != (images is None):
+            raise InputError("--figure and --images go together: pass both or neither.")
 
         res = evaluate_folders(pred, gt, threshold=threshold, connectivity=connectivity)
         if out is not None:
@@ -121,7 +131,7 @@ def register(app: typer.Typer) -> None:
             write_csv(summary_path, res.summary_table().reset_index(names="metric"))
             typer.echo(f"wrote {out} and {summary_path}")
         if figure is not None:
-            from segtrain.io import plot_prediction_folders
+            from segtrain import plot_prediction_folders
 
             typer.echo(f"wrote {plot_prediction_folders(images, pred, gt, figure)}")
         typer.echo(
@@ -150,23 +160,31 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Models x training data x test sets: table.md, table.csv, table.png and the runs."""
         from segtrain import BenchConfig, run_bench
-        from segtrain.io import read_yaml
+        from shapelib.io import read_config
 
-        table = run_bench(BenchConfig(**read_yaml(config)), out, progress=True)
+        from ._progress import progress_bar
+
+        cfg = read_config(config, BenchConfig)
+        with progress_bar("bench: train") as bar:
+            table = run_bench(cfg, out, progress=bar.update)
         typer.echo(f"{len(table)} rows; wrote {out}/table.md, table.csv, table.png")
 
     @app.command("quantify")
     def quantify_cmd(
         masks: Path = typer.Argument(..., help="Folder (or file) of masks / instance labels."),
         out: Path = typer.Option(..., "--out", "-o", help="Per-object morphology CSV."),
-        pixel_size_nm: float = typer.Option(None, "--pixel-size-nm", help="Pixel side in nm."),
+        pixel_size_nm: float = typer.Option(
+            None, "--pixel-size-nm", help="Pixel side in nm (default: from the mask TIFFs)."
+        ),
         gt: Path = typer.Option(None, "--gt", help="True masks to compare against."),
         three_d: bool = typer.Option(False, "--3d", help="Label volumes: 3D morphology."),
-        voxel_size_nm: str = typer.Option(None, "--voxel-size-nm", help="3D: nm, one or z,y,x."),
+        voxel_size_nm: str = typer.Option(
+            None, "--voxel-size-nm", help="3D: nm, one or z,y,x (default: from the TIFFs)."
+        ),
     ) -> None:
         """Per-object morphology and per-image count/density; with --gt the relative errors."""
-        from segtrain import quantify_folder
-        from segtrain.io import plot_comparison, write_csv
+        from segtrain import plot_fold_change, quantify_folder
+        from segtrain.io import write_csv, write_figure
 
         res = quantify_folder(
             masks,
@@ -182,7 +200,7 @@ def register(app: typer.Typer) -> None:
         if res.comparison is not None:
             cmp_path = out.with_name(out.stem + "_vs_gt.csv")
             write_csv(cmp_path, res.comparison)
-            plot_comparison(res, out.with_name(out.stem + "_vs_gt.png"))
+            write_figure(out.with_name(out.stem + "_vs_gt.png"), plot_fold_change(res.comparison))
             typer.echo(f"wrote {cmp_path}")
             for r in res.comparison.itertuples():
                 typer.echo(

@@ -1,5 +1,10 @@
 """segtrain: train, predict, evaluate and benchmark segmenters and morphology quantifiers.
 
+Layers: workflows: `_workflow.py` (folders through predict, evaluate, quantify), `_train.py`
+(the training loop writing a run folder), `_bench.py` (train then evaluate: a short round, the
+benchmark grid); io: `io/` (a leaf); the rest is compute (arrays and configs in, arrays, tables
+and figures out).
+
 ``import segtrain`` is cheap: torch and the heavy modules load on first use of a name.
 
 Examples
@@ -18,46 +23,59 @@ import importlib
 
 # public name -> private module that defines it (loaded lazily).
 _EXPORTS = {
+    # configs and the model registry
     "AugmentConfig": "._config",
     "DataSource": "._config",
     "TrainConfig": "._config",
     "MODELS": "._registry",
+    "ModelName": "._registry",
     "build_model": "._registry",
     "model_names": "._registry",
+    # compute
     "PatchDataset": "._data",
     "prepare_images": "._data",
     "augment_patch": "._augment",
     "normalize_percentile": "._augment",
-    "train": "._train",
-    "load_run": "._train",
-    "pick_device": "._train",
+    "pick_device": "._device",
+    "autocast_for": "._device",
     "blend_window": "._predict",
     "predict_image": "._predict",
     "predict_stack": "._predict",
     "postprocess_mask": "._predict",
-    "predict_folder": ".io._folders",
-    "evaluate_folders": ".io._folders",
-    "EvaluationResult": ".io._folders",
-    "plot_predictions": ".io._folders",
-    "plot_prediction_folders": ".io._folders",
+    "Connectivity": "._metrics",
+    "EvaluationResult": "._metrics",
     "binary_scores": "._metrics",
     "betti_numbers": "._metrics",
     "betti_error": "._metrics",
+    "evaluate_images": "._metrics",
     "evaluate_pair": "._metrics",
     "summarize": "._metrics",
     "match_instances": "._instances",
     "InstanceScores": "._instances",
-    "BenchConfig": "._bench",
-    "run_bench": "._bench",
     "QuantifyParams": "._morphology",
     "quantify_mask": "._morphology",
     "quantify_masks": "._morphology",
     "compare_morphology": "._morphology",
     "min_area_rect": "._morphology",
     "quantify_volume": "._morphology3d",
-    "quantify_folder": ".io._quantify",
-    "QuantifyResult": ".io._quantify",
-    "train_and_evaluate": ".io._demo",
+    "plot_training_curves": "._figures",
+    "plot_predictions": "._figures",
+    "plot_bench_table": "._figures",
+    "plot_fold_change": "._figures",
+    # workflows
+    "train": "._train",
+    "load_run": "._train",
+    "read_train_config": "._train",
+    "predict_folder": "._workflow",
+    "evaluate_folders": "._workflow",
+    "plot_prediction_folders": "._workflow",
+    "quantify_folder": "._workflow",
+    "QuantifyResult": "._workflow",
+    "train_and_evaluate": "._bench",
+    "plot_comparison": "._workflow",
+    "write_curves": "._workflow",
+    "BenchConfig": "._bench",
+    "run_bench": "._bench",
 }
 
 __all__ = sorted(_EXPORTS)

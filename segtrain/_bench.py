@@ -1,18 +1,26 @@
-"""Benchmark grid: models x training data (real, synthetic, synthetic then real, real + synthetic)
-x test sets; one table of mean +- std per test set (the shape of 3DMSL's Table 4)."""
+"""Train, then evaluate (workflows): a short round on one data set (`train_and_evaluate`) and
+the benchmark grid, models x training data (real, synthetic, synthetic then real, real +
+synthetic) x test sets, with one table of mean +- std per test set (3DMSL's Table 4 shape)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shapelib import InputError
+
 from . import io
 from ._config import DataSource, TrainConfig
+from ._figures import plot_bench_table, plot_predictions
+from ._metrics import Connectivity, EvaluationResult
+from ._registry import ModelName
+from ._workflow import predict_and_evaluate
 
-__all__ = ["BenchConfig", "REGIMES", "run_bench", "format_table"]
+__all__ = ["BenchConfig", "REGIMES", "format_table", "run_bench", "train_and_evaluate"]
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +31,9 @@ REGIMES = ("real", "synthetic", "synthetic_then_real", "real_plus_synthetic")
 class BenchConfig(BaseModel):
     """A benchmark grid. `train` holds the shared training settings (a partial TrainConfig)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    models: dict[str, dict[str, Any]] = Field(
+    models: dict[ModelName, dict[str, Any]] = Field(
         description="Model name -> model_params, e.g. {'unet': {'depth': 3, 'width': 16}}."
     )
     real: list[DataSource] = Field(default_factory=list, description="Real training data.")
@@ -45,7 +53,9 @@ class BenchConfig(BaseModel):
     tile_px: int = Field(256, ge=16, description="Prediction tile side.")
     overlap_px: int = Field(64, ge=0, description="Prediction tile overlap.")
     tta: bool = Field(False, description="Flip test-time augmentation.")
-    connectivity: int = Field(4, description="Foreground connectivity of the Betti error (4/8).")
+    connectivity: Connectivity = Field(
+        4, description="Foreground connectivity of the Betti error (4 or 8)."
+    )
 
 
 def _sources(cfg: BenchConfig, regime: str) -> list[DataSource]:
@@ -57,7 +67,7 @@ def _sources(cfg: BenchConfig, regime: str) -> list[DataSource]:
     }[regime]
     for n in need:
         if not getattr(cfg, n):
-            raise ValueError(f"regime {regime!r} needs `{n}` training data in the bench config.")
+            raise InputError(f"regime {regime!r} needs `{n}` training data in the bench config.")
     if regime == "real":
         return cfg.real
     if regime == "synthetic":
@@ -118,11 +128,22 @@ def format_table(table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_bench(config: BenchConfig | dict, out: str | Path, *, progress: bool = False):
+def run_bench(
+    config: BenchConfig | dict,
+    out: str | Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+):
     """Run the grid; write ``table.csv``, ``table.md``, ``table.png``, ``bench.yaml`` and the runs.
 
     Every run folder (``out/runs/MODEL__REGIME``) keeps its exact ``config.yaml``; predictions
-    go to ``out/pred/MODEL__REGIME/TEST``.
+    go to ``out/pred/MODEL__REGIME/TEST``. Each test set is read once, before any training.
+
+    Parameters
+    ----------
+    config : BenchConfig or its fields
+    out : output folder
+    progress : callable or None, passed to every training: ``progress(steps done, max_steps)``
 
     Returns
     -------
@@ -134,30 +155,105 @@ def run_bench(config: BenchConfig | dict, out: str | Path, *, progress: bool = F
     out = Path(out)
     for regime in cfg.regimes:  # fail early on a regime without data
         _sources(cfg, regime)
+    tests = {}
     for name, path in cfg.test_sets.items():
         if not Path(path).is_dir():
             raise FileNotFoundError(f"test set {name!r}: folder {path} does not exist.")
-    io.write_yaml(out / "bench.yaml", cfg.model_dump(mode="json"))
+        tests[name] = io.read_pairs_folder(path, source=name)
+    io.write_yaml(out / "bench.yaml", cfg)
     rows = []
     for model, params in cfg.models.items():
         for regime in cfg.regimes:
             log.info("bench: training %s on %s", model, regime)
             run_dir = _train_regime(cfg, model, params, regime, out / "runs", progress)
-            for test_name, test_path in cfg.test_sets.items():
+            for test_name, test in tests.items():
                 pred_dir = out / "pred" / f"{model}__{regime}" / test_name
-                io.predict_folder(
+                res, _ = predict_and_evaluate(
                     run_dir,
-                    test_path,
+                    test,
                     pred_dir,
                     tile_px=cfg.tile_px,
                     overlap_px=cfg.overlap_px,
                     tta=cfg.tta,
+                    connectivity=cfg.connectivity,
                 )
-                res = io.evaluate_folders(pred_dir, test_path, connectivity=cfg.connectivity)
                 io.write_csv(pred_dir / "per_image.csv", res.per_image)
                 names = "+".join(d.name or Path(d.path).name for d in _all_sources(cfg, regime))
                 row = {"model": model, "training": regime, "train_data": names}
                 rows.append({**row, "test_set": test_name, **res.summary})
     table = pd.DataFrame(rows)
-    io.write_bench_outputs(out, table, format_table(table))
+    io.write_bench_outputs(out, table, format_table(table), plot_bench_table(table))
     return table
+
+
+def train_and_evaluate(
+    train_data: str | Path,
+    test_data: str | Path,
+    out: str | Path,
+    *,
+    model: ModelName = "unet",
+    model_params: dict | None = None,
+    minutes: float = 2.0,
+    max_steps: int = 400,
+    patch_px: int = 128,
+    batch_size: int = 4,
+    seed: int = 0,
+    n_figure: int = 3,
+    progress: Callable[[int, int], None] | None = None,
+) -> EvaluationResult:
+    """Train briefly on `train_data`, predict `test_data`, evaluate, and draw a figure.
+
+    Writes ``out/run/`` (the run folder), ``out/pred/`` (probabilities and masks),
+    ``out/metrics.csv`` (per image), ``out/summary.csv`` (mean, std and pooled, named) and
+    ``out/predictions.png`` (image, prediction, overlay with the truth for `n_figure` images).
+    The test folder is read once.
+
+    Parameters
+    ----------
+    train_data, test_data : folders with images/ and masks/ (or image/ and label/)
+    out : output folder
+    minutes : wall-clock training budget (training also stops at `max_steps`)
+    progress : callable or None, ``progress(done, total)`` of the training (steps), then of the
+        prediction (images)
+
+    Returns
+    -------
+    EvaluationResult (per-image table and summary dict)
+
+    Examples
+    --------
+    >>> res = train_and_evaluate("lucchi_pp/train", "lucchi_pp/test", "out/seg",
+    ...                          minutes=2)                                  # doctest: +SKIP
+    >>> res.summary["iou_pooled"]                                           # doctest: +SKIP
+    """
+    from ._train import train
+
+    out = Path(out)
+    test = io.read_pairs_folder(test_data)  # before training: a bad test folder fails early
+    cfg = TrainConfig(
+        train=[DataSource(path=str(train_data))],
+        run_dir=str(out / "run"),
+        model=model,
+        model_params=model_params if model_params is not None else {"depth": 4, "width": 16},
+        patch_px=patch_px,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        time_budget_min=minutes,
+        val_every=max(1, min(50, max_steps)),
+        val_patches=8,
+        seed=seed,
+    )
+    run = train(cfg, overwrite=True, progress=progress)
+    res, masks = predict_and_evaluate(run, test, out / "pred", which="last", progress=progress)
+    io.write_csv(out / "metrics.csv", res.per_image)
+    io.write_csv(out / "summary.csv", res.summary_table().reset_index(names="metric"))
+    # Figure: the first n_figure test images with prediction and truth.
+    shown = test[:n_figure]
+    fig = plot_predictions(
+        [it.image for it in shown],
+        [masks[it.name] for it in shown],
+        [it.mask for it in shown],
+        titles=[it.name for it in shown],
+    )
+    io.write_figure(out / "predictions.png", fig, dpi=80)
+    return res

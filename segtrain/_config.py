@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._registry import ModelName
+
 __all__ = ["AugmentConfig", "DataSource", "TrainConfig", "CONFIG_VERSION"]
 
 # Bumped when a field changes meaning; a run folder written with another version is refused.
@@ -15,7 +17,7 @@ CONFIG_VERSION = 1
 class DataSource(BaseModel):
     """One training or validation source: a folder of pairs, an EM stack, or a simulator set."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str = Field(
         description="Folder with images/ and masks/ (or labels/, instances/), a simulator "
@@ -39,7 +41,7 @@ class DataSource(BaseModel):
 class AugmentConfig(BaseModel):
     """Random augmentations applied to each training patch (numpy, seeded per patch)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     flips: bool = Field(True, description="Random horizontal and vertical flips.")
     rot90: bool = Field(True, description="Random rotations by multiples of 90 degrees.")
@@ -59,7 +61,7 @@ class TrainConfig(BaseModel):
     ...                   model_params={"depth": 3, "width": 16}, max_steps=100)
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: int = Field(CONFIG_VERSION, description="Config format version.")
     train: list[DataSource] = Field(min_length=1, description="Training sources (mixed by weight).")
@@ -74,7 +76,7 @@ class TrainConfig(BaseModel):
         "0 validates on fixed un-augmented patches of the training images (no held-out data).",
     )
     run_dir: str = Field("runs/run", description="Output folder for checkpoints and logs.")
-    model: str = Field("unet", description="Model name from the registry (see segtrain.MODELS).")
+    model: ModelName = Field("unet", description="Model name from the registry (segtrain.MODELS).")
     model_params: dict[str, Any] = Field(
         default_factory=dict, description="Model options, e.g. {'depth': 4, 'width': 32}."
     )

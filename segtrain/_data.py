@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from shapelib import InputError
+
 from ._augment import augment_patch, normalize_percentile
 from ._config import AugmentConfig
 
@@ -80,7 +82,7 @@ class PatchDataset(torch.utils.data.Dataset):
         seed: int = 0,
     ):
         if len(images) == 0 or len(images) != len(masks):
-            raise ValueError(
+            raise InputError(
                 f"PatchDataset needs as many masks as images, at least one; got {len(images)} "
                 f"images and {len(masks)} masks."
             )

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from shapelib import InputError
+
 __all__ = ["InstanceScores", "iou_matrix", "match_instances"]
 
 THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
@@ -68,7 +70,7 @@ def iou_matrix(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray
     pred = np.asarray(pred)
     gt = np.asarray(gt)
     if pred.shape != gt.shape:
-        raise ValueError(
+        raise InputError(
             f"instance label shapes differ: prediction {pred.shape}, truth {gt.shape}."
         )
     p_ids, p_inv = np.unique(pred, return_inverse=True)

@@ -19,12 +19,30 @@ Conventions (see REFERENCES.md, "Segmentation and quantification"):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 from scipy import ndimage as ndi
 
+from shapelib import InputError
+
 from ._instances import match_instances
 
-__all__ = ["binary_scores", "betti_numbers", "betti_error", "evaluate_pair", "summarize"]
+__all__ = [
+    "Connectivity",
+    "EvaluationResult",
+    "evaluate_images",
+    "binary_scores",
+    "betti_numbers",
+    "betti_error",
+    "evaluate_pair",
+    "summarize",
+]
+
+# Foreground pixel connectivity of 2D masks (the background gets the other one).
+Connectivity = Literal[4, 8]
 
 PIXEL_SCORES = ("dice", "iou", "iou_mean_fg_bg", "precision", "recall", "accuracy")
 
@@ -81,7 +99,7 @@ def binary_scores(pred: np.ndarray, gt: np.ndarray, *, threshold: float = 0.5) -
     p = _as_bool(pred, threshold)
     g = _as_bool(gt)
     if p.shape != g.shape:
-        raise ValueError(f"prediction shape {p.shape} differs from ground truth {g.shape}.")
+        raise InputError(f"prediction shape {p.shape} differs from ground truth {g.shape}.")
     tp = int(np.count_nonzero(p & g))
     fp = int(np.count_nonzero(p & ~g))
     fn = int(np.count_nonzero(~p & g))
@@ -89,15 +107,15 @@ def binary_scores(pred: np.ndarray, gt: np.ndarray, *, threshold: float = 0.5) -
     return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, **_scores_from_counts(tp, fp, fn, tn)}
 
 
-def _structure(connectivity: int) -> np.ndarray:
+def _structure(connectivity: Connectivity) -> np.ndarray:
     if connectivity == 4:
         return ndi.generate_binary_structure(2, 1)
     if connectivity == 8:
         return ndi.generate_binary_structure(2, 2)
-    raise ValueError(f"connectivity must be 4 or 8; got {connectivity}.")
+    raise InputError(f"connectivity must be 4 or 8; got {connectivity}.")
 
 
-def betti_numbers(mask: np.ndarray, *, connectivity: int = 4) -> tuple[int, int]:
+def betti_numbers(mask: np.ndarray, *, connectivity: Connectivity = 4) -> tuple[int, int]:
     """Betti numbers (b0, b1) of a 2D binary image.
 
     Parameters
@@ -117,7 +135,7 @@ def betti_numbers(mask: np.ndarray, *, connectivity: int = 4) -> tuple[int, int]
     """
     m = _as_bool(mask)
     if m.ndim != 2:
-        raise ValueError(f"betti_numbers needs a 2D image; got shape {m.shape}.")
+        raise InputError(f"betti_numbers needs a 2D image; got shape {m.shape}.")
     b0 = int(ndi.label(m, structure=_structure(connectivity))[1])
     # Holes: background components not connected to the outside (pad with background).
     bg = np.pad(~m, 1, constant_values=True)
@@ -126,7 +144,7 @@ def betti_numbers(mask: np.ndarray, *, connectivity: int = 4) -> tuple[int, int]
 
 
 def betti_error(
-    pred: np.ndarray, gt: np.ndarray, *, connectivity: int = 4, threshold: float = 0.5
+    pred: np.ndarray, gt: np.ndarray, *, connectivity: Connectivity = 4, threshold: float = 0.5
 ) -> dict[str, int]:
     """Betti-number error of one 2D image: ``betti0_error``, ``betti1_error`` and their sum.
 
@@ -148,7 +166,7 @@ def evaluate_pair(
     pred_instances: np.ndarray | None = None,
     gt_instances: np.ndarray | None = None,
     threshold: float = 0.5,
-    connectivity: int = 4,
+    connectivity: Connectivity = 4,
 ) -> dict[str, float]:
     """All per-image metrics of one prediction: pixel scores, Betti errors, instance matching.
 
@@ -203,3 +221,54 @@ def summarize(per_image) -> dict[str, float]:
             tp, fp, fn = (float(df[c].sum()) for c in cols)
             out[f"f1_{t}_pooled"] = _ratio(2 * tp, 2 * tp + fp + fn, tp + fp + fn == 0)
     return out
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Per-image metrics (one row per image) and their summary (mean, std, pooled; named)."""
+
+    per_image: object  # pandas.DataFrame
+    summary: dict
+
+    def summary_table(self):
+        """The summary as a one-column DataFrame (metric -> value)."""
+        import pandas as pd
+
+        return pd.Series(self.summary, name="value").to_frame()
+
+
+def evaluate_images(
+    images: Iterable[tuple], *, threshold: float = 0.5, connectivity: Connectivity = 4
+) -> EvaluationResult:
+    """`evaluate_pair` of every image and the `summarize` of them all.
+
+    Parameters
+    ----------
+    images : iterable of ``(name, pred, pred_instances, gt, gt_instances)``, the arrays as
+        `evaluate_pair` takes them (instances may be None), one tuple per image
+
+    Returns
+    -------
+    EvaluationResult, ``per_image`` (DataFrame: name + `evaluate_pair` columns, in the given
+    order) and ``summary``
+    """
+    import pandas as pd
+
+    rows = []
+    for name, pred, pred_inst, gt, gt_inst in images:
+        if np.shape(pred) != np.shape(gt):
+            raise InputError(
+                f"the prediction of image {name!r} has shape {np.shape(pred)} but its truth has "
+                f"{np.shape(gt)}; predict at the truth's size."
+            )
+        row = evaluate_pair(
+            pred,
+            gt,
+            pred_instances=pred_inst,
+            gt_instances=gt_inst,
+            threshold=threshold,
+            connectivity=connectivity,
+        )
+        rows.append({"name": name, **row})
+    per_image = pd.DataFrame(rows)
+    return EvaluationResult(per_image=per_image, summary=summarize(per_image))

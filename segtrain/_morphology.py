@@ -7,6 +7,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.spatial import ConvexHull
 
+from shapelib import InputError
+
+from ._metrics import Connectivity
+
 __all__ = [
     "PARAMETERS",
     "QuantifyParams",
@@ -30,10 +34,12 @@ class QuantifyParams(BaseModel):
     ellipse with the same second moments.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     pixel_size_nm: float = Field(gt=0, description="Pixel side in nm.")
-    connectivity: int = Field(4, description="Pixel connectivity of objects in binary masks (4/8).")
+    connectivity: Connectivity = Field(
+        4, description="Pixel connectivity of objects in binary masks (4 or 8)."
+    )
     min_area_px: int = Field(1, ge=1, description="Objects smaller than this are ignored.")
     fragment_max_area_um2: float = Field(0.05, ge=0, description="Fragmented below this area.")
     irregular_max_solidity: float = Field(0.8, ge=0, le=1, description="Irregular below this.")
@@ -115,7 +121,7 @@ def quantify_mask(mask: np.ndarray, *, params: QuantifyParams):
 
     m = np.asarray(mask)
     if m.ndim != 2:
-        raise ValueError(
+        raise InputError(
             f"quantify_mask needs a 2D mask; got shape {m.shape}. Use --3d for volumes."
         )
     values = np.unique(m)
@@ -170,18 +176,22 @@ def quantify_mask(mask: np.ndarray, *, params: QuantifyParams):
     return pd.DataFrame(rows, columns=cols)
 
 
-def quantify_masks(masks: dict[str, np.ndarray], *, params: QuantifyParams):
+def quantify_masks(
+    masks: dict[str, np.ndarray], *, params: QuantifyParams | dict[str, QuantifyParams]
+):
     """Morphology of several images: (objects table, per-image table).
 
-    The per-image table has name, count, image_area_um2, density_per_um2 (objects per um^2 of
-    image), foreground fraction, and the mean of each parameter in `PARAMETERS`.
+    `params` is one `QuantifyParams` for all images, or one per image name (images of several
+    pixel sizes). The per-image table has name, count, image_area_um2, density_per_um2 (objects
+    per um^2 of image), foreground fraction, and the mean of each parameter in `PARAMETERS`.
     """
     import pandas as pd
 
     objs, per_image = [], []
-    px_um = params.pixel_size_nm / 1000.0
     for name, m in masks.items():
-        t = quantify_mask(m, params=params)
+        p_img = params[name] if isinstance(params, dict) else params
+        px_um = p_img.pixel_size_nm / 1000.0
+        t = quantify_mask(m, params=p_img)
         t.insert(0, "image", name)
         objs.append(t)
         area_um2 = float(np.asarray(m).size) * px_um**2
@@ -217,7 +227,7 @@ def compare_morphology(pred_per_image, gt_per_image):
 
     merged = pred_per_image.merge(gt_per_image, on="image", suffixes=("_pred", "_gt"))
     if len(merged) == 0:
-        raise ValueError("no image names in common between predicted and true masks.")
+        raise InputError("no image names in common between predicted and true masks.")
     rows = []
     for p in ["count", "density_per_um2", *[f"mean_{q}" for q in PARAMETERS]]:
         a = merged[f"{p}_pred"].astype(float)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 import numpy as np
+
+from shapelib import InputError
 
 __all__ = ["quantify_volume"]
 
@@ -15,7 +18,7 @@ def quantify_volume(
     labels: np.ndarray,
     *,
     voxel_size_nm,
-    connectivity: int = 26,
+    connectivity: Literal[6, 18, 26] = 26,
     min_voxels: int = 1,
 ):
     """Per-object 3D morphology of a binary mask or instance label volume.
@@ -32,9 +35,10 @@ def quantify_volume(
 
     Returns
     -------
-    pandas.DataFrame, one row per object: label, n_voxels, volume_um3 (voxel count x voxel
-    volume), mesh_volume_um3, surface_area_um2, skeleton_length_um, n_branches, n_junctions,
-    n_end_points, n_loops, bbox (z0, y0, x0, z1, y1, x1 voxels).
+    pandas.DataFrame, one row per object: label, n_voxels, voxel_volume_um3 (voxel count x
+    voxel volume), mesh_volume_um3 (volume enclosed by the mesh), surface_area_um2,
+    skeleton_length_um, n_branches, n_junctions, n_end_points, n_loops, bbox (z0, y0, x0, z1,
+    y1, x1 voxels).
     """
     import cc3d
     import pandas as pd
@@ -45,7 +49,9 @@ def quantify_volume(
     spacing = shapelib.as_spacing_nm(voxel_size_nm)
     lab = np.asarray(labels)
     if lab.ndim != 3:
-        raise ValueError(f"quantify_volume needs a (Z, Y, X) volume; got shape {lab.shape}.")
+        raise InputError(f"quantify_volume needs a (Z, Y, X) volume; got shape {lab.shape}.")
+    if connectivity not in (6, 18, 26):
+        raise InputError(f"connectivity must be 6, 18 or 26 (3D); got {connectivity!r}.")
     if lab.dtype == bool or np.unique(lab).size <= 2:
         lab = cc3d.connected_components(lab > 0, connectivity=connectivity)
     voxel_um3 = float(np.prod(spacing)) * 1e-9
@@ -63,7 +69,7 @@ def quantify_volume(
             {
                 "label": idx + 1,
                 "n_voxels": n,
-                "volume_um3": n * voxel_um3,
+                "voxel_volume_um3": n * voxel_um3,
                 "mesh_volume_um3": float(abs(mesh.volume)) * 1e-9,
                 "surface_area_um2": float(mesh.area) * 1e-6,
                 "skeleton_length_um": float(sk.length_um),

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from shapelib import InputError
+
 from ._augment import normalize_percentile
+from ._device import autocast_for
 
 __all__ = ["blend_window", "postprocess_mask", "predict_image", "predict_stack"]
 
@@ -86,13 +90,11 @@ def predict_image(
     ...               overlap_px=8).shape
     (100, 70)
     """
-    from ._train import autocast_for
-
     image = np.asarray(image)
     if image.ndim != 2:
-        raise ValueError(f"predict_image needs a 2D (Y, X) image; got shape {image.shape}.")
+        raise InputError(f"predict_image needs a 2D (Y, X) image; got shape {image.shape}.")
     if overlap_px < 0 or overlap_px * 2 > tile_px:
-        raise ValueError(
+        raise InputError(
             f"overlap_px must be in [0, tile_px/2]; got {overlap_px} with tile_px {tile_px}."
         )
     device = torch.device(device)
@@ -137,17 +139,27 @@ def predict_image(
     return np.clip(out[m : m + h, m : m + w], 0, 1).astype(np.float32)
 
 
-def predict_stack(model: torch.nn.Module, stack: np.ndarray, *, progress: bool = False, **kw):
-    """Slice-by-slice `predict_image` over a (Z, Y, X) stack; returns (Z, Y, X) float32."""
+def predict_stack(
+    model: torch.nn.Module,
+    stack: np.ndarray,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    **kw,
+) -> np.ndarray:
+    """Slice-by-slice `predict_image` over a (Z, Y, X) stack; returns (Z, Y, X) float32.
+
+    `progress`, when given, is called as ``progress(slices done, slices in all)``; `kw` goes to
+    `predict_image`.
+    """
     stack = np.asarray(stack)
     if stack.ndim != 3:
-        raise ValueError(f"predict_stack needs a (Z, Y, X) stack; got shape {stack.shape}.")
-    zs = range(stack.shape[0])
-    if progress:
-        from tqdm.auto import tqdm
-
-        zs = tqdm(zs, desc="predict", unit="slice")
-    return np.stack([predict_image(model, stack[z], **kw) for z in zs])
+        raise InputError(f"predict_stack needs a (Z, Y, X) stack; got shape {stack.shape}.")
+    planes = []
+    for z in range(stack.shape[0]):
+        planes.append(predict_image(model, stack[z], **kw))
+        if progress is not None:
+            progress(z + 1, stack.shape[0])
+    return np.stack(planes)
 
 
 def postprocess_mask(

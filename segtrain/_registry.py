@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["MODELS", "build_model", "model_names"]
+from shapelib import InputError
+
+__all__ = ["MODELS", "ModelName", "build_model", "model_names"]
 
 # name -> (module, class); imported on demand so `import segtrain` does not import torch.
 MODELS: dict[str, tuple[str, str]] = {
@@ -14,6 +16,9 @@ MODELS: dict[str, tuple[str, str]] = {
     "patch_cnn": ("segtrain._models._patchcnn", "PatchCNN"),
 }
 
+# The registered names as a type: configs validated with it list the allowed names.
+ModelName = Literal[tuple(MODELS)]
+
 
 def model_names() -> list[str]:
     """The registered model names."""
@@ -21,16 +26,16 @@ def model_names() -> list[str]:
 
 
 def model_class(name: str):
-    """The class registered under `name`; a ValueError listing the names otherwise."""
+    """The class registered under `name`; an InputError listing the names otherwise."""
     import importlib
 
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}.")
+        raise InputError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}.")
     mod, cls = MODELS[name]
     return getattr(importlib.import_module(mod), cls)
 
 
-def build_model(name: str, params: dict[str, Any] | None = None):
+def build_model(name: ModelName, params: dict[str, Any] | None = None):
     """Build a randomly initialised network by name.
 
     Parameters
@@ -48,9 +53,13 @@ def build_model(name: str, params: dict[str, Any] | None = None):
     """
     from pydantic import ValidationError
 
+    from shapelib._errors import format_validation_error
+
     cls = model_class(name)
     try:
         p = cls.Params(**(params or {}))
     except ValidationError as err:
-        raise ValueError(f"bad model_params for {name!r}: {err}") from None
+        raise InputError(
+            format_validation_error(err, where=f"bad model_params for {name!r}")
+        ) from None
     return cls(p)

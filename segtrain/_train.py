@@ -1,4 +1,5 @@
-"""The training loop: patches -> network -> BCE/Dice -> Adam(W); checkpoints, resume, early stop."""
+"""The training loop (a workflow): patches -> network -> BCE/Dice -> Adam(W), writing a run
+folder with checkpoints, resume and early stopping; and reading a run folder back."""
 
 from __future__ import annotations
 
@@ -6,39 +7,51 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from shapelib import InputError
+
 from . import io
-from ._config import DataSource, TrainConfig
+from ._config import CONFIG_VERSION, DataSource, TrainConfig
 from ._data import PatchDataset, prepare_images
+from ._device import autocast_for, pick_device
+from ._figures import plot_training_curves
 from ._registry import build_model
 
-__all__ = ["train", "load_run", "pick_device", "loss_fn"]
+__all__ = ["train", "load_run", "loss_fn", "read_train_config"]
 
 log = logging.getLogger(__name__)
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """`auto` -> cuda if present, else mps, else cpu."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    return torch.device(name)
+def read_train_config(path: str | Path) -> TrainConfig:
+    """Read a `TrainConfig` from YAML or JSON, naming the file in any error.
 
+    A run folder may be given: its ``config.json`` is read. A config of another format version
+    is refused.
+    """
+    from pydantic import ValidationError
 
-def autocast_for(device: torch.device, enabled: bool):
-    """bf16 autocast on CPU, fp16 on CUDA; a no-op context when disabled or unsupported."""
-    if not enabled or device.type == "mps":
-        return torch.autocast(device_type="cpu", enabled=False)
-    dtype = torch.bfloat16 if device.type == "cpu" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
+    from shapelib._errors import format_validation_error
+
+    data = io.read_run_config(path)
+    version = data.get("version", CONFIG_VERSION)
+    if version != CONFIG_VERSION:
+        raise InputError(
+            f"config {path} has format version {version}; this segtrain reads version "
+            f"{CONFIG_VERSION}. Re-train, or write the config again with the current fields."
+        )
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as err:
+        raise InputError(
+            f"config {path} does not fit this segtrain version ({format_validation_error(err)}). "
+            "Fix the fields, or re-train if the run folder comes from an older version."
+        ) from None
 
 
 def loss_fn(logits: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
@@ -59,7 +72,7 @@ def _config_from(config) -> TrainConfig:
         return config
     if isinstance(config, dict):
         return TrainConfig(**config)
-    return io.read_train_config(config)
+    return read_train_config(config)
 
 
 def _read_sources(sources: list[DataSource]):
@@ -119,64 +132,30 @@ def _validate(model, val_x, val_y, cfg, device) -> dict:
     return {"val_loss": float(np.mean(losses)), "val_dice": dice, "val_iou": iou}
 
 
-def train(
-    config: TrainConfig | dict | str | Path,
-    *,
-    resume: bool = False,
-    overwrite: bool = False,
-    progress: bool = False,
-) -> Path:
-    """Train a segmenter and write a run folder; returns the run folder.
-
-    The run folder holds ``config.yaml``/``config.json`` (the exact config), ``last.pt`` and
-    ``best.pt`` (``state_dict`` + config, read with ``weights_only=True``), ``log.csv`` (one row
-    per validation: step, losses, pooled validation Dice and foreground IoU, lr, time) and
-    ``curves.png``. torch is seeded once here from ``config.seed``; patches and augmentations
-    are a pure function of (seed, patch index), so a resumed run sees the same data.
-
-    Parameters
-    ----------
-    config : TrainConfig, dict, or path to a YAML/JSON config
-    resume : bool, continue from ``run_dir/last.pt`` (same config required)
-    overwrite : bool, start afresh even if ``run_dir`` holds a run
-    progress : bool, show a tqdm bar with loss and validation metrics
-
-    Returns
-    -------
-    run_dir : Path
-
-    Examples
-    --------
-    >>> cfg = TrainConfig(train=[DataSource(path="data/lucchi/train")], run_dir="runs/unet",
-    ...                   model="unet", max_steps=2000, time_budget_min=10)
-    >>> run_dir = train(cfg)  # doctest: +SKIP
-    """
-    cfg = _config_from(config)
+def _check_run_dir(cfg: TrainConfig, *, resume: bool, overwrite: bool) -> None:
+    """Refuse to overwrite a run by accident, or to resume one with other settings."""
     run_dir = Path(cfg.run_dir)
-    last_path = run_dir / "last.pt"
     if run_dir.exists() and any(run_dir.iterdir()) and not (resume or overwrite):
         raise FileExistsError(
             f"run folder {run_dir} is not empty; pass resume=True (--resume) to continue it, "
             "overwrite=True (--overwrite) to start again, or choose another run_dir."
         )
-    if resume and not last_path.is_file():
-        raise FileNotFoundError(f"cannot resume: {last_path} does not exist.")
-    if resume:
-        old = io.read_train_config(run_dir)
-        fixed = ("model", "model_params", "train", "patch_px", "batch_size", "seed", "loss")
-        changed = [f for f in fixed if getattr(old, f) != getattr(cfg, f)]
-        if changed:
-            raise ValueError(
-                f"cannot resume {run_dir}: the config differs in {changed} from the run's "
-                "config.json; resume with the same settings (max_steps may grow)."
-            )
-    # One seed for everything torch draws (initial weights); data draws use (seed, index).
-    torch.manual_seed(cfg.seed)
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
-    device = pick_device(cfg.device)
+    if not resume:
+        return
+    if not (run_dir / "last.pt").is_file():
+        raise FileNotFoundError(f"cannot resume: {run_dir / 'last.pt'} does not exist.")
+    old = read_train_config(run_dir)
+    fixed = ("model", "model_params", "train", "patch_px", "batch_size", "seed", "loss")
+    changed = [f for f in fixed if getattr(old, f) != getattr(cfg, f)]
+    if changed:
+        raise InputError(
+            f"cannot resume {run_dir}: the config differs in {changed} from the run's "
+            "config.json; resume with the same settings (max_steps may grow)."
+        )
 
-    # Data: normalised images, training patches, fixed validation patches.
+
+def _patches(cfg: TrainConfig):
+    """The training patch stream and the fixed validation patches (x, y) of a config."""
     tr_items, val_items, held_out = _split(cfg)
     images, masks, sources = prepare_images(tr_items, percentiles=cfg.normalize_percentiles)
     weights = {s.name or Path(s.path).stem: s.weight for s in cfg.train}
@@ -198,6 +177,54 @@ def train(
     val_x, val_y = val_ds.batch(0, cfg.val_patches)
     if not held_out:
         log.warning("no held-out validation data: validating on fixed training-image patches")
+
+    return ds, val_x, val_y
+
+
+def train(
+    config: TrainConfig | dict | str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Train a segmenter and write a run folder; returns the run folder.
+
+    The run folder holds ``config.yaml``/``config.json`` (the exact config), ``last.pt`` and
+    ``best.pt`` (``state_dict`` + config, read with ``weights_only=True``), ``log.csv`` (one row
+    per validation: step, losses, pooled validation Dice and foreground IoU, lr, time) and
+    ``curves.png``. torch is seeded once here from ``config.seed``; patches and augmentations
+    are a pure function of (seed, patch index), so a resumed run sees the same data.
+
+    Parameters
+    ----------
+    config : TrainConfig, dict, or path to a YAML/JSON config
+    resume : bool, continue from ``run_dir/last.pt`` (same config required)
+    overwrite : bool, start afresh even if ``run_dir`` holds a run
+    progress : callable or None, called as ``progress(steps done, max_steps)`` after each step
+
+    Returns
+    -------
+    run_dir : Path
+
+    Examples
+    --------
+    >>> cfg = TrainConfig(train=[DataSource(path="data/lucchi/train")], run_dir="runs/unet",
+    ...                   model="unet", max_steps=2000, time_budget_min=10)
+    >>> run_dir = train(cfg)  # doctest: +SKIP
+    """
+    cfg = _config_from(config)
+    run_dir = Path(cfg.run_dir)
+    last_path = run_dir / "last.pt"
+    _check_run_dir(cfg, resume=resume, overwrite=overwrite)
+    # One seed for everything torch draws (initial weights); data draws use (seed, index).
+    torch.manual_seed(cfg.seed)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    device = pick_device(cfg.device)
+
+    # Data: training patches and fixed validation patches.
+    ds, val_x, val_y = _patches(cfg)
 
     # Model and optimiser.
     model = build_model(cfg.model, cfg.model_params).to(device)
@@ -232,11 +259,8 @@ def train(
             "log_json": json.dumps(rows),
         }
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=cfg.max_steps, initial=step, desc=f"train {cfg.model}", unit="step")
+    if progress is not None:
+        progress(step, cfg.max_steps)
     model.train()
     t_last, running, n_seen = time.perf_counter(), [], 0
     stop = False
@@ -261,9 +285,8 @@ def train(
         elapsed += now - t_last
         t_last = now
         out_of_time = cfg.time_budget_min is not None and elapsed >= 60 * cfg.time_budget_min
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{running[-1]:.3f}")
+        if progress is not None:
+            progress(step, cfg.max_steps)
         # Validate, log and checkpoint every val_every steps and at the end.
         if step % cfg.val_every == 0 or step == cfg.max_steps or out_of_time:
             t0 = time.perf_counter()
@@ -285,10 +308,6 @@ def train(
                 bad += 1
             io.save_checkpoint(last_path, payload())
             io.write_log_csv(run_dir / "log.csv", rows)
-            if bar is not None:
-                bar.set_postfix(
-                    loss=f"{row['train_loss']:.3f}", val_iou=f"{metrics['val_iou']:.3f}"
-                )
             log.info("step %d %s", step, row)
             if cfg.patience and bad >= cfg.patience:
                 log.info("early stop at step %d (patience %d)", step, cfg.patience)
@@ -297,9 +316,8 @@ def train(
                 log.info("time budget of %s min reached at step %d", cfg.time_budget_min, step)
                 stop = True
             t_last += time.perf_counter() - t0  # validation time is not training time
-    if bar is not None:
-        bar.close()
-    io.write_curves(run_dir / "curves.png", rows)
+    if rows:
+        io.write_figure(run_dir / "curves.png", plot_training_curves(rows))
     return run_dir
 
 
@@ -327,17 +345,17 @@ def load_run(run_dir: str | Path, *, which: str = "best", expect_model: str | No
         cand = path / f"{which}.pt"
         path = cand if cand.is_file() else path / "last.pt"
     ck = io.load_checkpoint(path)
-    cfg = io.read_train_config(path.parent) if (path.parent / "config.json").is_file() else None
+    cfg = read_train_config(path.parent) if (path.parent / "config.json").is_file() else None
     if cfg is None:
         cfg = TrainConfig(**json.loads(ck["config_json"]))
     name = ck["model_name"]
     if expect_model is not None and name != expect_model:
-        raise ValueError(
+        raise InputError(
             f"checkpoint {path} holds a {name!r} model, not {expect_model!r}; pass a run of "
             f"{expect_model!r} or ask for {name!r}."
         )
     if name != cfg.model:
-        raise ValueError(
+        raise InputError(
             f"checkpoint {path} holds a {name!r} model but the run's config.json says "
             f"{cfg.model!r}; the folder mixes two runs. Re-train or fix config.json."
         )
@@ -346,7 +364,7 @@ def load_run(run_dir: str | Path, *, which: str = "best", expect_model: str | No
         model.load_state_dict(ck["state_dict"])
     except RuntimeError as err:
         first = str(err).splitlines()[1:2]
-        raise ValueError(
+        raise InputError(
             f"checkpoint {path} does not fit a {name!r} model with params {cfg.model_params} "
             f"({first[0].strip() if first else err}); it comes from another model or settings."
         ) from None

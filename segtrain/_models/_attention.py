@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._blocks import LevelParams, Up, encode, pad_to_multiple
+from ._blocks import LevelParams, UNetFrame
 
 __all__ = ["AttentionResUNet", "AttentionResUNetParams"]
 
@@ -50,39 +50,10 @@ class AttentionGate(nn.Module):
         return x * self.psi(self.wx(x) + self.wg(g))
 
 
-class AttentionResUNet(nn.Module):
+class AttentionResUNet(UNetFrame):
     """Residual U-Net whose skips pass attention gates; (B, C, H, W) -> logits (B, 1, H, W)."""
 
     Params = AttentionResUNetParams
 
     def __init__(self, params: AttentionResUNetParams):
-        super().__init__()
-        self.params = params
-        d, w = params.depth, params.width
-        chans = [w * 2**i for i in range(d + 1)]
-        self.down = nn.ModuleList()
-        cin = params.in_channels
-        for c in chans:
-            self.down.append(ResBlock(cin, c))
-            cin = c
-        self.pool = nn.MaxPool2d(2)
-        self.ups = nn.ModuleList()
-        self.gates = nn.ModuleList()
-        self.dec = nn.ModuleList()
-        for i in range(d, 0, -1):
-            c = chans[i - 1]
-            self.ups.append(Up(chans[i], c))
-            self.gates.append(AttentionGate(c, c, max(c // 2, 1)))
-            self.dec.append(ResBlock(2 * c, c))
-        self.head = nn.Conv2d(chans[0], 1, 1)
-        self.multiple = 2**d
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x, (h, w) = pad_to_multiple(x, self.multiple)
-        skips = encode(x, self.down, self.pool)
-        x = skips.pop()
-        for up, gate, dec in zip(self.ups, self.gates, self.dec, strict=True):
-            s = skips.pop()
-            g = up(x, s.shape[-2:])
-            x = dec(torch.cat([g, gate(s, g)], dim=1))
-        return self.head(x)[..., :h, :w]
+        super().__init__(params, ResBlock, gate=lambda c: AttentionGate(c, c, max(c // 2, 1)))

@@ -6,6 +6,8 @@ CPU torch used by this project; randomly initialised (no hub weights).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
@@ -21,13 +23,13 @@ _MULT = (1.0, 1.5, 2.5, 5.0, 10.0, 16.0, 24.0)
 class EfficientNetUNetParams(BaseModel):
     """Options of `efficientnet_unet`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     depth: int = Field(4, ge=1, le=6, description="Number of down-samplings (encoder stages).")
     width: int = Field(16, ge=4, le=256, description="Channels at full resolution.")
     expand: int = Field(4, ge=1, le=8, description="MBConv expansion ratio.")
     repeats: int = Field(2, ge=1, le=6, description="MBConv blocks per encoder stage.")
-    kernel: int = Field(3, description="Depthwise kernel size (3 or 5).")
+    kernel: Literal[3, 5] = Field(3, description="Depthwise kernel size (3 or 5).")
     in_channels: int = Field(1, ge=1, le=16, description="Input channels.")
 
 
@@ -82,8 +84,6 @@ class EfficientNetUNet(nn.Module):
 
     def __init__(self, params: EfficientNetUNetParams):
         super().__init__()
-        if params.kernel not in (3, 5):
-            raise ValueError(f"efficientnet_unet kernel must be 3 or 5; got {params.kernel}.")
         self.params = params
         d, w = params.depth, params.width
         chans = [max(4, int(round(w * m / 4)) * 4) for m in _MULT[: d + 1]]

@@ -21,7 +21,7 @@ __all__ = ["PatchCNN", "PatchCNNParams"]
 class PatchCNNParams(BaseModel):
     """Options of `patch_cnn`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     width: int = Field(
         32, ge=2, le=256, description="Channels of the convolutions (x2 after pool 2)."

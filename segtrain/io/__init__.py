@@ -1,70 +1,75 @@
-"""segtrain's disk layer: the only segtrain code that reads or writes files."""
+"""segtrain's disk layer, a leaf: read and write images, masks, datasets, run folders, tables and
+figures. It imports nothing else of segtrain; it returns plain data and the caller validates."""
 
-from ._demo import train_and_evaluate
-from ._files import (
+from shapelib.io import read_config, write_config, write_tiff
+
+from ._datasets import LabeledImage, parse_slice, read_pairs_folder, read_source, read_stack
+from ._images import (
+    IMAGE_DIRS,
     IMAGE_SUFFIXES,
-    LabeledImage,
+    INSTANCE_DIR,
+    MASK_DIRS,
+    MaskFile,
+    as_mask,
+    image_folder,
+    instance_folder,
     list_images,
+    mask_folder,
     read_image,
-    read_json,
+    read_instances,
     read_mask,
-    read_pairs_folder,
-    read_source,
-    read_stack,
-    write_tiff,
+    read_masks,
+    read_scaled_image,
 )
-from ._folders import (
-    EvaluationResult,
-    evaluate_folders,
-    plot_prediction_folders,
-    plot_predictions,
-    predict_folder,
-)
-from ._quantify import QuantifyResult, plot_comparison, quantify_folder, read_masks
 from ._runs import (
     CHECKPOINT_FORMAT,
     load_checkpoint,
-    read_train_config,
-    read_yaml,
+    read_run_config,
     save_checkpoint,
     write_bench_outputs,
     write_csv,
-    write_curves,
+    write_figure,
     write_log_csv,
     write_run_config,
-    write_yaml,
 )
+
+# Old names of the one config reader and writer (shapelib.io.read_config / write_config).
+read_yaml = read_config
+read_json = read_config
+write_yaml = write_config
 
 __all__ = [
     "CHECKPOINT_FORMAT",
-    "EvaluationResult",
+    "IMAGE_DIRS",
     "IMAGE_SUFFIXES",
+    "INSTANCE_DIR",
     "LabeledImage",
-    "evaluate_folders",
+    "MASK_DIRS",
+    "MaskFile",
+    "as_mask",
+    "image_folder",
+    "instance_folder",
     "list_images",
     "load_checkpoint",
-    "plot_prediction_folders",
-    "plot_predictions",
-    "predict_folder",
+    "mask_folder",
+    "parse_slice",
     "read_image",
+    "read_instances",
     "read_json",
     "read_mask",
+    "read_masks",
     "read_pairs_folder",
+    "read_run_config",
+    "read_scaled_image",
     "read_source",
     "read_stack",
-    "read_train_config",
+    "read_yaml",
     "save_checkpoint",
-    "write_curves",
     "write_bench_outputs",
     "write_csv",
-    "write_yaml",
-    "read_yaml",
-    "QuantifyResult",
-    "plot_comparison",
-    "quantify_folder",
-    "read_masks",
+    "write_figure",
     "write_log_csv",
     "write_run_config",
     "write_tiff",
-    "train_and_evaluate",
+    "write_yaml",
 ]

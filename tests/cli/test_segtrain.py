@@ -4,6 +4,7 @@ import numpy as np
 import tifffile
 import yaml
 
+from shapelib.io import write_tiff
 from tests.segtrain._tiny import write_pairs
 
 
@@ -42,8 +43,18 @@ def test_train_predict_evaluate_quantify(tmp_path, invoke):
     assert (tmp_path / "pred" / "masks" / "im00.tif").is_file()
     prob = tifffile.imread(tmp_path / "pred" / "probabilities" / "im00.tif")
     assert prob.dtype == np.float32 and prob.shape == (32, 32)
-    r = invoke("evaluate", "--pred", tmp_path / "pred", "--gt", data, "-o", tmp_path / "m.csv")
+    # Images with a pixel size: predict keeps it, so quantify needs no --pixel-size-nm.
+    for p in sorted((data / "images").iterdir())[:2]:
+        write_tiff(tmp_path / "scaled" / p.name, tifffile.imread(p), pixel_size_nm=5)
+    r = invoke("predict", run, tmp_path / "scaled", "-o", tmp_path / "sp", "--overlap-px", 0)
     assert r.exit_code == 0, r.stderr
+    r = invoke("quantify", tmp_path / "sp" / "masks", "-o", tmp_path / "sq.csv")
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "sq_per_image.csv").is_file()
+    r = invoke("evaluate", "--pred", tmp_path / "pred", "--gt", data, "-o", tmp_path / "m.csv",
+               "--images", data / "images", "--figure", tmp_path / "fig.png")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "fig.png").is_file()
     assert "betti_error" in r.stdout and (tmp_path / "m_summary.csv").is_file()
     r = invoke("evaluate", "--pred", data, "--gt", data)
     assert r.exit_code == 0 and "dice             mean 1.0000" in r.stdout
@@ -90,7 +101,7 @@ def test_quantify_3d_and_bench(tmp_path, invoke):
 def test_errors_are_one_line(tmp_path, invoke):
     data = write_pairs(tmp_path / "d", n=2, size=32)
     r = invoke("train", "--data", data, "--model", "resnet", "--run-dir", tmp_path / "r")
-    assert r.exit_code == 2 and "unknown model 'resnet'" in r.stderr
+    assert r.exit_code == 2 and "model" in r.stderr and "attention_res_unet" in r.stderr
     r = invoke("train", "--run-dir", tmp_path / "r")
     assert r.exit_code == 2 and "no training data" in r.stderr
     r = invoke("predict", tmp_path / "nope", data, "-o", tmp_path / "p")
@@ -99,4 +110,4 @@ def test_errors_are_one_line(tmp_path, invoke):
     r = invoke("evaluate", "--pred", tmp_path / "empty", "--gt", data)
     assert r.exit_code == 2 and "no .png/.tif" in r.stderr
     r = invoke("quantify", data / "masks", "-o", tmp_path / "q.csv")
-    assert r.exit_code == 2 and "pixel_size_nm is required" in r.stderr
+    assert r.exit_code == 2 and "pixel_size_nm is required" in r.stderr and "im00.tif" in r.stderr

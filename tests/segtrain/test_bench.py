@@ -1,5 +1,8 @@
-"""The benchmark grid on tiny data: two regimes, one model, one test set."""
+"""Train then evaluate: the benchmark grid on tiny data, and the short round (read once)."""
 
+import collections
+
+import segtrain
 from segtrain import BenchConfig, run_bench
 
 from ._tiny import write_pairs
@@ -36,24 +39,6 @@ def test_bench_grid(tmp_path):
     assert (tmp_path / "out" / "runs" / "unet__synthetic_then_real" / "config.yaml").is_file()
 
 
-def test_train_and_evaluate_demo(tmp_path):
-    from segtrain import train_and_evaluate
-
-    data = write_pairs(tmp_path / "d", n=3, size=32)
-    res = train_and_evaluate(
-        data,
-        data,
-        tmp_path / "o",
-        model_params={"depth": 2, "width": 4},
-        max_steps=2,
-        patch_px=32,
-        n_figure=2,
-    )
-    assert res.summary["n_images"] == 3
-    for f in ("metrics.csv", "summary.csv", "predictions.png"):
-        assert (tmp_path / "o" / f).is_file()
-
-
 def test_mixture_weights_give_the_synthetic_share(tmp_path):
     from segtrain._bench import _sources
 
@@ -67,3 +52,43 @@ def test_mixture_weights_give_the_synthetic_share(tmp_path):
     )
     w = {d.path: d.weight for d in _sources(cfg, "real_plus_synthetic")}
     assert w == {"a": 0.375, "b": 0.375, "s": 0.25}
+
+
+def test_bench_config_checks_names_and_connectivity():
+    import pytest
+    from pydantic import ValidationError
+
+    base = {"models": {"unet": {}}, "test_sets": {"t": "t"}}
+    with pytest.raises(ValidationError, match="patch_cnn"):
+        BenchConfig(**{**base, "models": {"resnet": {}}})
+    with pytest.raises(ValidationError, match="connectivity"):
+        BenchConfig(**base, connectivity=6)
+
+
+def test_train_and_evaluate_reads_the_test_folder_once(tmp_path, monkeypatch):
+    import segtrain.io._images as images
+
+    reads = collections.Counter()
+    real = images.read_tiff
+
+    def counting(path):
+        reads[str(path)] += 1
+        return real(path)
+
+    monkeypatch.setattr(images, "read_tiff", counting)
+    train_dir = write_pairs(tmp_path / "train", n=2, size=32, rng=1)
+    test_dir = write_pairs(tmp_path / "test", n=3, size=32, rng=2)
+    res = segtrain.train_and_evaluate(
+        train_dir,
+        test_dir,
+        tmp_path / "o",
+        model_params={"depth": 1, "width": 2},
+        max_steps=1,
+        patch_px=32,
+        n_figure=2,
+    )
+    assert res.summary["n_images"] == 3
+    for f in ("metrics.csv", "summary.csv", "predictions.png", "pred/masks/im00.tif"):
+        assert (tmp_path / "o" / f).is_file()
+    test_reads = {p: n for p, n in reads.items() if p.startswith(str(test_dir))}
+    assert len(test_reads) == 6 and set(test_reads.values()) == {1}  # 3 images + 3 masks, once

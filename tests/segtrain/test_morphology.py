@@ -69,4 +69,12 @@ def test_quantify_volume_two_boxes():
     t = quantify_volume(v, voxel_size_nm=10)
     assert len(t) == 2
     assert sorted(t["n_voxels"]) == [48, 648]
-    assert t["volume_um3"].max() == pytest.approx(648 * 1e-6)
+    assert t["voxel_volume_um3"].max() == pytest.approx(648 * 1e-6)
+    assert "volume_um3" not in t.columns and "mesh_volume_um3" in t.columns
+
+
+def test_connectivity_is_4_or_8():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="connectivity"):
+        QuantifyParams(pixel_size_nm=1, connectivity=6)

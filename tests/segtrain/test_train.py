@@ -115,3 +115,26 @@ def test_early_stopping_after_patience(tmp_path, monkeypatch):
     run = train(_cfg(data, tmp_path / "r", max_steps=50, val_every=1, patience=2))
     steps = [line.split(",")[0] for line in (run / "log.csv").read_text().splitlines()[1:]]
     assert steps == ["1", "2", "3"]
+
+
+def test_progress_callback_counts_steps(tmp_path):
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    calls = []
+    train(
+        _cfg(data, tmp_path / "r", max_steps=3, val_every=3),
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
+
+
+def test_configs_are_frozen_and_model_names_checked(tmp_path):
+    from pydantic import ValidationError
+
+    cfg = _cfg(tmp_path, tmp_path / "r")
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.max_steps = 5
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.augment.flips = False
+    assert cfg.model_copy(update={"max_steps": 5}).max_steps == 5
+    with pytest.raises(ValidationError, match="'unet', 'attention_res_unet'"):
+        _cfg(tmp_path, tmp_path / "r", model="resnet")

@@ -1,0 +1,366 @@
+"""Folders through predict, evaluate and quantify (a workflow over compute and io).
+
+Each input folder is read once, by `segtrain.io`; the arrays then go through the compute
+modules (`_predict`, `_metrics`, `_morphology`), and the results are written by `segtrain.io`.
+Prediction files carry the input image's pixel size, so `quantify_folder` after
+`predict_folder` needs no pixel size. Training then evaluating: `_bench.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shapelib import InputError
+
+from . import io
+from ._figures import plot_fold_change, plot_predictions, plot_training_curves
+from ._metrics import Connectivity, EvaluationResult, evaluate_images
+
+__all__ = [
+    "QuantifyResult",
+    "evaluate_folders",
+    "plot_comparison",
+    "predict_and_evaluate",
+    "plot_prediction_folders",
+    "predict_folder",
+    "quantify_folder",
+    "write_curves",
+]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None] | None
+
+
+@dataclass(frozen=True)
+class QuantifyResult:
+    """Objects table, per-image table and (with truth) the per-parameter comparison."""
+
+    objects: object  # pandas.DataFrame
+    per_image: object
+    comparison: object | None = None
+    gt_objects: object | None = None
+
+
+# --- predict -------------------------------------------------------------------------------
+
+
+def _predictor(run_dir, *, which: str, tile_px: int, overlap_px: int, tta: bool, device: str):
+    """A function image (2D) or stack (3D) -> probabilities, with a trained run's network."""
+    import torch
+
+    from ._device import pick_device
+    from ._predict import predict_image, predict_stack
+    from ._train import load_run
+
+    model, cfg = load_run(run_dir, which=which)
+    dev = pick_device(device)
+    model = model.to(dev)
+    kw = dict(
+        tile_px=tile_px,
+        overlap_px=overlap_px,
+        tta=tta,
+        normalize=tuple(cfg.normalize_percentiles),
+        device=dev,
+        amp=cfg.amp and dev.type != "cpu",
+    )
+
+    def predict(image: np.ndarray, where: str) -> np.ndarray:
+        with torch.inference_mode():
+            if image.ndim == 3:
+                return predict_stack(model, image, **kw)
+            if image.ndim == 2:
+                return predict_image(model, image, **kw)
+        raise InputError(f"{where} must be a 2D image or a 3D stack; got shape {image.shape}.")
+
+    return predict
+
+
+def _write_prediction(
+    out: Path, name: str, prob: np.ndarray, threshold: float, scale
+) -> np.ndarray:
+    """Write ``probabilities/NAME.tif`` and ``masks/NAME.tif`` with the input's scale."""
+    mask = (prob >= threshold).astype(np.uint8)
+    pixel, z_step = scale
+    for sub, arr in (("probabilities", prob.astype(np.float32)), ("masks", mask)):
+        io.write_tiff(out / sub / f"{name}.tif", arr, pixel_size_nm=pixel, z_step_nm=z_step)
+    return mask
+
+
+def predict_folder(
+    run_dir: str | Path,
+    input: str | Path,
+    out: str | Path,
+    *,
+    which: str = "best",
+    tile_px: int = 256,
+    overlap_px: int = 64,
+    tta: bool = False,
+    threshold: float = 0.5,
+    device: str = "auto",
+    progress: Progress = None,
+) -> Path:
+    """Predict every image (or EM stack) in `input` with a trained run; write TIFFs to `out`.
+
+    Writes ``out/probabilities/NAME.tif`` (float32 in [0, 1]) and ``out/masks/NAME.tif`` (uint8
+    0/1, probability >= `threshold`), each with the input TIFF's pixel size (and z step) when it
+    has one. A 3D TIFF is an EM stack, predicted slice by slice.
+
+    Parameters
+    ----------
+    run_dir : a run folder written by `segtrain.train` (or a ``.pt`` checkpoint in one)
+    input : an image file, a folder of images, or a folder with an ``images/`` subfolder
+    out : output folder (created)
+    progress : callable or None, called as ``progress(images done, images in all)``
+
+    Returns
+    -------
+    out : Path
+
+    Examples
+    --------
+    >>> predict_folder("runs/unet", "data/test/images", "out/pred", tta=True)  # doctest: +SKIP
+    """
+    input, out = Path(input), Path(out)
+    files = [input] if input.is_file() else io.list_images(io.image_folder(input))
+    predict = _predictor(
+        run_dir, which=which, tile_px=tile_px, overlap_px=overlap_px, tta=tta, device=device
+    )
+    for k, f in enumerate(files):
+        img = io.read_scaled_image(f)
+        prob = predict(img.data, str(f))
+        _write_prediction(out, f.stem, prob, threshold, (img.pixel_size_nm, img.z_step_nm))
+        if progress is not None:
+            progress(k + 1, len(files))
+    return out
+
+
+# --- evaluate ------------------------------------------------------------------------------
+
+
+def evaluate_folders(
+    pred: str | Path,
+    gt: str | Path,
+    *,
+    threshold: float = 0.5,
+    connectivity: Connectivity = 4,
+) -> EvaluationResult:
+    """Evaluate a folder of predictions against a folder of true masks, matched by file name.
+
+    Predictions may be probabilities (float, >= `threshold`), masks (0/1, 0/255) or instance
+    labels; a folder with a ``masks/`` subfolder (the output of `predict_folder`) is read from
+    there. Truth may be masks or instance labels (``masks/``, ``labels/``, or the folder itself;
+    an ``instances/`` folder beside it supplies instance ids). Metric conventions:
+    `segtrain._metrics`.
+
+    Returns
+    -------
+    EvaluationResult with ``per_image`` (DataFrame: name + `evaluate_pair` columns) and
+    ``summary`` (``*_mean``, ``*_std``, ``*_pooled``, ``n_images``).
+
+    Examples
+    --------
+    >>> res = evaluate_folders("out/pred", "data/test/masks")  # doctest: +SKIP
+    >>> res.summary["iou_pooled"], res.summary["iou_mean"]     # doctest: +SKIP
+    """
+    preds = io.read_masks(pred, threshold=threshold)
+    truths = io.read_masks(gt)
+    missing, extra = sorted(set(truths) - set(preds)), sorted(set(preds) - set(truths))
+    if missing or extra:
+        raise InputError(
+            f"prediction and truth names differ: no prediction in {io.mask_folder(pred)} for "
+            f"{missing[:5]}; no truth in {io.mask_folder(gt)} for {extra[:5]}. Names must match "
+            "(extension may differ)."
+        )
+    inst_dir = io.instance_folder(gt)
+
+    def images():
+        for name in sorted(truths):
+            p_mask, p_inst = io.as_mask(preds[name].data, str(preds[name].path))
+            g_mask, g_inst = io.as_mask(truths[name].data, str(truths[name].path))
+            beside = io.read_instances(inst_dir, name)
+            yield name, p_mask, p_inst, g_mask, g_inst if beside is None else beside
+
+    return evaluate_images(images(), connectivity=connectivity)
+
+
+def predict_and_evaluate(
+    run_dir,
+    test: list,
+    out: Path,
+    *,
+    which: str = "best",
+    tile_px: int = 256,
+    overlap_px: int = 64,
+    tta: bool = False,
+    threshold: float = 0.5,
+    connectivity: Connectivity = 4,
+    progress: Progress = None,
+) -> tuple[EvaluationResult, dict[str, np.ndarray]]:
+    """Predict test images already read (`LabeledImage` list), write the predictions to `out`
+    as `predict_folder` does, and evaluate them in memory; returns the result and the masks."""
+    predict = _predictor(
+        run_dir, which=which, tile_px=tile_px, overlap_px=overlap_px, tta=tta, device="auto"
+    )
+    masks = {}
+    for k, it in enumerate(test):
+        prob = predict(it.image, it.name)
+        masks[it.name] = _write_prediction(out, it.name, prob, threshold, (it.pixel_size_nm, None))
+        if progress is not None:
+            progress(k + 1, len(test))
+    images = (
+        (it.name, masks[it.name], None, it.mask, it.instances)
+        for it in sorted(test, key=lambda it: it.name)
+    )
+    return evaluate_images(images, connectivity=connectivity), masks
+
+
+def plot_prediction_folders(
+    images: str | Path,
+    pred: str | Path,
+    gt: str | Path,
+    path: str | Path,
+    *,
+    n: int = 4,
+) -> Path:
+    """Save a figure of the first ``n`` images (by name) with their predicted and true masks.
+
+    Parameters
+    ----------
+    images : folder of images (or a dataset folder with ``images/``)
+    pred : folder of predicted masks (names match the images; or a `predict_folder` output)
+    gt : folder of true masks (or a dataset folder with ``masks/``)
+    path : PNG file to write
+    """
+    if n < 1:
+        raise InputError(f"the figure needs n >= 1 images; got {n}.")
+    files = io.list_images(io.image_folder(images))[:n]
+    preds = {p.stem: p for p in io.list_images(io.mask_folder(pred))}
+    truths = {p.stem: p for p in io.list_images(io.mask_folder(gt))}
+    missing = [p.stem for p in files if p.stem not in preds or p.stem not in truths]
+    if missing:
+        raise FileNotFoundError(
+            f"no predicted or true mask named like image(s) {missing[:3]} in {pred} / {gt}."
+        )
+    fig = plot_predictions(
+        [io.read_image(p) for p in files],
+        [io.read_image(preds[p.stem]) for p in files],
+        [np.asarray(io.read_image(truths[p.stem])) > 0 for p in files],
+        titles=[p.stem for p in files],
+    )
+    return io.write_figure(path, fig, dpi=80)
+
+
+# --- quantify ------------------------------------------------------------------------------
+
+
+def _pixel_size_nm(f: io.MaskFile, given: float | None) -> float:
+    """The given pixel size, else the file's (square pixels), else an error naming the file."""
+    if given is not None:
+        return given
+    if f.pixel_size_nm is None:
+        raise InputError(
+            f"pixel_size_nm is required (--pixel-size-nm N): {f.path} carries no pixel size. "
+            "Masks written by `mitoshape predict` from scaled TIFFs carry it."
+        )
+    y, x = f.pixel_size_nm
+    if not math.isclose(y, x, rel_tol=1e-6):
+        raise InputError(
+            f"{f.path} has non-square pixels ({y:g} x {x:g} nm); 2D morphology needs square "
+            "pixels. Pass pixel_size_nm (--pixel-size-nm N) to use one size."
+        )
+    return x
+
+
+def _quantify_2d(files: dict[str, io.MaskFile], params, pixel_size_nm: float | None):
+    """(objects, per image) of 2D masks, with `params` or each file's own pixel size."""
+    from ._morphology import QuantifyParams, quantify_masks
+
+    if params is None:
+        params = {
+            name: QuantifyParams(pixel_size_nm=_pixel_size_nm(f, pixel_size_nm))
+            for name, f in files.items()
+        }
+    return quantify_masks({name: f.data for name, f in files.items()}, params=params)
+
+
+def _voxel_size_nm(f: io.MaskFile, given):
+    if given is not None:
+        return given
+    if f.pixel_size_nm is None:
+        raise InputError(
+            f"voxel_size_nm is required (--voxel-size-nm N or z,y,x): {f.path} carries no "
+            "voxel size."
+        )
+    y, x = f.pixel_size_nm
+    if f.z_step_nm is None:
+        log.warning("%s gives no z spacing; using the x size %g nm for z.", f.path, x)
+    return (f.z_step_nm or x, y, x)
+
+
+def quantify_folder(
+    masks: str | Path,
+    *,
+    pixel_size_nm: float | None = None,
+    gt: str | Path | None = None,
+    three_d: bool = False,
+    voxel_size_nm=None,
+    params=None,
+) -> QuantifyResult:
+    """Morphology of every mask in `masks` (and the comparison with `gt` when given).
+
+    Parameters
+    ----------
+    masks : folder (or file) of 2D masks / instance images, or of 3D label volumes with `three_d`
+    pixel_size_nm : float, pixel side in nm (2D); None: each TIFF's own (an error when a file
+        carries none)
+    gt : folder of true masks with the same names, for `compare_morphology`
+    three_d : bool, quantify label volumes with shapelib (volume, surface, skeleton)
+    voxel_size_nm : float or (z, y, x), for `three_d`; None: each TIFF's own
+    params : QuantifyParams, overrides `pixel_size_nm` and the class thresholds
+
+    Returns
+    -------
+    QuantifyResult
+    """
+    import pandas as pd
+
+    from ._morphology import compare_morphology
+
+    if three_d:
+        from ._morphology3d import quantify_volume
+
+        tables = []
+        for name, f in io.read_masks(masks, ndim=3).items():
+            t = quantify_volume(f.data, voxel_size_nm=_voxel_size_nm(f, voxel_size_nm))
+            t.insert(0, "volume", name)
+            tables.append(t)
+        objects = pd.concat(tables, ignore_index=True)
+        per = objects.groupby("volume").agg(count=("label", "size")).reset_index()
+        return QuantifyResult(objects=objects, per_image=per)
+    objects, per_image = _quantify_2d(io.read_masks(masks), params, pixel_size_nm)
+    if gt is None:
+        return QuantifyResult(objects=objects, per_image=per_image)
+    gt_objects, gt_per_image = _quantify_2d(io.read_masks(gt), params, pixel_size_nm)
+    comparison = compare_morphology(per_image, gt_per_image)
+    return QuantifyResult(objects, per_image, comparison, gt_objects)
+
+
+# --- old names: draw and save in one call ----------------------------------------------------
+
+
+def plot_comparison(result: QuantifyResult, path: str | Path) -> Path:
+    """Save `plot_fold_change` of ``result.comparison`` to `path`."""
+    return io.write_figure(path, plot_fold_change(result.comparison))
+
+
+def write_curves(path: str | Path, rows: list[dict]) -> None:
+    """Save `plot_training_curves` of the log `rows` to `path` (nothing for no rows)."""
+    if rows:
+        io.write_figure(path, plot_training_curves(rows))

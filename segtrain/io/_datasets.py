@@ -1,0 +1,164 @@
+"""Labelled training and test data: image/mask folders, EM stacks, simulator datasets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shapelib import InputError
+
+from ._images import (
+    IMAGE_DIRS,
+    MASK_DIRS,
+    as_mask,
+    image_folder,
+    instance_folder,
+    list_images,
+    mask_folder,
+    read_instances,
+    read_mask,
+    read_scaled_image,
+)
+
+__all__ = ["LabeledImage", "parse_slice", "read_pairs_folder", "read_source", "read_stack"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LabeledImage:
+    """One 2D image with its binary mask, (optional) instance labels and pixel size.
+
+    Attributes
+    ----------
+    name : str
+    image : (Y, X) ndarray of float32, raw intensities (not yet normalised)
+    mask : (Y, X) ndarray of uint8 {0, 1}
+    instances : (Y, X) ndarray of int32 or None, 0 = background
+    source : str, the source's name (for mixtures and tables)
+    pixel_size_nm : (y, x) floats in nm, or None when the image file does not say
+    """
+
+    name: str
+    image: np.ndarray
+    mask: np.ndarray
+    instances: np.ndarray | None = None
+    source: str = ""
+    pixel_size_nm: tuple[float, float] | None = None
+
+
+def read_pairs_folder(root: str | Path, *, source: str | None = None) -> list[LabeledImage]:
+    """Read a folder with ``images/`` and ``masks/`` (or ``labels/``) of matching file names.
+
+    Folder names: `segtrain.io.IMAGE_DIRS` and `MASK_DIRS`. Masks may be 0/1, 0/255 or instance
+    ids. A simulator dataset's ``instances/`` folder, when present, supplies the instance labels
+    (and the masks when there is no masks folder).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"expected a data folder with images/ and masks/; {root} is absent."
+        )
+    img_dir, mask_dir = image_folder(root), mask_folder(root)
+    if root in (img_dir, mask_dir):
+        raise InputError(
+            f"folder {root} must contain an images/ (or {', '.join(IMAGE_DIRS[1:])}) and a "
+            f"masks/ (or {', '.join(MASK_DIRS[1:])}) folder; found "
+            f"{sorted(p.name for p in root.iterdir() if p.is_dir())}."
+        )
+    inst_dir = instance_folder(root)
+    if inst_dir == mask_dir:
+        inst_dir = None
+    images = list_images(img_dir)
+    masks = {p.stem: p for p in list_images(mask_dir)}
+    missing = [p.name for p in images if p.stem not in masks]
+    if missing:
+        raise InputError(
+            f"images without a mask of the same name in {mask_dir}: {missing[:5]}"
+            f"{' ...' if len(missing) > 5 else ''}; names must match (extension may differ)."
+        )
+    out = []
+    src = source or root.name
+    for p in images:
+        img = read_scaled_image(p)
+        if img.data.ndim != 2:
+            raise InputError(f"image {p} must be 2D (Y, X) grey; got shape {img.data.shape}.")
+        mask, inst = read_mask(masks[p.stem])
+        if mask.shape != img.data.shape:
+            raise InputError(
+                f"mask {masks[p.stem]} has shape {mask.shape} but image {p} has "
+                f"{img.data.shape}; each mask must match its image."
+            )
+        beside = read_instances(inst_dir, p.stem)
+        inst = beside if beside is not None else inst
+        out.append(
+            LabeledImage(p.stem, img.data.astype(np.float32), mask, inst, src, img.pixel_size_nm)
+        )
+    return out
+
+
+def parse_slice(text: str | None) -> slice:
+    """``'0:100'``, ``'::10'`` or ``'5'`` as a slice (None or '' = everything)."""
+    if not text:
+        return slice(None)
+    try:
+        parts = [int(t) if t.strip() else None for t in text.split(":")]
+    except ValueError:
+        raise InputError(f"slices must look like '0:100' or '::10'; got {text!r}.") from None
+    if len(parts) == 1:
+        return slice(parts[0], parts[0] + 1)
+    return slice(*parts[:3])
+
+
+def read_stack(
+    image_path: str | Path,
+    label_path: str | Path,
+    *,
+    slices: str | None = None,
+    source: str | None = None,
+) -> list[LabeledImage]:
+    """Read an EM stack (TIFF volume) and its label volume, split into 2D slices."""
+    for p in (image_path, label_path):
+        if not Path(p).is_file():
+            raise FileNotFoundError(f"stack file {p} does not exist.")
+    vol = read_scaled_image(image_path)
+    lab = read_scaled_image(label_path).data
+    if vol.data.ndim != 3 or vol.data.shape != lab.shape:
+        raise InputError(
+            f"an EM stack needs a 3D image volume and a label volume of the same shape; got "
+            f"{vol.data.shape} ({image_path}) and {lab.shape} ({label_path})."
+        )
+    src = source or Path(image_path).stem
+    out = []
+    for z in range(vol.data.shape[0])[parse_slice(slices)]:
+        mask, inst = as_mask(lab[z], f"{label_path}[{z}]")
+        image = vol.data[z].astype(np.float32)
+        out.append(LabeledImage(f"{src}_z{z:04d}", image, mask, inst, src, vol.pixel_size_nm))
+    return out
+
+
+def read_source(source) -> list[LabeledImage]:
+    """Read one `DataSource` (folder of pairs, simulator dataset, or EM stack).
+
+    `source` is read by its fields (``path``, ``kind``, ``label_path``, ``slices``, ``name``).
+    """
+    path = Path(source.path)
+    kind = source.kind
+    if kind == "auto":
+        if source.label_path is not None or path.is_file():
+            kind = "stack"
+        elif (path / "dataset.json").is_file():
+            kind = "simulator"
+        else:
+            kind = "folder"
+    name = source.name or path.stem
+    if kind == "stack":
+        if source.label_path is None:
+            raise InputError(f"EM stack {path} needs label_path (the label volume) in its source.")
+        return read_stack(path, source.label_path, slices=source.slices, source=name)
+    if kind == "simulator" and not (path / "dataset.json").is_file():
+        raise FileNotFoundError(f"simulator dataset {path} has no dataset.json.")
+    items = read_pairs_folder(path, source=name)
+    if source.slices:
+        items = items[parse_slice(source.slices)]
+    return items
