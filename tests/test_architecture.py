@@ -5,6 +5,7 @@
 - Packages import one way: cli -> webapp -> segtrain -> simulator -> shapelib.
 - Inside a package, compute modules never import the package's io modules or its workflows.
 - shapelib and simulator never import torch at module level.
+- Library code never switches the matplotlib backend or uses pyplot (figures are Figures).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ PACKAGES = [p for p in ORDER if (ROOT / p / "__init__.py").is_file()]
 WORKFLOWS = {
     "shapelib": {"shapelib._library", "shapelib._summary"},
     "simulator": {"simulator._batch"},
-    "segtrain": {"segtrain._train", "segtrain._bench", "segtrain._folders"},
+    "segtrain": {"segtrain._train", "segtrain._bench", "segtrain._workflow"},
 }
 
 
@@ -200,3 +201,25 @@ def test_detects_a_planted_circle(tmp_path, monkeypatch):
     monkeypatch.setattr(__import__(__name__, fromlist=["GRAPH"]), "GRAPH", planted)
     with pytest.raises(AssertionError, match="shapelib._a <-> shapelib._b"):
         test_no_import_circle()
+
+
+@pytest.mark.parametrize("pkg", [p for p in ("shapelib", "simulator", "segtrain") if p in PACKAGES])
+def test_no_backend_switch_or_pyplot(pkg):
+    bad = []
+    for mod, path in MODULES.items():
+        if mod.split(".")[0] != pkg:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+                )
+                if any(n.startswith("matplotlib.pyplot") for n in names):
+                    bad.append(f"{mod}:{node.lineno} imports pyplot")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                f = node.func
+                if f.attr == "use" and getattr(f.value, "id", "") == "matplotlib":
+                    bad.append(f"{mod}:{node.lineno} calls matplotlib.use")
+    assert not bad, "; ".join(bad)
