@@ -1,0 +1,100 @@
+"""Segment routes: open or upload an image, click, undo, reset, pictures, morphology, exports.
+
+Every call names its browser tab with the ``X-Session-Id`` header; the work is in
+`_workbench` (state) and `_segment` (the model adapter).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi.responses import Response
+
+from ._models import ClickIn, OpenImage, PixelSize, SegmentState, SegmentStatus, Table
+from ._segment import Click
+from ._served import Served
+from ._workbench import state
+
+__all__ = ["segment_router"]
+
+
+def _attachment(name: str) -> dict:
+    return {"content-disposition": f'attachment; filename="{name}"'}
+
+
+def segment_router(served: Served) -> APIRouter:
+    r = APIRouter(prefix="/api/segment")
+    bench = served.bench
+
+    def reply(session) -> SegmentState:
+        return SegmentState(**state(session, bench.segmenter))
+
+    @r.get("", response_model=SegmentStatus)
+    def status() -> SegmentStatus:
+        seg = bench.segmenter
+        return SegmentStatus(
+            available=seg is not None,
+            run=seg.name if seg else None,
+            images=bench.image_names(),
+            uses_clicks=bool(seg and seg.uses_clicks),
+            uncertainty_label=seg.uncertainty_label if seg else "",
+            note=seg.note if seg else "start `mitoshape serve` with --run RUN to segment",
+        )
+
+    @r.get("/state", response_model=SegmentState)
+    def current(x_session_id: str = Header(None)) -> SegmentState:
+        return reply(bench.session(x_session_id))
+
+    @r.post("/open", response_model=SegmentState)
+    def open_image(body: OpenImage, x_session_id: str = Header(None)) -> SegmentState:
+        return reply(bench.open(x_session_id, body.name))
+
+    @r.post("/upload", response_model=SegmentState)
+    def upload(
+        file: UploadFile = File(...),
+        pixel_size_nm: float | None = Form(None, gt=0, le=1e6),
+        x_session_id: str = Header(None),
+    ) -> SegmentState:
+        bench.session(x_session_id)  # a bad id fails before the bytes are read
+        data = file.file.read(served.config.max_upload_bytes + 1)
+        return reply(bench.upload(x_session_id, data, file.filename or "upload", pixel_size_nm))
+
+    @r.post("/click", response_model=SegmentState)
+    def click(body: ClickIn, x_session_id: str = Header(None)) -> SegmentState:
+        return reply(bench.click(x_session_id, Click(body.x_px, body.y_px, body.positive)))
+
+    @r.post("/undo", response_model=SegmentState)
+    def undo(x_session_id: str = Header(None)) -> SegmentState:
+        return reply(bench.undo(x_session_id))
+
+    @r.post("/reset", response_model=SegmentState)
+    def reset(x_session_id: str = Header(None)) -> SegmentState:
+        return reply(bench.reset(x_session_id))
+
+    @r.post("/pixel-size", response_model=SegmentState)
+    def pixel_size(body: PixelSize, x_session_id: str = Header(None)) -> SegmentState:
+        return reply(bench.set_pixel_size(x_session_id, body.pixel_size_nm))
+
+    @r.get("/layers/{layer}.png")
+    def layer(layer: str, x_session_id: str = Header(None)) -> Response:
+        return Response(bench.layer_png(x_session_id, layer), media_type="image/png")
+
+    @r.get("/objects", response_model=Table)
+    def objects(x_session_id: str = Header(None)) -> Table:
+        columns, rows = bench.objects_table(x_session_id)
+        return Table(
+            columns=columns,
+            rows=rows,
+            pixel_size_nm=bench.session(x_session_id).pixel_size_nm,
+        )
+
+    @r.get("/export/mask.tif")
+    def export_mask(x_session_id: str = Header(None)) -> Response:
+        name, data = bench.mask_tiff(x_session_id)
+        return Response(data, media_type="image/tiff", headers=_attachment(name))
+
+    @r.get("/export/objects.csv")
+    def export_objects(x_session_id: str = Header(None)) -> Response:
+        name, text = bench.objects_csv(x_session_id)
+        return Response(text, media_type="text/csv", headers=_attachment(name))
+
+    return r
