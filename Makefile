@@ -7,12 +7,19 @@ OUT ?= results
 
 .PHONY: setup demo test test-slow bench lint clean
 
-# libusb-1.0 is a system library open3d needs; a fresh machine lacks it.
+# libusb-1.0 is a system library open3d needs; a fresh machine lacks it. So is chromium.
 $(STAMP): pyproject.toml
 	@if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0'; then \
 		echo "installing system library libusb-1.0 (needed by open3d)"; \
 		(apt-get update -qq && apt-get install -y -qq libusb-1.0-0) >/dev/null || \
 		{ echo "could not install libusb-1.0-0; run: apt-get install -y libusb-1.0-0"; exit 1; }; \
+	fi
+	@# Debian's chromium: the browser of the web app's end-to-end tests and demo screenshots
+	@# (Playwright drives it; it never downloads a browser of its own).
+	@if ! test -x /usr/bin/chromium; then \
+		echo "installing the system browser chromium (for the web app's tests)"; \
+		(apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || \
+		{ echo "could not install chromium; run: apt-get install -y chromium"; exit 1; }; \
 	fi
 	@test -x $(PY) || python3 -m venv $(VENV)
 	# torch from the CPU wheel on disk, in the same pip call as the rest.
@@ -34,8 +41,8 @@ bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check shapelib simulator segtrain cli tests benchmarks
-	$(VENV)/bin/ruff format --check shapelib simulator segtrain cli tests benchmarks
+	$(VENV)/bin/ruff check shapelib simulator segtrain webapp cli tests benchmarks
+	$(VENV)/bin/ruff format --check shapelib simulator segtrain webapp cli tests benchmarks
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -6,6 +6,8 @@
 - Inside a package, compute modules never import the package's io modules or its workflows.
 - shapelib and simulator never import torch at module level.
 - Library code never switches the matplotlib backend or uses pyplot (figures are Figures).
+- The web app is a face: cli reaches it only through `serve`; its route handlers import no
+  numerics; every model call is in its adapter, ``webapp._segment``.
 """
 
 from __future__ import annotations
@@ -223,3 +225,69 @@ def test_no_backend_switch_or_pyplot(pkg):
                 if f.attr == "use" and getattr(f.value, "id", "") == "matplotlib":
                     bad.append(f"{mod}:{node.lineno} calls matplotlib.use")
     assert not bad, "; ".join(bad)
+
+
+# --- the web app: a face like cli/ -----------------------------------------------------------
+
+NUMERIC = ("numpy", "scipy", "skimage", "torch", "pandas", "trimesh")
+MODEL_NAMES = {"load_run", "predict_image", "predict_stack", "build_model", "refine"}
+
+
+def _webapp_modules() -> dict[str, Path]:
+    return {m: p for m, p in MODULES.items() if m.split(".")[0] == "webapp"}
+
+
+def test_webapp_sits_between_cli_and_segtrain():
+    assert ORDER.index("segtrain") < ORDER.index("webapp") < ORDER.index("cli")
+    if "webapp" not in PACKAGES:
+        pytest.skip("no webapp package")
+    # cli reaches the web app only through its `serve` command
+    users = sorted(
+        m for m, edges in GRAPH.items() if m.startswith("cli") and any(
+            t.split(".")[0] == "webapp" for t, _, _ in edges)
+    )  # fmt: skip
+    assert users == ["cli._cmd_serve"], users
+
+
+def _external_imports(path: Path) -> list[tuple[str, int, bool]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {id(n) for n in tree.body}
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(a.name, node.lineno, id(node) in top) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            out.append((node.module or "", node.lineno, id(node) in top))
+    return out
+
+
+def test_webapp_handlers_hold_no_numerics():
+    """Route modules parse, call and return: no numpy, scipy, scikit-image, torch or pandas."""
+    bad = [
+        f"{mod}:{line} imports {name}"
+        for mod, path in _webapp_modules().items()
+        if mod.split(".")[-1].startswith("_routes")
+        for name, line, _ in _external_imports(path)
+        if name.split(".")[0] in NUMERIC
+    ]
+    assert not bad, "; ".join(bad)
+
+
+def test_webapp_calls_models_in_one_place():
+    """Every model call goes through the adapter, webapp._segment; torch never at import."""
+    bad = []
+    for mod, path in _webapp_modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for name, line, top in _external_imports(path):
+            if name.split(".")[0] == "torch" and (top or mod != "webapp._segment"):
+                bad.append(f"{mod}:{line} imports torch")
+        if mod == "webapp._segment":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                hit = [a.name for a in node.names if a.name in MODEL_NAMES]
+                bad += [f"{mod}:{node.lineno} imports {h}" for h in hit]
+            elif isinstance(node, ast.Attribute) and node.attr in MODEL_NAMES:
+                if isinstance(node.value, ast.Name) and node.value.id == "segtrain":
+                    bad.append(f"{mod}:{node.lineno} calls segtrain.{node.attr}")
+    assert not bad, "model access outside webapp._segment: " + "; ".join(bad)

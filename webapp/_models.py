@@ -152,6 +152,7 @@ class SegmentState(_Out):
     clicks: list[ClickOut] = []
     suggestions: list[Suggestion] = []
     version: int = 0
+    opened: int = 0
     uses_clicks: bool = False
     uncertainty_label: str = ""
     uncertainty_max: float = 0.0

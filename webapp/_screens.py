@@ -86,11 +86,7 @@ def open_segment(page, url: str, image: str | None = None) -> None:
         page.select_option("#seg-image", image)
         page.click("#seg-open")
         page.wait_for_selector("#seg-stage[data-version]", timeout=TIMEOUT_MS)
-        page.wait_for_function(
-            "document.getElementById('seg-img').complete && "
-            "document.getElementById('seg-img').naturalWidth > 0",
-            timeout=TIMEOUT_MS,
-        )
+        page.wait_for_selector("#seg-img.loaded", timeout=TIMEOUT_MS)
 
 
 def open_dataset(page, url: str) -> None:

@@ -51,6 +51,7 @@ class Session:
     current: Prediction | None = None
     clicks: list = field(default_factory=list)
     version: int = 0
+    opened: int = 0  # images opened in this tab: the page fetches the image layer on change
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -112,6 +113,7 @@ class Workbench:
         s.first = s.current = prediction
         s.clicks = []
         s.version += 1
+        s.opened += 1
         return s
 
     def open(self, sid: str, name: str) -> Session:
@@ -246,6 +248,7 @@ def state(s: Session, segmenter: Segmenter | None) -> dict:
         "uncertainty_label": segmenter.uncertainty_label if segmenter else "",
         "note": segmenter.note if segmenter else "",
         "version": s.version,
+        "opened": s.opened,
     }
     if s.image is None or s.current is None:
         return out

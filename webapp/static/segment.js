@@ -43,20 +43,25 @@ async function objectsTable(st) {
 }
 
 async function show(st) {
-  current = st;
-  if (!st.image) { els.stage.hidden = true; return; }
+  if (!st.image) { current = st; els.stage.hidden = true; return; }
   els.stage.hidden = false;
   els.name.textContent = `${st.image} · ${st.width_px} × ${st.height_px} px · model ${st.seconds.toFixed(2)} s`;
   els.px.value = st.pixel_size_nm ?? "";
-  const v = `?v=${st.version}`;
-  const [img, mask, unc] = await Promise.all(["image", "mask", "uncertainty"].map((layer) =>
-    guarded(() => blobUrl(`/api/segment/layers/${layer}.png${v}`))));
+  // the image itself changes only when another one is opened; mask and map with every answer
+  const fresh = !current || current.opened !== st.opened || !els.img.src;
+  const layers = fresh ? ["image", "mask", "uncertainty"] : ["mask", "uncertainty"];
+  const urls = await Promise.all(layers.map((layer) =>
+    guarded(() => blobUrl(`/api/segment/layers/${layer}.png?v=${st.version}`))));
+  const [img, mask, unc] = fresh ? urls : [null, ...urls];
   for (const [el, url] of [[els.img, img], [els.mask, mask], [els.unc, unc]]) {
     if (!url) continue;
     const old = el.src;
+    el.classList.remove("loaded");
+    el.onload = () => el.classList.add("loaded");
     el.src = url;
     if (old.startsWith("blob:")) URL.revokeObjectURL(old);
   }
+  current = st;
   marks(els.marks, st, { withClicks: true });
   marks(els.uncMarks, st, { withClicks: false });
   els.uncLabel.textContent = `${st.uncertainty_label}; 0 (dark) to ${fmt(st.uncertainty_max)} (bright)`;

@@ -1,0 +1,299 @@
+"""End to end in real headless Chromium (the system's /usr/bin/chromium via Python Playwright):
+every page loads without a console error, the library filters, an instance's 3D view draws,
+clicks on the Segment page come back from the server as markers, tabs stay apart, a corrupt
+upload shows a readable error. One server and one browser for the module; screenshots of each
+page go to ``<pytest basetemp>/webapp_screens*/``."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+import tifffile
+
+from tests.conftest import SHARED_DATA
+from webapp import ServeConfig, running_server
+from webapp._screens import open_dataset, open_instance, open_library, open_segment
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from webapp import launch_chromium
+    from webapp._screens import chromium_path
+
+    try:
+        chromium_path()
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    pw = playwright_api.sync_playwright().start()
+    b = launch_chromium(pw)
+    yield b
+    b.close()
+    pw.stop()
+
+
+@pytest.fixture(scope="module")
+def server(webapp_data):
+    libraries = [webapp_data.library]
+    released = SHARED_DATA / "3dmsl_samples"
+    if released.is_dir():
+        libraries.append(released)  # side by side with a released 3DMSL folder
+    cfg = ServeConfig(libraries=libraries, datasets=[webapp_data.dataset], run=webapp_data.run,
+                      images=webapp_data.images, port=0)  # fmt: skip
+    with running_server(cfg) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    return tmp_path_factory.mktemp("webapp_screens")
+
+
+@dataclass
+class Tab:
+    page: object
+    errors: list = field(default_factory=list)
+
+    def assert_no_console_errors(self, allow: tuple[str, ...] = ()):
+        bad = [e for e in self.errors if not any(a in e for a in allow)]
+        assert not bad, f"console errors: {bad}"
+
+
+def _tab(context) -> Tab:
+    page = context.new_page()
+    tab = Tab(page)
+    page.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: tab.errors.append(f"uncaught: {e}"))
+    page.set_default_timeout(60_000)
+    return tab
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def tab(context):
+    return _tab(context)
+
+
+def _png(data: bytes) -> np.ndarray:
+    import imagecodecs
+
+    return imagecodecs.png_decode(data)
+
+
+def test_library_filter_sort_and_thumbnails(server, tab, shots):
+    page = tab.page
+    rows = server.app.state.served.catalog.rows()
+    ours = [r for r in rows if r["library"] == "lib"]
+    cls = ours[0]["class"]
+    open_library(page, server.url)
+    assert page.locator(".lib-card").count() == len(server.app.state.served.catalog.libraries)
+    assert page.locator("#lib-view tr.row").count() == len(rows)
+    page.screenshot(path=str(shots / "library.png"), full_page=True)
+    # one class
+    page.select_option("#f-class", cls)
+    shown = page.locator("#lib-view tr.row")
+    want = sum(r["class"] == cls for r in rows)
+    assert shown.count() == want >= 1
+    col = page.locator("#lib-view th").all_inner_texts().index("class")
+    classes = [shown.nth(i).locator("td").nth(col).inner_text().strip() for i in range(want)]
+    assert classes == [cls] * want
+    assert page.inner_text("#lib-count") == f"showing {want} of {len(rows)}"
+    # a volume range: only instances at least as large as the median remain
+    page.click("#f-reset")
+    page.wait_for_selector("#main[data-ready='1'] .lib-card")
+    vols = sorted(r["mesh_volume_um3"] for r in ours)
+    page.fill("input[aria-label='Volume (µm³) min']", str(vols[len(vols) // 2]))
+    assert page.locator("#lib-view tr.row").count() == sum(
+        (r.get("mesh_volume_um3") or -1) >= vols[len(vols) // 2] for r in rows
+    )
+    # sort by volume, twice: ascending then descending
+    page.click("#f-reset")
+    page.wait_for_selector("#main[data-ready='1'] .lib-card")
+    page.select_option("#f-library", "lib")
+    page.click("#lib-view th[data-key='mesh_volume_um3']")
+    col = page.locator("#lib-view th").all_inner_texts().index("mesh_volume_um3 ▲")
+    cells = page.locator(f"#lib-view tr.row td:nth-child({col + 1})")
+    got = [float(t) for t in cells.all_inner_texts()]
+    assert got == sorted(got) and len(got) == len(ours)
+    page.click("#lib-view th[data-key='mesh_volume_um3']")
+    got = [float(t) for t in cells.all_inner_texts()]
+    assert got == sorted(got, reverse=True)
+    # thumbnails drawn by WebGL
+    page.click("button[data-mode='grid']")
+    page.wait_for_selector(".thumb img.drawn")
+    page.screenshot(path=str(shots / "library_thumbnails.png"), full_page=True)
+    tab.assert_no_console_errors()
+
+
+def _non_blank(pic: np.ndarray, background) -> float:
+    diff = np.abs(pic[..., :3].astype(int) - np.asarray(background)[None, None]).sum(-1)
+    return float(np.mean(diff > 30))
+
+
+def test_instance_3d_view_draws_and_turns(server, tab, shots):
+    page = tab.page
+    lib = server.app.state.served.catalog.libraries["lib"]
+    iid = int(lib.rows[0]["id"])
+    open_instance(page, server.url, "lib", iid)
+    canvas = page.locator("#viewer")
+    first = _png(canvas.screenshot())
+    corner = first[2, 2, :3]  # the background colour
+    filled = _non_blank(first, corner)
+    assert 0.005 < filled < 0.9, filled
+    # orange-ish pixels: the mesh in its class colour, lit
+    assert int(canvas.get_attribute("data-triangles")) > 100
+    page.screenshot(path=str(shots / "instance.png"), full_page=True)
+    # drag to turn: the picture changes
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 200, box["y"] + 240)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 320, box["y"] + 200, steps=6)
+    page.mouse.up()
+    page.wait_for_timeout(100)
+    turned = _png(canvas.screenshot())
+    assert np.mean(np.any(turned != first, axis=-1)) > 0.002
+    # the scale bar: a nice length with its width in pixels
+    um = float(page.get_attribute(".scalebar .bar", "data-um"))
+    assert um in {m * 10**k for m in (1, 2, 5) for k in range(-3, 4)}
+    width = page.locator(".scalebar .bar").bounding_box()["width"]
+    assert 20 < width < 480
+    assert page.inner_text(".scalebar span").endswith("µm")
+    # measurements and the microscope views
+    assert page.locator("#skeleton tr").count() >= 5
+    assert page.locator("figure.view.loaded").count() == 3
+    tab.assert_no_console_errors()
+
+
+def _object_pixel(webapp_data, name):
+    """A pixel near the middle of the largest true object of a dataset image."""
+    inst = tifffile.imread(webapp_data.dataset / "instances" / name)
+    ids, counts = np.unique(inst[inst > 0], return_counts=True)
+    ys, xs = np.nonzero(inst == ids[np.argmax(counts)])
+    k = np.argsort(ys * inst.shape[1] + xs)[len(ys) // 2]
+    return int(xs[k]), int(ys[k])
+
+
+def _click_pixel(page, x, y, w, h, *, shift=False, **kw):
+    box = page.locator("#seg-img").bounding_box()
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.click(box["x"] + (x + 0.5) * box["width"] / w,
+                     box["y"] + (y + 0.5) * box["height"] / h, **kw)  # fmt: skip
+    if shift:
+        page.keyboard.up("Shift")
+
+
+def _sid(page) -> str:
+    return page.evaluate("sessionStorage.getItem('mitoshape-session')")
+
+
+def test_segment_click_round_trip(server, tab, shots, webapp_data):
+    page = tab.page
+    name = "img_000000.tif"
+    open_segment(page, server.url, name)
+    bench = server.app.state.served.bench
+    session = bench.session(_sid(page))
+    h, w = session.image.shape
+    first = session.first
+    # suggestions and the uncertainty map are shown
+    assert page.locator("#seg-marks .suggestion").count() == len(first.suggestions) >= 1
+    page.wait_for_selector("#seg-unc.loaded")
+    assert "flip" in page.inner_text("#seg-unc-label")
+    assert "does not use them" in page.inner_text("#seg-note")
+    # a positive click on a mitochondrion comes back as a marker where it was clicked
+    x, y = _object_pixel(webapp_data, name)
+    version = int(page.get_attribute("#seg-stage", "data-version"))
+    _click_pixel(page, x, y, w, h)
+    page.wait_for_selector("#seg-marks .click.pos")
+    mark = page.locator("#seg-marks .click.pos")
+    assert (int(mark.get_attribute("data-x")), int(mark.get_attribute("data-y"))) == (x, y)
+    assert int(page.get_attribute("#seg-stage", "data-version")) == version + 1
+    session = bench.session(_sid(page))
+    assert [(c.x_px, c.y_px, c.positive) for c in session.clicks] == [(x, y, True)]
+    if bench.segmenter.uses_clicks:  # issue 10: the mask takes the click
+        assert session.current.mask[y, x] == 1
+    else:  # part 1: stored, shown, and the mask stays the first prediction
+        assert session.current is first
+    page.screenshot(path=str(shots / "segment.png"), full_page=True)
+    # shift-click and right-click are negative; undo and reset
+    _click_pixel(page, 2, 2, w, h, shift=True)
+    page.wait_for_selector("#seg-marks .click.neg")
+    _click_pixel(page, 5, 3, w, h, button="right")
+    expect(page.locator("#seg-marks .click.neg")).to_have_count(2)
+    assert [c.positive for c in bench.session(_sid(page)).clicks] == [True, False, False]
+    page.click("#seg-undo")
+    expect(page.locator("#seg-marks .click")).to_have_count(2)
+    page.click("#seg-reset")
+    expect(page.locator("#seg-marks .click")).to_have_count(0)
+    assert bench.session(_sid(page)).clicks == []
+    # the morphology table follows the mask
+    page.wait_for_selector("#seg-objects p")
+    tab.assert_no_console_errors()
+
+
+def test_two_tabs_do_not_share_clicks(server, context):
+    a, b = _tab(context), _tab(context)
+    open_segment(a.page, server.url, "img_000001.tif")
+    w = h = 96
+    _click_pixel(a.page, 10, 12, w, h)
+    a.page.wait_for_selector("#seg-marks .click.pos")
+    open_segment(b.page, server.url)
+    assert b.page.locator("#seg-stage").is_hidden()  # nothing open in tab B
+    open_segment(b.page, server.url, "img_000001.tif")
+    assert b.page.locator("#seg-marks .click").count() == 0
+    assert _sid(a.page) != _sid(b.page)
+    bench = server.app.state.served.bench
+    assert len(bench.session(_sid(a.page)).clicks) == 1
+    assert bench.session(_sid(b.page)).clicks == []
+    a.assert_no_console_errors()
+    b.assert_no_console_errors()
+
+
+def test_dataset_page(server, tab, shots, webapp_data):
+    page = tab.page
+    open_dataset(page, server.url)
+    items = page.locator(".ds-item")
+    assert items.count() == 3
+    expect(page.locator(".ds-item img.loaded")).to_have_count(9)
+    ds = server.app.state.served.datasets.datasets["ds"]
+    for i, entry in enumerate(ds.images):
+        assert items.nth(i).locator("table.objects tbody tr").count() == len(entry["objects"])
+    page.screenshot(path=str(shots / "dataset.png"), full_page=True)
+    tab.assert_no_console_errors()
+
+
+def test_corrupt_upload_shows_a_readable_error(server, tab):
+    page = tab.page
+    open_segment(page, server.url)
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, np.zeros((16, 16), np.uint8))
+    cut = buf.getvalue()[:60]
+    page.set_input_files("#seg-file", files=[{"name": "cut.tif", "mimeType": "image/tiff",
+                                                "buffer": cut}])  # fmt: skip
+    page.wait_for_selector("#error:not([hidden])")
+    text = page.inner_text("#error-text")
+    assert "could not read 'cut.tif'" in text and "HTTP 422" in text
+    # the browser logs the refused request itself; nothing else may fail
+    tab.assert_no_console_errors(allow=("status of 422",))
+
+
+@pytest.mark.slow
+def test_screenshots_helper(webapp_data, tmp_path):
+    from webapp import screenshots
+
+    out = screenshots(tmp_path, libraries=[webapp_data.library], run=webapp_data.run,
+                      images=webapp_data.images, datasets=[webapp_data.dataset])  # fmt: skip
+    for path in (out.library, out.instance, out.segment, out.dataset):
+        assert path is not None and path.stat().st_size > 10_000
+        assert _png(path.read_bytes()).shape[1] == 1280

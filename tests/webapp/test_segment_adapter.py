@@ -1,0 +1,68 @@
+"""The adapter over a real (deterministic) run: flip-TTA mean and spread, suggestions, and the
+part-1 limit that clicks do not change the mask."""
+
+import numpy as np
+import pytest
+import tifffile
+
+from webapp._segment import FLIPS, Click, Segmenter, _suggest
+
+
+@pytest.fixture(scope="module")
+def segmenter(webapp_data):
+    return Segmenter(webapp_data.run)
+
+
+def test_prediction_is_the_flip_mean_and_spread(segmenter, webapp_data):
+    from segtrain import load_run, predict_image
+
+    image = tifffile.imread(webapp_data.images / "img_000000.tif")
+    p = segmenter.predict(image)
+    assert p.probability.shape == p.mask.shape == p.uncertainty.shape == image.shape
+    assert p.probability.dtype == np.float32 and p.mask.dtype == np.uint8
+    assert np.array_equal(p.mask, (p.probability >= 0.5).astype(np.uint8))
+    # the same four predictions, computed here
+    model, cfg = load_run(webapp_data.run)
+    preds = []
+    for axes in FLIPS:
+        x = np.ascontiguousarray(np.flip(image, axes) if axes else image)
+        q = predict_image(model, x, normalize=tuple(cfg.normalize_percentiles))
+        preds.append(np.flip(q, axes) if axes else q)
+    np.testing.assert_allclose(p.probability, np.mean(preds, 0), atol=1e-5)
+    np.testing.assert_allclose(p.uncertainty, np.std(preds, 0), atol=1e-5)
+    assert 1 <= len(p.suggestions) <= 3
+    scores = [s.score for s in p.suggestions]
+    assert scores == sorted(scores, reverse=True)
+    top = p.suggestions[0]
+    assert top.score == pytest.approx(float(p.uncertainty.max()), rel=1e-6)
+    assert p.uncertainty[top.y_px, top.x_px] == pytest.approx(top.score)
+
+
+def test_part1_clicks_do_not_change_the_mask(segmenter, webapp_data):
+    image = tifffile.imread(webapp_data.images / "img_000001.tif")
+    first = segmenter.predict(image)
+    after = segmenter.refine(image, (Click(3, 4, True), Click(5, 6, False)), first)
+    assert not segmenter.uses_clicks and after is first
+    assert "does not use them" in segmenter.note
+    label = segmenter.uncertainty_label
+    assert "flip" in label and "not a probabilistic" in label
+
+
+def test_suggestions_are_separated_peaks():
+    u = np.zeros((100, 100), np.float32)
+    u[10, 10], u[11, 11], u[50, 60], u[90, 20] = 1.0, 0.9, 0.8, 0.7
+    s = _suggest(u, 3)
+    assert [(g.x_px, g.y_px) for g in s] == [(10, 10), (60, 50), (20, 90)]
+    assert _suggest(np.zeros((20, 20), np.float32), 3) == ()
+
+
+def test_bad_runs_and_images(tmp_path, segmenter):
+    from shapelib import InputError
+
+    with pytest.raises(FileNotFoundError, match="--run"):
+        Segmenter(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="best.pt"):
+        Segmenter(tmp_path / "empty")
+    with pytest.raises(InputError, match="2D"):
+        segmenter.predict(np.zeros((2, 8, 8)))
