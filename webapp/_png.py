@@ -62,10 +62,21 @@ def labels_png(labels: np.ndarray) -> bytes:
 
 def heat_png(values: np.ndarray, *, vmax: float | None = None) -> bytes:
     """RGB PNG of a non-negative map (uncertainty), 0 -> dark, `vmax` (default: max) -> bright."""
-    from matplotlib import colormaps
-
     v = plane(values).astype(np.float32)
     top = float(vmax) if vmax is not None else float(v.max(initial=0.0))
     x = np.clip(v / top, 0, 1) if top > 0 else np.zeros_like(v)
-    rgb = colormaps["magma"](x)[..., :3]
-    return _encode((rgb * 255).round().astype(np.uint8))
+    return _encode(_magma()[(x * 255).round().astype(np.uint8)])
+
+
+def _magma() -> np.ndarray:
+    """matplotlib's magma as a (256, 3) uint8 table (a table look-up, not a float colormap)."""
+    global _MAGMA
+    if _MAGMA is None:
+        from matplotlib import colormaps
+
+        rgb = colormaps["magma"](np.linspace(0, 1, 256))[:, :3]
+        _MAGMA = (rgb * 255).round().astype(np.uint8)
+    return _MAGMA
+
+
+_MAGMA: np.ndarray | None = None

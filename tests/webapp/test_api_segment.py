@@ -162,10 +162,15 @@ def test_uploads(client, images):
     assert client.get("/api/segment/state", headers=TAB_A).json()["image"] == "u.png"
 
 
-def test_open_only_listed_images(client):
+def test_open_only_listed_images(client, images, tmp_path):
     for name, code in (("notes.txt", 404), ("../x.tif", 404), ("missing.tif", 404)):
         r = client.post("/api/segment/open", json={"name": name}, headers=TAB_A)
         assert r.status_code == code, (name, r.text)
+    # an image that is a symlink out of the folder is listed by name but never read
+    write_tiff(tmp_path / "elsewhere.tif", images[1], pixel_size_nm=5.0)
+    (images[0] / "link.tif").symlink_to(tmp_path / "elsewhere.tif")
+    r = client.post("/api/segment/open", json={"name": "link.tif"}, headers=TAB_A)
+    assert r.status_code == 403
 
 
 def test_sessions_are_bounded(webapp_data, fake_segmenter, images):
