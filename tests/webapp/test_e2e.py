@@ -2,12 +2,14 @@
 every page loads without a console error, the library filters, an instance's 3D view draws,
 clicks on the Segment page come back from the server as markers, tabs stay apart, a corrupt
 upload shows a readable error. One server and one browser for the module; screenshots of each
-page go to ``<pytest basetemp>/webapp_screens*/``."""
+page go to ``$MITOSHAPE_SCREENSHOTS`` (else ``<pytest basetemp>/webapp_screens*/``)."""
 
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,6 +53,11 @@ def server(webapp_data):
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory):
+    """Where screenshots go: $MITOSHAPE_SCREENSHOTS when set, else a pytest temp folder."""
+    folder = os.environ.get("MITOSHAPE_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        return Path(folder)
     return tmp_path_factory.mktemp("webapp_screens")
 
 

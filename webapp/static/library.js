@@ -101,18 +101,17 @@ function grid(rows, openInstance) {
       observer.unobserve(e.target);
       const img = e.target.querySelector("img");
       const key = `${img.dataset.library}/${img.dataset.id}`;
-      if (thumbs.has(key)) { img.src = thumbs.get(key); continue; }
+      if (thumbs.has(key)) { img.src = thumbs.get(key); img.classList.add("drawn"); continue; }
       const path = `/api/library/${encodeURIComponent(img.dataset.library)}/${img.dataset.id}/mesh.glb`;
       thumbnail(() => getBuffer(path), img.dataset.color)
-        .then((url) => { thumbs.set(key, url); img.src = url; img.classList.add("drawn"); })
+        .then((url) => { thumbs.set(key, url); img.src = url; img.alt = `mesh of instance ${img.dataset.id}`; img.classList.add("drawn"); })
         .catch(() => { img.alt = "mesh could not be drawn"; });
     }
   });
   const cards = rows.map((r) => {
     const color = classColor(r.class);
     const card = h("button", { class: "thumb", dataset: { library: r.library, id: r.id }, onclick: () => openInstance(r) },
-      h("img", { alt: `instance ${r.id}, ${r.class}`, width: 160, height: 160,
-        dataset: { library: r.library, id: r.id, color } }),
+      h("img", { alt: "", width: 160, height: 160, dataset: { library: r.library, id: r.id, color } }),
       h("span", {}, `${r.id} · ${r.class}`, h("small", {}, ` ${r.library}`)));
     observer.observe(card);
     return card;
@@ -125,16 +124,16 @@ let poll = null;
 
 export async function libraryPage(root) {
   if (poll) { clearTimeout(poll); poll = null; }
-  const listing = await guarded(() => get("/api/library", { busy: "reading the libraries" }));
+  let listing = await guarded(() => get("/api/library", { busy: "reading the libraries" }));
   if (!listing) return;
   const openInstance = (r) => { location.hash = `#/instance/${encodeURIComponent(r.library)}/${r.id}`; };
-  const classes = [...new Set(listing.rows.map((r) => r.class || "unclassified"))].sort();
+  const classesOf = (l) => [...new Set(l.rows.map((r) => r.class || "unclassified"))].sort();
+  const classOptions = (l) => [h("option", { value: "" }, "every class"), ...classesOf(l).map((c) => h("option", { value: c }, c))];
   const charts = h("div", { class: "charts" });
   const view = h("div", { id: "lib-view" });
   const count = h("span", { id: "lib-count", class: "count" });
   const classSelect = h("select", { id: "f-class", "aria-label": "class",
-    onchange: (e) => { state.shapeClass = e.target.value; rerender(); } },
-  h("option", { value: "" }, "every class"), classes.map((c) => h("option", { value: c }, c)));
+    onchange: (e) => { state.shapeClass = e.target.value; rerender(); } }, classOptions(listing));
   const libSelect = h("select", { id: "f-library", "aria-label": "library",
     onchange: (e) => { state.library = e.target.value; rerender(); } },
   h("option", { value: "" }, "every library"), listing.libraries.map((l) => h("option", { value: l.key }, l.name)));
@@ -153,10 +152,13 @@ export async function libraryPage(root) {
       libraryPage(root);
     } }, "Reset"),
     count, h("span", { class: "modes" }, modeButtons));
-  const pending = listing.n_pending
-    ? h("p", { class: "pending", role: "status" }, `measuring released shapes: ${listing.n_pending} left (the table fills in)…`)
-    : null;
-  clear(root).append(h("h2", {}, "Library"), charts, filters, pending || "", view);
+  const pending = h("p", { class: "pending", role: "status" });
+  const showPending = () => {
+    pending.textContent = listing.n_pending ? `measuring released shapes: ${listing.n_pending} left (the table fills in)…` : "";
+    pending.hidden = !listing.n_pending;
+  };
+  showPending();
+  clear(root).append(h("h2", {}, "Library"), charts, filters, pending, view);
 
   rerender = () => {
     classSelect.value = state.shapeClass;
@@ -172,6 +174,21 @@ export async function libraryPage(root) {
   };
   rerender();
   root.dataset.ready = "1";
-  if (listing.n_pending) poll = setTimeout(() => { if (location.hash.startsWith("#/library") || !location.hash) libraryPage(root); }, 2000);
+  // While released shapes are measured, refresh the data (not the filters being typed in).
+  const refresh = async () => {
+    poll = null;
+    if (!root.contains(view)) return;
+    const next = await guarded(() => get("/api/library"));
+    if (!next || !root.contains(view)) return;
+    const changed = next.n_pending !== listing.n_pending;
+    listing = next;
+    if (changed) {
+      classSelect.replaceChildren(...classOptions(listing));
+      showPending();
+      rerender();
+    }
+    if (listing.n_pending) poll = setTimeout(refresh, 2000);
+  };
+  if (listing.n_pending) poll = setTimeout(refresh, 2000);
 }
 
