@@ -136,3 +136,10 @@ def test_not_a_library(tmp_path):
         create_app(ServeConfig(libraries=[tmp_path / "empty"]))
     with pytest.raises(FileNotFoundError, match="--library"):
         create_app(ServeConfig(libraries=[tmp_path / "missing"]))
+
+
+def test_preset_and_view_names_are_the_simulators():
+    import simulator
+
+    assert PRESET_NAMES == tuple(simulator.PRESETS)
+    assert VIEW_NAMES == tuple(simulator.VIEWS_3DMSL)
