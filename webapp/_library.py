@@ -233,7 +233,7 @@ class Catalog:
 
     def _measure_all(self) -> None:
         from shapelib import classify_mesh
-        from shapelib.io._instance_io import RELEASED_VOXEL_SIZE_NM  # the unit read_mesh assumes
+        from shapelib.io import RELEASED_VOXEL_SIZE_NM  # the unit read_mesh assumes
 
         for lib in list(self.libraries.values()):
             for iid in list(lib.pending):

@@ -9,7 +9,15 @@ from .._labels import check_label_volume
 from ._atomic import atomic_path, atomic_write
 from ._config import read_config, to_plain, write_config
 from ._figure import save_figure
-from ._instance_io import is_complete, read_instance, read_mesh, read_meta, read_shape, write_shape
+from ._instance_io import (
+    RELEASED_VOXEL_SIZE_NM,
+    is_complete,
+    read_instance,
+    read_mesh,
+    read_meta,
+    read_shape,
+    write_shape,
+)
 from ._library import read_library_table
 from ._outputs import (
     MANIFEST_FILE,
@@ -24,6 +32,7 @@ from ._volume import Volume, read_volume
 from ._volume_write import write_volume
 
 __all__: list[str] = [
+    "RELEASED_VOXEL_SIZE_NM",
     "atomic_path",
     "atomic_write",
     "read_config",
