@@ -2,8 +2,8 @@
 
 Layers: workflows: `_workflow.py` (folders through predict, evaluate, quantify), `_train.py`
 (the training loop writing a run folder), `_bench.py` (train then evaluate: a short round, the
-benchmark grid); io: `io/` (a leaf); the rest is compute (arrays and configs in, arrays, tables
-and figures out).
+benchmark grid), `_explain_folders.py` (folders through explain and report); io: `io/` (a
+leaf); the rest is compute (arrays and configs in, arrays, tables and figures out).
 
 ``import segtrain`` is cheap: torch and the heavy modules load on first use of a name.
 
@@ -62,6 +62,20 @@ _EXPORTS = {
     "plot_predictions": "._figures",
     "plot_bench_table": "._figures",
     "plot_fold_change": "._figures",
+    "plot_explanation": "._figures",
+    "plot_deletion_curves": "._figures",
+    "plot_image_report": "._figures",
+    "plot_report_summary": "._figures",
+    # explanations (compute)
+    "Explanation": "._explain",
+    "LayerInfo": "._explain",
+    "cam_batch": "._explain",
+    "cam_tiled": "._explain",
+    "default_layers": "._explain",
+    "explain_image": "._explain",
+    "list_layers": "._explain",
+    "Faithfulness": "._faithfulness",
+    "measure_faithfulness": "._faithfulness",
     # workflows
     "train": "._train",
     "load_run": "._train",
@@ -76,6 +90,11 @@ _EXPORTS = {
     "write_curves": "._workflow",
     "BenchConfig": "._bench",
     "run_bench": "._bench",
+    "ExplainResult": "._explain_folders",
+    "ReportResult": "._explain_folders",
+    "explain_folder": "._explain_folders",
+    "report_folder": "._explain_folders",
+    "run_layers": "._explain_folders",
 }
 
 __all__ = sorted(_EXPORTS)
