@@ -55,6 +55,13 @@ def _starts(n: int, tile: int, stride: int) -> list[int]:
     return [i * stride for i in range(k + 1)]
 
 
+def _check_tiles(tile_px: int, overlap_px: int) -> None:
+    if overlap_px < 0 or overlap_px * 2 > tile_px:
+        raise InputError(
+            f"overlap_px must be in [0, tile_px/2]; got {overlap_px} with tile_px {tile_px}."
+        )
+
+
 def pad_for_tiles(
     x: np.ndarray, tile_px: int, overlap_px: int
 ) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -70,6 +77,7 @@ def pad_for_tiles(
     padded : ndarray, `x` padded on its last two axes
     coords : list of (y0, x0), the tiles' top-left corners in the padded array
     """
+    _check_tiles(tile_px, overlap_px)
     h, w = x.shape[-2:]
     stride = tile_px - overlap_px
     m = overlap_px
@@ -130,10 +138,7 @@ def predict_image(
     image = np.asarray(image)
     if image.ndim != 2:
         raise InputError(f"predict_image needs a 2D (Y, X) image; got shape {image.shape}.")
-    if overlap_px < 0 or overlap_px * 2 > tile_px:
-        raise InputError(
-            f"overlap_px must be in [0, tile_px/2]; got {overlap_px} with tile_px {tile_px}."
-        )
+    _check_tiles(tile_px, overlap_px)
     device = torch.device(device)
     x = normalize_percentile(image, low=normalize[0], high=normalize[1]) if normalize else image
     x = x.astype(np.float32)

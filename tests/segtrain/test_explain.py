@@ -18,6 +18,15 @@ from segtrain._explain import prepare_input, target_mask, tiled_probability
 from shapelib import InputError
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """One torch thread: on a shared 2-core machine two threads of tiny ops spin-wait (30x)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 class QuadrantNet(nn.Module):
     """Looks only at the top-left quadrant: features of the masked input, pooled over the whole
     map, give one logit broadcast to every pixel. The evidence lies in that quadrant alone."""
