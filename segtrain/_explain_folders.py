@@ -236,6 +236,8 @@ def explain_folder(
                 rows.append({"image": f.stem, "layer": layer, "method": method, **res.row()})
                 if res.verdict.startswith("no better"):
                     log.warning("%s %s %s: %s", f.stem, METHOD_NAMES[method], layer, res.verdict)
+                if not np.isfinite(res.auc):
+                    continue  # an empty target has no curve
                 curves = {"heatmap": res.heatmap_curve, "inverse": res.inverse_curve}
                 curves.update({f"random_{i}": r for i, r in enumerate(res.random_curves)})
                 for order, c in curves.items():
