@@ -45,7 +45,7 @@ def _units(pixel_size_nm: float | None) -> tuple[float, str]:
 
 
 def add_scale_bar(ax, width: float, unit: str) -> None:
-    """A white bar with its length, bottom right, in the axes' data units."""
+    """A white bar with its length on a dark box, bottom right, in the axes' data units."""
     from matplotlib.font_manager import FontProperties
     from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
@@ -56,12 +56,14 @@ def add_scale_bar(ax, width: float, unit: str) -> None:
         length,
         label,
         "lower right",
-        pad=0.4,
+        pad=0.3,
+        borderpad=0.4,
         color="white",
-        frameon=False,
+        frameon=True,
         size_vertical=width / 120,
         fontproperties=FontProperties(size=9, weight="bold"),
     )
+    bar.patch.set(facecolor="black", alpha=0.55, edgecolor="none")
     ax.add_artist(bar)
 
 
