@@ -62,6 +62,13 @@ def test_heatmap_mass_lies_in_the_quadrant_the_model_looks_at(method):
     assert heat[34:, :].max() == 0 and heat[:, 34:].max() == 0
 
 
+def test_a_model_may_name_its_default_layers():
+    net = QuadrantNet().eval()
+    assert default_layers(net) == ["features"]  # the last layer with several channels
+    net.explain_layers = ("features.0",)
+    assert default_layers(net) == ["features.0"]
+
+
 def _captum_setup():
     captum = pytest.importorskip("captum.attr", reason="captum (dev dependency) is not installed")
     torch.manual_seed(0)
