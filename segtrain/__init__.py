@@ -2,8 +2,9 @@
 
 Layers: workflows: `_workflow.py` (folders through predict, evaluate, quantify), `_train.py`
 (the training loop writing a run folder), `_bench.py` (train then evaluate: a short round, the
-benchmark grid), `_explain_folders.py` (folders through explain and report); io: `io/` (a
-leaf); the rest is compute (arrays and configs in, arrays, tables and figures out).
+benchmark grid), `_explain_folders.py` (folders through explain) and `_report_folders.py` (the
+XM-DL report); io: `io/` (a leaf); the rest is compute (arrays and configs in, arrays, tables
+and figures out).
 
 ``import segtrain`` is cheap: torch and the heavy modules load on first use of a name.
 
@@ -67,13 +68,13 @@ _EXPORTS = {
     "plot_image_report": "._figures",
     "plot_report_summary": "._figures",
     # explanations (compute)
+    "LayerInfo": "._cam",
+    "cam_batch": "._cam",
+    "default_layers": "._cam",
+    "list_layers": "._cam",
     "Explanation": "._explain",
-    "LayerInfo": "._explain",
-    "cam_batch": "._explain",
     "cam_tiled": "._explain",
-    "default_layers": "._explain",
     "explain_image": "._explain",
-    "list_layers": "._explain",
     "Faithfulness": "._faithfulness",
     "measure_faithfulness": "._faithfulness",
     # workflows
@@ -91,9 +92,9 @@ _EXPORTS = {
     "BenchConfig": "._bench",
     "run_bench": "._bench",
     "ExplainResult": "._explain_folders",
-    "ReportResult": "._explain_folders",
+    "ReportResult": "._report_folders",
     "explain_folder": "._explain_folders",
-    "report_folder": "._explain_folders",
+    "report_folder": "._report_folders",
     "run_layers": "._explain_folders",
 }
 

@@ -30,6 +30,7 @@ WORKFLOWS = {
         "segtrain._bench",
         "segtrain._workflow",
         "segtrain._explain_folders",
+        "segtrain._report_folders",
     },
 }
 
