@@ -2,7 +2,8 @@
 
 Layers: workflows: `_workflow.py` (folders through predict, evaluate, quantify), `_train.py`
 (the training loop writing a run folder), `_bench.py` (train then evaluate: a short round, the
-benchmark grid); io: `io/` (a leaf); the rest is compute (arrays and configs in, arrays, tables
+benchmark grid), `_explain_folders.py` (folders through explain) and `_report_folders.py` (the
+XM-DL report); io: `io/` (a leaf); the rest is compute (arrays and configs in, arrays, tables
 and figures out).
 
 ``import segtrain`` is cheap: torch and the heavy modules load on first use of a name.
@@ -62,6 +63,20 @@ _EXPORTS = {
     "plot_predictions": "._figures",
     "plot_bench_table": "._figures",
     "plot_fold_change": "._figures",
+    "plot_explanation": "._figures",
+    "plot_deletion_curves": "._figures",
+    "plot_image_report": "._figures",
+    "plot_report_summary": "._figures",
+    # explanations (compute)
+    "LayerInfo": "._cam",
+    "cam_batch": "._cam",
+    "default_layers": "._cam",
+    "list_layers": "._cam",
+    "Explanation": "._explain",
+    "cam_tiled": "._explain",
+    "explain_image": "._explain",
+    "Faithfulness": "._faithfulness",
+    "measure_faithfulness": "._faithfulness",
     # workflows
     "train": "._train",
     "load_run": "._train",
@@ -76,6 +91,11 @@ _EXPORTS = {
     "write_curves": "._workflow",
     "BenchConfig": "._bench",
     "run_bench": "._bench",
+    "ExplainResult": "._explain_folders",
+    "ReportResult": "._report_folders",
+    "explain_folder": "._explain_folders",
+    "report_folder": "._report_folders",
+    "run_layers": "._explain_folders",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._registry import ModelName
 
@@ -114,3 +114,21 @@ class TrainConfig(BaseModel):
         True, description="Mixed precision (bf16 autocast on CPU, fp16 on CUDA) + channels_last."
     )
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads; None: default.")
+
+    @model_validator(mode="after")
+    def _patch_fits_model(self) -> TrainConfig:
+        """A depth the patch cannot support is an error now, not a failure mid-training."""
+        from ._registry import min_input_px
+
+        try:
+            need = min_input_px(self.model, self.model_params)
+        except ValueError:  # bad model_params: build_model reports them with its own message
+            return self
+        if self.patch_px < need:
+            raise ValueError(
+                f"patch_px {self.patch_px} is too small for {self.model} with model_params "
+                f"{self.model_params}: each down-sampling halves the patch and the bottleneck "
+                f"needs 2 x 2 pixels, so patches must be >= {need} px. Use patch_px >= {need} "
+                "or a smaller depth."
+            )
+        return self

@@ -13,7 +13,13 @@ from shapelib import InputError
 from ._augment import normalize_percentile
 from ._device import autocast_for
 
-__all__ = ["blend_window", "postprocess_mask", "predict_image", "predict_stack"]
+__all__ = [
+    "blend_window",
+    "pad_for_tiles",
+    "postprocess_mask",
+    "predict_image",
+    "predict_stack",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,45 @@ def _starts(n: int, tile: int, stride: int) -> list[int]:
         return [0]
     k = int(np.ceil((n - tile) / stride))
     return [i * stride for i in range(k + 1)]
+
+
+def _check_tiles(tile_px: int, overlap_px: int) -> None:
+    if overlap_px < 0 or overlap_px * 2 > tile_px:
+        raise InputError(
+            f"overlap_px must be in [0, tile_px/2]; got {overlap_px} with tile_px {tile_px}."
+        )
+
+
+def pad_for_tiles(
+    x: np.ndarray, tile_px: int, overlap_px: int
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The tiling of `predict_image` (its one owner: explanations tile the same way).
+
+    The last two axes (Y, X) of `x` are reflect-padded by a margin of `overlap_px` on the
+    top/left, so the first tile's ramp falls on padding, and by enough at the bottom/right to
+    complete a grid of stride ``tile_px - overlap_px``; the image starts at
+    ``(overlap_px, overlap_px)`` of the padded array.
+
+    Returns
+    -------
+    padded : ndarray, `x` padded on its last two axes
+    coords : list of (y0, x0), the tiles' top-left corners in the padded array
+    """
+    _check_tiles(tile_px, overlap_px)
+    h, w = x.shape[-2:]
+    stride = tile_px - overlap_px
+    m = overlap_px
+    ny = len(_starts(h + 2 * m, tile_px, stride))
+    nx = len(_starts(w + 2 * m, tile_px, stride))
+    full_h = max(tile_px, (ny - 1) * stride + tile_px)
+    full_w = max(tile_px, (nx - 1) * stride + tile_px)
+    coords = [
+        (y0, x0)
+        for y0 in _starts(full_h, tile_px, stride)
+        for x0 in _starts(full_w, tile_px, stride)
+    ]
+    pads = [(0, 0)] * (x.ndim - 2) + [(m, full_h - h - m), (m, full_w - w - m)]
+    return np.pad(x, pads, mode="reflect" if min(h, w) > 1 else "edge"), coords
 
 
 @torch.no_grad()
@@ -93,32 +138,16 @@ def predict_image(
     image = np.asarray(image)
     if image.ndim != 2:
         raise InputError(f"predict_image needs a 2D (Y, X) image; got shape {image.shape}.")
-    if overlap_px < 0 or overlap_px * 2 > tile_px:
-        raise InputError(
-            f"overlap_px must be in [0, tile_px/2]; got {overlap_px} with tile_px {tile_px}."
-        )
+    _check_tiles(tile_px, overlap_px)
     device = torch.device(device)
     x = normalize_percentile(image, low=normalize[0], high=normalize[1]) if normalize else image
     x = x.astype(np.float32)
     h, w = x.shape
-    stride = tile_px - overlap_px
-    # Pad: a margin of `overlap` on the top/left so the first tile's ramp falls on padding, and
-    # enough at the bottom/right to complete the grid.
     m = overlap_px
-    ny = len(_starts(h + 2 * m, tile_px, stride))
-    nx = len(_starts(w + 2 * m, tile_px, stride))
-    full_h = max(tile_px, (ny - 1) * stride + tile_px)
-    full_w = max(tile_px, (nx - 1) * stride + tile_px)
-    pads = ((m, full_h - h - m), (m, full_w - w - m))
-    xp = np.pad(x, pads, mode="reflect" if min(h, w) > 1 else "edge")
+    xp, coords = pad_for_tiles(x, tile_px, overlap_px)
     win = blend_window(tile_px, overlap_px)
     acc = np.zeros(xp.shape, np.float32)
     wsum = np.zeros(xp.shape, np.float32)
-    coords = [
-        (y0, x0)
-        for y0 in _starts(full_h, tile_px, stride)
-        for x0 in _starts(full_w, tile_px, stride)
-    ]
     flips = [(), (-1,), (-2,), (-2, -1)] if tta else [()]
     for k in range(0, len(coords), batch_size):
         chunk = coords[k : k + batch_size]

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from shapelib import InputError
 
-__all__ = ["MODELS", "ModelName", "build_model", "model_names"]
+__all__ = ["MODELS", "ModelName", "build_model", "min_input_px", "model_names"]
 
 # name -> (module, class); imported on demand so `import segtrain` does not import torch.
 MODELS: dict[str, tuple[str, str]] = {
@@ -63,3 +63,13 @@ def build_model(name: ModelName, params: dict[str, Any] | None = None):
             format_validation_error(err, where=f"bad model_params for {name!r}")
         ) from None
     return cls(p)
+
+
+def min_input_px(name: ModelName, params: dict[str, Any] | None = None) -> int:
+    """The smallest patch or tile side a model supports with `params` (1: any size).
+
+    Raises pydantic's ValidationError for params the model does not accept.
+    """
+    cls = model_class(name)
+    rule = getattr(cls, "min_input_px", None)
+    return int(rule(cls.Params(**(params or {})))) if rule is not None else 1

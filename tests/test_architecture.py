@@ -27,7 +27,13 @@ PACKAGES = [p for p in ORDER if (ROOT / p / "__init__.py").is_file()]
 WORKFLOWS = {
     "shapelib": {"shapelib._library", "shapelib._summary"},
     "simulator": {"simulator._batch"},
-    "segtrain": {"segtrain._train", "segtrain._bench", "segtrain._workflow"},
+    "segtrain": {
+        "segtrain._train",
+        "segtrain._bench",
+        "segtrain._workflow",
+        "segtrain._explain_folders",
+        "segtrain._report_folders",
+    },
 }
 
 

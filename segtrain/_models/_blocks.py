@@ -130,6 +130,12 @@ class UNetFrame(nn.Module):
         self.head = nn.Conv2d(chans[0], 1, 1)
         self.multiple = 2**params.depth
 
+    @staticmethod
+    def min_input_px(params: LevelParams) -> int:
+        """The smallest input side its levels support: each down-sampling halves it and the
+        bottleneck keeps at least 2 x 2 pixels (batch norm needs more than one value)."""
+        return 2 * 2**params.depth
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, (h, w) = pad_to_multiple(x, self.multiple)
         skips = encode(x, self.down, self.pool)

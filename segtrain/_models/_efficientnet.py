@@ -108,6 +108,11 @@ class EfficientNetUNet(nn.Module):
         self.head = nn.Conv2d(chans[0], 1, 1)
         self.multiple = 2**d
 
+    @staticmethod
+    def min_input_px(params: EfficientNetUNetParams) -> int:
+        """The smallest input side its stages support (a 2 x 2 bottleneck)."""
+        return 2 * 2**params.depth
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, (h, w) = pad_to_multiple(x, self.multiple)
         x = self.stem(x)

@@ -1,0 +1,281 @@
+"""Explanations of images of any size: the network input, the prediction, the explained
+pixels (the predicted mask or one object), and heatmaps by tiles (the maps: `_cam`).
+
+Large images are tiled exactly as `predict_image` tiles them (`pad_for_tiles`, `blend_window`).
+Each tile explains its share of the image's score (the blending weights, which sum to one at
+every pixel), so the tiles' gradients add up to the image's gradient: HiResCAM is the sum of the
+tiles' maps, and Grad-CAM's channel weights are the tiles' gradient sums over the image pixels
+divided by the image's layer pixels, applied to the activations blended as probabilities are.
+Where the network's reach is shorter than a quarter of the overlap, this equals the untiled
+explanation (tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from shapelib import InputError
+
+from ._augment import normalize_percentile
+from ._cam import (
+    check_layer,
+    check_method,
+    combine_maps,
+    default_layers,
+    device_of,
+    eval_mode,
+    input_channels,
+    layer_gradient,
+    model_label,
+    stride_of,
+    upsample_map,
+)
+from ._predict import blend_window, pad_for_tiles
+
+__all__ = [
+    "Explanation",
+    "cam_tiled",
+    "explain_image",
+    "label_objects",
+    "prepare_input",
+    "target_mask",
+    "tiled_probability",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """Heatmaps of one image at one layer, with the prediction they explain.
+
+    Attributes
+    ----------
+    layer : str
+    heatmaps : dict method -> (Y, X) ndarray of float32 >= 0, on the image grid
+    prob : (Y, X) ndarray of float32, foreground probability
+    mask : (Y, X) ndarray of bool, ``prob >= threshold``
+    target : (Y, X) ndarray of bool, the pixels whose logits were summed (mask or one object)
+    input : (C, Y, X) ndarray of float32, the normalised network input
+    """
+
+    layer: str
+    heatmaps: dict[str, np.ndarray] = field(repr=False)
+    prob: np.ndarray = field(repr=False)
+    mask: np.ndarray = field(repr=False)
+    target: np.ndarray = field(repr=False)
+    input: np.ndarray = field(repr=False)
+
+
+# --- images of any size -----------------------------------------------------------------------
+
+
+def prepare_input(model, image: np.ndarray, *, normalize=(1.0, 99.0), where: str = "image"):
+    """The network input (C, Y, X) float32 of a raw image, checked against the model's channels.
+
+    A 2D image is one channel; a 3D array is (C, Y, X). Each channel is normalised to its
+    `normalize` percentiles (None: used as given).
+    """
+    image = np.asarray(image)
+    c = input_channels(model)
+    got = 1 if image.ndim == 2 else image.shape[0] if image.ndim == 3 else None
+    if got != c:
+        what = f"{got} channel(s)" if got is not None else f"{image.ndim} dimensions"
+        raise InputError(
+            f"{where} has shape {image.shape} ({what}), but the run's {model_label(model)} takes "
+            f"{c} input channel(s): pass {'2D grey images' if c == 1 else f'({c}, Y, X) images'}"
+            + (" (split a stack into its slices)" if c == 1 and image.ndim == 3 else "")
+            + "."
+        )
+    x = image[None] if image.ndim == 2 else image
+    if normalize:
+        x = np.stack([normalize_percentile(ch, low=normalize[0], high=normalize[1]) for ch in x])
+    return x.astype(np.float32)
+
+
+def tiled_probability(
+    model,
+    x: np.ndarray,
+    *,
+    tile_px: int = 256,
+    overlap_px: int = 64,
+    batch_size: int = 4,
+    device: str | torch.device | None = None,
+) -> np.ndarray:
+    """Foreground probability (Y, X) of a normalised input (C, Y, X), tiled and blended as
+    `predict_image` does (no TTA; equal to it for one channel)."""
+    device = torch.device(device) if device is not None else device_of(model)
+    h, w = x.shape[-2:]
+    m = overlap_px
+    xp, coords = pad_for_tiles(np.asarray(x, np.float32), tile_px, overlap_px)
+    win = blend_window(tile_px, overlap_px)
+    acc = np.zeros(xp.shape[-2:], np.float32)
+    wsum = np.zeros(xp.shape[-2:], np.float32)
+    with eval_mode(model), torch.no_grad():
+        for k in range(0, len(coords), batch_size):
+            chunk = coords[k : k + batch_size]
+            batch = np.stack([xp[:, y : y + tile_px, x0 : x0 + tile_px] for y, x0 in chunk])
+            prob = torch.sigmoid(model(torch.from_numpy(batch).to(device)).float())
+            for (y, x0), p in zip(chunk, prob[:, 0].cpu().numpy(), strict=True):
+                acc[y : y + tile_px, x0 : x0 + tile_px] += p * win
+                wsum[y : y + tile_px, x0 : x0 + tile_px] += win
+    out = acc / np.maximum(wsum, 1e-12)
+    return np.clip(out[m : m + h, m : m + w], 0, 1).astype(np.float32)
+
+
+def cam_tiled(
+    model,
+    x: np.ndarray,
+    target: np.ndarray,
+    *,
+    layer: str,
+    methods=("gradcam",),
+    tile_px: int = 256,
+    overlap_px: int = 64,
+    device: str | torch.device | None = None,
+) -> dict[str, np.ndarray]:
+    """Grad-CAM and/or HiResCAM of a normalised input (C, Y, X) of any size, by tiles.
+
+    Parameters
+    ----------
+    x : (C, Y, X) ndarray of float32, the network input
+    target : (Y, X) ndarray, weight of each pixel's logit in the explained score (0/1 mask)
+    layer : str, a name from `list_layers`
+    methods : "gradcam" and/or "hirescam"
+    tile_px, overlap_px : the tiling of `predict_image`
+
+    Returns
+    -------
+    dict method -> (Y, X) ndarray of float32 >= 0
+    """
+    for method in methods:
+        check_method(method)
+    check_layer(model, layer)
+    device = torch.device(device) if device is not None else device_of(model)
+    h, w = x.shape[-2:]
+    m = overlap_px
+    xp, coords = pad_for_tiles(np.asarray(x, np.float32), tile_px, overlap_px)
+    grid = xp.shape[-2:]
+    # Each tile's share of the score: blend weight / the weights' sum, zero in the padding.
+    win = blend_window(tile_px, overlap_px)
+    wsum = np.zeros(grid, np.float32)
+    for y, x0 in coords:
+        wsum[y : y + tile_px, x0 : x0 + tile_px] += win
+    share = np.zeros(grid, np.float32)
+    share[m : m + h, m : m + w] = np.asarray(target, np.float32)
+    share /= np.maximum(wsum, 1e-12)
+    inside = np.zeros(grid, np.float32)
+    inside[m : m + h, m : m + w] = 1
+    # Pass 1: per tile the activation and the gradient of its share.
+    hires = np.zeros(grid, np.float32)
+    gsum, acts, stride = None, [], 1
+    with eval_mode(model):
+        for y, x0 in coords:
+            sl = (slice(y, y + tile_px), slice(x0, x0 + tile_px))
+            t = torch.from_numpy(np.ascontiguousarray(xp[(slice(None), *sl)]))[None].to(device)
+            wt = torch.from_numpy(win * share[sl])[None, None].to(device)
+            act, grad, _ = layer_gradient(model, t, wt, layer)
+            stride = stride_of(tile_px, act.shape[-2])
+            frac = F.adaptive_avg_pool2d(
+                torch.from_numpy(inside[sl])[None, None].to(device), act.shape[-2:]
+            )
+            g = (grad[0] * frac[0]).sum(dim=(1, 2))
+            gsum = g if gsum is None else gsum + g
+            if "hirescam" in methods:
+                hr = upsample_map(combine_maps(act, grad, "hirescam"), (tile_px, tile_px))
+                hires[sl] += hr[0].cpu().numpy()
+            if "gradcam" in methods:
+                acts.append(act[0].cpu())
+    out = {}
+    if "hirescam" in methods:
+        out["hirescam"] = np.maximum(hires[m : m + h, m : m + w], 0)
+    if "gradcam" in methods:
+        # Pass 2: channel weights = the image's mean gradient; activations blended as in
+        # prediction.
+        weight = (gsum / (h * w / stride**2)).cpu()[:, None, None]
+        acc = np.zeros(grid, np.float32)
+        for (y, x0), act in zip(coords, acts, strict=True):
+            cam = upsample_map((weight * act).sum(0)[None], (tile_px, tile_px))[0].numpy()
+            acc[y : y + tile_px, x0 : x0 + tile_px] += cam * win
+        out["gradcam"] = np.maximum(acc / np.maximum(wsum, 1e-12), 0)[m : m + h, m : m + w]
+    return {k: out[k].astype(np.float32) for k in methods}
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+
+def label_objects(mask: np.ndarray) -> np.ndarray:
+    """Objects of a mask as 4-connected components numbered 1, 2, ... in raster order (the
+    numbering of `quantify_mask`, so report numbers and ``--object`` ids agree)."""
+    from skimage.measure import label
+
+    return label(np.asarray(mask) > 0, connectivity=1)
+
+
+def target_mask(mask: np.ndarray, object_id: int | None = None, *, where: str = "image"):
+    """The pixels whose logits are summed: the whole mask, or object `object_id` of it."""
+    mask = np.asarray(mask) > 0
+    if object_id is None:
+        return mask
+    labels = label_objects(mask)
+    n = int(labels.max())
+    if not 1 <= object_id <= n:
+        have = f"objects 1..{n}" if n else "no objects"
+        raise InputError(
+            f"object {object_id} is not in the predicted mask of {where} ({have}, numbered as "
+            "in `mitoshape report`); pass one of those ids or leave --object out."
+        )
+    return labels == object_id
+
+
+def explain_image(
+    model,
+    image: np.ndarray,
+    *,
+    layer: str | None = None,
+    methods=("gradcam",),
+    object_id: int | None = None,
+    threshold: float = 0.5,
+    normalize: tuple[float, float] | None = (1.0, 99.0),
+    tile_px: int = 256,
+    overlap_px: int = 64,
+    device: str | torch.device | None = None,
+    where: str = "image",
+) -> Explanation:
+    """Explain a segmenter's mask of one image: predict, pick the target, compute heatmaps.
+
+    Parameters
+    ----------
+    model : network (B, C, H, W) -> logits (B, 1, H, W) (any registered segtrain model)
+    image : (Y, X) ndarray (one channel) or (C, Y, X), raw intensities
+    layer : str or None, a name from `list_layers`; None: the first of `default_layers`
+    methods : "gradcam" and/or "hirescam"
+    object_id : int or None, explain one object (4-connected component, numbered as in the
+        report) instead of the whole predicted mask
+    threshold : float, probability -> mask
+    normalize : (low, high) percentiles, or None when `image` is normalised already
+    tile_px, overlap_px : the tiling of `predict_image`
+
+    Returns
+    -------
+    Explanation
+
+    Examples
+    --------
+    >>> from segtrain import build_model
+    >>> net = build_model("unet", {"depth": 2, "width": 4}).eval()
+    >>> img = np.random.default_rng(0).random((64, 48))
+    >>> ex = explain_image(net, img, methods=("gradcam", "hirescam"), tile_px=64, overlap_px=16)
+    >>> ex.layer, ex.heatmaps["gradcam"].shape
+    ('dec.1', (64, 48))
+    """
+    x = prepare_input(model, image, normalize=normalize, where=where)
+    layer = layer or default_layers(model)[0]
+    kw = dict(tile_px=tile_px, overlap_px=overlap_px, device=device)
+    prob = tiled_probability(model, x, **kw)
+    mask = prob >= threshold
+    target = target_mask(mask, object_id, where=where)
+    heat = cam_tiled(model, x, target, layer=layer, methods=tuple(methods), **kw)
+    return Explanation(layer, heat, prob, mask, target, x)
