@@ -1,9 +1,9 @@
 """segtrain: train, predict, evaluate and benchmark segmenters and morphology quantifiers.
 
 Layers: workflows: `_workflow.py` (folders through predict, evaluate, quantify), `_train.py`
-(the training loop writing a run folder), `_bench.py` (train then evaluate: a short round, the
-benchmark grid); io: `io/` (a leaf); the rest is compute (arrays and configs in, arrays, tables
-and figures out).
+(the training loop writing a run folder, and reading one back), `_bench.py` (train then
+evaluate: a short round, the benchmark grid); io: `io/` (a leaf); the rest is compute (arrays
+and configs in, arrays, tables and figures out).
 
 ``import segtrain`` is cheap: torch and the heavy modules load on first use of a name.
 
@@ -11,7 +11,7 @@ Examples
 --------
 >>> import segtrain
 >>> cfg = segtrain.TrainConfig(train=[segtrain.DataSource(path="data/train")],
-...                            run_dir="runs/unet", max_steps=200)
+...                            run_dir="runs/unet")  # the recipe: segtrain.RECIPE
 >>> run = segtrain.train(cfg)                                         # doctest: +SKIP
 >>> segtrain.predict_folder(run, "data/test/images", "out/pred")       # doctest: +SKIP
 >>> segtrain.evaluate_folders("out/pred/masks", "data/test/masks").summary  # doctest: +SKIP
@@ -27,13 +27,22 @@ _EXPORTS = {
     "AugmentConfig": "._config",
     "DataSource": "._config",
     "TrainConfig": "._config",
+    "Recipe": "._config",
+    "RECIPE": "._config",
+    "RECIPES": "._config",
+    "LOSSES": "._losses",
     "MODELS": "._registry",
     "ModelName": "._registry",
     "build_model": "._registry",
     "model_names": "._registry",
     # compute
+    "Batch": "._data",
     "PatchDataset": "._data",
     "prepare_images": "._data",
+    "Holdout": "._holdout",
+    "split_holdout": "._holdout",
+    "PostprocessChoice": "._validate",
+    "choose_postprocess": "._validate",
     "augment_patch": "._augment",
     "normalize_percentile": "._augment",
     "pick_device": "._device",
@@ -41,6 +50,8 @@ _EXPORTS = {
     "blend_window": "._predict",
     "predict_image": "._predict",
     "predict_stack": "._predict",
+    "stack_context": "._predict",
+    "TTA_MODES": "._predict",
     "postprocess_mask": "._predict",
     "Connectivity": "._metrics",
     "EvaluationResult": "._metrics",
@@ -66,6 +77,8 @@ _EXPORTS = {
     "train": "._train",
     "load_run": "._train",
     "read_train_config": "._train",
+    "read_postprocess": ".io",
+    "read_split": ".io",
     "predict_folder": "._workflow",
     "evaluate_folders": "._workflow",
     "plot_prediction_folders": "._workflow",
@@ -74,7 +87,7 @@ _EXPORTS = {
     "train_and_evaluate": "._bench",
     "plot_comparison": "._workflow",
     "write_curves": "._workflow",
-    "BenchConfig": "._bench",
+    "BenchConfig": "._bench_config",
     "run_bench": "._bench",
 }
 
