@@ -12,6 +12,7 @@ and image stay aligned to a fraction of a pixel. Outside the source both reflect
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,15 +74,26 @@ class Geometry:
         return self.matrix is not None or self.displacement is not None
 
 
-def _elastic_field(rng: np.random.Generator, out_px: int, std_px: float, spacing_px: int):
-    """(2, P, P) smooth displacement: Gaussian values on a control grid, cubic-spline between."""
+@functools.lru_cache(maxsize=16)
+def _spline_matrix(out_px: int, spacing_px: int) -> np.ndarray:
+    """(P, n) matrix of cubic-spline interpolation from n control points, `spacing_px` apart,
+    to P pixels (column j: the interpolant of the j-th unit vector)."""
     n = int(np.ceil((out_px - 1) / spacing_px)) + 1
-    grid = rng.normal(0.0, std_px, size=(2, n, n))
     pos = np.arange(out_px) / spacing_px
-    yy, xx = np.meshgrid(pos, pos, indexing="ij")
+    eye = np.eye(n)
     return np.stack(
-        [ndi.map_coordinates(g, [yy, xx], order=3, mode="nearest") for g in grid]
-    ).astype(np.float64)
+        [ndi.map_coordinates(eye[j], [pos], order=3, mode="nearest") for j in range(n)], axis=1
+    )
+
+
+def _elastic_field(rng: np.random.Generator, out_px: int, std_px: float, spacing_px: int):
+    """(2, P, P) smooth displacement: Gaussian values on a control grid, cubic-spline between
+    (separable: ``A @ grid @ A.T``, the same as 2D spline interpolation of the grid; einsum
+    rather than BLAS, whose threads cost more than these small products)."""
+    a = _spline_matrix(out_px, spacing_px)
+    grid = rng.normal(0.0, std_px, size=(2, a.shape[1], a.shape[1]))
+    rows = np.einsum("ij,cjk->cik", a, grid)
+    return np.einsum("cik,lk->cil", rows, a)
 
 
 def random_geometry(rng: np.random.Generator, config: AugmentConfig, out_px: int) -> Geometry:
@@ -145,7 +157,7 @@ def sample_patch(
         im = np.stack(
             [ndi.map_coordinates(ch, coords, order=1, mode="reflect") for ch in image]
         ).astype(np.float32)
-        mf = ndi.map_coordinates(mask.astype(np.float32), coords, order=1, mode="reflect")
+        mf = ndi.map_coordinates(mask, coords, order=1, mode="reflect", output=np.float32)
         m = (mf >= 0.5).astype(np.uint8)
     # Flips and quarter turns: exact, on the sampled patch.
     if g.flip_y:

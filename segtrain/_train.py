@@ -29,7 +29,14 @@ from ._holdout import Holdout, split_holdout
 from ._losses import compute_loss, loss_fn
 from ._registry import build_model
 from ._schedule import lr_at, projected_total
-from ._validate import ValData, choose_postprocess, predict_normalised, validate, warn_if_diverging
+from ._validate import (
+    ValData,
+    choose_postprocess,
+    predict_normalised,
+    validate,
+    validation_tile_px,
+    warn_if_diverging,
+)
 
 __all__ = ["train", "load_run", "loss_fn", "read_train_config"]
 
@@ -393,9 +400,8 @@ def _write_postprocess(model, val_data: ValData, cfg: TrainConfig, device, run_d
     """Choose small-object and hole sizes on the held-out images with the best weights."""
     ck = io.load_checkpoint(run_dir / "best.pt")
     model.load_state_dict(ck["state_dict"])
-    probs = predict_normalised(
-        model, val_data.images, tile_px=cfg.patch_px, device=device, amp=cfg.amp
-    )
+    tile = validation_tile_px(cfg.patch_px)
+    probs = predict_normalised(model, val_data.images, tile_px=tile, device=device, amp=cfg.amp)
     choice = choose_postprocess(probs, val_data.masks)
     io.write_config(run_dir / io.POSTPROCESS_FILE, {**choice.as_dict(), "chosen_on": "validation"})
     log.info(

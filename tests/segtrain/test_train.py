@@ -82,7 +82,7 @@ def test_held_out_validation_by_default(tmp_path):
     rows = _log(run)
     assert {"train_iou", "val_iou", "val_dice", "val_loss"} <= set(rows[0])
     chosen = read_postprocess(run)
-    assert chosen["min_size_px"] >= 0 and len(chosen["candidates"]) == 64
+    assert chosen["min_size_px"] >= 0 and 8 <= len(chosen["candidates"]) <= 16
 
 
 def test_images_holdout_is_recorded_in_the_config(tmp_path):
