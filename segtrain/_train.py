@@ -298,7 +298,13 @@ def _train(cfg: TrainConfig, *, resume: bool, progress) -> Path:
     opt = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, best, bad, elapsed, rows, warned = 0, -1.0, 0, 0.0, [], False
     if cfg.init_from and not resume:
-        init, _ = load_run(cfg.init_from, which="last", expect_model=cfg.model)
+        init, init_cfg = load_run(cfg.init_from, which="last", expect_model=cfg.model)
+        if model_build_params(init_cfg) != params:
+            raise InputError(
+                f"init_from {cfg.init_from} holds a {cfg.model!r} with params "
+                f"{model_build_params(init_cfg)}, this run builds {params}; give the same "
+                "model_params and context_slices, or another run."
+            )
         model.load_state_dict(init.state_dict())
     if resume:
         ck = io.load_checkpoint(last_path)
@@ -308,6 +314,8 @@ def _train(cfg: TrainConfig, *, resume: bool, progress) -> Path:
         elapsed, rows = float(ck["elapsed_s"]), json.loads(ck["log_json"])
         warned = bool(ck.get("warned", False))
         log.info("resuming %s at step %d", run_dir, step)
+    if not resume:  # a choice of an earlier run in this folder must not outlive it
+        (run_dir / io.POSTPROCESS_FILE).unlink(missing_ok=True)
     io.write_run_config(run_dir, cfg)
     io.write_config(run_dir / io.SPLIT_FILE, split.as_dict())
 

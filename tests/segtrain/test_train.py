@@ -156,6 +156,9 @@ def test_fine_tune_from_another_run(tmp_path):
     with pytest.raises(ValueError, match="holds a 'unet' model"):
         train(_cfg(data, tmp_path / "ft2", max_steps=1, model="patch_cnn", model_params={},
                    init_from=str(pre)))  # fmt: skip
+    with pytest.raises(ValueError, match="same model_params"):
+        train(_cfg(data, tmp_path / "ft3", max_steps=1, model_params={"depth": 1, "width": 8},
+                   init_from=str(pre)))  # fmt: skip
 
 
 def _flat_validation(monkeypatch, train_iou=0.5, val_iou=0.5):
