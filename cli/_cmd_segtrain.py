@@ -221,6 +221,11 @@ def register(app: typer.Typer) -> None:
             None, "--max-hole-px", help="Fill holes under N px. (default: off, or --clean's)"
         ),
         which: str = typer.Option("best", "--which", help="best or last checkpoint."),
+        amp: bool = typer.Option(
+            None,
+            "--amp/--no-amp",
+            help="bf16 mixed precision on CPU. (default: as the run was trained)",
+        ),
         threads: int = typer.Option(
             None, "--threads", help="torch CPU threads. (default: torch's, all cores)"
         ),
@@ -246,6 +251,7 @@ def register(app: typer.Typer) -> None:
                 max_hole_px=max_hole_px,
                 device=device,
                 num_threads=threads,
+                amp=amp,
                 progress=bar.update,
             )
         typer.echo(f"wrote {res}/probabilities and {res}/masks")

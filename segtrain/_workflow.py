@@ -53,9 +53,20 @@ class QuantifyResult:
 
 
 def _predictor(
-    run_dir, *, which: str, tile_px: int, overlap_px: int, tta, device: str, num_threads=None
+    run_dir,
+    *,
+    which: str,
+    tile_px: int,
+    overlap_px: int,
+    tta,
+    device: str,
+    num_threads=None,
+    amp: bool | None = None,
 ):
-    """A function image (2D) or stack (3D) -> probabilities, with a trained run's network."""
+    """A function image (2D) or stack (3D) -> probabilities, with a trained run's network.
+
+    `amp` None: the run's own precision (bf16 autocast on CPU for ``amp: true`` runs, as they
+    were validated during training)."""
     import torch
 
     from ._device import pick_device, torch_threads
@@ -71,7 +82,7 @@ def _predictor(
         tta=tta,
         normalize=tuple(cfg.normalize_percentiles),
         device=dev,
-        amp=cfg.amp and dev.type != "cpu",
+        amp=cfg.amp if amp is None else amp,
     )
 
     def predict(image: np.ndarray, where: str, *, channels: bool = False) -> np.ndarray:
@@ -140,6 +151,7 @@ def predict_folder(
     max_hole_px: int | None = None,
     device: str = "auto",
     num_threads: int | None = None,
+    amp: bool | None = None,
     progress: Progress = None,
 ) -> Path:
     """Predict every image (or EM stack) in `input` with a trained run; write TIFFs to `out`.
@@ -159,6 +171,7 @@ def predict_folder(
         on its held-out validation images (``postprocess.json``)
     min_size_px, max_hole_px : int or None, explicit sizes (override the run's; 0 = off)
     num_threads : int or None, torch CPU threads while predicting (None: as set)
+    amp : bool or None, mixed precision (bf16 on CPU); None: as the run was trained
     progress : callable or None, called as ``progress(images done, images in all)``
 
     Returns
@@ -180,6 +193,7 @@ def predict_folder(
         tta=tta,
         device=device,
         num_threads=num_threads,
+        amp=amp,
     )
     for k, f in enumerate(files):
         img = io.read_scaled_image(f)
