@@ -1,36 +1,48 @@
-"""segtrain speed: training samples per second and prediction megapixels per second, per model.
+"""segtrain speed: training patches per second and prediction megapixels per second, per model;
+and the relative step cost of candidate training recipes.
 
     .venv/bin/python benchmarks/bench_segtrain.py [--steps 5] [--models unet,patch_cnn]
+    .venv/bin/python benchmarks/bench_segtrain.py --recipes [--steps 5]
+    .venv/bin/python benchmarks/bench_segtrain.py --augment
 
-Training: batches of 4 random 256x256 patches, BCE+Dice, AdamW, bf16 autocast + channels_last
-(the `amp` default) and float32, after one warm-up step. Prediction: one 768x1024 image
-(Lucchi++ size) by 256 px tiles with 64 px overlap, no TTA. CPU threads: torch's default.
+Models: batches of the recipe (`segtrain.RECIPE`: 4 patches of 256 px, each model at the
+recipe's size), BCE+Dice, AdamW, bf16 autocast + channels_last (the `amp` default) and float32,
+after one warm-up step; prediction of one 768x1024 image (Lucchi++ size) by 256 px tiles with
+64 px overlap, no TTA. `--recipes`: seconds per step of the U-Net at widths 16/32, batches 4/8,
+patches 256 (and 128), bf16, so that steps x seconds/step = the minutes a budget buys.
+`--augment`: milliseconds to build one batch of 4 Lucchi++ patches with the recipe's
+augmentation (the data side of a step). CPU threads: `--threads` (default torch's).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from segtrain import autocast_for, build_model, predict_image
-from segtrain._train import loss_fn
+from segtrain import RECIPE, autocast_for, build_model, predict_image
+from segtrain._losses import loss_fn
 
-PARAMS = {
-    "unet": {"depth": 4, "width": 16},
-    "attention_res_unet": {"depth": 4, "width": 16},
-    "efficientnet_unet": {"depth": 4, "width": 16},
-    "patch_cnn": {"width": 16, "fc": 64},
-}
+PARAMS = dict(RECIPE.model_params)
+RECIPES = [
+    ("unet", {"depth": 4, "width": 16}, 4, 256),
+    ("unet", {"depth": 4, "width": 32}, 4, 256),
+    ("unet", {"depth": 4, "width": 16}, 8, 256),
+    ("unet", {"depth": 4, "width": 32}, 8, 256),
+    ("unet", {"depth": 4, "width": 16}, 8, 128),
+    ("unet", {"depth": 5, "width": 16}, 4, 256),
+]
 
 
-def train_speed(name: str, steps: int, amp: bool) -> float:
+def step_seconds(name: str, params: dict, batch: int, patch: int, steps: int, amp: bool) -> float:
+    """Median seconds per optimiser step (after one warm-up step) on random data."""
     torch.manual_seed(0)
-    net = build_model(name, PARAMS[name])
-    x = torch.randn(4, 1, 256, 256)
-    y = (torch.rand(4, 1, 256, 256) > 0.8).float()
+    net = build_model(name, params)
+    x = torch.randn(batch, 1, patch, patch)
+    y = (torch.rand(batch, 1, patch, patch) > 0.8).float()
     if amp:
         net = net.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
@@ -47,7 +59,7 @@ def train_speed(name: str, steps: int, amp: bool) -> float:
         opt.step()
         if i:  # the first step is warm-up
             times.append(time.perf_counter() - t0)
-    return 4 / float(np.median(times))
+    return float(np.median(times))
 
 
 def predict_speed(name: str) -> float:
@@ -59,21 +71,74 @@ def predict_speed(name: str) -> float:
     return img.size / 1e6 / (time.perf_counter() - t0)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--steps", type=int, default=5)
-    ap.add_argument("--models", default=",".join(PARAMS))
-    args = ap.parse_args()
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+def models_table(args) -> None:
+    b, p = RECIPE.batch_size, RECIPE.patch_px
+    print(f"batches of {b} patches of {p} px")
     print(
-        f"{'model':20s} {'train bf16 (patch/s)':>21s} {'train fp32':>11s} {'ratio':>6s} "
-        f"{'predict (Mpx/s)':>16s}"
+        f"{'model':20s} {'params':>8s} {'train bf16 (patch/s)':>21s} {'train fp32':>11s} "
+        f"{'ratio':>6s} {'predict (Mpx/s)':>16s}"
     )
     for name in args.models.split(","):
-        a = train_speed(name, args.steps, True)
-        b = train_speed(name, args.steps, False)
-        p = predict_speed(name)
-        print(f"{name:20s} {a:21.2f} {b:11.2f} {a / b:6.2f} {p:16.3f}")
+        n = sum(q.numel() for q in build_model(name, PARAMS[name]).parameters())
+        a = b / step_seconds(name, PARAMS[name], b, p, args.steps, True)
+        f = b / step_seconds(name, PARAMS[name], b, p, args.steps, False)
+        mpx = predict_speed(name)
+        print(f"{name:20s} {n / 1e6:7.2f}M {a:21.2f} {f:11.2f} {a / f:6.2f} {mpx:16.3f}")
+
+
+def recipes_table(args) -> None:
+    print(
+        f"{'recipe':34s} {'params':>8s} {'s/step':>7s} {'vs recipe':>9s} {'steps in 20 min':>16s}"
+    )
+    base = None
+    for name, params, batch, patch in RECIPES:
+        s = step_seconds(name, params, batch, patch, args.steps, True)
+        base = base or s
+        n = sum(q.numel() for q in build_model(name, params).parameters())
+        label = f"{name} d{params['depth']} w{params['width']} b{batch} p{patch}"
+        print(f"{label:34s} {n / 1e6:7.2f}M {s:7.3f} {s / base:9.2f} {1200 / s:16.0f}")
+
+
+def augment_table(args) -> None:
+    from segtrain import AugmentConfig, PatchDataset, prepare_images
+    from segtrain.io import read_pairs_folder
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "lucchi_pp" / "train"
+    ims, ms, _ = prepare_images(read_pairs_folder(data))
+    cases = [
+        ("none", None),
+        ("flips, turns, intensity (no warp, no blur)", AugmentConfig(warp_p=0, blur_p=0)),
+        ("recipe (AugmentConfig())", AugmentConfig()),
+        ("warp on every patch", AugmentConfig(warp_p=1.0)),
+    ]
+    b, p = RECIPE.batch_size, RECIPE.patch_px
+    for label, aug in cases:
+        ds = PatchDataset(ims, ms, patch_px=p, augment=aug, seed=0)
+        ds.batch(0, b)
+        t0 = time.perf_counter()
+        n = max(args.steps, 10)
+        for k in range(n):
+            ds.batch(b * (k + 1), b)
+        print(f"{label:45s} {(time.perf_counter() - t0) / n * 1000:8.1f} ms per batch of {b}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--models", default=",".join(PARAMS))
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--recipes", action="store_true", help="relative step cost of recipes")
+    ap.add_argument("--augment", action="store_true", help="time to build one batch")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    if args.recipes:
+        recipes_table(args)
+    elif args.augment:
+        augment_table(args)
+    else:
+        models_table(args)
 
 
 if __name__ == "__main__":

@@ -1,149 +1,134 @@
-"""Lucchi++ benchmark: train one model on the 5 training slices for a wall-clock budget, predict
-the 17 test slices by tiles (with and without flip test-time augmentation), write metrics.
+"""Lucchi++ benchmark: every model at the same number of steps, several seeds, both directions.
 
-    .venv/bin/python benchmarks/lucchi.py --model unet --minutes 10 --out /tmp/lucchi
-    .venv/bin/python benchmarks/lucchi.py --model unet --out /tmp/lucchi --eval-only
+    # forward: train on the 5 training slices, test on the 17 test slices
+    .venv/bin/python benchmarks/lucchi.py --direction forward --out /tmp/lucchi_fwd
+    # reverse: train on the 17 test slices, test on the 5 training slices (the other volume)
+    .venv/bin/python benchmarks/lucchi.py --direction reverse --out /tmp/lucchi_rev
+    # the drop from one direction to the other, per model and output
+    .venv/bin/python benchmarks/lucchi.py --compare /tmp/lucchi_fwd /tmp/lucchi_rev
+    # a few seconds, to check the script works (tiny models, 2 steps, 2 test slices)
+    .venv/bin/python benchmarks/lucchi.py --smoke --out /tmp/lucchi_smoke
 
-Writes OUT/MODEL/run/ (the run folder), OUT/MODEL/prob/ and prob_tta/ (plain and flip-TTA
-probabilities, TTA = mean of the image and its 180-degree flip), OUT/MODEL/post/ (TTA masks without
-objects or holes under 300 px) and OUT/MODEL/metrics.json (foreground IoU, Dice, Betti error:
-per-image mean +- std and pooled). Model settings for ~10 minutes on 2 shared cores: PARAMS.
+Each run is `segtrain.run_bench` (the code behind `mitoshape bench`) with the training recipe
+(`segtrain.RECIPE`: the defaults of `mitoshape train`) and the bench defaults: equal steps
+(`--steps`, default the recipe's), seeds 0, 1, 2, held-out validation cut from the training
+slices (a band of each image for 5 slices, whole slices for 17), outputs plain, flip TTA, and
+each with small objects and holes removed at the sizes the run chose on its validation data.
+Writes OUT/table.md (mean +- std over seeds [per-image std]), table.csv, table_seeds.csv,
+table.png, bench.yaml, timing.json, and the runs under OUT/runs/.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lucchi_pp"
-
-# Per-model settings sized for ~10 minutes on 2 shared CPU cores.
-PARAMS = {
-    "unet": {"depth": 4, "width": 16},
-    "attention_res_unet": {"depth": 4, "width": 16},
-    "efficientnet_unet": {"depth": 4, "width": 16},
-    "patch_cnn": {"width": 16, "fc": 64},
+MODELS = ("unet", "attention_res_unet", "efficientnet_unet", "patch_cnn")
+# --smoke: tiny versions of every model, to check the script in seconds.
+TINY = {
+    "unet": {"depth": 2, "width": 4},
+    "attention_res_unet": {"depth": 2, "width": 4},
+    "efficientnet_unet": {"depth": 2, "width": 4, "repeats": 1},
+    "patch_cnn": {"width": 2, "fc": 4},
 }
 
 
-def run_training(model: str, minutes: float, run_dir: Path, args) -> None:
-    from segtrain import DataSource, TrainConfig, train
-
-    cfg = TrainConfig(
-        train=[DataSource(path=str(DATA / "train"), name="lucchi_train")],
-        run_dir=str(run_dir),
-        model=model,
-        model_params=PARAMS[model],
-        patch_px=args.patch,
-        batch_size=args.batch,
-        lr=args.lr,
-        max_steps=100_000,
-        time_budget_min=minutes,
-        val_every=25,
-        val_patches=8,
-        seed=args.seed,
-        amp=True,
-        num_threads=2,
-    )
-    train(cfg, overwrite=True)
+def _smoke_test_set(direction: str, out: Path) -> Path:
+    """Two test slices of the direction's test set, copied to OUT/smoke_test."""
+    src = DATA / ("test" if direction == "forward" else "train")
+    dst = out / "smoke_test"
+    for sub in ("image", "label"):
+        (dst / sub).mkdir(parents=True, exist_ok=True)
+        for p in sorted((src / sub).iterdir())[:2]:
+            shutil.copy(p, dst / sub / p.name)
+    return dst
 
 
-def predict_test(model_dir: Path, args) -> None:
-    import torch
+def bench_config(args) -> dict:
+    """The `mitoshape bench` config of this benchmark (also written to OUT/bench.yaml)."""
+    from segtrain import RECIPE
 
-    from segtrain import load_run, predict_image
-    from segtrain.io import list_images, read_scaled_image, write_tiff
+    train_dir, test_dir = DATA / "train", DATA / "test"
+    if args.direction == "reverse":
+        train_dir, test_dir = test_dir, train_dir
+    train = {"max_steps": args.steps or RECIPE.max_steps, "num_threads": args.threads}
+    models = {m: {} for m in args.models.split(",")}
+    if args.smoke:
+        test_dir = _smoke_test_set(args.direction, args.out)
+        models = {m: TINY[m] for m in models}
+        train |= {"max_steps": 2, "val_every": 2, "patch_px": 64, "batch_size": 2}
+    name = "lucchi_" + ("train" if args.direction == "forward" else "test")
+    return {
+        "models": models,
+        "real": [{"path": str(train_dir), "name": name}],
+        "regimes": ["real"],
+        "test_sets": {
+            "lucchi_" + ("test" if args.direction == "forward" else "train"): str(test_dir)
+        },
+        "train": train,
+        "seeds": [0] if args.smoke else [int(s) for s in args.seeds.split(",")],
+        "tile_px": 128 if args.smoke else 512,
+        "overlap_px": 32 if args.smoke else 64,
+        "tta": ["none"] if args.smoke else ["none", "flips"],
+        "clean": True,
+    }
 
-    torch.set_num_threads(2)
-    net, cfg = load_run(model_dir / "run", which="last")
-    net = net.to(memory_format=torch.channels_last)
-    for p in list_images(DATA / "test" / "image"):
-        scaled = read_scaled_image(p)
-        img, px_nm = scaled.data.astype(np.float32), scaled.pixel_size_nm
-        kw = dict(tile_px=args.tile, overlap_px=64, batch_size=2, amp=True)
-        plain = predict_image(net, img, **kw)
-        # Flip TTA assembled from passes on flipped images (the plain pass is reused).
-        flips = [plain]
-        if args.tta:
-            flips.append(predict_image(net, img[::-1, ::-1].copy(), **kw)[::-1, ::-1])
-        # Rounded to float16 as the published figures were (stored as float32 TIFFs).
-        tta = np.mean(flips, 0).astype(np.float16)
-        write_tiff(
-            model_dir / "prob" / f"{p.stem}.tif", plain.astype(np.float16), pixel_size_nm=px_nm
+
+def compare(fwd: Path, rev: Path) -> str:
+    """Markdown: pooled IoU per model and output in both directions, and the drop."""
+    import pandas as pd
+
+    a = pd.read_csv(fwd / "table.csv")
+    b = pd.read_csv(rev / "table.csv")
+    keys = ["model", "output"]
+    m = a.merge(b, on=keys, suffixes=("_fwd", "_rev"))
+    lines = [
+        "| model | output | IoU pooled, train 5 -> test 17 | IoU pooled, train 17 -> test 5 "
+        "| reverse - forward |",
+        "|---|---|---|---|---|",
+    ]
+    for r in m.itertuples():
+        f, s = r.iou_pooled_mean_fwd, r.iou_pooled_mean_rev
+        lines.append(
+            f"| {r.model} | {r.output} | {f:.3f} +- {r.iou_pooled_seed_std_fwd:.3f} | "
+            f"{s:.3f} +- {r.iou_pooled_seed_std_rev:.3f} | {s - f:+.3f} |"
         )
-        write_tiff(model_dir / "prob_tta" / f"{p.stem}.tif", tta, pixel_size_nm=px_nm)
-
-
-def postprocess(model_dir: Path) -> None:
-    """TTA probabilities -> masks without objects or holes under 300 px (fixed a priori)."""
-    from segtrain import postprocess_mask
-    from segtrain.io import list_images, read_scaled_image, write_tiff
-
-    for p in list_images(model_dir / "prob_tta"):
-        prob = read_scaled_image(p)
-        m = postprocess_mask(prob.data.astype(np.float32), min_size_px=300, max_hole_px=300)
-        write_tiff(model_dir / "post" / f"{p.stem}.tif", m, pixel_size_nm=prob.pixel_size_nm)
-
-
-KINDS = ("prob", "prob_tta", "post")
-
-
-def evaluate(model_dir: Path) -> dict:
-    from segtrain import evaluate_folders
-
-    postprocess(model_dir)
-    out = {}
-    for kind in KINDS:
-        res = evaluate_folders(model_dir / kind, DATA / "test" / "label")
-        s = res.summary
-        out[kind] = {k: float(v) for k, v in s.items()}
-        res.per_image.to_csv(model_dir / f"per_image_{kind}.csv", index=False)
-    return out
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model", required=True, choices=sorted(PARAMS))
-    ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--out", type=Path, default=Path("/tmp/lucchi"))
-    ap.add_argument("--patch", type=int, default=256)
-    ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--tile", type=int, default=512)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-tta", dest="tta", action="store_false")
-    ap.add_argument("--eval-only", action="store_true")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--direction", choices=("forward", "reverse"), default="forward")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/lucchi_bench"))
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--steps", type=int, default=None, help="steps per run (default: recipe)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--smoke", action="store_true", help="tiny models, 2 steps, 2 test slices")
+    ap.add_argument("--compare", nargs=2, type=Path, metavar=("FORWARD", "REVERSE"))
     args = ap.parse_args()
-    model_dir = args.out / args.model
-    timings = {}
-    if not args.eval_only:
-        t0 = time.perf_counter()
-        run_training(args.model, args.minutes, model_dir / "run", args)
-        timings["train_wall_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        predict_test(model_dir, args)
-        timings["predict_wall_s"] = time.perf_counter() - t0
-        (model_dir / "timings.json").write_text(json.dumps(timings, indent=2))
-    metrics = evaluate(model_dir)
-    import pandas as pd
+    if args.compare:
+        text = compare(*args.compare)
+        (args.compare[1] / "drop.md").write_text(text)
+        print(text)
+        return
+    import segtrain
 
-    log = pd.read_csv(model_dir / "run" / "log.csv")
-    metrics["steps"] = int(log["step"].iloc[-1])
-    metrics["train_s"] = float(log["elapsed_s"].iloc[-1])
-    metrics["params"] = PARAMS[args.model]
-    metrics["args"] = {k: str(v) for k, v in vars(args).items()}
-    (model_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    for kind in KINDS:
-        m = metrics[kind]
-        print(
-            f"{args.model:20s} {kind:8s} steps {metrics['steps']:5d} "
-            f"IoU pooled {m['iou_pooled']:.4f} mean {m['iou_mean']:.4f}+-{m['iou_std']:.4f} "
-            f"Dice pooled {m['dice_pooled']:.4f} Betti {m['betti_error_mean']:.2f}"
-        )
+    cfg = segtrain.BenchConfig(**bench_config(args))
+    t0 = time.perf_counter()
+    segtrain.run_bench(cfg, args.out)
+    wall = time.perf_counter() - t0
+    import torch
+
+    meta = {"wall_s": round(wall, 1), "torch": torch.__version__, "threads": args.threads,
+            "direction": args.direction, "smoke": args.smoke}  # fmt: skip
+    (args.out / "timing.json").write_text(json.dumps(meta, indent=2))
+    print((args.out / "table.md").read_text())
+    print(f"wall clock {wall / 60:.1f} min; tables in {args.out}")
 
 
 if __name__ == "__main__":

@@ -17,29 +17,139 @@ def _echo_summary(summary: dict, keys: list[str]) -> None:
         typer.echo(line)
 
 
+def _default(field: str) -> str:
+    """The recipe's default of a TrainConfig field, for --help (the one definition)."""
+    from segtrain import TrainConfig
+
+    value = TrainConfig.model_fields[field].get_default(call_default_factory=True)
+    return "none" if value is None else str(value)
+
+
+def _recipe_params() -> str:
+    from segtrain import RECIPE
+
+    return "; ".join(
+        f"{m}: " + ",".join(f"{k}={v}" for k, v in p.items())
+        for m, p in RECIPE.model_params.items()
+    )
+
+
+def parse_params(text: str) -> dict:
+    """``depth=4,width=16`` -> {'depth': 4, 'width': 16} (values read as YAML scalars)."""
+    import yaml
+
+    from ._errors import UserError
+
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise UserError(
+                f"--model-params must look like depth=4,width=16; got {text!r} ({part!r} has no "
+                "'=')."
+            )
+        try:
+            out[key.strip()] = yaml.safe_load(value.strip())
+        except yaml.YAMLError:
+            raise UserError(f"--model-params: cannot read the value of {part!r}.") from None
+    return out
+
+
 def register(app: typer.Typer) -> None:
+    d = _default
+
     @app.command("train")
     def train_cmd(
-        config: Path = typer.Option(None, "--config", "-c", help="Training config (YAML/JSON)."),
-        data: list[str] = typer.Option(
-            None, "--data", "-d", help="Training data folder (images/ + masks/) or stack; repeat."
+        config: Path = typer.Option(
+            None,
+            "--config",
+            "-c",
+            help="Training config (YAML/JSON); flags override its fields. (default: none)",
         ),
-        val: list[str] = typer.Option(None, "--val", help="Validation data folder; repeat."),
-        run_dir: str = typer.Option(None, "--run-dir", "-o", help="Output run folder."),
-        model: str = typer.Option(None, "--model", "-m", help="Model name (unet, ...)."),
-        max_steps: int = typer.Option(None, "--max-steps", help="Optimiser steps."),
-        minutes: float = typer.Option(None, "--minutes", help="Wall-clock training budget."),
-        batch_size: int = typer.Option(None, "--batch-size", help="Patches per step."),
-        patch_px: int = typer.Option(None, "--patch-px", help="Patch side in pixels."),
-        lr: float = typer.Option(None, "--lr", help="Learning rate."),
-        loss: str = typer.Option(None, "--loss", help="bce, dice or bce+dice."),
-        seed: int = typer.Option(None, "--seed", help="The one seed."),
-        device: str = typer.Option(None, "--device", help="auto, cpu, cuda or mps."),
-        resume: bool = typer.Option(False, "--resume", help="Continue the run in --run-dir."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Start the run folder afresh."),
+        data: list[str] = typer.Option(
+            None,
+            "--data",
+            "-d",
+            help="Training data folder (images/ + masks/); repeat. (default: the config's train)",
+        ),
+        val: list[str] = typer.Option(
+            None, "--val", help="Validation data folder; repeat. (default: hold out training data)"
+        ),
+        run_dir: str = typer.Option(
+            None, "--run-dir", "-o", help=f"Output run folder. (default: {d('run_dir')})"
+        ),
+        model: str = typer.Option(
+            None, "--model", "-m", help=f"Model name (unet, ...). (default: {d('model')})"
+        ),
+        model_params: str = typer.Option(
+            None,
+            "--model-params",
+            help="Model options over the recipe's, e.g. depth=4,width=16. "
+            f"(default: {_recipe_params()})",
+        ),
+        max_steps: int = typer.Option(
+            None, "--max-steps", help=f"Optimiser steps. (default: {d('max_steps')})"
+        ),
+        minutes: float = typer.Option(
+            None,
+            "--minutes",
+            help="Also stop after this many wall-clock minutes (whichever ends first; not "
+            "reproducible). (default: none, steps only)",
+        ),
+        batch_size: int = typer.Option(
+            None, "--batch-size", help=f"Patches per step. (default: {d('batch_size')})"
+        ),
+        patch_px: int = typer.Option(
+            None, "--patch-px", help=f"Patch side in pixels. (default: {d('patch_px')})"
+        ),
+        lr: float = typer.Option(None, "--lr", help=f"Peak learning rate. (default: {d('lr')})"),
+        loss: str = typer.Option(
+            None, "--loss", help=f"bce, dice or bce+dice. (default: {d('loss')})"
+        ),
+        holdout: str = typer.Option(
+            None,
+            "--holdout",
+            help="Without --val: auto, images, band or none (see TrainConfig.holdout). "
+            f"(default: {d('holdout')})",
+        ),
+        val_fraction: float = typer.Option(
+            None,
+            "--val-fraction",
+            help=f"Share held out (images or rows). (default: {d('val_fraction')})",
+        ),
+        context_slices: int = typer.Option(
+            None,
+            "--context-slices",
+            help="2.5D input for EM stacks: neighbours per side as channels. "
+            f"(default: {d('context_slices')})",
+        ),
+        patience: int = typer.Option(
+            None,
+            "--patience",
+            help=f"Early stopping after N validations without gain; 0 = off. "
+            f"(default: {d('patience')})",
+        ),
+        amp: bool = typer.Option(
+            None, "--amp/--no-amp", help=f"bf16 mixed precision on CPU. (default: {d('amp')})"
+        ),
+        seed: int = typer.Option(None, "--seed", help=f"The one seed. (default: {d('seed')})"),
+        threads: int = typer.Option(
+            None, "--threads", help="torch CPU threads. (default: torch's, all cores)"
+        ),
+        device: str = typer.Option(
+            None, "--device", help=f"auto, cpu, cuda or mps. (default: {d('device')})"
+        ),
+        resume: bool = typer.Option(
+            False, "--resume", help="Continue the run in --run-dir. (default: off)"
+        ),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="Start the run folder afresh. (default: off)"
+        ),
     ) -> None:
-        """Train a segmenter; writes config.yaml, best.pt, last.pt, log.csv and curves.png."""
-        from segtrain import TrainConfig, train
+        """Train a segmenter with the recipe's defaults (segtrain.RECIPE), validated on held-out
+        data; writes config.yaml, split.json, best.pt, last.pt, log.csv, curves.png and
+        postprocess.json."""
+        from segtrain import TrainConfig, read_split, train
         from shapelib import InputError
         from shapelib.io import read_config
 
@@ -55,10 +165,21 @@ def register(app: typer.Typer) -> None:
             "patch_px": patch_px,
             "lr": lr,
             "loss": loss,
+            "holdout": holdout,
+            "val_fraction": val_fraction,
+            "context_slices": context_slices,
+            "patience": patience,
+            "amp": amp,
             "seed": seed,
+            "num_threads": threads,
             "device": device,
         }
         fields.update({k: v for k, v in flags.items() if v is not None})
+        if model_params is not None:
+            fields["model_params"] = {
+                **fields.get("model_params", {}),
+                **parse_params(model_params),
+            }
         if data:
             fields["train"] = [{"path": d} for d in data]
         if val:
@@ -68,6 +189,7 @@ def register(app: typer.Typer) -> None:
         cfg = TrainConfig(**fields)
         with progress_bar(f"train {cfg.model}", cfg.max_steps) as bar:
             run = train(cfg, resume=resume, overwrite=overwrite, progress=bar.update)
+        typer.echo(f"validation: {read_split(run)['description']}")
         typer.echo(f"run folder: {run}")
 
     @app.command("predict")
@@ -77,9 +199,36 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
         tile_px: int = typer.Option(256, "--tile-px", help="Tile side in pixels."),
         overlap_px: int = typer.Option(64, "--overlap-px", help="Overlap between tiles."),
-        tta: bool = typer.Option(False, "--tta", help="Flip test-time augmentation."),
+        tta: bool = typer.Option(
+            False, "--tta", help="Test-time augmentation: average over the 4 flips. (default: off)"
+        ),
+        tta_rotations: bool = typer.Option(
+            False,
+            "--tta-rotations",
+            help="TTA over all 8 flips and turns (implies --tta). (default: off)",
+        ),
         threshold: float = typer.Option(0.5, "--threshold", help="Probability -> mask."),
+        clean: bool = typer.Option(
+            False,
+            "--clean",
+            help="Remove small objects and holes with the sizes the run chose on its "
+            "validation data (postprocess.json). (default: off)",
+        ),
+        min_size_px: int = typer.Option(
+            None, "--min-size-px", help="Remove objects under N px. (default: off, or --clean's)"
+        ),
+        max_hole_px: int = typer.Option(
+            None, "--max-hole-px", help="Fill holes under N px. (default: off, or --clean's)"
+        ),
         which: str = typer.Option("best", "--which", help="best or last checkpoint."),
+        amp: bool = typer.Option(
+            None,
+            "--amp/--no-amp",
+            help="bf16 mixed precision on CPU. (default: as the run was trained)",
+        ),
+        threads: int = typer.Option(
+            None, "--threads", help="torch CPU threads. (default: torch's, all cores)"
+        ),
         device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
     ) -> None:
         """Predict probabilities and masks (TIFF) by overlapping tiles with smooth blending."""
@@ -95,9 +244,14 @@ def register(app: typer.Typer) -> None:
                 which=which,
                 tile_px=tile_px,
                 overlap_px=overlap_px,
-                tta=tta,
+                tta="d4" if tta_rotations else ("flips" if tta else "none"),
                 threshold=threshold,
+                clean=clean,
+                min_size_px=min_size_px,
+                max_hole_px=max_hole_px,
                 device=device,
+                num_threads=threads,
+                amp=amp,
                 progress=bar.update,
             )
         typer.echo(f"wrote {res}/probabilities and {res}/masks")

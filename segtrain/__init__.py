@@ -1,10 +1,10 @@
 """segtrain: train, predict, evaluate and benchmark segmenters and morphology quantifiers.
 
 Layers: workflows: `_workflow.py` (folders through predict, evaluate, quantify), `_train.py`
-(the training loop writing a run folder), `_bench.py` (train then evaluate: a short round, the
-benchmark grid), `_explain_folders.py` (folders through explain) and `_report_folders.py` (the
-XM-DL report); io: `io/` (a leaf); the rest is compute (arrays and configs in, arrays, tables
-and figures out).
+(the training loop writing a run folder, and reading one back), `_bench.py` (train then
+evaluate: a short round, the benchmark grid), `_explain_folders.py` (folders through explain)
+and `_report_folders.py` (the XM-DL report); io: `io/` (a leaf); the rest is compute (arrays
+and configs in, arrays, tables and figures out).
 
 ``import segtrain`` is cheap: torch and the heavy modules load on first use of a name.
 
@@ -12,7 +12,7 @@ Examples
 --------
 >>> import segtrain
 >>> cfg = segtrain.TrainConfig(train=[segtrain.DataSource(path="data/train")],
-...                            run_dir="runs/unet", max_steps=200)
+...                            run_dir="runs/unet")  # the recipe: segtrain.RECIPE
 >>> run = segtrain.train(cfg)                                         # doctest: +SKIP
 >>> segtrain.predict_folder(run, "data/test/images", "out/pred")       # doctest: +SKIP
 >>> segtrain.evaluate_folders("out/pred/masks", "data/test/masks").summary  # doctest: +SKIP
@@ -28,13 +28,22 @@ _EXPORTS = {
     "AugmentConfig": "._config",
     "DataSource": "._config",
     "TrainConfig": "._config",
+    "Recipe": "._config",
+    "RECIPE": "._config",
+    "RECIPES": "._config",
+    "LOSSES": "._losses",
     "MODELS": "._registry",
     "ModelName": "._registry",
     "build_model": "._registry",
     "model_names": "._registry",
     # compute
+    "Batch": "._data",
     "PatchDataset": "._data",
     "prepare_images": "._data",
+    "Holdout": "._holdout",
+    "split_holdout": "._holdout",
+    "PostprocessChoice": "._validate",
+    "choose_postprocess": "._validate",
     "augment_patch": "._augment",
     "normalize_percentile": "._augment",
     "pick_device": "._device",
@@ -42,6 +51,8 @@ _EXPORTS = {
     "blend_window": "._predict",
     "predict_image": "._predict",
     "predict_stack": "._predict",
+    "stack_context": "._predict",
+    "TTA_MODES": "._predict",
     "postprocess_mask": "._predict",
     "Connectivity": "._metrics",
     "EvaluationResult": "._metrics",
@@ -81,6 +92,8 @@ _EXPORTS = {
     "train": "._train",
     "load_run": "._train",
     "read_train_config": "._train",
+    "read_postprocess": ".io",
+    "read_split": ".io",
     "predict_folder": "._workflow",
     "evaluate_folders": "._workflow",
     "plot_prediction_folders": "._workflow",
@@ -89,7 +102,7 @@ _EXPORTS = {
     "train_and_evaluate": "._bench",
     "plot_comparison": "._workflow",
     "write_curves": "._workflow",
-    "BenchConfig": "._bench",
+    "BenchConfig": "._bench_config",
     "run_bench": "._bench",
     "ExplainResult": "._explain_folders",
     "ReportResult": "._report_folders",

@@ -1,131 +1,96 @@
 """Train, then evaluate (workflows): a short round on one data set (`train_and_evaluate`) and
 the benchmark grid, models x training data (real, synthetic, synthetic then real, real +
-synthetic) x test sets, with one table of mean +- std per test set (3DMSL's Table 4 shape)."""
+synthetic) x seeds x test sets x test-time outputs, at equal steps by default.
+
+Fair by construction: every model gets the same number of optimiser steps (the training
+recipe's, or ``train.max_steps``), the same data, held-out rule and seeds; the table reports
+mean +- std over seeds beside the per-image spread, the time per step and the parameter count
+(`segtrain._bench_table`). A wall-clock comparison (every model gets the same minutes) is an
+explicit option, ``budget: minutes``: it measures the machine's load as well.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from shapelib import InputError
+import numpy as np
 
 from . import io
-from ._config import DataSource, TrainConfig
+from ._bench_config import BenchConfig, all_sources, base_train, regime_sources
+from ._bench_table import aggregate_seeds, format_table
+from ._config import RECIPE, DataSource, TrainConfig
 from ._figures import plot_bench_table, plot_predictions
-from ._metrics import Connectivity, EvaluationResult
+from ._metrics import Connectivity, EvaluationResult, evaluate_images
+from ._predict import postprocess_mask
 from ._registry import ModelName
-from ._workflow import predict_and_evaluate
+from ._workflow import _predictor, _write_prediction
 
-__all__ = ["BenchConfig", "REGIMES", "format_table", "run_bench", "train_and_evaluate"]
+__all__ = [
+    "BenchConfig",
+    "evaluate_items",
+    "format_table",
+    "predict_and_evaluate",
+    "predict_items",
+    "run_bench",
+    "train_and_evaluate",
+]
+
+Progress = Callable[[int, int], None] | None
 
 log = logging.getLogger(__name__)
 
-Regime = Literal["real", "synthetic", "synthetic_then_real", "real_plus_synthetic"]
-REGIMES = ("real", "synthetic", "synthetic_then_real", "real_plus_synthetic")
 
-
-class BenchConfig(BaseModel):
-    """A benchmark grid. `train` holds the shared training settings (a partial TrainConfig)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    models: dict[ModelName, dict[str, Any]] = Field(
-        description="Model name -> model_params, e.g. {'unet': {'depth': 3, 'width': 16}}."
-    )
-    real: list[DataSource] = Field(default_factory=list, description="Real training data.")
-    synthetic: list[DataSource] = Field(default_factory=list, description="Synthetic data.")
-    regimes: list[Regime] = Field(default_factory=lambda: ["real"], description="Training data.")
-    synthetic_share: float = Field(
-        0.5, gt=0, lt=1, description="Share of synthetic patches in real_plus_synthetic."
-    )
-    finetune_steps: int = Field(100, ge=1, description="Steps on real data after synthetic.")
-    test_sets: dict[str, str] = Field(
-        min_length=1, description="Name -> folder with images/ and masks/ (or image/, label/)."
-    )
-    train: dict[str, Any] = Field(
-        default_factory=dict,
-        description="TrainConfig fields shared by every run (not train/run_dir).",
-    )
-    tile_px: int = Field(256, ge=16, description="Prediction tile side.")
-    overlap_px: int = Field(64, ge=0, description="Prediction tile overlap.")
-    tta: bool = Field(False, description="Flip test-time augmentation.")
-    connectivity: Connectivity = Field(
-        4, description="Foreground connectivity of the Betti error (4 or 8)."
-    )
-
-
-def _sources(cfg: BenchConfig, regime: str) -> list[DataSource]:
-    need = {
-        "real": ["real"],
-        "synthetic": ["synthetic"],
-        "synthetic_then_real": ["real", "synthetic"],
-        "real_plus_synthetic": ["real", "synthetic"],
-    }[regime]
-    for n in need:
-        if not getattr(cfg, n):
-            raise InputError(f"regime {regime!r} needs `{n}` training data in the bench config.")
-    if regime == "real":
-        return cfg.real
-    if regime == "synthetic":
-        return cfg.synthetic
-    if regime == "synthetic_then_real":
-        return cfg.real
-    # Mixture: weights so the synthetic sources together get `synthetic_share` of the patches.
-    s = cfg.synthetic_share
-    real = [
-        d.model_copy(update={"weight": (1 - s) / len(cfg.real), "name": d.name or f"real{i}"})
-        for i, d in enumerate(cfg.real)
-    ]
-    syn = [
-        d.model_copy(update={"weight": s / len(cfg.synthetic), "name": d.name or f"syn{i}"})
-        for i, d in enumerate(cfg.synthetic)
-    ]
-    return real + syn
-
-
-def _all_sources(cfg: BenchConfig, regime: str) -> list[DataSource]:
-    if regime == "synthetic_then_real":
-        return cfg.synthetic + cfg.real
-    return _sources(cfg, regime)
-
-
-def _train_regime(cfg: BenchConfig, model: str, params: dict, regime: str, runs: Path, progress):
+def _train_regime(cfg: BenchConfig, model: str, params: dict, regime: str, seed: int,
+                  runs: Path, progress):  # fmt: skip
     from ._train import train
 
-    base = {k: v for k, v in cfg.train.items() if k not in ("train", "run_dir", "model")}
-    base["model_params"] = params
-    run_dir = runs / f"{model}__{regime}"
+    base = {**base_train(cfg), "model_params": params, "seed": seed}
+    run_dir = runs / f"{model}__{regime}__seed{seed}"
     if regime == "synthetic_then_real":
-        pre = TrainConfig(
-            **base, model=model, train=cfg.synthetic, run_dir=str(runs / f"{model}__synthetic_pre")
-        )
+        pre_dir = runs / f"{model}__synthetic_pre__seed{seed}"
+        pre = TrainConfig(**base, model=model, train=cfg.synthetic, run_dir=str(pre_dir))
         train(pre, overwrite=True, progress=progress)
         ft = {**base, "max_steps": cfg.finetune_steps, "init_from": pre.run_dir}
         tc = TrainConfig(**ft, model=model, train=cfg.real, run_dir=str(run_dir))
     else:
-        tc = TrainConfig(**base, model=model, train=_sources(cfg, regime), run_dir=str(run_dir))
+        tc = TrainConfig(
+            **base, model=model, train=regime_sources(cfg, regime), run_dir=str(run_dir)
+        )
     return train(tc, overwrite=True, progress=progress)
 
 
-def format_table(table) -> str:
-    """Markdown table: model, training data, test set, then mean +- std of Betti error, Dice and
-    foreground IoU per image, and pooled foreground IoU."""
-    lines = [
-        "| model | training data | test set | Betti error (lower) | Dice | IoU (fg) | IoU pooled |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in table.itertuples():
-        lines.append(
-            f"| {r.model} | {r.training} ({r.train_data}) | {r.test_set} | "
-            f"{r.betti_error_mean:.3f} +- "
-            f"{r.betti_error_std:.3f} | {r.dice_mean:.3f} +- {r.dice_std:.3f} | "
-            f"{r.iou_mean:.3f} +- {r.iou_std:.3f} | {r.iou_pooled:.3f} |"
-        )
-    return "\n".join(lines) + "\n"
+def _run_facts(run_dir: Path) -> dict:
+    """steps, s_per_step (training time, validation excluded) and params of a finished run."""
+    from ._train import load_run
+
+    rows = io.read_log_csv(run_dir / "log.csv")
+    net, _ = load_run(run_dir, which="last")
+    steps = int(rows[-1]["step"])
+    return {
+        "steps": steps,
+        "s_per_step": float(rows[-1]["elapsed_s"]) / max(steps, 1),
+        "params": int(sum(p.numel() for p in net.parameters())),
+    }
+
+
+def _outputs(cfg: BenchConfig, run_dir: Path) -> list[tuple[str, str, tuple[int, int]]]:
+    """(output name, tta mode, (min_size_px, max_hole_px)) of every output to evaluate."""
+    sizes = None
+    if cfg.clean:
+        try:
+            chosen = io.read_postprocess(run_dir)
+            sizes = (int(chosen["min_size_px"]), int(chosen["max_hole_px"]))
+        except FileNotFoundError:
+            log.warning("bench: %s chose no post-processing; no clean output", run_dir)
+    out = []
+    for mode in cfg.tta:
+        name = "plain" if mode == "none" else mode
+        out.append((name, mode, (0, 0)))
+        if sizes is not None:
+            out.append((f"{name}+clean", mode, sizes))
+    return out
 
 
 def run_bench(
@@ -134,56 +99,166 @@ def run_bench(
     *,
     progress: Callable[[int, int], None] | None = None,
 ):
-    """Run the grid; write ``table.csv``, ``table.md``, ``table.png``, ``bench.yaml`` and the runs.
+    """Run the grid; write ``table.csv``, ``table.md``, ``table.png`` (over seeds),
+    ``table_seeds.csv`` (one row per seed), ``bench.yaml`` and the runs.
 
-    Every run folder (``out/runs/MODEL__REGIME``) keeps its exact ``config.yaml``; predictions
-    go to ``out/pred/MODEL__REGIME/TEST``. Each test set is read once, before any training.
+    Every run folder (``out/runs/MODEL__REGIME__seedS``) keeps its exact ``config.yaml``;
+    per-image metrics go to ``out/pred/MODEL__REGIME__seedS/TEST/OUTPUT/per_image.csv`` (with the
+    TIFFs when `save_predictions` asks). Each test set is read once, before any training.
 
     Parameters
     ----------
     config : BenchConfig or its fields
     out : output folder
-    progress : callable or None, passed to every training: ``progress(steps done, max_steps)``
+    progress : callable or None, passed to every training: ``progress(steps done, steps)``
 
     Returns
     -------
-    pandas.DataFrame, one row per (model, training data, test set) with the evaluation summary.
+    pandas.DataFrame, one row per (model, training data, test set, output), over seeds.
     """
     import pandas as pd
 
     cfg = config if isinstance(config, BenchConfig) else BenchConfig(**config)
     out = Path(out)
     for regime in cfg.regimes:  # fail early on a regime without data
-        _sources(cfg, regime)
+        regime_sources(cfg, regime)
+    context = int(cfg.train.get("context_slices", 0))
     tests = {}
     for name, path in cfg.test_sets.items():
-        if not Path(path).is_dir():
-            raise FileNotFoundError(f"test set {name!r}: folder {path} does not exist.")
-        tests[name] = io.read_pairs_folder(path, source=name)
+        if not Path(path).exists():
+            raise FileNotFoundError(f"test set {name!r}: {path} does not exist.")
+        tests[name] = io.read_source(DataSource(path=str(path), name=name), context=context)
     io.write_yaml(out / "bench.yaml", cfg)
     rows = []
     for model, params in cfg.models.items():
         for regime in cfg.regimes:
-            log.info("bench: training %s on %s", model, regime)
-            run_dir = _train_regime(cfg, model, params, regime, out / "runs", progress)
-            for test_name, test in tests.items():
-                pred_dir = out / "pred" / f"{model}__{regime}" / test_name
-                res, _ = predict_and_evaluate(
-                    run_dir,
-                    test,
-                    pred_dir,
-                    tile_px=cfg.tile_px,
-                    overlap_px=cfg.overlap_px,
-                    tta=cfg.tta,
-                    connectivity=cfg.connectivity,
+            for k, seed in enumerate(cfg.seeds):
+                log.info("bench: training %s on %s, seed %d", model, regime, seed)
+                run_dir = _train_regime(cfg, model, params, regime, seed, out / "runs", progress)
+                facts = _run_facts(run_dir)
+                names = "+".join(d.name or Path(d.path).name for d in all_sources(cfg, regime))
+                head = {"model": model, "training": regime, "train_data": names, "seed": seed}
+                save = cfg.save_predictions == "all" or (
+                    cfg.save_predictions == "first_seed" and k == 0
                 )
-                io.write_csv(pred_dir / "per_image.csv", res.per_image)
-                names = "+".join(d.name or Path(d.path).name for d in _all_sources(cfg, regime))
-                row = {"model": model, "training": regime, "train_data": names}
-                rows.append({**row, "test_set": test_name, **res.summary})
-    table = pd.DataFrame(rows)
+                for test_name, test in tests.items():
+                    rows += _evaluate_run(cfg, run_dir, test_name, test, out, head, facts, save)
+    per_seed = pd.DataFrame(rows)
+    table = aggregate_seeds(per_seed)
+    io.write_csv(out / "table_seeds.csv", per_seed)
     io.write_bench_outputs(out, table, format_table(table), plot_bench_table(table))
     return table
+
+
+def _evaluate_run(cfg, run_dir, test_name, test, out, head, facts, save) -> list[dict]:
+    """Rows (one per output) of one run on one test set; prediction once per TTA mode."""
+    rows = []
+    probs_by_mode = {}
+    for output, mode, sizes in _outputs(cfg, run_dir):
+        if mode not in probs_by_mode:
+            probs_by_mode[mode] = predict_items(
+                run_dir,
+                test,
+                tile_px=cfg.tile_px,
+                overlap_px=cfg.overlap_px,
+                tta=mode,
+                num_threads=cfg.train.get("num_threads"),
+            )
+        pred_dir = out / "pred" / run_dir.name / test_name / output
+        res, _ = evaluate_items(
+            probs_by_mode[mode],
+            test,
+            pred_dir if save else None,
+            sizes=sizes,
+            connectivity=cfg.connectivity,
+        )
+        io.write_csv(pred_dir / "per_image.csv", res.per_image)
+        rows.append({**head, "test_set": test_name, "output": output, **facts, **res.summary})
+    return rows
+
+
+def predict_items(
+    run_dir,
+    test: list,
+    *,
+    which: str = "best",
+    tile_px: int = 256,
+    overlap_px: int = 64,
+    tta: bool | str = False,
+    num_threads: int | None = None,
+    progress: Progress = None,
+) -> dict[str, np.ndarray]:
+    """Probabilities of test images already read (`LabeledImage` list; 2.5D items are
+    (C, Y, X)): name -> (Y, X) float32."""
+    predict = _predictor(
+        run_dir,
+        which=which,
+        tile_px=tile_px,
+        overlap_px=overlap_px,
+        tta=tta,
+        device="auto",
+        num_threads=num_threads,
+    )
+    probs = {}
+    for k, it in enumerate(test):
+        probs[it.name] = predict(it.image, it.name, channels=np.ndim(it.image) == 3)
+        if progress is not None:
+            progress(k + 1, len(test))
+    return probs
+
+
+def evaluate_items(
+    probs: dict[str, np.ndarray],
+    test: list,
+    out: Path | None,
+    *,
+    threshold: float = 0.5,
+    sizes: tuple[int, int] = (0, 0),
+    connectivity: Connectivity = 4,
+) -> tuple[EvaluationResult, dict[str, np.ndarray]]:
+    """Masks of `probs` (post-processed with `sizes`), written to `out` as `predict_folder`
+    does (unless None), evaluated against the test items; returns the result and the masks."""
+
+    masks = {}
+    for it in test:
+        p = probs[it.name]
+        if out is None:
+            lo, hole = sizes
+            masks[it.name] = postprocess_mask(
+                p, threshold=threshold, min_size_px=lo, max_hole_px=hole
+            )
+        else:
+            masks[it.name] = _write_prediction(
+                out, it.name, p, threshold, (it.pixel_size_nm, None), sizes
+            )
+    images = (
+        (it.name, masks[it.name], None, it.mask, it.instances)
+        for it in sorted(test, key=lambda it: it.name)
+    )
+    return evaluate_images(images, connectivity=connectivity), masks
+
+
+def predict_and_evaluate(
+    run_dir,
+    test: list,
+    out: Path,
+    *,
+    which: str = "best",
+    tile_px: int = 256,
+    overlap_px: int = 64,
+    tta: bool | str = False,
+    threshold: float = 0.5,
+    connectivity: Connectivity = 4,
+    num_threads: int | None = None,
+    progress: Progress = None,
+) -> tuple[EvaluationResult, dict[str, np.ndarray]]:
+    """Predict test images already read (`LabeledImage` list), write the predictions to `out`
+    as `predict_folder` does, and evaluate them in memory; returns the result and the masks."""
+    probs = predict_items(
+        run_dir, test, which=which, tile_px=tile_px, overlap_px=overlap_px, tta=tta,
+        num_threads=num_threads, progress=progress,
+    )  # fmt: skip
+    return evaluate_items(probs, test, out, threshold=threshold, connectivity=connectivity)
 
 
 def train_and_evaluate(
@@ -191,18 +266,23 @@ def train_and_evaluate(
     test_data: str | Path,
     out: str | Path,
     *,
-    model: ModelName = "unet",
+    model: ModelName = RECIPE.model,
     model_params: dict | None = None,
-    minutes: float = 2.0,
-    max_steps: int = 400,
-    patch_px: int = 128,
-    batch_size: int = 4,
+    max_steps: int | None = None,
+    minutes: float | None = None,
+    patch_px: int | None = None,
+    batch_size: int | None = None,
     seed: int = 0,
+    tta: bool | str = False,
+    num_threads: int | None = None,
     n_figure: int = 3,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationResult:
-    """Train briefly on `train_data`, predict `test_data`, evaluate, and draw a figure.
+    """Train with the recipe on `train_data`, predict `test_data` with ``best.pt``, evaluate,
+    and draw a figure.
 
+    Every training setting not given is the recipe's (`segtrain.RECIPE`, the defaults of
+    `TrainConfig` and of ``mitoshape train``): the same model a user and the benchmarks train.
     Writes ``out/run/`` (the run folder), ``out/pred/`` (probabilities and masks),
     ``out/metrics.csv`` (per image), ``out/summary.csv`` (mean, std and pooled, named) and
     ``out/predictions.png`` (image, prediction, overlay with the truth for `n_figure` images).
@@ -212,7 +292,9 @@ def train_and_evaluate(
     ----------
     train_data, test_data : folders with images/ and masks/ (or image/ and label/)
     out : output folder
-    minutes : wall-clock training budget (training also stops at `max_steps`)
+    max_steps : int or None, steps (None: the recipe's)
+    minutes : float or None, also stop after this many wall-clock minutes
+    num_threads : int or None, torch CPU threads for training and prediction
     progress : callable or None, ``progress(done, total)`` of the training (steps), then of the
         prediction (images)
 
@@ -223,28 +305,32 @@ def train_and_evaluate(
     Examples
     --------
     >>> res = train_and_evaluate("lucchi_pp/train", "lucchi_pp/test", "out/seg",
-    ...                          minutes=2)                                  # doctest: +SKIP
+    ...                          max_steps=500)                             # doctest: +SKIP
     >>> res.summary["iou_pooled"]                                           # doctest: +SKIP
     """
     from ._train import train
 
     out = Path(out)
     test = io.read_pairs_folder(test_data)  # before training: a bad test folder fails early
+    given = {
+        "max_steps": max_steps,
+        "time_budget_min": minutes,
+        "patch_px": patch_px,
+        "batch_size": batch_size,
+        "model_params": model_params,
+        "num_threads": num_threads,
+    }
     cfg = TrainConfig(
         train=[DataSource(path=str(train_data))],
         run_dir=str(out / "run"),
         model=model,
-        model_params=model_params if model_params is not None else {"depth": 4, "width": 16},
-        patch_px=patch_px,
-        batch_size=batch_size,
-        max_steps=max_steps,
-        time_budget_min=minutes,
-        val_every=max(1, min(50, max_steps)),
-        val_patches=8,
         seed=seed,
+        **{k: v for k, v in given.items() if v is not None},
     )
     run = train(cfg, overwrite=True, progress=progress)
-    res, masks = predict_and_evaluate(run, test, out / "pred", which="last", progress=progress)
+    res, masks = predict_and_evaluate(
+        run, test, out / "pred", tta=tta, num_threads=num_threads, progress=progress
+    )
     io.write_csv(out / "metrics.csv", res.per_image)
     io.write_csv(out / "summary.csv", res.summary_table().reset_index(names="metric"))
     # Figure: the first n_figure test images with prediction and truth.

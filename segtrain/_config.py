@@ -1,4 +1,11 @@
-"""Typed training settings: where the data comes from, which model, how long, how to learn."""
+"""Typed training settings: where the data comes from, which model, how long, how to learn.
+
+The defaults of `TrainConfig` are one named recipe, `RECIPE` (`RECIPES["cpu"]`): the model, its
+size, the patches, the batch and the number of steps that train best on this project's 2-core
+CPU in about 20 minutes. The CLI, `train_and_evaluate`, `run_bench` and the benchmark scripts
+all start from it, so the figures in ``benchmarks/RESULTS.md`` come from the same training a user
+gets from ``mitoshape train --data DIR``.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,70 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shapelib import InputError
+
+from ._losses import LossName
 from ._registry import ModelName
 
-__all__ = ["AugmentConfig", "DataSource", "TrainConfig", "CONFIG_VERSION"]
+__all__ = [
+    "AugmentConfig",
+    "CONFIG_VERSION",
+    "DataSource",
+    "RECIPE",
+    "RECIPES",
+    "Recipe",
+    "TrainConfig",
+    "model_build_params",
+]
 
 # Bumped when a field changes meaning; a run folder written with another version is refused.
-CONFIG_VERSION = 1
+# 2: recipe defaults (unet depth 4 width 16, batch 4), held-out validation by default,
+# model_params merged over the recipe's, 2.5D context, the new augmentations.
+CONFIG_VERSION = 2
+
+
+class Recipe(BaseModel):
+    """A named training recipe: the defaults every training starts from.
+
+    Why these numbers (2 CPU cores, no GPU; `benchmarks/bench_segtrain.py --recipes` times
+    them): on Lucchi++ the U-Net of depth 4 and width 16 (1.8 M parameters) on 256 px patches
+    in batches of 4 reached foreground IoU 0.85 in 2,000-3,000 steps, while width 32
+    (7.2 M parameters) and batches of 8 cost several times more per step, so in the same
+    minutes they get a fraction of the steps and end worse.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    model: str = Field(description="Model name from the registry.")
+    model_params: dict[str, dict[str, Any]] = Field(
+        description="Per model name, the params a training uses unless it overrides them."
+    )
+    patch_px: int
+    batch_size: int
+    lr: float
+    max_steps: int
+    val_every: int
+
+
+RECIPES: dict[str, Recipe] = {
+    "cpu": Recipe(
+        name="cpu",
+        model="unet",
+        model_params={
+            "unet": {"depth": 4, "width": 16},
+            "attention_res_unet": {"depth": 4, "width": 16},
+            "efficientnet_unet": {"depth": 4, "width": 16},
+            "patch_cnn": {"width": 16, "fc": 64},
+        },
+        patch_px=256,
+        batch_size=4,
+        lr=2e-3,
+        max_steps=3000,
+        val_every=200,
+    ),
+}
+RECIPE = RECIPES["cpu"]
 
 
 class DataSource(BaseModel):
@@ -39,26 +104,90 @@ class DataSource(BaseModel):
 
 
 class AugmentConfig(BaseModel):
-    """Random augmentations applied to each training patch (numpy, seeded per patch)."""
+    """Random augmentations of each training patch (numpy/scipy, seeded per patch).
+
+    Geometry (image and mask together): flips, 90-degree rotations, and with probability
+    `warp_p` one warp made of a rotation by any angle, a scale and an elastic deformation,
+    sampled by linear interpolation (the mask is interpolated and thresholded at 0.5). Intensity
+    (image only): blur, contrast and brightness, gamma, Gaussian noise. EM sections (2.5D input
+    only, they touch the neighbour channels, never the centre slice): a missing section (a
+    neighbour replaced by a flat slice) and a shifted section (a neighbour moved by a few
+    pixels), as in badly cut or aligned stacks.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     flips: bool = Field(True, description="Random horizontal and vertical flips.")
     rot90: bool = Field(True, description="Random rotations by multiples of 90 degrees.")
-    intensity: float = Field(
-        0.1, ge=0, le=1, description="Scale/offset jitter of normalised intensity (+- fraction)."
+    warp_p: float = Field(
+        0.5, ge=0, le=1, description="Probability of the warp (rotation, scale, elastic)."
     )
-    gamma: float = Field(0.2, ge=0, le=1, description="Gamma jitter, exp(U(-g, g)).")
+    rotate_deg: float = Field(
+        180.0, ge=0, le=180, description="Warp: rotation angle drawn from U(-a, a) degrees."
+    )
+    scale: float = Field(
+        0.15, ge=0, lt=1, description="Warp: zoom factor drawn log-uniformly in [1-s, 1+s]."
+    )
+    elastic_px: float = Field(
+        3.0, ge=0, le=64, description="Warp: elastic displacement std in pixels (0 = off)."
+    )
+    elastic_spacing_px: int = Field(
+        32, ge=4, le=1024, description="Warp: spacing of the elastic control grid in pixels."
+    )
+    blur_p: float = Field(0.2, ge=0, le=1, description="Probability of a Gaussian blur.")
+    blur_sigma_px: float = Field(
+        1.5, ge=0, le=16, description="Blur sigma drawn from U(0.3, max) pixels."
+    )
+    contrast: float = Field(
+        0.15, ge=0, le=1, description="Contrast: scale about the patch mean by 1 +- U(0, c)."
+    )
+    intensity: float = Field(
+        0.1, ge=0, le=1, description="Brightness: offset by U(-b, b) of the normalised range."
+    )
+    gamma: float = Field(0.2, ge=0, le=1, description="Gamma exp(U(-g, g)) on [0, 1].")
     noise_std: float = Field(0.03, ge=0, le=1, description="Max Gaussian noise std (normalised).")
+    missing_section_p: float = Field(
+        0.05, ge=0, le=1, description="2.5D: probability per neighbour of a missing section."
+    )
+    shifted_section_p: float = Field(
+        0.1, ge=0, le=1, description="2.5D: probability per neighbour of a shifted section."
+    )
+    shifted_section_px: int = Field(
+        4, ge=0, le=64, description="2.5D: largest shift of a shifted section, pixels."
+    )
+
+    @classmethod
+    def none(cls) -> AugmentConfig:
+        """No augmentation at all (every probability and range 0)."""
+        return cls(
+            flips=False,
+            rot90=False,
+            warp_p=0,
+            blur_p=0,
+            contrast=0,
+            intensity=0,
+            gamma=0,
+            noise_std=0,
+            missing_section_p=0,
+            shifted_section_p=0,
+        )
+
+
+HoldoutMode = Literal["auto", "images", "band", "none"]
 
 
 class TrainConfig(BaseModel):
     """Everything that defines a training run; written as config.yaml/config.json in the run.
 
+    Defaults are `RECIPE`'s. `model_params` are merged over the recipe's params for the model
+    (given keys win), and the merged params are what config.yaml records.
+
     Examples
     --------
     >>> cfg = TrainConfig(train=[DataSource(path="data/train")], model="unet",
-    ...                   model_params={"depth": 3, "width": 16}, max_steps=100)
+    ...                   model_params={"depth": 3}, max_steps=100)
+    >>> cfg.model_params
+    {'depth': 3, 'width': 16}
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -66,25 +195,50 @@ class TrainConfig(BaseModel):
     version: int = Field(CONFIG_VERSION, description="Config format version.")
     train: list[DataSource] = Field(min_length=1, description="Training sources (mixed by weight).")
     val: list[DataSource] = Field(
-        default_factory=list, description="Validation sources; empty: use val_fraction."
+        default_factory=list, description="Validation sources; empty: hold out training data."
+    )
+    holdout: HoldoutMode = Field(
+        "auto",
+        description="Without `val`: what to hold out of the training data for validation. "
+        "images: whole images (a block of slices at the end of an EM stack, with a gap of "
+        "2 x context_slices + 1 slices); band: the bottom val_fraction of the rows of every "
+        "image (up to holdout_gap_px rows, at most 1/8 of the rows, left out between); auto: "
+        "images with 10 or more training images, else band; none: no held-out data "
+        "(validates on training patches, with a warning). The run's config.yaml records the "
+        "mode used.",
     )
     val_fraction: float = Field(
-        0.0,
+        0.2, gt=0, lt=1, description="Share held out: of the images, or of each image's rows."
+    )
+    val_names: list[str] = Field(
+        default_factory=list,
+        description="images mode: the names of the held-out images (empty: chosen by seed); "
+        "the run's config.yaml lists the ones used.",
+    )
+    holdout_gap_px: int = Field(
+        32,
         ge=0,
-        lt=1,
-        description="Fraction of training images held out for validation when `val` is empty; "
-        "0 validates on fixed un-augmented patches of the training images (no held-out data).",
+        description="band mode: rows dropped between training part and held-out band (at most "
+        "1/8 of the image's rows).",
     )
     run_dir: str = Field("runs/run", description="Output folder for checkpoints and logs.")
-    model: ModelName = Field("unet", description="Model name from the registry (segtrain.MODELS).")
+    model: ModelName = Field(RECIPE.model, description="Model name (segtrain.MODELS).")
     model_params: dict[str, Any] = Field(
-        default_factory=dict, description="Model options, e.g. {'depth': 4, 'width': 32}."
+        default_factory=dict,
+        description="Model options over the recipe's, e.g. {'depth': 4, 'width': 16}.",
+    )
+    context_slices: int = Field(
+        0,
+        ge=0,
+        le=7,
+        description="2.5D input: this many slices above and below each slice as extra "
+        "channels (EM stacks only); the model gets 1 + 2 x context_slices input channels.",
     )
     init_from: str | None = Field(
         None, description="Checkpoint (.pt) or run folder whose weights start this run (fine-tune)."
     )
-    patch_px: int = Field(256, ge=16, le=4096, description="Training patch side in pixels.")
-    batch_size: int = Field(8, ge=1, le=1024, description="Patches per step.")
+    patch_px: int = Field(RECIPE.patch_px, ge=16, le=4096, description="Patch side in pixels.")
+    batch_size: int = Field(RECIPE.batch_size, ge=1, le=1024, description="Patches per step.")
     fg_fraction: float = Field(
         0.5, ge=0, le=1, description="Share of patches centred on a random foreground pixel."
     )
@@ -92,21 +246,35 @@ class TrainConfig(BaseModel):
         (1.0, 99.0), description="Per-image percentiles mapped to 0 and 1."
     )
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
-    loss: Literal["bce", "dice", "bce+dice"] = Field("bce+dice", description="Training loss.")
+    loss: LossName = Field("bce+dice", description="Training loss (segtrain.LOSSES).")
     optimizer: Literal["adam", "adamw"] = Field("adamw", description="Optimiser.")
-    lr: float = Field(1e-3, gt=0, le=1, description="Peak learning rate.")
+    lr: float = Field(RECIPE.lr, gt=0, le=1, description="Peak learning rate.")
     weight_decay: float = Field(1e-4, ge=0, le=1, description="Weight decay.")
     schedule: Literal["constant", "cosine"] = Field(
-        "cosine", description="Learning-rate schedule over max_steps (or the time budget)."
+        "cosine",
+        description="Learning rate over max_steps (over the time budget if that ends first).",
     )
-    max_steps: int = Field(1000, ge=1, description="Optimiser steps in total.")
+    max_steps: int = Field(RECIPE.max_steps, ge=1, description="Optimiser steps in total.")
     time_budget_min: float | None = Field(
-        None, gt=0, description="Stop after this many minutes of training (wall clock)."
+        None,
+        gt=0,
+        description="Also stop after this many minutes of training (wall clock; runs are then "
+        "not reproducible). None: steps only.",
     )
-    val_every: int = Field(100, ge=1, description="Validate (and checkpoint) every N steps.")
-    val_patches: int = Field(16, ge=1, description="Fixed validation patches per validation.")
+    val_every: int = Field(
+        RECIPE.val_every, ge=1, description="Validate (and checkpoint) every N steps."
+    )
+    val_patches: int = Field(
+        8,
+        ge=1,
+        description="Fixed un-augmented training patches scored for the training IoU (and "
+        "validated on when holdout is none).",
+    )
     patience: int = Field(
         0, ge=0, description="Early stopping: validations without improvement; 0 = off."
+    )
+    overfit_gap: float = Field(
+        0.1, gt=0, le=1, description="Warn when training IoU exceeds held-out IoU by this much."
     )
     seed: int = Field(0, ge=0, description="The one seed for init, sampling and augmentation.")
     device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Device.")
@@ -114,6 +282,35 @@ class TrainConfig(BaseModel):
         True, description="Mixed precision (bf16 autocast on CPU, fp16 on CUDA) + channels_last."
     )
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads; None: default.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_recipe_params(cls, data):
+        # The recipe's params of the chosen model, overridden by the given ones.
+        if isinstance(data, dict):
+            model = data.get("model", RECIPE.model)
+            given = data.get("model_params")
+            if given is None:
+                given = {}
+            if isinstance(given, dict) and isinstance(model, str):
+                data = {**data, "model_params": {**RECIPE.model_params.get(model, {}), **given}}
+        return data
+
+    @model_validator(mode="after")
+    def _check_channels(self):
+        given = self.model_params.get("in_channels")
+        if given is not None and given != self.input_channels:
+            raise InputError(
+                f"model_params in_channels={given} but the input has {self.input_channels} "
+                f"channel(s) (1 + 2 x context_slices={self.context_slices}); drop in_channels, "
+                "it is derived from the config."
+            )
+        return self
+
+    @property
+    def input_channels(self) -> int:
+        """Channels of the network's input: the slice and its 2.5D neighbours."""
+        return 1 + 2 * self.context_slices
 
     @model_validator(mode="after")
     def _patch_fits_model(self) -> TrainConfig:
@@ -125,10 +322,15 @@ class TrainConfig(BaseModel):
         except ValueError:  # bad model_params: build_model reports them with its own message
             return self
         if self.patch_px < need:
-            raise ValueError(
+            raise InputError(
                 f"patch_px {self.patch_px} is too small for {self.model} with model_params "
                 f"{self.model_params}: each down-sampling halves the patch and the bottleneck "
                 f"needs 2 x 2 pixels, so patches must be >= {need} px. Use patch_px >= {need} "
                 "or a smaller depth."
             )
         return self
+
+
+def model_build_params(cfg: TrainConfig) -> dict[str, Any]:
+    """The params the network of `cfg` is built with: its model_params and the input channels."""
+    return {**cfg.model_params, "in_channels": cfg.input_channels}

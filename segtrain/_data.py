@@ -1,24 +1,66 @@
-"""Patch datasets for training: foreground-aware sampling from a weighted mixture of sources."""
+"""Patch datasets for training: foreground-aware sampling from a weighted mixture of sources,
+multi-channel input (2.5D neighbours), and the `Batch` the training loop and losses consume."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from shapelib import InputError
 
-from ._augment import augment_patch, normalize_percentile
+from ._augment import normalize_percentile, random_geometry, sample_patch
 from ._config import AugmentConfig
+from ._intensity import augment_intensity, augment_sections
 
-__all__ = ["PatchDataset", "prepare_images"]
+__all__ = ["Batch", "PatchDataset", "as_channels", "prepare_images"]
+
+
+@dataclass(frozen=True, eq=False)
+class Batch:
+    """One training batch. Losses read what they need; new inputs (clicks, a previous mask)
+    become new channels of `image` or new fields here.
+
+    Attributes
+    ----------
+    image : (B, C, P, P) float32 tensor, the network input (C = TrainConfig.input_channels)
+    mask : (B, 1, P, P) float32 tensor in {0, 1}, the target
+    """
+
+    image: torch.Tensor
+    mask: torch.Tensor
+
+    def to(self, device, *, channels_last: bool = False) -> Batch:
+        """The batch on `device` (the image in channels-last memory format when asked)."""
+        image = self.image.to(device)
+        if channels_last:
+            image = image.contiguous(memory_format=torch.channels_last)
+        return Batch(image=image, mask=self.mask.to(device))
+
+
+def as_channels(image: np.ndarray) -> np.ndarray:
+    """A (Y, X) image as (1, Y, X); a (C, Y, X) image unchanged."""
+    image = np.asarray(image)
+    return image[None] if image.ndim == 2 else image
 
 
 def prepare_images(items, *, percentiles=(1.0, 99.0)):
-    """Normalise each `LabeledImage` (per-image percentiles); returns (images, masks, sources)."""
+    """Normalise each `LabeledImage` (per-image, per-channel percentiles).
+
+    Returns
+    -------
+    images : list of (C, Y, X) float32; masks : list of (Y, X) uint8; sources : list of str
+    """
     images = [
-        normalize_percentile(it.image, low=percentiles[0], high=percentiles[1]) for it in items
+        np.stack(
+            [
+                normalize_percentile(ch, low=percentiles[0], high=percentiles[1])
+                for ch in as_channels(it.image)
+            ]
+        )
+        for it in items
     ]
     masks = [np.asarray(it.mask, dtype=np.uint8) for it in items]
     sources = [it.source for it in items]
@@ -26,26 +68,28 @@ def prepare_images(items, *, percentiles=(1.0, 99.0)):
 
 
 def _pad_to(image: np.ndarray, mask: np.ndarray, size: int):
-    """Reflect-pad image and mask together so both sides are >= size."""
-    py = max(0, size - image.shape[0])
-    px = max(0, size - image.shape[1])
+    """Reflect-pad (C, Y, X) image and (Y, X) mask together so both sides are >= size."""
+    py = max(0, size - image.shape[-2])
+    px = max(0, size - image.shape[-1])
     if py == 0 and px == 0:
         return image, mask
     pads = ((py // 2, py - py // 2), (px // 2, px - px // 2))
-    return np.pad(image, pads, mode="reflect"), np.pad(mask, pads, mode="reflect")
+    mode = "reflect" if min(mask.shape) > 1 else "edge"
+    return np.pad(image, ((0, 0), *pads), mode=mode), np.pad(mask, pads, mode=mode)
 
 
 class PatchDataset(torch.utils.data.Dataset):
     """Square training patches cut from normalised images, deterministic per (seed, index).
 
     Patch ``i`` is drawn with ``np.random.default_rng((seed, i))``: a source by weight, an image
-    in it by area, then a centre: with probability `fg_fraction` a random foreground pixel, else
-    uniform. Augmentation (if given) uses the same generator, so the dataset is reproducible and
-    a resumed training sees the same patches it would have seen.
+    in it by area, then a centre: with probability `fg_fraction` near a random foreground pixel,
+    else uniform; then (if `augment`) its geometry, intensity and EM-section changes
+    (`segtrain._augment`). The dataset is therefore reproducible, and a resumed training sees
+    the patches it would have seen.
 
     Parameters
     ----------
-    images : list of (Y, X) float32 arrays, normalised
+    images : list of (Y, X) or (C, Y, X) float32 arrays, normalised (all with the same C)
     masks : list of (Y, X) uint8 arrays {0, 1}
     patch_px : int, side of the square patches
     length : int, nominal number of patches (indices may exceed it: patches are generated)
@@ -57,7 +101,7 @@ class PatchDataset(torch.utils.data.Dataset):
 
     Returns (per item)
     ------------------
-    image : (1, P, P) float32 tensor; mask : (1, P, P) float32 tensor {0, 1}
+    image : (C, P, P) float32 tensor; mask : (1, P, P) float32 tensor {0, 1}
 
     Examples
     --------
@@ -86,9 +130,15 @@ class PatchDataset(torch.utils.data.Dataset):
                 f"PatchDataset needs as many masks as images, at least one; got {len(images)} "
                 f"images and {len(masks)} masks."
             )
-        padded = [_pad_to(im, m, patch_px) for im, m in zip(images, masks, strict=True)]
+        chans = [as_channels(im) for im in images]
+        if len({c.shape[0] for c in chans}) != 1:
+            raise InputError(
+                f"all images need the same number of channels; got {[c.shape[0] for c in chans]}."
+            )
+        padded = [_pad_to(im, m, patch_px) for im, m in zip(chans, masks, strict=True)]
         self.images = [p[0] for p in padded]
         self.masks = [p[1] for p in padded]
+        self.channels = int(self.images[0].shape[0])
         self.patch_px = int(patch_px)
         self.length = int(length)
         self.fg_fraction = float(fg_fraction)
@@ -102,7 +152,7 @@ class PatchDataset(torch.utils.data.Dataset):
         self._source_members = [[i for i, s in enumerate(sources) if s == n] for n in names]
         self._member_p = []
         for members in self._source_members:
-            area = np.array([self.images[i].size for i in members], dtype=float)
+            area = np.array([self.masks[i].size for i in members], dtype=float)
             self._member_p.append(area / area.sum())
         # Foreground pixel coordinates per image, for foreground-aware centres.
         self._fg = [np.flatnonzero(m) for m in self.masks]
@@ -111,13 +161,14 @@ class PatchDataset(torch.utils.data.Dataset):
         return self.length
 
     def sample(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Patch `index` as numpy arrays: image (P, P) float32, mask (P, P) uint8."""
+        """Patch `index` as numpy arrays: image (C, P, P) float32, mask (P, P) uint8."""
         rng = np.random.default_rng((self.seed, int(index)))
+        # Where: a source by weight, an image by area, a corner near foreground or anywhere.
         s = int(rng.choice(len(self._source_p), p=self._source_p))
         members = self._source_members[s]
         i = members[int(rng.choice(len(members), p=self._member_p[s]))]
         image, mask = self.images[i], self.masks[i]
-        h, w = image.shape
+        h, w = mask.shape
         p = self.patch_px
         fg = self._fg[i]
         if fg.size and rng.random() < self.fg_fraction:
@@ -127,30 +178,23 @@ class PatchDataset(torch.utils.data.Dataset):
         else:
             y0 = int(rng.integers(0, h - p + 1))
             x0 = int(rng.integers(0, w - p + 1))
-        im = image[y0 : y0 + p, x0 : x0 + p]
-        m = mask[y0 : y0 + p, x0 : x0 + p]
-        if self.augment is not None:
-            a = self.augment
-            im, m = augment_patch(
-                im,
-                m,
-                rng,
-                flips=a.flips,
-                rot90=a.rot90,
-                intensity=a.intensity,
-                gamma=a.gamma,
-                noise_std=a.noise_std,
-            )
-        return np.ascontiguousarray(im, dtype=np.float32), np.ascontiguousarray(m)
+        centre = (y0 + (p - 1) / 2, x0 + (p - 1) / 2)
+        if self.augment is None:
+            return sample_patch(image, mask, centre, p)
+        # How: geometry on image and mask together, then the image-only changes.
+        geometry = random_geometry(rng, self.augment, p)
+        im, m = sample_patch(image, mask, centre, p, geometry)
+        im = augment_intensity(im, rng, self.augment)
+        im = augment_sections(im, rng, self.augment)
+        return im, m
 
     def __getitem__(self, index: int):
         im, m = self.sample(index)
-        return (
-            torch.from_numpy(im)[None],
-            torch.from_numpy(m.astype(np.float32))[None],
-        )
+        return torch.from_numpy(im), torch.from_numpy(m.astype(np.float32))[None]
 
-    def batch(self, start: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Patches ``start .. start+size-1`` stacked: (B, 1, P, P) image and mask tensors."""
+    def batch(self, start: int, size: int) -> Batch:
+        """Patches ``start .. start+size-1`` stacked: (B, C, P, P) image, (B, 1, P, P) mask."""
         pairs = [self[start + k] for k in range(size)]
-        return torch.stack([a for a, _ in pairs]), torch.stack([b for _, b in pairs])
+        return Batch(
+            image=torch.stack([a for a, _ in pairs]), mask=torch.stack([b for _, b in pairs])
+        )

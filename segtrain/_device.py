@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 
 from shapelib import InputError
 
-__all__ = ["autocast_for", "pick_device"]
+__all__ = ["autocast_for", "pick_device", "torch_threads"]
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -31,3 +33,17 @@ def autocast_for(device: torch.device, enabled: bool):
         return torch.autocast(device_type="cpu", enabled=False)
     dtype = torch.bfloat16 if device.type == "cpu" else torch.float16
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@contextmanager
+def torch_threads(n: int | None):
+    """Run the block with `n` torch CPU threads (None: leave as is), then restore the count."""
+    if not n:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)

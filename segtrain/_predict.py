@@ -14,11 +14,13 @@ from ._augment import normalize_percentile
 from ._device import autocast_for
 
 __all__ = [
+    "TTA_MODES",
     "blend_window",
     "pad_for_tiles",
     "postprocess_mask",
     "predict_image",
     "predict_stack",
+    "stack_context",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,32 @@ def pad_for_tiles(
     return np.pad(x, pads, mode="reflect" if min(h, w) > 1 else "edge"), coords
 
 
+TTA_MODES = ("none", "flips", "d4")
+
+
+def _tta_transforms(tta) -> list[tuple]:
+    """(forward, inverse) pairs on (B, C, H, W) tensors for a TTA mode (True = "flips")."""
+    mode = {True: "flips", False: "none", None: "none"}.get(tta, tta)
+    if mode not in TTA_MODES:
+        raise InputError(f"tta must be one of {', '.join(TTA_MODES)} (or a bool); got {tta!r}.")
+
+    def flip(dims):
+        return (lambda t: torch.flip(t, dims)), (lambda t: torch.flip(t, dims))
+
+    identity = (lambda t: t, lambda t: t)
+    if mode == "none":
+        return [identity]
+    flips = [identity, flip((-1,)), flip((-2,)), flip((-2, -1))]
+    if mode == "flips":
+        return flips
+
+    # d4: the four flips and the four flips after a transpose (the 8 symmetries of a square).
+    def transposed(fwd, inv):
+        return (lambda t: fwd(t.transpose(-2, -1))), (lambda t: inv(t).transpose(-2, -1))
+
+    return flips + [transposed(f, i) for f, i in flips]
+
+
 @torch.no_grad()
 def predict_image(
     model: torch.nn.Module,
@@ -102,7 +130,7 @@ def predict_image(
     tile_px: int = 256,
     overlap_px: int = 64,
     batch_size: int = 4,
-    tta: bool = False,
+    tta: bool | str = False,
     normalize: tuple[float, float] | None = (1.0, 99.0),
     device: str | torch.device = "cpu",
     amp: bool = False,
@@ -116,11 +144,14 @@ def predict_image(
 
     Parameters
     ----------
-    model : network mapping (B, 1, H, W) to logits (B, 1, H, W), in eval mode
-    image : (Y, X) ndarray, raw intensities
+    model : network mapping (B, C, H, W) to logits (B, 1, H, W), in eval mode
+    image : (Y, X) ndarray, raw intensities; or (C, Y, X) for a multi-channel (2.5D) input
     tile_px, overlap_px : int, tile side and overlap between neighbouring tiles
-    tta : bool, average over the identity and the horizontal, vertical and both flips
-    normalize : (low, high) percentiles, or None when `image` is already normalised
+    tta : "none", "flips" (the identity, horizontal, vertical and both flips; also True) or
+        "d4" (those and the same after a transpose: all 8 symmetries of the square); the
+        probabilities of the transformed tiles are mapped back and averaged
+    normalize : (low, high) percentiles applied per channel, or None when `image` is already
+        normalised
     amp : bool, bf16/fp16 autocast
 
     Returns
@@ -136,31 +167,36 @@ def predict_image(
     (100, 70)
     """
     image = np.asarray(image)
-    if image.ndim != 2:
-        raise InputError(f"predict_image needs a 2D (Y, X) image; got shape {image.shape}.")
+    if image.ndim not in (2, 3):
+        raise InputError(
+            f"predict_image needs a 2D (Y, X) image or a (C, Y, X) multi-channel image; got "
+            f"shape {image.shape}."
+        )
     _check_tiles(tile_px, overlap_px)
+    transforms = _tta_transforms(tta)
     device = torch.device(device)
-    x = normalize_percentile(image, low=normalize[0], high=normalize[1]) if normalize else image
+    chans = image[None] if image.ndim == 2 else image
+    if normalize:
+        x = np.stack([normalize_percentile(c, low=normalize[0], high=normalize[1]) for c in chans])
+    else:
+        x = chans.astype(np.float32)
     x = x.astype(np.float32)
-    h, w = x.shape
+    h, w = x.shape[-2:]
     m = overlap_px
     xp, coords = pad_for_tiles(x, tile_px, overlap_px)
     win = blend_window(tile_px, overlap_px)
-    acc = np.zeros(xp.shape, np.float32)
-    wsum = np.zeros(xp.shape, np.float32)
-    flips = [(), (-1,), (-2,), (-2, -1)] if tta else [()]
+    acc = np.zeros(xp.shape[-2:], np.float32)
+    wsum = np.zeros(xp.shape[-2:], np.float32)
     for k in range(0, len(coords), batch_size):
         chunk = coords[k : k + batch_size]
-        batch = np.stack([xp[y0 : y0 + tile_px, x0 : x0 + tile_px] for y0, x0 in chunk])
-        t = torch.from_numpy(batch)[:, None].to(device)
-        prob = torch.zeros_like(t)
-        for dims in flips:
-            ti = torch.flip(t, dims) if dims else t
+        batch = np.stack([xp[:, y0 : y0 + tile_px, x0 : x0 + tile_px] for y0, x0 in chunk])
+        t = torch.from_numpy(batch).to(device)
+        prob = torch.zeros((t.shape[0], 1, *t.shape[-2:]), device=device)
+        for forward, inverse in transforms:
             with autocast_for(device, amp):
-                out = model(ti)
-            out = torch.sigmoid(out.float())
-            prob += torch.flip(out, dims) if dims else out
-        prob = (prob / len(flips))[:, 0].cpu().numpy()
+                out = model(forward(t))
+            prob += inverse(torch.sigmoid(out.float()))
+        prob = (prob / len(transforms))[:, 0].cpu().numpy()
         for (y0, x0), p in zip(chunk, prob, strict=True):
             acc[y0 : y0 + tile_px, x0 : x0 + tile_px] += p * win
             wsum[y0 : y0 + tile_px, x0 : x0 + tile_px] += win
@@ -168,24 +204,34 @@ def predict_image(
     return np.clip(out[m : m + h, m : m + w], 0, 1).astype(np.float32)
 
 
+def stack_context(stack: np.ndarray, z: int, context: int) -> np.ndarray:
+    """Slice `z` of a (Z, Y, X) stack with `context` neighbours per side as (2k + 1, Y, X),
+    the first and last slice repeated beyond the ends (as `segtrain.io.read_stack` does)."""
+    zs = np.clip(np.arange(z - context, z + context + 1), 0, stack.shape[0] - 1)
+    return stack[zs]
+
+
 def predict_stack(
     model: torch.nn.Module,
     stack: np.ndarray,
     *,
+    context: int = 0,
     progress: Callable[[int, int], None] | None = None,
     **kw,
 ) -> np.ndarray:
     """Slice-by-slice `predict_image` over a (Z, Y, X) stack; returns (Z, Y, X) float32.
 
-    `progress`, when given, is called as ``progress(slices done, slices in all)``; `kw` goes to
-    `predict_image`.
+    With ``context = k > 0`` (2.5D) each slice goes in with its k neighbours per side as
+    channels (`stack_context`), each normalised on its own as in training. `progress`, when
+    given, is called as ``progress(slices done, slices in all)``; `kw` goes to `predict_image`.
     """
     stack = np.asarray(stack)
     if stack.ndim != 3:
         raise InputError(f"predict_stack needs a (Z, Y, X) stack; got shape {stack.shape}.")
     planes = []
     for z in range(stack.shape[0]):
-        planes.append(predict_image(model, stack[z], **kw))
+        image = stack_context(stack, z, context) if context > 0 else stack[z]
+        planes.append(predict_image(model, image, **kw))
         if progress is not None:
             progress(z + 1, stack.shape[0])
     return np.stack(planes)

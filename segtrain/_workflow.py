@@ -3,7 +3,9 @@
 Each input folder is read once, by `segtrain.io`; the arrays then go through the compute
 modules (`_predict`, `_metrics`, `_morphology`), and the results are written by `segtrain.io`.
 Prediction files carry the input image's pixel size, so `quantify_folder` after
-`predict_folder` needs no pixel size. Training then evaluating: `_bench.py`.
+`predict_folder` needs no pixel size. A 2.5D run predicts EM stacks with each slice's
+neighbours as channels; masks may be cleaned of small objects and holes with the sizes the run
+chose on its validation data. Training then evaluating: `_bench.py`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ __all__ = [
     "QuantifyResult",
     "evaluate_folders",
     "plot_comparison",
-    "predict_and_evaluate",
     "plot_prediction_folders",
     "predict_folder",
     "quantify_folder",
@@ -51,11 +52,24 @@ class QuantifyResult:
 # --- predict -------------------------------------------------------------------------------
 
 
-def _predictor(run_dir, *, which: str, tile_px: int, overlap_px: int, tta: bool, device: str):
-    """A function image (2D) or stack (3D) -> probabilities, with a trained run's network."""
+def _predictor(
+    run_dir,
+    *,
+    which: str,
+    tile_px: int,
+    overlap_px: int,
+    tta,
+    device: str,
+    num_threads=None,
+    amp: bool | None = None,
+):
+    """A function image (2D) or stack (3D) -> probabilities, with a trained run's network.
+
+    `amp` None: the run's own precision (bf16 autocast on CPU for ``amp: true`` runs, as they
+    were validated during training)."""
     import torch
 
-    from ._device import pick_device
+    from ._device import pick_device, torch_threads
     from ._predict import predict_image, predict_stack
     from ._train import load_run
 
@@ -68,25 +82,54 @@ def _predictor(run_dir, *, which: str, tile_px: int, overlap_px: int, tta: bool,
         tta=tta,
         normalize=tuple(cfg.normalize_percentiles),
         device=dev,
-        amp=cfg.amp and dev.type != "cpu",
+        amp=cfg.amp if amp is None else amp,
     )
 
-    def predict(image: np.ndarray, where: str) -> np.ndarray:
-        with torch.inference_mode():
-            if image.ndim == 3:
-                return predict_stack(model, image, **kw)
-            if image.ndim == 2:
+    def predict(image: np.ndarray, where: str, *, channels: bool = False) -> np.ndarray:
+        # channels: `image` is one slice with its 2.5D neighbours, (C, Y, X), as read_stack
+        # gives it; otherwise a 3D array is a stack to predict slice by slice.
+        with torch.inference_mode(), torch_threads(num_threads):
+            if channels and image.ndim == 3:
                 return predict_image(model, image, **kw)
+            if image.ndim == 3:
+                return predict_stack(model, image, context=cfg.context_slices, **kw)
+            if image.ndim == 2 and cfg.context_slices == 0:
+                return predict_image(model, image, **kw)
+            if image.ndim == 2:
+                raise InputError(
+                    f"{where} is a 2D image, but the run uses 2.5D input (context_slices="
+                    f"{cfg.context_slices}): predict EM stacks (3D TIFF) with it."
+                )
         raise InputError(f"{where} must be a 2D image or a 3D stack; got shape {image.shape}.")
 
     return predict
 
 
+def _cleaner(run_dir, *, clean: bool, min_size_px, max_hole_px):
+    """(min_size_px, max_hole_px): given, else the run's validation choice with `clean`."""
+    if not clean:
+        return int(min_size_px or 0), int(max_hole_px or 0)
+    chosen = io.read_postprocess(run_dir)
+    lo = chosen["min_size_px"] if min_size_px is None else min_size_px
+    hole = chosen["max_hole_px"] if max_hole_px is None else max_hole_px
+    return int(lo), int(hole)
+
+
 def _write_prediction(
-    out: Path, name: str, prob: np.ndarray, threshold: float, scale
+    out: Path, name: str, prob: np.ndarray, threshold: float, scale, sizes=(0, 0)
 ) -> np.ndarray:
-    """Write ``probabilities/NAME.tif`` and ``masks/NAME.tif`` with the input's scale."""
-    mask = (prob >= threshold).astype(np.uint8)
+    """Write ``probabilities/NAME.tif`` and ``masks/NAME.tif`` with the input's scale; the mask
+    without objects under ``sizes[0]`` and holes under ``sizes[1]`` pixels (per slice)."""
+    from ._predict import postprocess_mask
+
+    lo, hole = sizes
+    if prob.ndim == 2:
+        mask = postprocess_mask(prob, threshold=threshold, min_size_px=lo, max_hole_px=hole)
+    else:
+        mask = np.stack(
+            [postprocess_mask(p, threshold=threshold, min_size_px=lo, max_hole_px=hole)
+             for p in prob]
+        )  # fmt: skip
     pixel, z_step = scale
     for sub, arr in (("probabilities", prob.astype(np.float32)), ("masks", mask)):
         io.write_tiff(out / sub / f"{name}.tif", arr, pixel_size_nm=pixel, z_step_nm=z_step)
@@ -101,22 +144,34 @@ def predict_folder(
     which: str = "best",
     tile_px: int = 256,
     overlap_px: int = 64,
-    tta: bool = False,
+    tta: bool | str = False,
     threshold: float = 0.5,
+    clean: bool = False,
+    min_size_px: int | None = None,
+    max_hole_px: int | None = None,
     device: str = "auto",
+    num_threads: int | None = None,
+    amp: bool | None = None,
     progress: Progress = None,
 ) -> Path:
     """Predict every image (or EM stack) in `input` with a trained run; write TIFFs to `out`.
 
     Writes ``out/probabilities/NAME.tif`` (float32 in [0, 1]) and ``out/masks/NAME.tif`` (uint8
     0/1, probability >= `threshold`), each with the input TIFF's pixel size (and z step) when it
-    has one. A 3D TIFF is an EM stack, predicted slice by slice.
+    has one. A 3D TIFF is an EM stack, predicted slice by slice (with its neighbours when the run
+    uses 2.5D input).
 
     Parameters
     ----------
     run_dir : a run folder written by `segtrain.train` (or a ``.pt`` checkpoint in one)
     input : an image file, a folder of images, or a folder with an ``images/`` subfolder
     out : output folder (created)
+    tta : "none", "flips" (True) or "d4" (`segtrain.predict_image`)
+    clean : bool, remove small objects and holes from the masks with the sizes the run chose
+        on its held-out validation images (``postprocess.json``)
+    min_size_px, max_hole_px : int or None, explicit sizes (override the run's; 0 = off)
+    num_threads : int or None, torch CPU threads while predicting (None: as set)
+    amp : bool or None, mixed precision (bf16 on CPU); None: as the run was trained
     progress : callable or None, called as ``progress(images done, images in all)``
 
     Returns
@@ -129,13 +184,21 @@ def predict_folder(
     """
     input, out = Path(input), Path(out)
     files = [input] if input.is_file() else io.list_images(io.image_folder(input))
+    sizes = _cleaner(run_dir, clean=clean, min_size_px=min_size_px, max_hole_px=max_hole_px)
     predict = _predictor(
-        run_dir, which=which, tile_px=tile_px, overlap_px=overlap_px, tta=tta, device=device
+        run_dir,
+        which=which,
+        tile_px=tile_px,
+        overlap_px=overlap_px,
+        tta=tta,
+        device=device,
+        num_threads=num_threads,
+        amp=amp,
     )
     for k, f in enumerate(files):
         img = io.read_scaled_image(f)
         prob = predict(img.data, str(f))
-        _write_prediction(out, f.stem, prob, threshold, (img.pixel_size_nm, img.z_step_nm))
+        _write_prediction(out, f.stem, prob, threshold, (img.pixel_size_nm, img.z_step_nm), sizes)
         if progress is not None:
             progress(k + 1, len(files))
     return out
@@ -188,37 +251,6 @@ def evaluate_folders(
             yield name, p_mask, p_inst, g_mask, g_inst if beside is None else beside
 
     return evaluate_images(images(), connectivity=connectivity)
-
-
-def predict_and_evaluate(
-    run_dir,
-    test: list,
-    out: Path,
-    *,
-    which: str = "best",
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    tta: bool = False,
-    threshold: float = 0.5,
-    connectivity: Connectivity = 4,
-    progress: Progress = None,
-) -> tuple[EvaluationResult, dict[str, np.ndarray]]:
-    """Predict test images already read (`LabeledImage` list), write the predictions to `out`
-    as `predict_folder` does, and evaluate them in memory; returns the result and the masks."""
-    predict = _predictor(
-        run_dir, which=which, tile_px=tile_px, overlap_px=overlap_px, tta=tta, device="auto"
-    )
-    masks = {}
-    for k, it in enumerate(test):
-        prob = predict(it.image, it.name)
-        masks[it.name] = _write_prediction(out, it.name, prob, threshold, (it.pixel_size_nm, None))
-        if progress is not None:
-            progress(k + 1, len(test))
-    images = (
-        (it.name, masks[it.name], None, it.mask, it.instances)
-        for it in sorted(test, key=lambda it: it.name)
-    )
-    return evaluate_images(images, connectivity=connectivity), masks
 
 
 def plot_prediction_folders(

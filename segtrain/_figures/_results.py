@@ -13,13 +13,15 @@ __all__ = [
 ]
 
 
-def plot_training_curves(rows: list[dict]):
-    """Training loss, validation loss and validation Dice/IoU against step, one marker per row.
+def plot_training_curves(rows: list[dict], *, note: str | None = None):
+    """Losses (left) and training vs validation IoU (right) against step, one marker per
+    validation; the best validation IoU (the step of ``best.pt``) is starred.
 
     Parameters
     ----------
     rows : the training log, one dict per validation (step, train_loss, val_loss, val_dice,
-        val_iou)
+        val_iou and, from version 2 runs, train_iou)
+    note : str or None, what the validation data are (shown as the title)
 
     Returns
     -------
@@ -27,18 +29,27 @@ def plot_training_curves(rows: list[dict]):
     """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(9, 3.5), layout="constrained")
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
     a, b = fig.subplots(1, 2)
     steps = [r["step"] for r in rows]
-    a.plot(steps, [r["train_loss"] for r in rows], marker="o", label="train loss")
-    a.plot(steps, [r["val_loss"] for r in rows], marker="o", label="val loss")
+    a.plot(steps, [r["train_loss"] for r in rows], marker="o", label="training loss")
+    a.plot(steps, [r["val_loss"] for r in rows], marker="s", label="validation loss")
     a.set_xlabel("step")
+    a.set_ylabel("loss")
     a.legend()
-    b.plot(steps, [r["val_dice"] for r in rows], marker="o", label="val Dice (pooled)")
-    b.plot(steps, [r["val_iou"] for r in rows], marker="o", label="val foreground IoU (pooled)")
+    if all("train_iou" in r for r in rows):
+        b.plot(steps, [r["train_iou"] for r in rows], marker="o", label="training IoU (fg)")
+    b.plot(steps, [r["val_iou"] for r in rows], marker="s", label="validation IoU (fg)")
+    b.plot(steps, [r["val_dice"] for r in rows], marker=".", ls=":", label="validation Dice")
+    k = int(np.argmax([r["val_iou"] for r in rows]))
+    b.plot([steps[k]], [rows[k]["val_iou"]], marker="*", ms=14, ls="none", color="k",
+           label=f"best (step {steps[k]}, IoU {rows[k]['val_iou']:.3f})")  # fmt: skip
     b.set_xlabel("step")
+    b.set_ylabel("pooled over pixels")
     b.set_ylim(0, 1)
-    b.legend()
+    b.legend(fontsize=8)
+    if note:
+        fig.suptitle(note, fontsize=8)
     return fig
 
 
@@ -82,11 +93,14 @@ def plot_predictions(
 
 
 def plot_bench_table(table):
-    """Bar chart of foreground IoU (mean +- std over images) per model, training data, test set.
+    """Bar chart of foreground IoU per model, training data, test set and output: the mean over
+    seeds of the per-image mean, thick error bars the std over seeds, thin ones the per-image
+    std.
 
     Parameters
     ----------
-    table : DataFrame of `segtrain.run_bench` (model, training, test_set, iou_mean, iou_std)
+    table : DataFrame of `segtrain.run_bench` (model, training, test_set, output, iou_mean,
+        iou_seed_std, iou_image_std)
 
     Returns
     -------
@@ -94,12 +108,23 @@ def plot_bench_table(table):
     """
     from matplotlib.figure import Figure
 
-    labels = [f"{r.model}\n{r.training}\n{r.test_set}" for r in table.itertuples()]
-    fig = Figure(figsize=(max(4, 1.3 * len(labels)), 3.8), layout="constrained")
+    labels = [
+        f"{r.model}\n{r.training}\n{r.test_set}\n{getattr(r, 'output', '')}"
+        for r in table.itertuples()
+    ]
+    x = np.arange(len(labels))
+    fig = Figure(figsize=(max(4, 1.3 * len(labels)), 4.2), layout="constrained")
     ax = fig.subplots()
-    ax.bar(range(len(labels)), table["iou_mean"], yerr=table["iou_std"], capsize=3)
-    ax.set_xticks(range(len(labels)), labels, fontsize=7)
-    ax.set_ylabel("foreground IoU (mean +- std per image)")
+    ax.bar(x, table["iou_mean"], color="tab:blue", alpha=0.8)
+    if "iou_image_std" in table:
+        ax.errorbar(x, table["iou_mean"], yerr=table["iou_image_std"], fmt="none", ecolor="0.5",
+                    capsize=6, lw=1, label="std over images")  # fmt: skip
+    if "iou_seed_std" in table:
+        ax.errorbar(x, table["iou_mean"], yerr=table["iou_seed_std"], fmt="none", ecolor="k",
+                    capsize=3, lw=2.5, label="std over seeds")  # fmt: skip
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_xticks(x, labels, fontsize=7)
+    ax.set_ylabel("foreground IoU (mean per image)")
     ax.set_ylim(0, 1)
     return fig
 

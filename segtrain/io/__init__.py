@@ -23,8 +23,13 @@ from ._images import (
 )
 from ._runs import (
     CHECKPOINT_FORMAT,
+    POSTPROCESS_FILE,
+    SPLIT_FILE,
     load_checkpoint,
+    read_log_csv,
+    read_postprocess,
     read_run_config,
+    read_split,
     save_checkpoint,
     write_bench_outputs,
     write_csv,
@@ -40,6 +45,8 @@ write_yaml = write_config
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "POSTPROCESS_FILE",
+    "SPLIT_FILE",
     "IMAGE_DIRS",
     "IMAGE_SUFFIXES",
     "INSTANCE_DIR",
@@ -56,12 +63,15 @@ __all__ = [
     "read_image",
     "read_instances",
     "read_json",
+    "read_log_csv",
     "read_mask",
     "read_masks",
     "read_pairs_folder",
+    "read_postprocess",
     "read_run_config",
     "read_scaled_image",
     "read_source",
+    "read_split",
     "read_stack",
     "read_yaml",
     "save_checkpoint",

@@ -32,11 +32,13 @@ class LabeledImage:
     Attributes
     ----------
     name : str
-    image : (Y, X) ndarray of float32, raw intensities (not yet normalised)
+    image : (Y, X) ndarray of float32, raw intensities (not yet normalised); or (C, Y, X) for
+        2.5D input: the slice at index C // 2 and its neighbours above and below
     mask : (Y, X) ndarray of uint8 {0, 1}
     instances : (Y, X) ndarray of int32 or None, 0 = background
     source : str, the source's name (for mixtures and tables)
     pixel_size_nm : (y, x) floats in nm, or None when the image file does not say
+    index : int or None, the slice's index in its EM stack (None: not from a stack)
     """
 
     name: str
@@ -45,6 +47,7 @@ class LabeledImage:
     instances: np.ndarray | None = None
     source: str = ""
     pixel_size_nm: tuple[float, float] | None = None
+    index: int | None = None
 
 
 def read_pairs_folder(root: str | Path, *, source: str | None = None) -> list[LabeledImage]:
@@ -116,8 +119,14 @@ def read_stack(
     *,
     slices: str | None = None,
     source: str | None = None,
+    context: int = 0,
 ) -> list[LabeledImage]:
-    """Read an EM stack (TIFF volume) and its label volume, split into 2D slices."""
+    """Read an EM stack (TIFF volume) and its label volume, split into 2D slices.
+
+    With ``context = k > 0`` each slice's image is (2k + 1, Y, X): the slices z - k .. z + k of
+    the whole volume (the first and last slice repeated beyond the ends), for 2.5D input;
+    `slices` still selects which slices are returned.
+    """
     for p in (image_path, label_path):
         if not Path(p).is_file():
             raise FileNotFoundError(f"stack file {p} does not exist.")
@@ -130,17 +139,24 @@ def read_stack(
         )
     src = source or Path(image_path).stem
     out = []
-    for z in range(vol.data.shape[0])[parse_slice(slices)]:
+    n_z = vol.data.shape[0]
+    for z in range(n_z)[parse_slice(slices)]:
         mask, inst = as_mask(lab[z], f"{label_path}[{z}]")
-        image = vol.data[z].astype(np.float32)
-        out.append(LabeledImage(f"{src}_z{z:04d}", image, mask, inst, src, vol.pixel_size_nm))
+        if context > 0:
+            zs = np.clip(np.arange(z - context, z + context + 1), 0, n_z - 1)
+            image = vol.data[zs].astype(np.float32)
+        else:
+            image = vol.data[z].astype(np.float32)
+        name = f"{src}_z{z:04d}"
+        out.append(LabeledImage(name, image, mask, inst, src, vol.pixel_size_nm, index=z))
     return out
 
 
-def read_source(source) -> list[LabeledImage]:
+def read_source(source, *, context: int = 0) -> list[LabeledImage]:
     """Read one `DataSource` (folder of pairs, simulator dataset, or EM stack).
 
     `source` is read by its fields (``path``, ``kind``, ``label_path``, ``slices``, ``name``).
+    ``context > 0`` (2.5D input, see `read_stack`) needs an EM stack.
     """
     path = Path(source.path)
     kind = source.kind
@@ -155,7 +171,15 @@ def read_source(source) -> list[LabeledImage]:
     if kind == "stack":
         if source.label_path is None:
             raise InputError(f"EM stack {path} needs label_path (the label volume) in its source.")
-        return read_stack(path, source.label_path, slices=source.slices, source=name)
+        return read_stack(
+            path, source.label_path, slices=source.slices, source=name, context=context
+        )
+    if context > 0:
+        raise InputError(
+            f"2.5D input (context_slices={context}) needs EM stacks, but {path} is a folder of "
+            "2D images whose neighbours are unknown; give the stack TIFF and its label_path "
+            "(kind: stack), or set context_slices to 0."
+        )
     if kind == "simulator" and not (path / "dataset.json").is_file():
         raise FileNotFoundError(f"simulator dataset {path} has no dataset.json.")
     items = read_pairs_folder(path, source=name)

@@ -10,8 +10,13 @@ from shapelib.io import atomic_path, atomic_write, read_config, write_config
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "POSTPROCESS_FILE",
+    "SPLIT_FILE",
     "load_checkpoint",
+    "read_log_csv",
+    "read_postprocess",
     "read_run_config",
+    "read_split",
     "save_checkpoint",
     "write_bench_outputs",
     "write_csv",
@@ -22,6 +27,10 @@ __all__ = [
 
 
 CHECKPOINT_FORMAT = "mitoshape-segtrain-checkpoint"
+# What a run validated on: held-out images or bands, or the given set.
+SPLIT_FILE = "split.json"
+# The post-processing sizes a run chose on its held-out validation images.
+POSTPROCESS_FILE = "postprocess.json"
 
 
 def write_run_config(run_dir: str | Path, config) -> None:
@@ -41,6 +50,32 @@ def read_run_config(path: str | Path) -> dict:
         path = path / "config.json"
     if not path.is_file():
         raise FileNotFoundError(f"training config {path} does not exist.")
+    return read_config(path)
+
+
+def read_split(run_dir: str | Path) -> dict:
+    """What a run validated on (``split.json``): ``mode``, ``description``, ``validation`` and
+    ``training`` (name and shape of each image)."""
+    path = Path(run_dir) / SPLIT_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; is {run_dir} a run folder of train?")
+    return read_config(path)
+
+
+def read_postprocess(run_dir: str | Path) -> dict:
+    """The post-processing a run chose on its validation data (``postprocess.json``): a dict
+    with ``min_size_px``, ``max_hole_px``, ``rule`` and ``candidates``. `run_dir` may be a
+    checkpoint file in the run folder."""
+    path = Path(run_dir)
+    if path.is_file():
+        path = path.parent
+    path = path / POSTPROCESS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist: the run chose no post-processing (it had no held-out "
+            "validation data, or was trained by an older version); pass the sizes "
+            "(--min-size-px, --max-hole-px) instead."
+        )
     return read_config(path)
 
 
@@ -83,6 +118,16 @@ def write_log_csv(path: str | Path, rows: list[dict]) -> Path:
     import pandas as pd
 
     return write_csv(path, pd.DataFrame(rows))
+
+
+def read_log_csv(path: str | Path) -> list[dict]:
+    """Read a training log (``log.csv``) back as one dict per row."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"training log {path} does not exist; train first.")
+    return pd.read_csv(path).to_dict("records")
 
 
 def write_figure(path: str | Path, fig, *, dpi: int = 100) -> Path:

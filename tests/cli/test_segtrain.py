@@ -17,15 +17,21 @@ def test_train_predict_evaluate_quantify(tmp_path, invoke):
         "batch_size": 2,
         "val_patches": 2,
         "amp": False,
+        "num_threads": 1,
     }
     (tmp_path / "train.yaml").write_text(yaml.safe_dump(cfg))
     run = tmp_path / "run"
-    r = invoke("train", "--config", tmp_path / "train.yaml", "--run-dir", run, "--max-steps", 3)
+    r = invoke("train", "--config", tmp_path / "train.yaml", "--run-dir", run, "--max-steps", 3,
+               "--model-params", "width=2", "--threads", 1)  # fmt: skip
     assert r.exit_code == 0, r.stderr
     assert (run / "best.pt").is_file()
-    r = invoke(
-        "train", "--config", tmp_path / "train.yaml", "--run-dir", run, "--max-steps", 5, "--resume"
-    )
+    assert "validation: held out the bottom 20%" in r.stdout
+    assert yaml.safe_load((run / "config.yaml").read_text())["model_params"] == {
+        "depth": 2,
+        "width": 2,
+    }
+    r = invoke("train", "--config", tmp_path / "train.yaml", "--run-dir", run, "--max-steps", 5,
+               "--model-params", "width=2", "--resume")  # fmt: skip
     assert r.exit_code == 0, r.stderr
     r = invoke(
         "predict",
@@ -37,7 +43,10 @@ def test_train_predict_evaluate_quantify(tmp_path, invoke):
         32,
         "--overlap-px",
         8,
-        "--tta",
+        "--tta-rotations",
+        "--clean",
+        "--threads",
+        1,
     )
     assert r.exit_code == 0, r.stderr
     assert (tmp_path / "pred" / "masks" / "im00.tif").is_file()
@@ -46,7 +55,8 @@ def test_train_predict_evaluate_quantify(tmp_path, invoke):
     # Images with a pixel size: predict keeps it, so quantify needs no --pixel-size-nm.
     for p in sorted((data / "images").iterdir())[:2]:
         write_tiff(tmp_path / "scaled" / p.name, tifffile.imread(p), pixel_size_nm=5)
-    r = invoke("predict", run, tmp_path / "scaled", "-o", tmp_path / "sp", "--overlap-px", 0)
+    r = invoke("predict", run, tmp_path / "scaled", "-o", tmp_path / "sp", "--overlap-px", 0,
+               "--threads", 1)  # fmt: skip
     assert r.exit_code == 0, r.stderr
     r = invoke("quantify", tmp_path / "sp" / "masks", "-o", tmp_path / "sq.csv")
     assert r.exit_code == 0, r.stderr
@@ -88,7 +98,9 @@ def test_quantify_3d_and_bench(tmp_path, invoke):
             "batch_size": 2,
             "amp": False,
             "val_patches": 2,
+            "num_threads": 1,
         },
+        "seeds": [0],
         "tile_px": 32,
         "overlap_px": 8,
     }
@@ -96,6 +108,39 @@ def test_quantify_3d_and_bench(tmp_path, invoke):
     r = invoke("bench", tmp_path / "bench.yaml", "-o", tmp_path / "b")
     assert r.exit_code == 0, r.stderr
     assert "patch_cnn" in (tmp_path / "b" / "table.md").read_text()
+
+
+def test_help_shows_every_default(invoke):
+    import click
+    import typer
+
+    from cli import app
+    from segtrain import RECIPE
+
+    group = typer.main.get_command(app)
+    for name in ("train", "predict"):
+        cmd = group.commands[name]
+        assert "--threads" in [o for p in cmd.params for o in p.opts]
+        missing = [
+            p.opts[0]
+            for p in cmd.params
+            if isinstance(p, click.Option)
+            and not p.required
+            and p.name != "help"
+            and "default" not in (p.help or "")
+            and not (p.show_default and p.default not in (None, False))
+        ]
+        assert not missing, (name, missing)
+    helps = {p.opts[0]: p.help for p in group.commands["train"].params}
+    assert f"(default: {RECIPE.max_steps})" in helps["--max-steps"]
+    assert "unet: depth=4,width=16" in helps["--model-params"]
+    assert invoke("train", "--help").exit_code == 0
+
+
+def test_model_params_must_be_key_value(tmp_path, invoke):
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    r = invoke("train", "--data", data, "--run-dir", tmp_path / "r", "--model-params", "depth4")
+    assert r.exit_code == 2 and "depth=4,width=16" in r.stderr
 
 
 def test_errors_are_one_line(tmp_path, invoke):

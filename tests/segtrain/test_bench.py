@@ -2,10 +2,22 @@
 
 import collections
 
+import pytest
+
 import segtrain
 from segtrain import BenchConfig, run_bench
 
 from ._tiny import write_pairs
+
+TINY_TRAIN = {
+    "max_steps": 2,
+    "val_every": 2,
+    "patch_px": 32,
+    "batch_size": 2,
+    "amp": False,
+    "val_patches": 2,
+    "num_threads": 1,
+}
 
 
 def test_bench_grid(tmp_path):
@@ -19,28 +31,74 @@ def test_bench_grid(tmp_path):
         regimes=["synthetic_then_real"],
         finetune_steps=2,
         test_sets={"tiny": str(test)},
-        train={
-            "max_steps": 2,
-            "val_every": 2,
-            "patch_px": 32,
-            "batch_size": 2,
-            "amp": False,
-            "val_patches": 2,
-        },
+        seeds=[0],
+        train=TINY_TRAIN,
         tile_px=32,
         overlap_px=8,
     )
     table = run_bench(cfg, tmp_path / "out")
-    assert list(table["training"]) == ["synthetic_then_real"]
+    assert list(table["training"]) == ["synthetic_then_real"] * 2
+    assert list(table["output"]) == ["plain", "plain+clean"]
     assert table["train_data"][0] == "syn+real"
-    for f in ("table.md", "table.csv", "table.png", "bench.yaml"):
+    for f in ("table.md", "table.csv", "table.png", "bench.yaml", "table_seeds.csv"):
         assert (tmp_path / "out" / f).is_file()
     assert "+-" in (tmp_path / "out" / "table.md").read_text()
-    assert (tmp_path / "out" / "runs" / "unet__synthetic_then_real" / "config.yaml").is_file()
+    run = tmp_path / "out" / "runs" / "unet__synthetic_then_real__seed0"
+    assert (run / "config.yaml").is_file() and (run / "postprocess.json").is_file()
+    pred = tmp_path / "out" / "pred" / run.name / "tiny"
+    assert (pred / "plain" / "masks" / "im00.tif").is_file()
+    assert (pred / "plain+clean" / "per_image.csv").is_file()
+
+
+def test_bench_over_seeds_at_equal_steps(tmp_path):
+    import pandas as pd
+
+    real = write_pairs(tmp_path / "real", n=2, size=32, rng=1)
+    cfg = BenchConfig(
+        models={"unet": {"depth": 1, "width": 2}, "patch_cnn": {"width": 2, "fc": 4}},
+        real=[{"path": str(real)}],
+        test_sets={"self": str(real)},
+        seeds=[0, 1],
+        train=TINY_TRAIN | {"max_steps": 3, "val_every": 3},
+        tta=["flips"],
+        clean=False,
+        save_predictions="none",
+        tile_px=32,
+        overlap_px=8,
+    )
+    table = run_bench(cfg, tmp_path / "out")
+    assert list(table["model"]) == ["unet", "patch_cnn"] and set(table["output"]) == {"flips"}
+    assert list(table["steps"]) == [3, 3] and list(table["seeds"]) == [2, 2]
+    assert (table["params"] > 0).all() and (table["s_per_step"] > 0).all()
+    per_seed = pd.read_csv(tmp_path / "out" / "table_seeds.csv")
+    assert len(per_seed) == 4
+    unet = per_seed[per_seed["model"] == "unet"]
+    row = table.iloc[0]
+    assert row["iou_mean"] == pytest.approx(unet["iou_mean"].mean())
+    assert row["iou_seed_std"] == pytest.approx(unet["iou_mean"].std(ddof=1))
+    assert row["iou_image_std"] == pytest.approx(unet["iou_std"].mean())
+    assert not (
+        tmp_path / "out" / "pred" / "unet__real__seed0" / "self" / "flips" / "masks"
+    ).exists()
+
+
+def test_bench_budget_rules():
+    base = {"models": {"unet": {}}, "test_sets": {"t": "t"}}
+    with pytest.raises(ValueError, match="budget: minutes needs"):
+        BenchConfig(**base, budget="minutes")
+    with pytest.raises(ValueError, match="equal steps"):
+        BenchConfig(**base, train={"time_budget_min": 5})
+    with pytest.raises(ValueError, match="may not set"):
+        BenchConfig(**base, train={"seed": 3})
+    cfg = BenchConfig(**base, budget="minutes", minutes=2)
+    from segtrain._bench_config import base_train
+
+    assert base_train(cfg)["time_budget_min"] == 2 and base_train(cfg)["max_steps"] > 1e6
+    assert BenchConfig(**base, tta=True).tta == ["none", "flips"]
 
 
 def test_mixture_weights_give_the_synthetic_share(tmp_path):
-    from segtrain._bench import _sources
+    from segtrain._bench_config import regime_sources
 
     cfg = BenchConfig(
         models={"unet": {}},
@@ -50,12 +108,11 @@ def test_mixture_weights_give_the_synthetic_share(tmp_path):
         regimes=["real_plus_synthetic"],
         test_sets={"t": "t"},
     )
-    w = {d.path: d.weight for d in _sources(cfg, "real_plus_synthetic")}
+    w = {d.path: d.weight for d in regime_sources(cfg, "real_plus_synthetic")}
     assert w == {"a": 0.375, "b": 0.375, "s": 0.25}
 
 
 def test_bench_config_checks_names_and_connectivity():
-    import pytest
     from pydantic import ValidationError
 
     base = {"models": {"unet": {}}, "test_sets": {"t": "t"}}
@@ -86,7 +143,11 @@ def test_train_and_evaluate_reads_the_test_folder_once(tmp_path, monkeypatch):
         max_steps=1,
         patch_px=32,
         n_figure=2,
+        num_threads=1,
     )
+    cfg = segtrain.read_train_config(tmp_path / "o" / "run")
+    assert (cfg.batch_size, cfg.lr, cfg.model) == (segtrain.RECIPE.batch_size, segtrain.RECIPE.lr,
+                                                   segtrain.RECIPE.model)  # fmt: skip
     assert res.summary["n_images"] == 3
     for f in ("metrics.csv", "summary.csv", "predictions.png", "pred/masks/im00.tif"):
         assert (tmp_path / "o" / f).is_file()

@@ -83,9 +83,37 @@ def test_augment_keeps_mask_aligned():
     rng = np.random.default_rng(1)
     im = rng.random((16, 16)).astype(np.float32)
     m = (im > 0.5).astype(np.uint8)
+    geometry_only = AugmentConfig.none().model_copy(update={"flips": True, "rot90": True})
     for seed in range(5):
-        a, b = augment_patch(im, m, seed, intensity=0, gamma=0, noise_std=0)
+        a, b = augment_patch(im, m, seed, config=geometry_only)
         assert np.array_equal(a > 0.5, b.astype(bool))
+
+
+def test_multichannel_patches_and_batches():
+    rng = np.random.default_rng(4)
+    imgs = [rng.random((3, 40, 40)).astype(np.float32) for _ in range(2)]
+    masks = [(im[1] > 0.5).astype(np.uint8) for im in imgs]
+    ds = PatchDataset(imgs, masks, patch_px=16, augment=AugmentConfig(warp_p=1.0))
+    batch = ds.batch(0, 3)
+    assert batch.image.shape == (3, 3, 16, 16) and batch.mask.shape == (3, 1, 16, 16)
+    assert batch.to("cpu", channels_last=True).image.is_contiguous(
+        memory_format=__import__("torch").channels_last
+    )
+    with pytest.raises(ValueError, match="same number of channels"):
+        PatchDataset([imgs[0], imgs[1][0]], masks, patch_px=16)
+
+
+def test_stack_context_channels(tmp_path):
+    img = np.stack([np.full((8, 8), z, np.uint16) for z in range(4)])
+    tifffile.imwrite(tmp_path / "v.tif", img, photometric="minisblack")
+    tifffile.imwrite(tmp_path / "l.tif", (img > 1).astype(np.uint8), photometric="minisblack")
+    items = read_stack(tmp_path / "v.tif", tmp_path / "l.tif", context=1)
+    assert items[0].image.shape == (3, 8, 8) and items[0].index == 0
+    assert [float(c[0, 0]) for c in items[0].image] == [0, 0, 1]  # the first slice repeated
+    assert [float(c[0, 0]) for c in items[3].image] == [2, 3, 3]
+    with pytest.raises(ValueError, match="needs EM stacks"):
+        write_pairs(tmp_path / "f", n=1, size=16)
+        read_source(DataSource(path=str(tmp_path / "f")), context=1)
 
 
 def torch_equal(a, b):

@@ -28,13 +28,20 @@ def test_fold_change_on_a_log_axis_with_the_one_line(tmp_path):
     assert write_figure(tmp_path / "f.png", fig).stat().st_size > 0
 
 
-def test_curves_mark_their_points():
+def test_curves_mark_their_points_and_the_best_step():
     rows = [
-        {"step": s, "train_loss": 1 / s, "val_loss": 1 / s, "val_dice": 0.5, "val_iou": 0.4}
-        for s in (1, 2)
-    ]
-    fig = plot_training_curves(rows)
-    assert all(line.get_marker() == "o" for ax in fig.axes for line in ax.get_lines())
+        {"step": s, "train_loss": 1 / s, "val_loss": 1 / s, "val_dice": 0.5,
+         "train_iou": 0.3 + 0.1 * s, "val_iou": iou}
+        for s, iou in ((1, 0.4), (2, 0.6), (3, 0.5))
+    ]  # fmt: skip
+    fig = plot_training_curves(rows, note="held out a band")
+    lines = [line for ax in fig.axes for line in ax.get_lines()]
+    assert all(line.get_marker() not in (None, "None", "") for line in lines)
+    labels = [line.get_label() for line in fig.axes[1].get_lines()]
+    assert "training IoU (fg)" in labels and "validation IoU (fg)" in labels
+    best = next(line for line in fig.axes[1].get_lines() if line.get_marker() == "*")
+    assert list(best.get_xdata()) == [2] and "step 2" in best.get_label()
+    assert fig._suptitle.get_text() == "held out a band"
 
 
 def test_predictions_and_bench_figures():
@@ -42,7 +49,7 @@ def test_predictions_and_bench_figures():
     fig = plot_predictions([im, im], [im > 0.5] * 2, [im > 0.4] * 2, titles=["a", "b"])
     assert len(fig.axes) == 6 and fig.axes[0].get_title() == "a"
     t = pd.DataFrame(
-        {"model": ["unet"], "training": ["real"], "test_set": ["t"], "iou_mean": [0.5],
-         "iou_std": [0.1]}
+        {"model": ["unet"], "training": ["real"], "test_set": ["t"], "output": ["plain"],
+         "iou_mean": [0.5], "iou_seed_std": [0.01], "iou_image_std": [0.1]}
     )  # fmt: skip
     assert len(plot_bench_table(t).axes) == 1

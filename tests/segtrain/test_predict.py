@@ -34,3 +34,34 @@ def test_stack_slice_by_slice():
     p = predict_stack(net, vol, tile_px=32, overlap_px=8)
     assert p.shape == vol.shape
     np.testing.assert_allclose(p[1], predict_image(net, vol[1], tile_px=32, overlap_px=8))
+
+
+def test_tta_modes_are_exact_symmetries():
+    torch.manual_seed(1)
+    net = build_model("unet", {"depth": 2, "width": 4}).eval()
+    # A 16 px square in one 32 px tile is padded alike on every side: transforms commute.
+    x = np.random.default_rng(3).random((16, 16)).astype(np.float32)
+    kw = dict(tile_px=32, overlap_px=8, normalize=None)
+    flips = predict_image(net, x, tta="flips", **kw)
+    np.testing.assert_allclose(predict_image(net, x[::-1].copy(), tta="flips", **kw)[::-1],
+                               flips, atol=1e-5)  # fmt: skip
+    d4 = predict_image(net, x, tta="d4", **kw)
+    np.testing.assert_allclose(predict_image(net, x.T.copy(), tta="d4", **kw).T, d4, atol=1e-5)
+    np.testing.assert_allclose(predict_image(net, x, tta=True, **kw), flips)
+    assert np.abs(d4 - predict_image(net, x, **kw)).max() > 1e-4  # TTA does change the output
+    import pytest
+
+    with pytest.raises(ValueError, match="tta must be"):
+        predict_image(net, x, tta="rot45", **kw)
+
+
+def test_multichannel_and_2p5d_stack():
+    from segtrain import predict_stack, stack_context
+
+    net = build_model("unet", {"depth": 1, "width": 2, "in_channels": 3}).eval()
+    vol = np.random.default_rng(4).random((4, 24, 20)).astype(np.float32)
+    p = predict_stack(net, vol, context=1, tile_px=16, overlap_px=4)
+    assert p.shape == vol.shape
+    ctx = stack_context(vol, 0, 1)
+    np.testing.assert_array_equal(ctx[0], vol[0])  # the first slice stands in for z = -1
+    np.testing.assert_allclose(p[0], predict_image(net, ctx, tile_px=16, overlap_px=4))

@@ -1,15 +1,29 @@
-"""The training loop: overfitting, resume, checkpoints and their errors."""
+"""The training loop: overfitting, held-out validation, reproducibility, resume, budgets,
+checkpoints and their errors."""
 
 import json
+import logging
 
+import numpy as np
 import pytest
+import tifffile
 import torch
 
-from segtrain import AugmentConfig, DataSource, TrainConfig, load_run, train
+from segtrain import (
+    RECIPE,
+    AugmentConfig,
+    DataSource,
+    TrainConfig,
+    load_run,
+    read_postprocess,
+    read_split,
+    train,
+)
+from shapelib.io import read_config
 
-from ._tiny import write_pairs
+from ._tiny import disks, write_pairs
 
-NO_AUG = AugmentConfig(flips=False, rot90=False, intensity=0, gamma=0, noise_std=0)
+NO_AUG = AugmentConfig.none()
 
 
 def _cfg(data, run, **kw):
@@ -28,24 +42,69 @@ def _cfg(data, run, **kw):
     return TrainConfig(**base)
 
 
+def _log(run):
+    lines = (run / "log.csv").read_text().splitlines()
+    return [dict(zip(lines[0].split(","), row.split(","), strict=True)) for row in lines[1:]]
+
+
+def test_defaults_are_the_recipe(tmp_path):
+    cfg = TrainConfig(train=[DataSource(path=str(tmp_path))])
+    assert (cfg.model, cfg.patch_px, cfg.batch_size) == (RECIPE.model, 256, 4)
+    assert cfg.model_params == {"depth": 4, "width": 16}
+    assert cfg.max_steps == RECIPE.max_steps and cfg.time_budget_min is None
+    assert cfg.holdout == "auto" and cfg.input_channels == 1
+    # Given params go over the recipe's; in_channels comes from the config.
+    cfg = TrainConfig(train=[DataSource(path=".")], model_params={"width": 8}, context_slices=2)
+    assert cfg.model_params == {"depth": 4, "width": 8} and cfg.input_channels == 5
+    with pytest.raises(ValueError, match="in_channels"):
+        TrainConfig(train=[DataSource(path=".")], model_params={"in_channels": 2})
+
+
 def test_tiny_model_overfits_four_patches(tmp_path):
     data = write_pairs(tmp_path / "d", n=4, size=32)
-    cfg = _cfg(
-        data,
-        tmp_path / "run",
-        max_steps=120,
-        val_every=40,
-        lr=1e-2,
-        augment=NO_AUG,
-        schedule="constant",
-        fg_fraction=0.0,
-    )
+    cfg = _cfg(data, tmp_path / "run", max_steps=120, val_every=40, lr=1e-2, augment=NO_AUG,
+               schedule="constant", fg_fraction=0.0, holdout="none")  # fmt: skip
     run = train(cfg)
-    log = (run / "log.csv").read_text().splitlines()
-    last = dict(zip(log[0].split(","), log[-1].split(","), strict=True))
-    assert float(last["val_iou"]) > 0.9
-    for f in ("config.yaml", "config.json", "best.pt", "last.pt", "curves.png"):
+    assert float(_log(run)[-1]["val_iou"]) > 0.9
+    for f in ("config.yaml", "config.json", "best.pt", "last.pt", "curves.png", "split.json"):
         assert (run / f).is_file()
+    assert read_split(run)["mode"] == "none"
+    assert not (run / "postprocess.json").exists()  # nothing held out to choose it on
+
+
+def test_held_out_validation_by_default(tmp_path):
+    data = write_pairs(tmp_path / "d", n=3, size=48)
+    run = train(_cfg(data, tmp_path / "r", max_steps=4, val_every=2))
+    split = read_split(run)
+    assert split["mode"] == "band" and "bottom 20%" in split["description"]
+    assert [v["shape"] for v in split["validation"]] == [[10, 48]] * 3
+    assert read_config(run / "config.yaml")["holdout"] == "band"
+    rows = _log(run)
+    assert {"train_iou", "val_iou", "val_dice", "val_loss"} <= set(rows[0])
+    chosen = read_postprocess(run)
+    assert chosen["min_size_px"] >= 0 and 8 <= len(chosen["candidates"]) <= 16
+
+
+def test_images_holdout_is_recorded_in_the_config(tmp_path):
+    data = write_pairs(tmp_path / "d", n=10, size=32)
+    run = train(_cfg(data, tmp_path / "r", max_steps=2, val_every=2))
+    saved = read_config(run / "config.yaml")
+    assert saved["holdout"] == "images" and len(saved["val_names"]) == 2
+    assert [v["name"] for v in read_split(run)["validation"]] == saved["val_names"]
+    # Re-running the written config reproduces the split.
+    again = train(saved | {"run_dir": str(tmp_path / "r2")})
+    assert read_split(again)["validation"] == read_split(run)["validation"]
+
+
+def test_same_seed_same_weights_in_fp32(tmp_path):
+    data = write_pairs(tmp_path / "d", n=2, size=48)
+    kw = dict(max_steps=4, val_every=2, augment=AugmentConfig(warp_p=1.0, blur_p=1.0))
+    a, _ = load_run(train(_cfg(data, tmp_path / "a", **kw)), which="last")
+    b, _ = load_run(train(_cfg(data, tmp_path / "b", **kw)), which="last")
+    c, _ = load_run(train(_cfg(data, tmp_path / "c", seed=1, **kw)), which="last")
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
 
 
 def test_resume_continues_from_the_same_step(tmp_path):
@@ -54,8 +113,7 @@ def test_resume_continues_from_the_same_step(tmp_path):
     straight = train(_cfg(data, tmp_path / "a", max_steps=8, **kw))
     train(_cfg(data, tmp_path / "b", max_steps=5, **kw))
     resumed = train(_cfg(data, tmp_path / "b", max_steps=8, **kw), resume=True)
-    steps = [line.split(",")[0] for line in (resumed / "log.csv").read_text().splitlines()[1:]]
-    assert steps == ["3", "5", "6", "8"]
+    assert [r["step"] for r in _log(resumed)] == ["3", "5", "6", "8"]
     a, _ = load_run(straight, which="last")
     b, _ = load_run(resumed, which="last")
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
@@ -73,15 +131,17 @@ def test_run_folder_errors(tmp_path):
         )
     with pytest.raises(ValueError, match="holds a 'unet' model"):
         load_run(run, expect_model="patch_cnn")
+    with pytest.raises(ValueError, match="best or 'last'|'best' or 'last'"):
+        load_run(run, which="bogus")
     # A checkpoint put beside another model's config: a clear error, not a torch traceback.
     cfg = json.loads((run / "config.json").read_text())
     cfg["model_params"] = {"depth": 3, "width": 8}
     (run / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match="does not fit"):
         load_run(run)
-    cfg["version"] = 0
+    cfg["version"] = 1
     (run / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(ValueError, match="format version 0"):
+    with pytest.raises(ValueError, match="format version 1"):
         load_run(run)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable"):
@@ -94,30 +154,47 @@ def test_fine_tune_from_another_run(tmp_path):
     ft = train(_cfg(data, tmp_path / "ft", max_steps=1, val_every=1, init_from=str(pre)))
     assert (ft / "last.pt").is_file()
     with pytest.raises(ValueError, match="holds a 'unet' model"):
-        train(
-            _cfg(
-                data,
-                tmp_path / "ft2",
-                max_steps=1,
-                model="patch_cnn",
-                model_params={},
-                init_from=str(pre),
-            )
-        )
+        train(_cfg(data, tmp_path / "ft2", max_steps=1, model="patch_cnn", model_params={},
+                   init_from=str(pre)))  # fmt: skip
+    with pytest.raises(ValueError, match="same model_params"):
+        train(_cfg(data, tmp_path / "ft3", max_steps=1, model_params={"depth": 1, "width": 8},
+                   init_from=str(pre)))  # fmt: skip
+
+
+def _flat_validation(monkeypatch, train_iou=0.5, val_iou=0.5):
+    import segtrain._train as tr
+
+    flat = {"train_iou": train_iou, "val_loss": 1.0, "val_dice": 0.5, "val_iou": val_iou}
+    monkeypatch.setattr(tr, "validate", lambda *a, **k: dict(flat))
 
 
 def test_early_stopping_after_patience(tmp_path, monkeypatch):
-    import segtrain._train as tr
-
-    flat = {"val_loss": 1.0, "val_dice": 0.5, "val_iou": 0.5}
-    monkeypatch.setattr(tr, "_validate", lambda *a, **k: dict(flat))
+    _flat_validation(monkeypatch)
     data = write_pairs(tmp_path / "d", n=2, size=32)
-    run = train(_cfg(data, tmp_path / "r", max_steps=50, val_every=1, patience=2))
-    steps = [line.split(",")[0] for line in (run / "log.csv").read_text().splitlines()[1:]]
-    assert steps == ["1", "2", "3"]
+    calls = []
+    run = train(_cfg(data, tmp_path / "r", max_steps=50, val_every=1, patience=2),
+                progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    assert [r["step"] for r in _log(run)] == ["1", "2", "3"]
+    assert calls[-1] == (3, 3)  # the bar ends full when training stops early
 
 
-def test_progress_callback_counts_steps(tmp_path):
+def test_divergence_warns_once(tmp_path, monkeypatch, caplog):
+    _flat_validation(monkeypatch, train_iou=0.9, val_iou=0.5)
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    with caplog.at_level(logging.WARNING, logger="segtrain"):
+        train(_cfg(data, tmp_path / "r", max_steps=3, val_every=1))
+    warnings = [r for r in caplog.records if "held-out IoU" in r.getMessage()]
+    assert len(warnings) == 1 and "0.900" in warnings[0].getMessage()
+
+
+def test_no_holdout_warns(tmp_path, caplog):
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    with caplog.at_level(logging.WARNING, logger="segtrain"):
+        train(_cfg(data, tmp_path / "r", max_steps=1, val_every=1, holdout="none"))
+    assert any("cannot show overfitting" in r.getMessage() for r in caplog.records)
+
+
+def test_progress_counts_steps(tmp_path):
     data = write_pairs(tmp_path / "d", n=2, size=32)
     calls = []
     train(
@@ -125,6 +202,46 @@ def test_progress_callback_counts_steps(tmp_path):
         progress=lambda done, total: calls.append((done, total)),
     )
     assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
+
+
+def test_progress_follows_the_time_budget_when_it_ends_first(tmp_path):
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    calls = []
+    run = train(
+        _cfg(data, tmp_path / "r", max_steps=100_000, val_every=100_000, time_budget_min=0.004),
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    steps = int(_log(run)[-1]["step"])
+    assert 1 <= steps < 100_000
+    assert calls[-1] == (steps, steps)
+    assert calls[0] == (0, 100_000) and all(t < 100_000 for _, t in calls[2:])
+
+
+def test_2p5d_training_and_prediction_on_a_stack(tmp_path):
+    from segtrain import predict_folder
+
+    img = np.stack([disks(32, 2, z)[0] for z in range(12)])
+    lab = np.stack([disks(32, 2, z)[1] > 0 for z in range(12)]).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "v.tif", img)
+    tifffile.imwrite(tmp_path / "l.tif", lab)
+    src = DataSource(path=str(tmp_path / "v.tif"), label_path=str(tmp_path / "l.tif"))
+    run = train(_cfg(None, tmp_path / "r", train=[src], context_slices=1, max_steps=2,
+                     val_every=2))  # fmt: skip
+    net, cfg = load_run(run)
+    assert net.params.in_channels == 3 and cfg.input_channels == 3
+    split = read_split(run)
+    assert split["mode"] == "images" and [v["name"] for v in split["validation"]] == [
+        "v_z0010",
+        "v_z0011",
+    ]
+    out = predict_folder(run, tmp_path / "v.tif", tmp_path / "p", tile_px=32, overlap_px=8)
+    assert tifffile.imread(out / "masks" / "v.tif").shape == (12, 32, 32)
+    (tmp_path / "two").mkdir()
+    tifffile.imwrite(tmp_path / "two" / "a.tif", img[0])
+    with pytest.raises(ValueError, match="2.5D"):
+        predict_folder(run, tmp_path / "two", tmp_path / "p2", tile_px=32, overlap_px=8)
+    with pytest.raises(ValueError, match="needs EM stacks"):
+        train(_cfg(tmp_path / "two", tmp_path / "r2", context_slices=1, max_steps=1))
 
 
 def test_configs_are_frozen_and_model_names_checked(tmp_path):
