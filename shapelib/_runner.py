@@ -24,6 +24,8 @@ __all__ = ["TaskRunner"]
 log = logging.getLogger(__name__)
 
 _SHARED = None  # the shared object in a pool worker process
+CONNECT_TIMEOUT_S = 20  # to reach the scheduler
+WORKER_TIMEOUT_S = 60  # for its first worker
 
 
 def _set_shared(shared) -> None:
@@ -120,7 +122,10 @@ class TaskRunner:
         elif self.where == "dask" and self._client is None:
             self._client, self._own_client = _connect(self.scheduler)
             if self.shared is not None:
-                self._shared_future = self._client.scatter(self.shared, broadcast=True, hash=False)
+                # in a list: scatter would send a list's items one by one
+                (self._shared_future,) = self._client.scatter(
+                    [self.shared], broadcast=True, hash=False
+                )
 
     def _slots(self) -> int:
         if self._window is not None:
@@ -212,7 +217,7 @@ def _connect(scheduler):
         return scheduler, False
     address = str(scheduler)
     try:
-        client = Client(address, timeout="20s", set_as_default=False)
+        client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
         raise InputError(
             f"could not connect to the Dask scheduler at {address} ({type(err).__name__}: "
@@ -220,11 +225,12 @@ def _connect(scheduler):
             "(tcp://HOST:PORT)."
         ) from None
     try:
-        client.wait_for_workers(1, timeout=60)
+        client.wait_for_workers(1, timeout=WORKER_TIMEOUT_S)
     except TimeoutError:
         client.close()
         raise InputError(
-            f"the Dask scheduler at {address} has no worker after 60 s; start some with "
+            f"the Dask scheduler at {address} has no worker after {WORKER_TIMEOUT_S} s; start "
+            "some with "
             f"`dask worker {address}`."
         ) from None
     log.info("running on the Dask cluster at %s", address)

@@ -8,14 +8,15 @@ dask array. Zarr v2 and v3 stores (OME-NGFF scale) and HDF5 datasets are read ch
 TIFF through tifffile's Zarr store (strip by strip or tile by tile, never the whole file),
 ``.npy`` through a memory map.
 
-A ``LazyVolume`` pickles as its path: every process (a pool worker, a Dask worker) opens the
-file itself on first read. A chunk that cannot be read stops with one line naming it.
+A ``LazyVolume`` pickles as its path: every process (a pool worker, forked or not, a Dask
+worker) opens the file itself on first read. A chunk that cannot be read stops with one line naming it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 from itertools import product
 from pathlib import Path
 
@@ -67,6 +68,7 @@ class LazyVolume:
         self.source = source
         self._handle = None
         self._keep = None  # the open file, when the array needs it open
+        self._pid = None  # the process that opened it (a forked child opens its own)
 
     # -- numpy-like ---------------------------------------------------------------------------
     @property
@@ -89,7 +91,7 @@ class LazyVolume:
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_handle"] = state["_keep"] = None  # each process opens the file itself
+        state["_handle"] = state["_keep"] = state["_pid"] = None  # each process opens its own
         return state
 
     def __array__(self, dtype=None, copy=None):
@@ -130,8 +132,10 @@ class LazyVolume:
 
     # -- the store ------------------------------------------------------------------------------
     def _open(self):
-        if self._handle is None:
+        # a file handle inherited through fork shares its offset with the parent: reads race
+        if self._handle is None or self._pid != os.getpid():
             self._handle, self._keep = _open_array(self.kind, Path(self.path), self.key)
+            self._pid = os.getpid()
         return self._handle
 
     def _locate(self, full, err) -> InputError:
