@@ -9,7 +9,8 @@ TIFF through tifffile's Zarr store (strip by strip or tile by tile, never the wh
 ``.npy`` through a memory map.
 
 A ``LazyVolume`` pickles as its path: every process (a pool worker, forked or not, a Dask
-worker) opens the file itself on first read. A chunk that cannot be read stops with one line naming it.
+worker) opens the file itself on first read. A chunk that cannot be read stops with one line
+naming it.
 """
 
 from __future__ import annotations

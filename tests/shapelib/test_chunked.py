@@ -7,8 +7,8 @@ import pytest
 
 from shapelib import ExtractParams, InputError, ShapeParams, TaskRunner, extract_library
 from shapelib._chunked import (
-    chunked_instances,
     choose_block_shape,
+    chunked_instances,
     content_fingerprint,
     fingerprint_of,
     hash_part,

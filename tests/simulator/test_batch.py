@@ -103,8 +103,9 @@ def test_a_dask_cluster_renders_the_same_dataset(library, tmp_path):
     shapes = read_shapes(library)
     scene = SceneConfig(acquisition=Acquisition(size_px=32), objects=(1, 2))
     here = write_dataset(shapes, EPI1, tmp_path / "here", n=4, scene=scene, seed=2, workers=1)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, host="127.0.0.1",
-                      protocol="tcp", dashboard_address=None) as cluster, Client(cluster) as c:  # fmt: skip
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, host="127.0.0.1",
+                           protocol="tcp", dashboard_address=None)  # fmt: skip
+    with cluster, Client(cluster) as c:
         there = write_dataset(shapes, EPI1, tmp_path / "dask", n=4, scene=scene, seed=2,
                               scheduler=c)  # fmt: skip
     a = {p.relative_to(here): p.read_bytes() for p in here.rglob("*") if p.is_file()}
