@@ -106,18 +106,52 @@ class BlockLabels:
     faces: tuple[np.ndarray, ...]
 
 
-def _first_voxels(cc: np.ndarray, n: int) -> np.ndarray:
-    """Local linear index of the first voxel of each label ``1..n`` (raster order)."""
-    flat = cc.reshape(-1)
-    # cc3d numbers labels in raster order of their first voxel, so the running maximum
-    # steps up exactly there; fall back to np.unique if a version ever numbers otherwise
-    top = np.maximum.accumulate(flat)
-    steps = np.flatnonzero(np.diff(top, prepend=top.dtype.type(0)))
-    if len(steps) == n and np.array_equal(flat[steps], np.arange(1, n + 1)):
-        return steps.astype(np.int64)
-    nz = np.flatnonzero(flat)
-    _, idx = np.unique(flat[nz], return_index=True)
-    return nz[idx].astype(np.int64)
+def _numba_stats():
+    """Compile (once, cached on disk) one raster pass giving every label's statistics."""
+    from numba import njit
+
+    @njit(cache=True)
+    def stats(cc, n):  # pragma: no cover - compiled
+        counts = np.zeros(n + 1, np.int64)
+        lo = np.full((n + 1, 3), np.iinfo(np.int64).max, np.int64)
+        hi = np.full((n + 1, 3), -1, np.int64)
+        first = np.full(n + 1, -1, np.int64)
+        nz, ny, nx = cc.shape
+        for z in range(nz):
+            for y in range(ny):
+                for x in range(nx):
+                    v = cc[z, y, x]
+                    if v == 0:
+                        continue
+                    if counts[v] == 0:  # the first voxel in raster order: lowest z
+                        first[v] = (z * ny + y) * nx + x
+                        lo[v, 0] = z
+                    counts[v] += 1
+                    hi[v, 0] = z
+                    if y < lo[v, 1]:
+                        lo[v, 1] = y
+                    if y > hi[v, 1]:
+                        hi[v, 1] = y
+                    if x < lo[v, 2]:
+                        lo[v, 2] = x
+                    if x > hi[v, 2]:
+                        hi[v, 2] = x
+        return counts, lo, hi, first
+
+    return stats
+
+
+_STATS = None
+
+
+def _label_stats(cc: np.ndarray, n: int):
+    """``(counts, lo, hi, first)`` of labels ``1..n`` (``hi`` inclusive, ``first`` the local
+    linear index of the label's first voxel in raster order)."""
+    global _STATS
+    if _STATS is None:
+        _STATS = _numba_stats()
+    counts, lo, hi, first = _STATS(np.ascontiguousarray(cc), int(n))
+    return counts[1:], lo[1:], hi[1:], first[1:]
 
 
 def _cc(sel: np.ndarray, connectivity: int) -> tuple[np.ndarray, int]:
@@ -132,15 +166,10 @@ def _cc(sel: np.ndarray, connectivity: int) -> tuple[np.ndarray, int]:
 
 
 def _block_labels(cc, n, sel, *, index, origin, volume_shape) -> BlockLabels:
-    import cc3d
-
-    first_local = _first_voxels(cc, n)
     if n:
-        stats = cc3d.statistics(cc, no_slice_conversion=True)
-        counts = stats["voxel_counts"][1:].astype(np.int64)
-        bb = stats["bounding_boxes"][1:].astype(np.int64)
+        counts, lo, hi, first_local = _label_stats(cc, n)
         o = np.asarray(origin, np.int64)
-        boxes = np.concatenate([bb[:, 0::2] + o, bb[:, 1::2] + 1 + o], axis=1)
+        boxes = np.concatenate([lo + o, hi + 1 + o], axis=1)
         local = np.unravel_index(first_local, cc.shape)
         first = np.ravel_multi_index(
             tuple(local[a] + origin[a] for a in range(3)), volume_shape

@@ -54,37 +54,62 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BLOCK_BUDGET_VOX = 1 << 24  # source voxels read per block (16 Mi: 64 MiB of uint32 labels)
-_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
 # -- the volume's fingerprint, computable block by block -------------------------------------
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser, elementwise on uint64 (wrapping)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    return x ^ (x >> np.uint64(31))
+def _numba_hash():
+    """Compile (once, cached on disk) the one-pass block hash of :func:`hash_part`."""
+    from numba import njit
+
+    m1, m2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    s30, s27, s31 = np.uint64(30), np.uint64(27), np.uint64(31)
+
+    @njit(cache=True)
+    def mix(x):  # pragma: no cover - compiled; splitmix64's finaliser
+        x = (x ^ (x >> s30)) * m1
+        x = (x ^ (x >> s27)) * m2
+        return x ^ (x >> s31)
+
+    @njit(cache=True)
+    def block_hash(block, oz, oy, ox, ny_vol, nx_vol):  # pragma: no cover - compiled
+        h1 = np.uint64(0)
+        h2 = np.uint64(0)
+        nz, ny, nx = block.shape
+        for z in range(nz):
+            for y in range(ny):
+                row = np.uint64(((z + oz) * ny_vol + (y + oy)) * nx_vol + ox)
+                for x in range(nx):
+                    v = block[z, y, x]
+                    if v != 0:
+                        val = np.uint64(v)
+                        a = mix((row + np.uint64(x)) ^ mix(val))
+                        h1 += a
+                        h2 += mix(a + val + golden)
+        return h1, h2
+
+    return block_hash
+
+
+_HASH = None
 
 
 def hash_part(block: np.ndarray, origin, shape) -> np.ndarray:
-    """Two 64-bit sums over the non-zero voxels of a block: ``mix(position, value)``.
+    """Two 64-bit sums over the non-zero voxels of a block of a volume of ``shape``:
+    ``mix(position, value)`` (splitmix64), wrapping.
 
     A sum does not depend on how the volume was cut, so blocks hash in any order and
     anywhere; zeros add nothing.
     """
-    flat = block.reshape(-1)
-    idx = np.flatnonzero(flat)
-    if not len(idx):
-        return np.zeros(2, np.uint64)
-    vals = flat[idx].astype(np.uint64)
-    local = np.unravel_index(idx, block.shape)
-    pos = np.ravel_multi_index(tuple(local[a] + int(origin[a]) for a in range(3)), shape)
-    pos = pos.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        h1 = _mix(pos ^ _mix(vals))
-        h2 = _mix(h1 + vals + np.uint64(0x9E3779B97F4A7C15))
-        return np.array([h1.sum(dtype=np.uint64), h2.sum(dtype=np.uint64)], np.uint64)
+    global _HASH
+    if _HASH is None:
+        _HASH = _numba_hash()
+    block = np.ascontiguousarray(block)
+    if block.dtype == np.bool_:
+        block = block.view(np.uint8)
+    o = [int(v) for v in origin]
+    h1, h2 = _HASH(block, o[0], o[1], o[2], int(shape[1]), int(shape[2]))
+    return np.array([h1, h2], np.uint64)
 
 
 def fingerprint_of(shape, dtype, parts) -> str:
