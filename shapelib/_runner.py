@@ -191,8 +191,9 @@ class TaskRunner:
                     queue.add(submit())
                 yield i, result
         finally:
-            for fut in queue.futures:
-                fut.cancel()
+            left = list(queue.futures)  # a copy: the queue's callbacks change it
+            if left:
+                self._client.cancel(left)
 
     def imap(self, fn: Callable, args: Iterable[tuple]) -> Iterator:
         """``fn(shared, *a)`` for each ``a`` of ``args``, yielded in the order of ``args``."""

@@ -35,7 +35,7 @@ def volumes_and_blocks(draw):
     return vol, blocks
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(case=volumes_and_blocks(), connectivity=st.sampled_from([6, 18, 26]))
 def test_blockwise_labels_equal_cc3d(case, connectivity):
     vol, blocks = case
