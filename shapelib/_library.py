@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._chunked import InstanceRecord, chunked_instances, content_fingerprint
+from ._chunked import InstanceRecord, chunked_instances
 from ._errors import InputError
 from ._extract import ExtractParams, extract_instances
+from ._fingerprint import content_fingerprint
 from ._instance import Instance
 from ._labels import check_label_volume
 from ._runner import TaskRunner
