@@ -45,10 +45,24 @@ def register(app: typer.Typer) -> None:
         overwrite: bool = typer.Option(
             False, "--overwrite", help="replace a different library in the output folder"
         ),
+        chunked: bool | None = typer.Option(
+            None,
+            "--chunked/--in-memory",
+            help="read and label the volume block by block, or whole in memory "
+            "(default: by blocks above 1 GiB); the same library either way",
+        ),
+        scheduler: str | None = typer.Option(
+            None,
+            "--scheduler",
+            help="Dask scheduler tcp://HOST:PORT to run on (`dask scheduler`, `dask worker`)",
+        ),
+        block_size: int | None = typer.Option(
+            None, "--block-size", help="block side for --chunked, voxels (default: from chunks)"
+        ),
     ) -> None:
         """Extract every mitochondrion of a label volume into a shape library folder."""
         from shapelib import ExtractParams, ShapeParams, extract_library
-        from shapelib.io import read_volume
+        from shapelib.io import open_volume
 
         extract = ExtractParams(
             labels=label or None,
@@ -59,7 +73,7 @@ def register(app: typer.Typer) -> None:
             min_voxels=min_voxels,
         )
         shape = ShapeParams(n_surface_points=points, n_occupancy_points=occupancy_points)
-        volume = read_volume(input, voxel_size_nm=voxel_size_nm)
+        volume = open_volume(input, voxel_size_nm=voxel_size_nm)
         with progress_bar("instances") as bar:
             summary = extract_library(
                 volume,
@@ -69,6 +83,9 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 n_workers=workers,
                 overwrite=overwrite,
+                chunked=chunked,
+                scheduler=scheduler,
+                block_shape=block_size,
                 progress=bar.update,
             )
         counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items()) or "none"

@@ -87,6 +87,9 @@ def register(app: typer.Typer) -> None:
         mask: str = typer.Option("in_focus", "--mask", help="in_focus or projection"),
         seed: int = typer.Option(0, "--seed"),
         workers: int | None = typer.Option(None, "--workers", help="processes (default: all)"),
+        scheduler: str | None = typer.Option(
+            None, "--scheduler", help="Dask scheduler tcp://HOST:PORT to render on"
+        ),
         overwrite: bool = typer.Option(False, "--overwrite"),
     ) -> None:
         """Render views of library shapes through one or more microscopes."""
@@ -114,6 +117,7 @@ def register(app: typer.Typer) -> None:
                 acquisition=acq,
                 seed=seed,
                 workers=workers,
+                scheduler=scheduler,
                 overwrite=overwrite,
                 progress=bar.update,
             )
@@ -137,6 +141,9 @@ def register(app: typer.Typer) -> None:
         mask: str = typer.Option("in_focus", "--mask", help="in_focus or projection"),
         seed: int = typer.Option(0, "--seed"),
         workers: int | None = typer.Option(None, "--workers", help="processes (default: all)"),
+        scheduler: str | None = typer.Option(
+            None, "--scheduler", help="Dask scheduler tcp://HOST:PORT to render on"
+        ),
         overwrite: bool = typer.Option(False, "--overwrite"),
     ) -> None:
         """Training set of fields of view (or z-stacks) of several mitochondria, with labels."""
@@ -164,6 +171,7 @@ def register(app: typer.Typer) -> None:
                 scene=scene,
                 seed=seed,
                 workers=workers,
+                scheduler=scheduler,
                 overwrite=overwrite,
                 progress=bar.update,
             )

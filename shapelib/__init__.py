@@ -13,6 +13,7 @@ from ._mesh import mesh_genus, mesh_instance
 from ._occupancy import Occupancy, points_inside, sample_occupancy
 from ._pointcloud import PointCloud, noisy_view, sample_pointcloud
 from ._rotation import random_rotation, rotate_points
+from ._runner import TaskRunner
 from ._shape import Shape, ShapeParams, build_shape, classify_mesh, voxelize_mesh
 from ._skeleton import Skeleton, skeletonize_mask
 from ._summary import LibrarySummary, library_gallery, library_summary
@@ -31,6 +32,7 @@ __all__ = [
     "library_gallery",
     "library_summary",
     "Instance",
+    "TaskRunner",
     "SHAPE_CLASSES",
     "ClassThresholds",
     "classify_shape",

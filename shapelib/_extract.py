@@ -43,7 +43,7 @@ from ._instance import Instance
 from ._labels import check_label_volume
 from ._units import as_spacing_nm
 
-__all__ = ["ExtractParams", "extract_instances"]
+__all__ = ["ExtractParams", "extract_instances", "select", "component_parts", "check_params"]
 
 log = logging.getLogger(__name__)
 
@@ -259,22 +259,95 @@ def _downsample(labels: np.ndarray, factor: int, *, majority: bool) -> np.ndarra
     return counts >= (factor**3 + 1) // 2
 
 
-def _check(labels, params: ExtractParams) -> np.ndarray:
-    arr = check_label_volume(labels)
+def check_params(shape, dtype, params: ExtractParams) -> None:
+    """The checks of ``params`` against a volume's shape and (checked) dtype."""
     if params.labels is not None:
         if any(v < 1 for v in params.labels):
             raise InputError(f"labels to pick must be ids >= 1; got {params.labels}.")
-        if arr.dtype == bool and any(v != 1 for v in params.labels):
+        if np.dtype(dtype) == np.bool_ and any(v != 1 for v in params.labels):
             raise InputError(
                 f"the volume is a binary mask (ids 0/1); --label {params.labels} cannot be found. "
                 "Leave --label out."
             )
-    if params.downsample > 1 and min(arr.shape) < params.downsample:
+    if params.downsample > 1 and min(shape) < params.downsample:
         raise InputError(
             f"downsample {params.downsample} is larger than the volume's smallest side "
-            f"{min(arr.shape)}; use a smaller factor."
+            f"{min(shape)}; use a smaller factor."
         )
+
+
+def _check(labels, params: ExtractParams) -> np.ndarray:
+    arr = check_label_volume(labels)
+    check_params(arr.shape, arr.dtype, params)
     return arr
+
+
+def select(arr: np.ndarray, params: ExtractParams) -> np.ndarray:
+    """The labels ``params`` asks for, downsampled: a mask, or ids in instance mode.
+
+    Works on the whole volume or on any region of it whose start is a multiple of the
+    downsampling factor (and which runs to the volume's end, or to such a multiple): the
+    regions of a volume give the pieces of the volume's selection.
+    """
+    import fastremap
+
+    if params.instances:
+        sel = arr
+        if params.labels is not None:
+            sel = fastremap.mask_except(np.array(arr), list(params.labels))
+        return _downsample(sel, params.downsample, majority=False)
+    if params.labels is None:
+        fg = arr != 0 if arr.dtype != bool else arr
+    else:
+        fg = np.isin(arr, params.labels)
+    return _downsample(fg, params.downsample, majority=True)
+
+
+def component_parts(comp: np.ndarray, lo, shape, params: ExtractParams, src_label: int = 0):
+    """The objects of one connected component, cut by the split rule (module docstring).
+
+    Parameters
+    ----------
+    comp : (z, y, x) ndarray of bool
+        The component alone, cropped to its bounding box.
+    lo : (z, y, x)
+        Volume voxel of ``comp[0, 0, 0]``.
+    shape : (Z, Y, X)
+        Shape of the (downsampled) volume.
+    src_label : int
+        The label id of the component (instance mode), else 0.
+
+    Returns
+    -------
+    list of (first voxel, mask, offset, src_label, n_parts)
+        One entry per object: the volume voxel ``(z, y, x)`` of its first voxel in raster order
+        (instances are numbered in this order), its tight boolean mask and offset.
+    """
+    from scipy import ndimage
+
+    hi = [int(lo[i]) + comp.shape[i] for i in range(3)]
+    if params.instances:
+        groups = comp.astype(np.int32)
+    else:
+        at_border = [(lo[i] == 0, hi[i] == shape[i]) for i in range(3)]
+        groups = _split_component(comp, params, at_border)
+    objs = ndimage.find_objects(groups)
+    found = []
+    for g, sl in enumerate(objs, start=1):
+        if sl is None:
+            continue
+        mask = groups[sl] == g
+        off = tuple(int(lo[i] + sl[i].start) for i in range(3))
+        first = np.unravel_index(int(np.argmax(mask)), mask.shape)
+        key = tuple(int(off[i] + first[i]) for i in range(3))
+        found.append((key, mask, off, src_label, len(objs)))
+    return found
+
+
+def touches_border(offset, mask_shape, shape) -> bool:
+    """True when a crop at ``offset`` reaches a side of a volume of ``shape``."""
+    end = [offset[a] + mask_shape[a] for a in range(3)]
+    return any(o == 0 for o in offset) or any(e == s for e, s in zip(end, shape, strict=True))
 
 
 def extract_instances(
@@ -311,24 +384,12 @@ def extract_instances(
     [3400]
     """
     import cc3d
-    import fastremap
-    from scipy import ndimage
 
     params = ExtractParams() if params is None else ExtractParams.model_validate(params)
     spacing = as_spacing_nm(voxel_size_nm)
     arr = _check(labels, params)
     # Select labels, then downsample.
-    if params.instances:
-        sel = arr
-        if params.labels is not None:
-            sel = fastremap.mask_except(np.array(arr), list(params.labels))
-        sel = _downsample(sel, params.downsample, majority=False)
-    else:
-        if params.labels is None:
-            fg = arr != 0 if arr.dtype != bool else arr
-        else:
-            fg = np.isin(arr, params.labels)
-        sel = _downsample(fg, params.downsample, majority=True)
+    sel = select(arr, params)
     spacing = tuple(s * params.downsample for s in spacing)
     # Connected components of the foreground (per label id in instance mode).
     cc, n = cc3d.connected_components(sel, connectivity=params.connectivity, return_N=True)
@@ -339,7 +400,7 @@ def extract_instances(
     counts = stats["voxel_counts"]
     boxes = stats["bounding_boxes"]
     shape = cc.shape
-    found = []  # (first voxel, mask, offset, source_label, n_cores)
+    found = []  # (first voxel, mask, offset, source_label, n_parts)
     n_dust = 0
     for k in range(1, n + 1):
         if counts[k] < params.min_voxels:
@@ -353,27 +414,12 @@ def extract_instances(
         if params.instances:
             first = np.unravel_index(int(np.argmax(comp)), comp.shape)
             src_label = int(sel[box][first])
-        if params.instances:
-            groups = comp.astype(np.int32)
-        else:
-            at_border = [(lo[i] == 0, hi[i] == shape[i]) for i in range(3)]
-            groups = _split_component(comp, params, at_border)
-        objs = ndimage.find_objects(groups)
-        for g, sl in enumerate(objs, start=1):
-            if sl is None:
-                continue
-            mask = groups[sl] == g
-            off = tuple(int(lo[i] + sl[i].start) for i in range(3))
-            first = np.unravel_index(int(np.argmax(mask)), mask.shape)
-            key = tuple(int(off[i] + first[i]) for i in range(3))
-            found.append((key, mask, off, src_label, len(objs)))
+        found.extend(component_parts(comp, lo, shape, params, src_label))
     if n_dust:
         log.info("dropped %d dust components (< %d voxels)", n_dust, params.min_voxels)
     found.sort(key=lambda t: t[0])
     out = []
     for i, (_, mask, off, src_label, n_parts) in enumerate(found, start=1):
-        end = [off[a] + mask.shape[a] for a in range(3)]
-        border = any(o == 0 for o in off) or any(e == s for e, s in zip(end, shape, strict=True))
         out.append(
             Instance(
                 id=i,
@@ -381,7 +427,7 @@ def extract_instances(
                 offset_vox=off,
                 voxel_size_nm=spacing,
                 source=source,
-                touches_border=bool(border),
+                touches_border=touches_border(off, mask.shape, shape),
                 source_label=src_label,
                 extra={"n_parts_of_component": n_parts},
             )

@@ -50,3 +50,9 @@ class Instance:
         z0, y0, x0 = self.offset_vox
         dz, dy, dx = self.mask.shape
         return (z0, y0, x0, z0 + dz, y0 + dy, x0 + dx)
+
+    @property
+    def centroid_px(self) -> tuple[float, float, float]:
+        """``(z, y, x)`` mean voxel index in the source volume (library.csv's centroid)."""
+        idx = np.nonzero(self.mask)
+        return tuple(float(idx[a].mean() + self.offset_vox[a]) for a in range(3))

@@ -1,4 +1,5 @@
-"""Label volumes in memory: the one check that an array is a 3D label volume or mask."""
+"""Label volumes: the one check that an array is a 3D label volume or mask (in memory, or its
+shape and dtype alone for a volume read in chunks)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from ._errors import InputError
 
-__all__ = ["check_label_volume"]
+__all__ = ["check_label_volume", "check_label_layout"]
 
 
 def check_label_volume(data: np.ndarray, *, what: str = "labels") -> np.ndarray:
@@ -24,14 +25,7 @@ def check_label_volume(data: np.ndarray, *, what: str = "labels") -> np.ndarray:
     labels : (Z, Y, X) ndarray of bool or unsigned int, the same array when no conversion is needed
     """
     arr = np.asarray(data)
-    if arr.ndim != 3:
-        raise InputError(
-            f"{what} must be a 3D array (Z, Y, X); got shape {arr.shape} ({arr.ndim}D). "
-            "Pass one 3D label volume (pick one channel or time point of a 4D file, "
-            "stack 2D slices into a 3D volume)."
-        )
-    if arr.size == 0:
-        raise InputError(f"{what} must not be empty; got shape {arr.shape}.")
+    check_label_layout(arr.shape, arr.dtype, what=what)
     if arr.dtype == bool or np.issubdtype(arr.dtype, np.unsignedinteger):
         return arr
     if np.issubdtype(arr.dtype, np.signedinteger):
@@ -56,3 +50,28 @@ def check_label_volume(data: np.ndarray, *, what: str = "labels") -> np.ndarray:
                 )
         return arr.astype(bool)
     raise InputError(f"{what} must be integer labels or a mask; got dtype {arr.dtype}.")
+
+
+def check_label_layout(shape, dtype, *, what: str = "labels") -> np.dtype:
+    """Check the shape and dtype of a label volume without its values; return the dtype
+    :func:`check_label_volume` gives it (signed -> unsigned, a float 0/1 mask -> bool).
+
+    The values (no negative ids, a float volume holding only 0 and 1) are checked where they
+    are read, block by block, by :func:`check_label_volume`.
+    """
+    shape, dtype = tuple(int(s) for s in shape), np.dtype(dtype)
+    if len(shape) != 3:
+        raise InputError(
+            f"{what} must be a 3D array (Z, Y, X); got shape {shape} ({len(shape)}D). "
+            "Pass one 3D label volume (pick one channel or time point of a 4D file, "
+            "stack 2D slices into a 3D volume)."
+        )
+    if 0 in shape:
+        raise InputError(f"{what} must not be empty; got shape {shape}.")
+    if dtype == np.bool_ or np.issubdtype(dtype, np.unsignedinteger):
+        return dtype
+    if np.issubdtype(dtype, np.signedinteger):
+        return np.dtype(np.uint64 if dtype.itemsize > 4 else np.uint32)
+    if np.issubdtype(dtype, np.floating):
+        return np.dtype(bool)
+    raise InputError(f"{what} must be integer labels or a mask; got dtype {dtype}.")

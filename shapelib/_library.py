@@ -2,33 +2,49 @@
 
 A workflow: compute (extract, build_shape) and io (write_shape, the library folder) meet here.
 Per-instance work (:func:`make_instance`) is a pure function of one ``Instance``, the shape
-parameters and a seed, so it runs unchanged on a process pool (here) or on Dask later.
+parameters and a seed, so it runs unchanged in this process, on a process pool or on a Dask
+cluster (:class:`~shapelib._runner.TaskRunner`).
+
+Two ways to find the instances, with the same result (ids, masks, files): the whole volume in
+memory (:func:`~shapelib.extract_instances`), or block by block from a volume on disk
+(:func:`~shapelib._chunked.chunked_instances`), chosen by the volume's size.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
 
+from ._chunked import InstanceRecord, chunked_instances
 from ._errors import InputError
 from ._extract import ExtractParams, extract_instances
+from ._fingerprint import content_fingerprint
 from ._instance import Instance
 from ._labels import check_label_volume
+from ._runner import TaskRunner
 from ._shape import ShapeParams, build_shape
 from ._summary import summarize_table
 from ._units import as_spacing_nm
 from .io import Volume, is_complete, read_meta, write_shape
 from .io._library import clear_incomplete, instance_folder, prepare_library_dir, write_library_files
 
-__all__ = ["extract_library", "make_instance", "instance_seed", "LIBRARY_COLUMNS"]
+__all__ = [
+    "extract_library",
+    "make_instance",
+    "instance_seed",
+    "LIBRARY_COLUMNS",
+    "IN_MEMORY_MAX_BYTES",
+]
 
 log = logging.getLogger(__name__)
+
+# Volumes read lazily (shapelib.io.open_volume) up to this size are read whole into memory;
+# larger ones are extracted block by block.
+IN_MEMORY_MAX_BYTES = 1 << 30
 
 FORMAT = "mitoshape-library/2"  # 2: mesh_volume_um3 (was volume_um3), class once in meta
 
@@ -84,13 +100,10 @@ def make_instance(instance: Instance, shape_params, seed: int, folder: str) -> s
     return folder
 
 
-def _fingerprint(data: np.ndarray) -> str:
-    """blake2b of the volume's bytes, shape and dtype, read in slabs (no copy of the volume)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(repr((data.shape, str(data.dtype))).encode())
-    for z in range(0, data.shape[0], 16):
-        h.update(np.ascontiguousarray(data[z : z + 16]).tobytes())
-    return h.hexdigest()
+def _make_task(_shared, item, shape_params, seed: int, folder: str) -> str:
+    """A runner task: one instance (or a chunked extraction's packed record) to its folder."""
+    inst = item.to_instance() if isinstance(item, InstanceRecord) else item
+    return make_instance(inst, shape_params, seed, folder)
 
 
 def _versions() -> dict:
@@ -106,11 +119,10 @@ def _versions() -> dict:
     return out
 
 
-def _row(inst: Instance, meta: dict, folder: Path) -> dict:
+def _row(inst: Instance | InstanceRecord, meta: dict, folder: Path) -> dict:
     """One library.csv row: geometry from the instance, class and measurements from meta.json."""
     meas = meta.get("measurements") if isinstance(meta.get("measurements"), dict) else {}
-    idx = np.nonzero(inst.mask)
-    cen_px = [float(idx[a].mean() + inst.offset_vox[a]) for a in range(3)]
+    cen_px = inst.centroid_px
     row = {
         "id": inst.id,
         "folder": folder.name,
@@ -140,14 +152,19 @@ def extract_library(
     seed: int = 0,
     n_workers: int | None = None,
     overwrite: bool = False,
+    chunked: bool | None = None,
+    scheduler=None,
+    block_shape=None,
     progress: Callable[[int, int], None] | None = None,
 ):
     """Extract every instance of a label volume and write the library folder.
 
     Parameters
     ----------
-    volume : shapelib.io.Volume or (Z, Y, X) ndarray of int or bool
-        The label volume (a ``Volume`` carries its voxel size and source).
+    volume : shapelib.io.Volume, (Z, Y, X) ndarray of int or bool, or a lazy array
+        The label volume (a ``Volume`` carries its voxel size and source). Its ``data`` may be
+        read lazily (:func:`shapelib.io.open_volume`; also a zarr or h5py array, a memory map
+        or a dask array).
     out_dir : str or Path
         Library folder: one sub-folder per instance (``000001``, ...), ``library.csv``,
         ``library.json``. An interrupted run re-run with the same arguments resumes; a folder
@@ -161,6 +178,17 @@ def extract_library(
     n_workers : int, optional
         Processes (default: all cores; 1 = in this process).
     overwrite : bool
+    chunked : bool, optional
+        Read and label the volume block by block (memory: a block and the largest instance)
+        or whole in memory. Default: in memory for an ndarray and for lazy volumes up to
+        :data:`IN_MEMORY_MAX_BYTES`, by blocks above. Both give the same library, byte for
+        byte.
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler (``tcp://HOST:PORT``) to run the blockwise passes and the instances
+        on; the library folder must be reachable from its workers.
+    block_shape : int or (z, y, x), optional
+        Block size of the chunked passes, in voxels of the downsampled volume (default: whole
+        store chunks, about 16 Mi source voxels per block).
     progress : callable(done, total), optional
         Called as instances finish (resumed ones count as done at once).
 
@@ -186,25 +214,65 @@ def extract_library(
     else:
         data, source = volume, "array"
         spacing = as_spacing_nm(voxel_size_nm)
-    data = check_label_volume(data)
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be an integer >= 0; got {seed!r}.")
     if n_workers is not None and n_workers < 1:
         raise InputError(f"n_workers must be >= 1; got {n_workers}.")
+    n_workers = n_workers or os.cpu_count() or 1
+    if _use_blocks(data, chunked):
+        # One runner for every pass: the blocks, the components, then the instances.
+        runner = TaskRunner(data, n_workers=n_workers, scheduler=scheduler)
+        with runner:
+            found = chunked_instances(
+                data, voxel_size_nm=spacing, params=extract, runner=runner,
+                block_shape=block_shape, name=source,
+            )  # fmt: skip
+            instances = found.records
+            data_info = (found.shape, found.dtype, found.fingerprint)
+            return _write_library(
+                instances, out_dir, runner, source=source, spacing=spacing,
+                data_info=data_info, extract=extract, shape=shape, seed=seed,
+                overwrite=overwrite, progress=progress,
+            )  # fmt: skip
+    data = check_label_volume(np.asarray(data))
+    instances = extract_instances(data, voxel_size_nm=spacing, params=extract, source=source)
+    data_info = (data.shape, str(data.dtype), content_fingerprint(data))
+    with TaskRunner(None, n_workers=n_workers, scheduler=scheduler) as runner:
+        return _write_library(
+            instances, out_dir, runner, source=source, spacing=spacing, data_info=data_info,
+            extract=extract, shape=shape, seed=seed, overwrite=overwrite, progress=progress,
+        )  # fmt: skip
+
+
+def _use_blocks(data, chunked: bool | None) -> bool:
+    """Whether to extract block by block (see ``chunked`` of :func:`extract_library`)."""
+    if chunked is not None:
+        return bool(chunked)
+    if isinstance(data, np.ndarray):
+        return False
+    nbytes = int(np.prod(data.shape)) * np.dtype(data.dtype).itemsize
+    return nbytes > IN_MEMORY_MAX_BYTES
+
+
+def _write_library(
+    instances, out_dir, runner: TaskRunner, *, source, spacing, data_info, extract, shape,
+    seed, overwrite, progress,
+):  # fmt: skip
+    """Resume or start the library folder, build the instances not complete yet, index."""
+    data_shape, data_dtype, fingerprint = data_info
     run = {
         "format": FORMAT,
         "input": {
             "source": source,
-            "shape": list(data.shape),
-            "dtype": str(data.dtype),
+            "shape": [int(s) for s in data_shape],
+            "dtype": str(data_dtype),
             "voxel_size_nm": list(spacing),
-            "blake2b": _fingerprint(data),
+            "fingerprint": fingerprint,
         },
         "extract": extract.model_dump(mode="json"),
         "shape": shape.model_dump(mode="json"),
         "seed": int(seed),
     }
-    instances = extract_instances(data, voxel_size_nm=spacing, params=extract, source=source)
     out = prepare_library_dir(out_dir, run, overwrite=overwrite)
 
     # Build the instances whose folder is not complete yet.
@@ -217,27 +285,15 @@ def extract_library(
         progress(done, total)
     for inst in todo:
         clear_incomplete(folders[inst.id])
-    n_workers = n_workers or os.cpu_count() or 1
-    if n_workers == 1 or len(todo) <= 1:
-        for inst in todo:
-            make_instance(inst, shape, seed, str(folders[inst.id]))
-            done += 1
-            if progress:
-                progress(done, total)
-    else:
-        with ProcessPoolExecutor(max_workers=min(n_workers, len(todo))) as pool:
-            # Submit biggest first so the longest jobs do not start last.
-            order = sorted(todo, key=lambda i: -i.voxel_count)
-            pending = {
-                pool.submit(make_instance, i, shape, seed, str(folders[i.id])) for i in order
-            }
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    fut.result()  # re-raise a worker's error here
-                    done += 1
-                    if progress:
-                        progress(done, total)
+    if len(todo) <= 1 and runner.where == "pool":
+        runner = TaskRunner(None, n_workers=1)  # one instance: no pool to start
+    # Submit biggest first so the longest jobs do not start last.
+    order = sorted(todo, key=lambda i: -i.voxel_count)
+    tasks = [(inst, shape, seed, str(folders[inst.id])) for inst in order]
+    for _ in runner.imap_unordered(_make_task, tasks):
+        done += 1
+        if progress:
+            progress(done, total)
 
     # Index: one row per instance, from the instance and its meta.json.
     rows = [_row(i, read_meta(folders[i.id]), folders[i.id]) for i in instances]

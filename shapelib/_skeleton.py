@@ -85,10 +85,17 @@ class _LocalRadius:
     """
 
     def __init__(self, inside: np.ndarray, spacing: np.ndarray):
-        from scipy import ndimage
         from scipy.spatial import cKDTree
 
-        shell = ndimage.binary_dilation(inside) & ~inside
+        # background voxels with a face neighbour inside: scipy's binary_dilation with its
+        # default (6-neighbour) structure, minus the object, written as six shifts (~10x faster)
+        shell = inside.copy()
+        for a in range(3):
+            lo, hi = [slice(None)] * 3, [slice(None)] * 3
+            lo[a], hi[a] = slice(1, None), slice(None, -1)
+            shell[tuple(lo)] |= inside[tuple(hi)]
+            shell[tuple(hi)] |= inside[tuple(lo)]
+        shell &= ~inside
         self._tree = cKDTree(np.argwhere(shell) * spacing)
         self._spacing = spacing
 

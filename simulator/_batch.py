@@ -8,6 +8,9 @@ for training sets). Streams are keyed by what an image is, not by its place in a
   the shape's fluorophores, then one stream per view name (see :func:`simulate_shape`); a run
   filtered by class, or asking fewer views, writes the same bytes for what it shares;
 - image k of a training set: ``SeedSequence([seed, k])``.
+
+So a run on a Dask cluster (``scheduler=``, through :class:`shapelib.TaskRunner`) writes the
+same bytes as a local one: the workers render, this process writes.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from shapelib import InputError
+from shapelib import InputError, TaskRunner
 from shapelib.io import write_config, write_tiff
 
 from ._config import Acquisition, Microscope
@@ -48,20 +51,30 @@ def _init(shapes: Sequence[SceneShape]) -> None:
     _SHAPES = shapes
 
 
-def _view_task(task):
+def _view_task(task, shapes=None):
     i, mic, views, acq, seed = task  # i only finds the shape in the shared list
-    shape = _SHAPES[i]
+    shape = (_SHAPES if shapes is None else shapes)[i]
     rng = stream(seed, int(shape.id), mic.name)
     return i, mic, simulate_shape(shape.mesh, mic, views=views, acquisition=acq, rng=rng)
 
 
-def _scene_task(task):
+def _scene_task(task, shapes=None):
     k, mic, cfg, seed = task
-    return k, render_scene(_SHAPES, mic, cfg, rng=stream(seed, k))
+    return k, render_scene(_SHAPES if shapes is None else shapes, mic, cfg, rng=stream(seed, k))
 
 
-def _run(fn, tasks: list, shapes, workers: int) -> Iterator:
-    """Results in task order; in-process when ``workers <= 1``."""
+def _cluster_task(shapes, fn, task):
+    """A :class:`TaskRunner` task: the shapes come as the runner's shared object."""
+    return fn(task, shapes)
+
+
+def _run(fn, tasks: list, shapes, workers: int, scheduler=None) -> Iterator:
+    """Results in task order; on a Dask cluster with ``scheduler``; in-process when
+    ``workers <= 1``."""
+    if scheduler is not None:
+        with TaskRunner(shapes, scheduler=scheduler) as runner:
+            yield from runner.imap(_cluster_task, [(fn, t) for t in tasks])
+        return
     if workers <= 1:
         _init(shapes)
         yield from map(fn, tasks)
@@ -89,6 +102,7 @@ def write_simulations(
     acquisition: Acquisition | None = None,
     seed: int = 0,
     workers: int | None = None,
+    scheduler=None,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
@@ -99,7 +113,9 @@ def write_simulations(
     ``OUT/microscope_<name>.yaml``, ``OUT/acquisition.yaml``, ``OUT/simulate.json`` and
     ``OUT/contact_sheet_<name>.png`` (images beside their masks). Every TIFF carries the pixel
     size (and the z step for stacks). ``progress(done, total)`` counts finished (shape,
-    microscope) pairs. An image's bytes depend only on (seed, shape id, microscope, view).
+    microscope) pairs. An image's bytes depend only on (seed, shape id, microscope, view), so
+    ``scheduler`` (a Dask scheduler address ``tcp://HOST:PORT``, or a client) renders on a
+    cluster the same bytes as ``workers`` local processes.
     """
     acq = acquisition or Acquisition()
     _check_seed(seed)
@@ -110,7 +126,8 @@ def write_simulations(
     write_config(out / "acquisition.yaml", acq)
     tasks = [(i, mic, views, acq, seed) for i in range(len(shapes)) for mic in microscopes]
     records, sheets = [], {}
-    for done, (i, mic, result) in enumerate(_run(_view_task, tasks, shapes, _workers(workers))):
+    results = _run(_view_task, tasks, shapes, _workers(workers), scheduler)
+    for done, (i, mic, result) in enumerate(results):
         shape = shapes[i]
         folder = out / str(shape.id)
         px, dz = mic.optics.pixel_size_nm, acq.z_step_nm if acq.z_planes > 1 else None
@@ -155,6 +172,7 @@ def write_dataset(
     scene: SceneConfig | None = None,
     seed: int = 0,
     workers: int | None = None,
+    scheduler=None,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
@@ -166,7 +184,8 @@ def write_dataset(
     their object labels) and ``dataset.json`` (microscope, scene config, seed, and per image
     its objects with ids and classes). Every TIFF carries the pixel size (and z step).
     Image k draws from ``SeedSequence([seed, k])``: the first images of a larger set are the
-    same bytes. ``progress(done, total)`` counts finished images.
+    same bytes, and ``scheduler`` (a Dask scheduler address, or a client) renders on a cluster
+    the same bytes as a local run. ``progress(done, total)`` counts finished images.
     """
     if n < 1:
         raise InputError(f"n must be >= 1 image; got {n}.")
@@ -178,7 +197,7 @@ def write_dataset(
     tasks = [(k, microscope, cfg, seed) for k in range(n)]
     px, dz = microscope.optics.pixel_size_nm, acq.z_step_nm if acq.z_planes > 1 else None
     entries, sheet = [], []
-    for k, sc in _run(_scene_task, tasks, shapes, _workers(workers)):
+    for k, sc in _run(_scene_task, tasks, shapes, _workers(workers), scheduler):
         name = f"img_{k:06d}.tif"
         if len(sheet) < SHEET_TILES:
             sheet.append((sc.image, sc.instances))

@@ -29,6 +29,7 @@ from ._outputs import (
 )
 from ._tiff import TIFF_SUFFIXES, TiffImage, read_tiff, write_tiff
 from ._volume import Volume, read_volume
+from ._volume_lazy import LazyVolume, open_volume
 from ._volume_write import write_volume
 
 __all__: list[str] = [
@@ -57,6 +58,8 @@ __all__: list[str] = [
     "write_shape",
     "check_label_volume",
     "read_volume",
+    "open_volume",
+    "LazyVolume",
     "write_volume",
     "read_library_table",
     "save_figure",

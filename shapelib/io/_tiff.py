@@ -131,12 +131,17 @@ def read_tiff(path: str | Path) -> TiffImage:
             f"could not read TIFF {path} ({type(err).__name__}: {err}); is the file complete "
             "and really a TIFF?"
         ) from None
+    pixel, z = _valid_scale(path, pixel, z)
+    return TiffImage(data=data, pixel_size_nm=pixel, z_step_nm=z)
+
+
+def _valid_scale(path, pixel, z):
+    """``(pixel, z)``, or ``(None, None)`` with a warning when a size is not finite and > 0."""
     for v in (*(pixel or ()), z):
         if v is not None and not (math.isfinite(v) and v > 0):
             log.warning("TIFF %s gives a scale of %r nm; ignoring it.", path, v)
-            pixel, z = None, None
-            break
-    return TiffImage(data=data, pixel_size_nm=pixel, z_step_nm=z)
+            return None, None
+    return pixel, z
 
 
 def _imagej_dtype(arr: np.ndarray) -> np.ndarray:

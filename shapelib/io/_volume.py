@@ -29,8 +29,10 @@ class Volume:
 
     Parameters
     ----------
-    data : (Z, Y, X) ndarray of bool or int
-        Labels (0 = background) or a binary mask.
+    data : (Z, Y, X) ndarray of bool or int, or a lazy array
+        Labels (0 = background) or a binary mask; :func:`read_volume` reads it into memory,
+        :func:`~shapelib.io.open_volume` gives a :class:`~shapelib.io.LazyVolume` that reads
+        only the chunks a slice needs.
     voxel_size_nm : tuple of 3 float
         ``(z, y, x)`` voxel size in nm.
     source : str
@@ -79,37 +81,48 @@ def _size_from_attrs(attrs) -> tuple[float, float, float] | None:
     return None
 
 
-def _read_hdf5(file: Path, key: str | None):
+def _open_hdf5(file: Path):
     import h5py
 
     try:
-        f = h5py.File(file, "r")
+        return h5py.File(file, "r")
     except OSError as err:
         raise InputError(f"could not open HDF5 file {file}: {err}. Is the file complete?") from None
-    with f:
-        names: list[str] = []
 
-        def _collect(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                names.append("/" + name)
 
-        f.visititems(_collect)
-        if not key:
-            if len(names) != 1:
-                raise InputError(
-                    f"{file} holds {len(names)} datasets ({', '.join(names) or 'none'}); "
-                    f"say which one as {file}:/path/to/dataset."
-                )
-            key = names[0]
-        if key not in f or not isinstance(f[key], h5py.Dataset):
+def _hdf5_dataset(f, file: Path, key: str | None):
+    """``(dataset, its voxel size or None, source)`` named by ``key`` in an open HDF5 file."""
+    import h5py
+
+    names: list[str] = []
+
+    def _collect(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            names.append("/" + name)
+
+    f.visititems(_collect)
+    if not key:
+        if len(names) != 1:
             raise InputError(
-                f"dataset {key!r} is not in {file}; it holds: {', '.join(names) or 'no datasets'}. "
-                f"Pass {file}:/one/of/these."
+                f"{file} holds {len(names)} datasets ({', '.join(names) or 'none'}); "
+                f"say which one as {file}:/path/to/dataset."
             )
-        dset = f[key]
-        size = _size_from_attrs(dset.attrs) or _size_from_attrs(f.attrs)
+        key = names[0]
+    if key not in f or not isinstance(f[key], h5py.Dataset):
+        raise InputError(
+            f"dataset {key!r} is not in {file}; it holds: {', '.join(names) or 'no datasets'}. "
+            f"Pass {file}:/one/of/these."
+        )
+    dset = f[key]
+    size = _size_from_attrs(dset.attrs) or _size_from_attrs(f.attrs)
+    return dset, size, f"{file}:{key if key.startswith('/') else '/' + key}"
+
+
+def _read_hdf5(file: Path, key: str | None):
+    with _open_hdf5(file) as f:
+        dset, size, source = _hdf5_dataset(f, file, key)
         data = dset[...]  # h5py reads chunk by chunk into one array
-    return data, size, f"{file}:{key if key.startswith('/') else '/' + key}"
+    return data, size, source
 
 
 def _ngff_size(attrs: dict) -> tuple[tuple[float, float, float] | None, str | None]:
@@ -140,7 +153,8 @@ def _ngff_size(attrs: dict) -> tuple[tuple[float, float, float] | None, str | No
     return tuple(sizes), ds0["path"]
 
 
-def _read_zarr(path: Path, key: str | None):
+def _zarr_array(path: Path, key: str | None):
+    """``(zarr array, voxel size or None, source)`` of a store (an array, or a group's array)."""
     import zarr
 
     try:
@@ -168,10 +182,66 @@ def _read_zarr(path: Path, key: str | None):
             ) from None
         size = size or _size_from_attrs(group_attrs)
     size = _size_from_attrs(dict(node.attrs)) or size
+    return node, size, str(path) + (f":{key}" if key else "")
+
+
+def _read_zarr(path: Path, key: str | None):
+    node, size, source = _zarr_array(path, key)
     data = node[...]  # zarr reads chunk by chunk
     if data.ndim > 3 and all(s == 1 for s in data.shape[:-3]):
         data = data.reshape(data.shape[-3:])
-    return data, size, str(path) + (f":{key}" if key else "")
+    return data, size, source
+
+
+def _parse_spec(spec: str) -> tuple[str, Path, str | None]:
+    """``(format, file, key)`` of a volume path spec; the file must exist."""
+    m_h5, m_zarr = _H5_RE.match(spec), _ZARR_RE.match(spec)
+    if m_h5:
+        file = Path(m_h5["file"])
+        if not file.is_file():
+            raise FileNotFoundError(f"HDF5 file {file} does not exist.")
+        return "hdf5", file, m_h5["key"]
+    if m_zarr or Path(spec).is_dir():
+        file = Path(m_zarr["file"]) if m_zarr else Path(spec)
+        if not file.exists():
+            raise FileNotFoundError(f"Zarr store {file} does not exist.")
+        return "zarr", file, m_zarr["key"] if m_zarr else None
+    file = Path(spec)
+    if not file.exists():
+        raise FileNotFoundError(f"label volume {file} does not exist.")
+    suffix = file.suffix.lower()
+    if suffix in (".tif", ".tiff"):
+        return "tiff", file, None
+    if suffix == ".npy":
+        return "npy", file, None
+    raise InputError(
+        f"unknown volume format {file.suffix!r} for {file}; expected .tif/.tiff, "
+        ".h5/.hdf5 (file.h5:/dataset), a .zarr directory, or .npy."
+    )
+
+
+def _final_size(size, user_size, source: str) -> tuple[float, float, float]:
+    """The voxel size to use: the user's over the file's (warning when they disagree)."""
+    if size is not None:
+        try:
+            size = as_spacing_nm(size, name=f"voxel size in the metadata of {source}")
+        except ValueError as err:
+            log.warning("%s; ignoring it", err)
+            size = None
+    if user_size is not None:
+        if size is not None and not all(
+            math.isclose(a, b, rel_tol=1e-3) for a, b in zip(size, user_size, strict=True)
+        ):
+            log.warning(
+                "voxel size %s nm given overrides %s nm from the metadata of %s",
+                user_size,
+                size,
+                source,
+            )
+        size = user_size
+    if size is None:
+        as_spacing_nm(None)  # raises the standard "voxel size is required" message
+    return size
 
 
 def read_volume(
@@ -203,55 +273,21 @@ def read_volume(
     """
     spec = str(path_spec)
     source = spec
-    m_h5, m_zarr = _H5_RE.match(spec), _ZARR_RE.match(spec)
     user_size = None if voxel_size_nm is None else as_spacing_nm(voxel_size_nm)
-    if m_h5:
-        file = Path(m_h5["file"])
-        if not file.is_file():
-            raise FileNotFoundError(f"HDF5 file {file} does not exist.")
-        data, size, source = _read_hdf5(file, m_h5["key"])
-    elif m_zarr or Path(spec).is_dir():
-        file = Path(m_zarr["file"]) if m_zarr else Path(spec)
-        if not file.exists():
-            raise FileNotFoundError(f"Zarr store {file} does not exist.")
-        data, size, source = _read_zarr(file, m_zarr["key"] if m_zarr else None)
+    kind, file, key = _parse_spec(spec)
+    if kind == "hdf5":
+        data, size, source = _read_hdf5(file, key)
+    elif kind == "zarr":
+        data, size, source = _read_zarr(file, key)
+    elif kind == "tiff":
+        data, size = _read_tiff(file)
     else:
-        file = Path(spec)
-        if not file.exists():
-            raise FileNotFoundError(f"label volume {file} does not exist.")
-        suffix = file.suffix.lower()
-        if suffix in (".tif", ".tiff"):
-            data, size = _read_tiff(file)
-        elif suffix == ".npy":
-            try:
-                data = np.load(file, allow_pickle=False)
-            except (ValueError, OSError, EOFError) as err:
-                raise InputError(f"could not read NumPy file {file}: {err}") from None
-            size = None
-        else:
-            raise InputError(
-                f"unknown volume format {file.suffix!r} for {file}; expected .tif/.tiff, "
-                ".h5/.hdf5 (file.h5:/dataset), a .zarr directory, or .npy."
-            )
-    data = check_label_volume(data, what=f"the volume in {source}")
-    if size is not None:
         try:
-            size = as_spacing_nm(size, name=f"voxel size in the metadata of {source}")
-        except ValueError as err:
-            log.warning("%s; ignoring it", err)
-            size = None
-    if user_size is not None:
-        if size is not None and not all(
-            math.isclose(a, b, rel_tol=1e-3) for a, b in zip(size, user_size, strict=True)
-        ):
-            log.warning(
-                "voxel size %s nm given overrides %s nm from the metadata of %s",
-                user_size,
-                size,
-                source,
-            )
-        size = user_size
-    if size is None:
-        as_spacing_nm(None)  # raises the standard "voxel size is required" message
+            data = np.load(file, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            raise InputError(f"could not read NumPy file {file}: {err}") from None
+        size = None
+    data = check_label_volume(data, what=f"the volume in {source}")
+    size = _final_size(size, user_size, source)
     log.info("read %s: shape %s, %s, voxel %s nm", source, data.shape, data.dtype, size)
     return Volume(data=data, voxel_size_nm=size, source=source)

@@ -125,3 +125,36 @@ def test_a_different_library_needs_overwrite(tiny_library, invoke, tmp_path):
     result = invoke("extract", tif, "-o", mine, *FAST, "--seed", "3", "--overwrite")
     assert result.exit_code == 0, result.stderr
     assert json.loads((mine / "library.json").read_text())["run"]["seed"] == 3
+
+
+def test_chunked_and_in_memory_write_the_same_library(invoke, tmp_path):
+    import zarr
+
+    store = tmp_path / "vol.zarr"
+    arr = zarr.open_array(str(store), mode="w", shape=(20, 40, 60), dtype=np.uint8,
+                          chunks=(8, 16, 16))  # fmt: skip
+    arr[...] = _tiny_volume()
+    arr.attrs["voxel_size_nm"] = [12, 12, 12]
+    libs = {}
+    for flag in ("--chunked", "--in-memory"):
+        out = tmp_path / flag.strip("-")
+        result = invoke("extract", store, "-o", out, *FAST, flag, "--block-size", "12")
+        assert result.exit_code == 0, result.stderr
+        assert "wrote 3 instances" in result.stdout
+        libs[flag] = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert libs["--chunked"] == libs["--in-memory"]
+
+
+def test_unreachable_scheduler_is_a_one_line_error(invoke, tmp_path, monkeypatch):
+    import socket
+
+    import shapelib._runner
+
+    monkeypatch.setattr(shapelib._runner, "CONNECT_TIMEOUT_S", 1)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tif = write_volume(tmp_path / "vol.tif", _tiny_volume(), voxel_size_nm=12)
+    result = invoke("extract", tif, "-o", tmp_path / "lib", *FAST, "--scheduler",
+                    f"tcp://127.0.0.1:{port}")  # fmt: skip
+    _one_line_error(result, "Dask scheduler", f"127.0.0.1:{port}")

@@ -93,3 +93,21 @@ def test_bad_seed_and_views_fail_before_writing(library, tmp_path):
     with pytest.raises(InputError, match="unknown view"):
         write_simulations(shapes, [EPI1], tmp_path / "b", views=["0", "q1"], workers=1)
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_dask_cluster_renders_the_same_dataset(library, tmp_path):
+    from distributed import Client, LocalCluster
+
+    from simulator import SceneConfig, write_dataset
+
+    shapes = read_shapes(library)
+    scene = SceneConfig(acquisition=Acquisition(size_px=32), objects=(1, 2))
+    here = write_dataset(shapes, EPI1, tmp_path / "here", n=4, scene=scene, seed=2, workers=1)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, host="127.0.0.1",
+                           protocol="tcp", dashboard_address=None)  # fmt: skip
+    with cluster, Client(cluster) as c:
+        there = write_dataset(shapes, EPI1, tmp_path / "dask", n=4, scene=scene, seed=2,
+                              scheduler=c)  # fmt: skip
+    a = {p.relative_to(here): p.read_bytes() for p in here.rglob("*") if p.is_file()}
+    b = {p.relative_to(there): p.read_bytes() for p in there.rglob("*") if p.is_file()}
+    assert len(a) == 4 * 3 + 3 and a == b
