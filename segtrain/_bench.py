@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shapelib import InputError
+from shapelib import FileName, InputError
+from shapelib.io import OutputFolder, check_output_folder, open_output_folder
 
 from . import io
 from ._config import DataSource, TrainConfig
@@ -43,8 +44,10 @@ class BenchConfig(BaseModel):
         0.5, gt=0, lt=1, description="Share of synthetic patches in real_plus_synthetic."
     )
     finetune_steps: int = Field(100, ge=1, description="Steps on real data after synthetic.")
-    test_sets: dict[str, str] = Field(
-        min_length=1, description="Name -> folder with images/ and masks/ (or image/, label/)."
+    test_sets: dict[FileName, str] = Field(
+        min_length=1,
+        description="Name (a plain file name: it names folders) -> folder with images/ and "
+        "masks/ (or image/, label/).",
     )
     train: dict[str, Any] = Field(
         default_factory=dict,
@@ -93,22 +96,25 @@ def _all_sources(cfg: BenchConfig, regime: str) -> list[DataSource]:
     return _sources(cfg, regime)
 
 
-def _train_regime(cfg: BenchConfig, model: str, params: dict, regime: str, runs: Path, progress):
+def _train_regime(
+    cfg: BenchConfig, model: str, params: dict, regime: str, bench: OutputFolder, progress
+):
+    """Train one (model, regime) in ``bench``'s ``runs/`` (each run folder claimed by the
+    bench, so the bench's ``overwrite`` replaces it; a run is never trained over otherwise)."""
     from ._train import train
 
     base = {k: v for k, v in cfg.train.items() if k not in ("train", "run_dir", "model")}
     base["model_params"] = params
-    run_dir = runs / f"{model}__{regime}"
+    run_dir = bench.subfolder(f"runs/{model}__{regime}")
     if regime == "synthetic_then_real":
-        pre = TrainConfig(
-            **base, model=model, train=cfg.synthetic, run_dir=str(runs / f"{model}__synthetic_pre")
-        )
-        train(pre, overwrite=True, progress=progress)
+        pre_dir = bench.subfolder(f"runs/{model}__synthetic_pre")
+        pre = TrainConfig(**base, model=model, train=cfg.synthetic, run_dir=str(pre_dir))
+        train(pre, progress=progress)
         ft = {**base, "max_steps": cfg.finetune_steps, "init_from": pre.run_dir}
         tc = TrainConfig(**ft, model=model, train=cfg.real, run_dir=str(run_dir))
     else:
         tc = TrainConfig(**base, model=model, train=_sources(cfg, regime), run_dir=str(run_dir))
-    return train(tc, overwrite=True, progress=progress)
+    return train(tc, progress=progress)
 
 
 def format_table(table) -> str:
@@ -132,6 +138,8 @@ def run_bench(
     config: BenchConfig | dict,
     out: str | Path,
     *,
+    overwrite: bool = False,
+    inputs=(),
     progress: Callable[[int, int], None] | None = None,
 ):
     """Run the grid; write ``table.csv``, ``table.md``, ``table.png``, ``bench.yaml`` and the runs.
@@ -142,7 +150,11 @@ def run_bench(
     Parameters
     ----------
     config : BenchConfig or its fields
-    out : output folder
+    out : output folder, through the output guard: new or empty, or an earlier bench replaced
+        with `overwrite` (its runs included; nothing else); an existing bench is never trained
+        over otherwise
+    overwrite : bool
+    inputs : more paths the bench reads (its config file); the data folders are added
     progress : callable or None, passed to every training: ``progress(steps done, max_steps)``
 
     Returns
@@ -155,33 +167,42 @@ def run_bench(
     out = Path(out)
     for regime in cfg.regimes:  # fail early on a regime without data
         _sources(cfg, regime)
+    data = [Path(d.path) for d in (*cfg.real, *cfg.synthetic)]
+    data += [Path(p) for p in cfg.test_sets.values()]
+    ins = [*map(Path, inputs), *data]
+    check_output_folder(out, command="bench", inputs=ins, overwrite=overwrite)
     tests = {}
     for name, path in cfg.test_sets.items():
         if not Path(path).is_dir():
             raise FileNotFoundError(f"test set {name!r}: folder {path} does not exist.")
         tests[name] = io.read_pairs_folder(path, source=name)
-    io.write_yaml(out / "bench.yaml", cfg)
+    bench = open_output_folder(out, command="bench", inputs=ins, overwrite=overwrite)
+    io.write_yaml(bench.path("bench.yaml"), cfg)
     rows = []
     for model, params in cfg.models.items():
         for regime in cfg.regimes:
             log.info("bench: training %s on %s", model, regime)
-            run_dir = _train_regime(cfg, model, params, regime, out / "runs", progress)
+            run_dir = _train_regime(cfg, model, params, regime, bench, progress)
             for test_name, test in tests.items():
-                pred_dir = out / "pred" / f"{model}__{regime}" / test_name
+                pred = open_output_folder(
+                    bench.subfolder(f"pred/{model}__{regime}/{test_name}"), command="predict",
+                    inputs=[run_dir],
+                )  # fmt: skip
                 res, _ = predict_and_evaluate(
                     run_dir,
                     test,
-                    pred_dir,
+                    pred,
                     tile_px=cfg.tile_px,
                     overlap_px=cfg.overlap_px,
                     tta=cfg.tta,
                     connectivity=cfg.connectivity,
                 )
-                io.write_csv(pred_dir / "per_image.csv", res.per_image)
+                io.write_csv(pred.path("per_image.csv"), res.per_image)
                 names = "+".join(d.name or Path(d.path).name for d in _all_sources(cfg, regime))
                 row = {"model": model, "training": regime, "train_data": names}
                 rows.append({**row, "test_set": test_name, **res.summary})
     table = pd.DataFrame(rows)
+    bench.claim("table.csv", "table.md", "table.png")
     io.write_bench_outputs(out, table, format_table(table), plot_bench_table(table))
     return table
 
@@ -199,6 +220,7 @@ def train_and_evaluate(
     batch_size: int = 4,
     seed: int = 0,
     n_figure: int = 3,
+    overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationResult:
     """Train briefly on `train_data`, predict `test_data`, evaluate, and draw a figure.
@@ -211,7 +233,8 @@ def train_and_evaluate(
     Parameters
     ----------
     train_data, test_data : folders with images/ and masks/ (or image/ and label/)
-    out : output folder
+    out : output folder (through the output guard: new or empty, or an earlier round replaced
+        with `overwrite`)
     minutes : wall-clock training budget (training also stops at `max_steps`)
     progress : callable or None, ``progress(done, total)`` of the training (steps), then of the
         prediction (images)
@@ -229,10 +252,13 @@ def train_and_evaluate(
     from ._train import train
 
     out = Path(out)
+    ins = [Path(train_data), Path(test_data)]
+    check_output_folder(out, command="train_and_evaluate", inputs=ins, overwrite=overwrite)
     test = io.read_pairs_folder(test_data)  # before training: a bad test folder fails early
+    guard = open_output_folder(out, command="train_and_evaluate", inputs=ins, overwrite=overwrite)
     cfg = TrainConfig(
         train=[DataSource(path=str(train_data))],
-        run_dir=str(out / "run"),
+        run_dir=str(guard.subfolder("run")),
         model=model,
         model_params=model_params if model_params is not None else {"depth": 4, "width": 16},
         patch_px=patch_px,
@@ -243,10 +269,11 @@ def train_and_evaluate(
         val_patches=8,
         seed=seed,
     )
-    run = train(cfg, overwrite=True, progress=progress)
-    res, masks = predict_and_evaluate(run, test, out / "pred", which="last", progress=progress)
-    io.write_csv(out / "metrics.csv", res.per_image)
-    io.write_csv(out / "summary.csv", res.summary_table().reset_index(names="metric"))
+    run = train(cfg, progress=progress)
+    pred = open_output_folder(guard.subfolder("pred"), command="predict", inputs=[run])
+    res, masks = predict_and_evaluate(run, test, pred, which="last", progress=progress)
+    io.write_csv(guard.path("metrics.csv"), res.per_image)
+    io.write_csv(guard.path("summary.csv"), res.summary_table().reset_index(names="metric"))
     # Figure: the first n_figure test images with prediction and truth.
     shown = test[:n_figure]
     fig = plot_predictions(
@@ -255,5 +282,5 @@ def train_and_evaluate(
         [it.mask for it in shown],
         titles=[it.name for it in shown],
     )
-    io.write_figure(out / "predictions.png", fig, dpi=80)
+    io.write_figure(guard.path("predictions.png"), fig, dpi=80)
     return res

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shapelib import FileName
+
 from ._registry import ModelName
 
 __all__ = ["AugmentConfig", "DataSource", "TrainConfig", "CONFIG_VERSION"]
@@ -35,7 +37,11 @@ class DataSource(BaseModel):
     weight: float = Field(
         1.0, gt=0, description="Relative share of training patches drawn from this source."
     )
-    name: str | None = Field(None, description="Name in tables; default: the folder name.")
+    name: FileName | None = Field(
+        None,
+        description="Name in tables and folder names (a plain file name); default: the "
+        "folder name.",
+    )
 
 
 class AugmentConfig(BaseModel):

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from shapelib import InputError
+from shapelib.io import OutputExistsError, check_output_folder, open_output_folder
 
 from . import io
 from ._config import CONFIG_VERSION, DataSource, TrainConfig
@@ -132,14 +133,23 @@ def _validate(model, val_x, val_y, cfg, device) -> dict:
     return {"val_loss": float(np.mean(losses)), "val_dice": dice, "val_iou": iou}
 
 
+def _input_paths(cfg: TrainConfig) -> list[Path]:
+    """What a training reads (never written over, never holding the run folder)."""
+    paths = [Path(s.path) for s in (*cfg.train, *cfg.val)]
+    paths += [Path(s.label_path) for s in (*cfg.train, *cfg.val) if s.label_path]
+    return paths + ([Path(cfg.init_from)] if cfg.init_from else [])
+
+
 def _check_run_dir(cfg: TrainConfig, *, resume: bool, overwrite: bool) -> None:
-    """Refuse to overwrite a run by accident, or to resume one with other settings."""
+    """Refuse to overwrite a run by accident (the output guard), or to resume one with other
+    settings; writes nothing."""
     run_dir = Path(cfg.run_dir)
-    if run_dir.exists() and any(run_dir.iterdir()) and not (resume or overwrite):
-        raise FileExistsError(
-            f"run folder {run_dir} is not empty; pass resume=True (--resume) to continue it, "
-            "overwrite=True (--overwrite) to start again, or choose another run_dir."
+    try:
+        check_output_folder(
+            run_dir, command="train", inputs=_input_paths(cfg), overwrite=overwrite, resume=resume
         )
+    except OutputExistsError as err:
+        raise OutputExistsError(f"{err} (--resume continues an earlier run.)") from None
     if not resume:
         return
     if not (run_dir / "last.pt").is_file():
@@ -243,6 +253,11 @@ def train(
         step, best, bad = int(ck["step"]), float(ck["best_score"]), int(ck["bad_evals"])
         elapsed, rows = float(ck["elapsed_s"]), json.loads(ck["log_json"])
         log.info("resuming %s at step %d", run_dir, step)
+    out = open_output_folder(
+        run_dir, command="train", inputs=_input_paths(cfg), overwrite=overwrite, resume=resume,
+        details={"model": cfg.model},
+    )  # fmt: skip
+    out.claim("config.json", "config.yaml", "best.pt", "last.pt", "log.csv", "curves.png")
     io.write_run_config(run_dir, cfg)
 
     def payload() -> dict:
@@ -275,6 +290,11 @@ def train(
         with autocast_for(device, cfg.amp):
             logits = model(x)
         loss = loss_fn(logits, y, cfg.loss)
+        if not torch.isfinite(loss):
+            raise InputError(
+                f"training diverged: the loss is {float(loss)} at step {step + 1}; nothing of "
+                "this step is saved. Lower the learning rate (--lr) or check the data."
+            )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -340,14 +360,22 @@ def load_run(run_dir: str | Path, *, which: str = "best", expect_model: str | No
     model : torch.nn.Module in eval mode, on CPU
     config : TrainConfig
     """
+    if which not in ("best", "last"):
+        raise InputError(f"which checkpoint must be 'best' or 'last'; got {which!r}.")
     path = Path(run_dir)
     if path.is_dir():
         cand = path / f"{which}.pt"
         path = cand if cand.is_file() else path / "last.pt"
     ck = io.load_checkpoint(path)
+    missing = {"model_name", "config_json", "state_dict"} - set(ck)
+    if missing:
+        raise InputError(f"checkpoint {path} lacks {sorted(missing)}; it is cut or foreign.")
     cfg = read_train_config(path.parent) if (path.parent / "config.json").is_file() else None
     if cfg is None:
-        cfg = TrainConfig(**json.loads(ck["config_json"]))
+        try:
+            cfg = TrainConfig(**json.loads(ck["config_json"]))
+        except (TypeError, ValueError) as err:
+            raise InputError(f"checkpoint {path} holds no valid config ({err}).") from None
     name = ck["model_name"]
     if expect_model is not None and name != expect_model:
         raise InputError(

@@ -23,8 +23,14 @@ from ._labels import check_label_volume
 from ._shape import ShapeParams, build_shape
 from ._summary import summarize_table
 from ._units import as_spacing_nm
-from .io import Volume, is_complete, read_meta, write_shape
-from .io._library import clear_incomplete, instance_folder, prepare_library_dir, write_library_files
+from .io import Volume, is_complete, read_meta, read_volume, write_shape
+from .io._library import (
+    instance_files,
+    instance_folder,
+    prepare_library_dir,
+    source_files,
+    write_library_files,
+)
 
 __all__ = ["extract_library", "make_instance", "instance_seed", "LIBRARY_COLUMNS"]
 
@@ -146,12 +152,16 @@ def extract_library(
 
     Parameters
     ----------
-    volume : shapelib.io.Volume or (Z, Y, X) ndarray of int or bool
-        The label volume (a ``Volume`` carries its voxel size and source).
+    volume : path, shapelib.io.Volume or (Z, Y, X) ndarray of int or bool
+        The label volume: a path as :func:`shapelib.io.read_volume` takes it (``vol.tif``,
+        ``file.h5:/labels``, ...), or a ``Volume`` (it carries its voxel size and source), or
+        an array.
     out_dir : str or Path
         Library folder: one sub-folder per instance (``000001``, ...), ``library.csv``,
-        ``library.json``. An interrupted run re-run with the same arguments resumes; a folder
-        holding a different library is refused unless ``overwrite``.
+        ``library.json``, and the output guard's manifest of what was written. An interrupted
+        run re-run with the same arguments resumes; a folder holding a different library is
+        refused unless ``overwrite`` (which removes that library's files, nothing else); a
+        folder holding anything else is refused, and the input is never written over.
     voxel_size_nm : float or (z, y, x), optional
         Required when ``volume`` is a bare array.
     extract : ExtractParams
@@ -174,10 +184,13 @@ def extract_library(
     >>> from shapelib.phantoms import phantom_volume  # doctest: +SKIP
     >>> pv = phantom_volume(5, rng=0)  # doctest: +SKIP
     >>> extract_library(pv.labels, "lib", voxel_size_nm=pv.voxel_size_nm)  # doctest: +SKIP
+    >>> extract_library("phantom_labels.tif", "lib")  # voxel size from the TIFF  # doctest: +SKIP
     """
     # Check everything before anything is written.
     extract = ExtractParams() if extract is None else ExtractParams.model_validate(extract)
     shape = ShapeParams() if shape is None else ShapeParams.model_validate(shape)
+    if isinstance(volume, (str, os.PathLike)):
+        volume = read_volume(volume, voxel_size_nm=voxel_size_nm)
     if isinstance(volume, Volume):
         data, source = volume.data, volume.source
         spacing = as_spacing_nm(
@@ -204,10 +217,15 @@ def extract_library(
         "shape": shape.model_dump(mode="json"),
         "seed": int(seed),
     }
+    inputs = source_files(source)
+    prepare_library_dir(out_dir, run, overwrite=overwrite, inputs=inputs, dry_run=True)
     instances = extract_instances(data, voxel_size_nm=spacing, params=extract, source=source)
-    out = prepare_library_dir(out_dir, run, overwrite=overwrite)
+    guard = prepare_library_dir(out_dir, run, overwrite=overwrite, inputs=inputs)
+    out = guard.root
 
-    # Build the instances whose folder is not complete yet.
+    # Claim every instance's files (in id order) before any is written, then build the
+    # instances whose folder is not complete yet; a half-written folder is written over.
+    guard.claim(*(rel for inst in instances for rel in instance_files(inst.id)))
     folders = {inst.id: instance_folder(out, inst.id) for inst in instances}
     todo = [inst for inst in instances if not is_complete(folders[inst.id])]
     total, done = len(instances), len(instances) - len(todo)
@@ -215,8 +233,6 @@ def extract_library(
         log.info("resuming: %d of %d instances already complete", done, total)
     if progress:
         progress(done, total)
-    for inst in todo:
-        clear_incomplete(folders[inst.id])
     n_workers = n_workers or os.cpu_count() or 1
     if n_workers == 1 or len(todo) <= 1:
         for inst in todo:
@@ -248,7 +264,7 @@ def extract_library(
         "columns": LIBRARY_COLUMNS,
         "folder_pattern": "%06d",
     }
-    write_library_files(out, LIBRARY_COLUMNS, rows, info)
+    write_library_files(guard, LIBRARY_COLUMNS, rows, info)
     import pandas as pd
 
     return summarize_table(pd.DataFrame(rows, columns=LIBRARY_COLUMNS), path=out)

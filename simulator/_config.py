@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from shapelib import InputError
+from shapelib import FileName, InputError
 
 __all__ = [
     "Optics",
@@ -163,7 +163,9 @@ class Microscope(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field("Custom", min_length=1, description="used in folder names (Conf1_imgs)")
+    name: FileName = Field(
+        "Custom", description="used in folder and file names (Conf1_imgs/): a plain file name"
+    )
     optics: Optics = Field(default_factory=Optics)
     camera: Camera = Field(default_factory=PhysicalCamera)
     labelling: Labelling = Field(default_factory=Labelling)
