@@ -84,7 +84,7 @@ def _check_unique(values, what: str) -> None:
     twice = sorted({str(v) for v in values if v in seen or seen.add(v)})
     if twice:
         raise InputError(
-            f"{what} must be unique (each names its own files); {', '.join(twice)} appear twice."
+            f"{what} must be unique (each names its own files); given twice: {', '.join(twice)}."
         )
 
 

@@ -252,20 +252,23 @@ def _check_psf_request(optics, size_px, z_planes, z_step_nm, depth_nm, pixel_siz
     from shapelib import InputError, check_array_size
 
     px = optics.pixel_size_nm if pixel_size_nm is None else pixel_size_nm
+
+    def whole(v) -> bool:
+        return isinstance(v, (int, np.integer)) and v >= 1
+
     checks = [
-        ("size_px (--size)", size_px, isinstance(size_px, (int, np.integer)) and size_px >= 1),
-        ("z_planes (--z-planes)", z_planes,
-         isinstance(z_planes, (int, np.integer)) and z_planes >= 1),
-        ("z_step_nm (--z-step-nm)", z_step_nm, math.isfinite(z_step_nm) and 0 < z_step_nm <= 1e4),
-        ("depth_nm (--depth-nm)", depth_nm, math.isfinite(depth_nm) and 0 <= depth_nm <= 5e4),
-        ("pixel_size_nm (--pixel-size-nm)", px, math.isfinite(px) and 1 <= px <= 5000),
+        ("size_px (--size)", size_px, whole(size_px), "an integer >= 1"),
+        ("z_planes (--z-planes)", z_planes, whole(z_planes), "an integer >= 1"),
+        ("z_step_nm (--z-step-nm)", z_step_nm, math.isfinite(z_step_nm) and 0 < z_step_nm <= 1e4,
+         "in (0, 10000] nm"),
+        ("depth_nm (--depth-nm)", depth_nm, math.isfinite(depth_nm) and 0 <= depth_nm <= 5e4,
+         "in [0, 50000] nm below the coverslip"),
+        ("pixel_size_nm (--pixel-size-nm)", px, math.isfinite(px) and 1 <= px <= 5000,
+         "in [1, 5000] nm"),
     ]  # fmt: skip
-    for name, value, ok in checks:
+    for name, value, ok, expected in checks:
         if not ok:
-            raise InputError(
-                f"{name} is {value!r}; expected an integer >= 1 for sizes, a z step in (0, "
-                "10000] nm, a depth in [0, 50000] nm and a pixel size in [1, 5000] nm."
-            )
+            raise InputError(f"{name} must be {expected}; got {value!r}.")
     check_array_size(
         (z_planes, size_px, size_px, 4), np.float64, what="the PSF",
         hint="Lower --size or --z-planes.",

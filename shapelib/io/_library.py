@@ -142,6 +142,8 @@ def _check_table_text(path: Path) -> None:
     fix = "re-run `mitoshape extract` to write it again"
     if not lines:
         raise InputError(f"{path} is empty (no header line); {fix}.")
+    if not text.endswith("\n"):
+        raise InputError(f"{path} does not end with a line break: the table is cut; {fix}.")
     header = lines[0]
     missing = [c for c in _REQUIRED if c not in header]
     if missing:

@@ -226,7 +226,10 @@ def read_volume(
             try:
                 data = np.load(file, allow_pickle=False)
             except (ValueError, OSError, EOFError) as err:
-                raise InputError(f"could not read NumPy file {file}: {err}") from None
+                why = "not a .npy array (pickled objects are never loaded)" if "pickle" in str(
+                    err
+                ) else str(err)  # fmt: skip
+                raise InputError(f"could not read NumPy file {file}: {why}.") from None
             size = None
         else:
             raise InputError(
