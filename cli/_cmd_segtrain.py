@@ -146,8 +146,8 @@ def register(app: typer.Typer) -> None:
         if figure is not None:
             from segtrain import plot_prediction_folders
 
-            claim_output_files([figure], inputs=inputs, overwrite=overwrite)
-            typer.echo(f"wrote {plot_prediction_folders(images, pred, gt, figure)}")
+            path = plot_prediction_folders(images, pred, gt, figure, overwrite=overwrite)
+            typer.echo(f"wrote {path}")
         typer.echo(
             f"{res.summary['n_images']} images (mean +- std over images; pooled over pixels)"
         )

@@ -17,7 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from shapelib import InputError
-from shapelib.io import OutputFolder, check_output_folder, open_output_folder
+from shapelib.io import (
+    OutputFolder,
+    check_output_files,
+    check_output_folder,
+    claim_output_file,
+    open_output_folder,
+)
 
 from . import io
 from ._figures import plot_fold_change, plot_predictions, plot_training_curves
@@ -280,6 +286,7 @@ def plot_prediction_folders(
     path: str | Path,
     *,
     n: int = 4,
+    overwrite: bool = False,
 ) -> Path:
     """Save a figure of the first ``n`` images (by name) with their predicted and true masks.
 
@@ -288,10 +295,13 @@ def plot_prediction_folders(
     images : folder of images (or a dataset folder with ``images/``)
     pred : folder of predicted masks (names match the images; or a `predict_folder` output)
     gt : folder of true masks (or a dataset folder with ``masks/``)
-    path : PNG file to write
+    path : PNG file to write; never an input or inside an input folder, never over an
+        existing file unless `overwrite`
     """
     if n < 1:
         raise InputError(f"the figure needs n >= 1 images; got {n}.")
+    inputs = [io.image_folder(images), io.mask_folder(pred), io.mask_folder(gt)]
+    check_output_files([path], inputs=inputs, overwrite=overwrite)
     files = io.list_images(io.image_folder(images))[:n]
     preds = {p.stem: p for p in io.list_images(io.mask_folder(pred))}
     truths = {p.stem: p for p in io.list_images(io.mask_folder(gt))}
@@ -306,7 +316,7 @@ def plot_prediction_folders(
         [np.asarray(io.read_image(truths[p.stem])) > 0 for p in files],
         titles=[p.stem for p in files],
     )
-    return io.write_figure(path, fig, dpi=80)
+    return io.write_figure(claim_output_file(path, inputs=inputs, overwrite=overwrite), fig, dpi=80)
 
 
 # --- quantify ------------------------------------------------------------------------------

@@ -218,7 +218,7 @@ def gallery_figure(items, *, max_faces: int = 6000, common_scale: bool = False):
     n_rows = max(1, len(items))
     n_cols = max([1] + [len(row) for _, row in items])
     # A bare Figure, not pyplot: the caller's matplotlib backend is left alone.
-    fig = Figure(figsize=(2.4 * n_cols, 2.5 * n_rows + 0.5))
+    fig = Figure(figsize=(2.4 * n_cols, 2.6 * n_rows + 0.6))
     extents = [_extent_um(v) for _, row in items for _, v, _, _ in row]
     half_nm = 500 * max(extents) if (common_scale and extents) else None
     for r, (cls, row) in enumerate(items):
@@ -235,13 +235,16 @@ def gallery_figure(items, *, max_faces: int = 6000, common_scale: bool = False):
         if half_nm is not None
         else "each shape fills its cell (sizes differ; --common-scale for one scale)"
     )
-    fig.text(
-        0.5, 0.01,
-        f"largest extent = longest side of the bounding box; red \"cut\" = touches the volume "
-        f"border. {scale}.",
-        ha="center", va="bottom", fontsize=7,
-    )  # fmt: skip
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    import textwrap
+
+    footer = (
+        f'largest extent = longest side of the bounding box; red "cut" = touches the volume '
+        f"border; {scale}."
+    )
+    lines = textwrap.wrap(footer, width=max(40, int(30 * n_cols)))
+    fig.text(0.5, 0.005, "\n".join(lines), ha="center", va="bottom", fontsize=7)
+    bottom = 0.12 * len(lines) / (2.6 * n_rows + 0.6)  # inches of footer over the height
+    fig.tight_layout(rect=(0, bottom, 1, 1 - 0.15 / (2.6 * n_rows + 0.6)))
     return fig
 
 
