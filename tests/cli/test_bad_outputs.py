@@ -356,7 +356,7 @@ BAD_OPTIONS = {
                  ["--views", ","], ["--size", 100000], ["--size", 0], ["--z-planes", 0],
                  ["--noise", "poisson"], ["--mask", "x"], ["--seed", -1], ["--z-step-nm", -1],
                  ["--preset", "Conf1", "--preset", "Conf1"], ["--class", "nope"],
-                 ["--focal-depth-nm", 1e9]],
+                 ["--focal-depth-nm", 1e9], ["--size", 4096, "--z-planes", 512]],
     "dataset": [["--n", 0], ["--objects", "0-0"], ["--objects", "5-2"], ["--objects", "x"],
                 ["--size", 4], ["--seed", -1], ["--class", "nope"], ["--z-planes", 100000]],
     "train": [["--device", "cuda:99"], ["--device", "bogus"], ["--lr", -1], ["--max-steps", 0],
