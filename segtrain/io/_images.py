@@ -139,9 +139,9 @@ def read_image(path: str | Path) -> np.ndarray:
 def as_mask(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None]:
     """A stored mask (0/1, 0/255, bool or instance ids) as (mask uint8 {0, 1}, instances|None).
 
-    `where` names the file in errors. Two values (0 and any one other: 1, 255, 65535, 2) are
-    a binary mask, whatever the foreground value; instance ids are returned only when there
-    are more than two values (a one-object label image reads the same either way).
+    `where` names the file in errors. Background 0 and one other value (1, 255, 65535, 2) are
+    a binary mask, whatever the foreground value; instance ids are returned when there are
+    more values (a one-object label image reads the same either way).
     """
     if arr.dtype.kind == "b":
         return arr.astype(np.uint8), None
@@ -160,7 +160,7 @@ def as_mask(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None]
     if arr.min() < 0:
         raise InputError(f"mask {where} has negative values; expected 0 = background, > 0 objects.")
     values = np.unique(arr)
-    if values.size <= 2:
+    if values.size == 1 or (values.size == 2 and values[0] == 0):
         return (arr > 0).astype(np.uint8), None
     if values.max() > np.iinfo(np.int32).max:
         raise InputError(f"mask {where} has instance ids above 2^31 - 1; relabel them.")

@@ -20,7 +20,13 @@ from tests.segtrain._tiny import write_pairs
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start(args, cwd: Path) -> subprocess.Popen:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _start(args, cwd: Path, *, as_background_job: bool = False) -> subprocess.Popen:
+    """Start ``mitoshape ARGS``; ``as_background_job``: with SIGINT ignored, as a shell starts
+    ``cmd &`` in a script (mitoshape must still stop on ``kill -INT``)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.Popen(
         [sys.executable, "-m", "cli", *map(str, args)],
@@ -29,6 +35,7 @@ def _start(args, cwd: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, so killpg reaches the workers too
+        preexec_fn=_ignore_sigint if as_background_job else None,
     )
 
 
@@ -66,7 +73,8 @@ def test_train_interrupted_exits_130_then_resumes(tmp_path, invoke):
     held_out = {"train": [{"path": str(data)}], "val_fraction": 0.5}  # no warning on stderr
     cfg.write_text(yaml.safe_dump({**held_out, **TRAIN_FAST}))
     run = tmp_path / "run"
-    proc = _start(["train", "--config", cfg, "--run-dir", run, "--max-steps", 100000], tmp_path)
+    args = ["train", "--config", cfg, "--run-dir", run, "--max-steps", 100000]
+    proc = _start(args, tmp_path, as_background_job=True)
     code, err = _interrupt_when(proc, lambda: (run / "last.pt").is_file())
     assert code == 130 and "interrupted" in _one_line(err)
     kept = snapshot(run)
