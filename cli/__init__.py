@@ -48,4 +48,10 @@ _register_all()
 
 def main() -> None:
     """Console entry point: one readable line and a non-zero exit on a user error."""
+    import signal
+
+    # A shell starts background jobs of scripts with SIGINT ignored; `kill -INT` must still stop
+    # a run (exit 130, one line), so the default handler comes back.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(run_guarded(app))

@@ -28,23 +28,44 @@ produced by the commands listed below, in this order, from a phantom volume gene
 """
 
 
+# Everything the demo writes in its folder (files and the folders its commands fill): claimed
+# in the demo's manifest first, so a later demo replaces exactly these and nothing of the user's.
+DEMO_FILES = (
+    "README.md", "phantom_labels.tif", "phantom_labels.objects.json", "library_summary.txt",
+    "gallery.png",
+    *(f"{stem}{end}" for stem in ("metrics_test_epi1", "metrics_test_conf1")
+      for end in (".csv", "_summary.csv", ".txt")),
+    "predictions_test_epi1.png", "predictions_test_conf1.png",
+)  # fmt: skip
+DEMO_FOLDERS = ("library", "simulated", "train_epi1", "test_epi1", "test_conf1", "run_unet",
+                "pred_test_epi1", "pred_test_conf1")  # fmt: skip
+
+
 def _step(
     steps: list, title: str, args: list[str], look: str, *, capture: Path | None = None
 ) -> None:
-    """Run one `mitoshape` command in-process; stop the demo on its first failure."""
+    """Run one `mitoshape` command in-process; stop the demo on its first failure or on an
+    interrupt (exit 130 goes on up)."""
     import contextlib
     import io
 
+    from shapelib.io import atomic_write
+
     from . import app
+    from ._errors import EXIT_SIGINT
 
     cmd = "mitoshape " + " ".join(args)
     typer.secho(f"\n== {title}\n$ {cmd}", fg=typer.colors.CYAN)
     t0 = time.perf_counter()
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer) if capture else contextlib.nullcontext():
-        app(args=args, standalone_mode=False)
+        rv = app(args=args, standalone_mode=False)
+    if rv == EXIT_SIGINT:
+        raise KeyboardInterrupt
+    if isinstance(rv, int) and rv != 0:
+        raise UserError(f"demo step {title!r} failed (exit {rv}): {cmd}")
     if capture:
-        capture.write_text(buffer.getvalue())
+        atomic_write(capture, buffer.getvalue())
         typer.echo(buffer.getvalue())
     seconds = time.perf_counter() - t0
     steps.append((title, cmd, look, seconds))
@@ -58,6 +79,7 @@ def register(app: typer.Typer) -> None:
         voxel_size_nm: float = typer.Option(30.0, "--voxel-size-nm", help="isotropic voxel size"),
         touching_pairs: int = typer.Option(2, "--touching-pairs", help="pairs placed touching"),
         seed: int = typer.Option(0, "--seed"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="replace existing files"),
     ) -> None:
         """Write a phantom label volume of mitochondria-like shapes with known classes.
 
@@ -66,17 +88,30 @@ def register(app: typer.Typer) -> None:
         """
         import json
 
-        from shapelib.io import write_volume
+        from shapelib.io import (
+            TIFF_SUFFIXES,
+            atomic_write,
+            check_output_files,
+            claim_output_files,
+            write_volume,
+        )
         from shapelib.phantoms import phantom_volume
 
         if objects < 1:
             raise UserError(f"--objects must be >= 1; got {objects}.")
+        if seed < 0:
+            raise UserError(f"--seed must be >= 0; got {seed}.")
+        if out.suffix.lower() not in TIFF_SUFFIXES:
+            raise UserError(f"-o must name a .tif/.tiff file; got {out.name!r}.")
+        outputs = [out, out.with_suffix(".objects.json")]
+        check_output_files(outputs, overwrite=overwrite)
         vol = phantom_volume(
             objects, voxel_size_nm=voxel_size_nm, touching_pairs=touching_pairs, rng=seed
         )
-        path = write_volume(out, vol.labels, voxel_size_nm=vol.voxel_size_nm)
-        truth = path.with_suffix(".objects.json")
-        truth.write_text(json.dumps({"seed": seed, "objects": vol.objects}, indent=1, default=int))
+        path, truth = claim_output_files(outputs, overwrite=overwrite)
+        write_volume(path, vol.labels, voxel_size_nm=vol.voxel_size_nm)
+        text = json.dumps({"seed": seed, "objects": vol.objects}, indent=1, default=int)
+        atomic_write(truth, text)
         z, y, x = vol.labels.shape
         typer.echo(f"wrote {path} ({z}x{y}x{x} voxels of {voxel_size_nm:g} nm) and {truth.name}")
 
@@ -86,9 +121,18 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed"),
         minutes: float = typer.Option(2.0, "--train-minutes", help="training budget"),
     ) -> None:
-        """Run the main job end to end on shipped phantom data; write a results folder."""
+        """Run the main job end to end on shipped phantom data; write a results folder.
+
+        The folder must be new, empty, or an earlier demo's (whose files it replaces, and only
+        those); a folder holding anything else is refused.
+        """
+        from shapelib.io import atomic_write, open_output_folder, read_manifest
+
         t_start = time.perf_counter()
-        out.mkdir(parents=True, exist_ok=True)
+        header, _ = read_manifest(out) if out.is_dir() else (None, [])
+        again = header is not None and header.get("command") == "demo"
+        guard = open_output_folder(out, command="demo", overwrite=again, details={"seed": seed})
+        guard.claim(*DEMO_FILES, *DEMO_FOLDERS)
         steps: list = []
         s = str(seed)
         volume = out / "phantom_labels.tif"
@@ -99,7 +143,7 @@ def register(app: typer.Typer) -> None:
               "phantom_labels.tif (Fiji/napari), phantom_labels.objects.json")  # fmt: skip
         # 2. Shape library: extraction, summary, gallery.
         _step(steps, "extract the shape library",
-              ["extract", str(volume), "-o", str(lib), "--seed", s, "--overwrite"],
+              ["extract", str(volume), "-o", str(lib), "--seed", s],
               "library/library.csv, library/<id>/ (raw_mesh.off, pointcloud.ply, ...)")  # fmt: skip
         _step(steps, "library summary", ["library", "summary", str(lib)], "library_summary.txt",
               capture=out / "library_summary.txt")  # fmt: skip
@@ -111,9 +155,9 @@ def register(app: typer.Typer) -> None:
 
         total = (time.perf_counter() - t_start) / 60
         rows = "\n".join(f"| {title} | `{cmd}` | {look} |" for title, cmd, look, _ in steps)
-        readme = out / "README.md"
+        readme = guard.path("README.md")
         text = RESULTS_README.format(out=out, minutes=total, seed=seed, rows=rows)
-        readme.write_text(text + _metrics_table(out))
+        atomic_write(readme, text + _metrics_table(out))
         typer.secho(f"\ndemo finished in {total:.1f} min: open {readme}", fg=typer.colors.GREEN)
 
 
@@ -122,15 +166,13 @@ def _demo_simulation(steps: list, out: Path, lib: Path, seed: int) -> None:
     s = str(seed)
     _step(steps, "render three views per microscope",
           ["simulate", str(lib), "-o", str(out / "simulated"), "--preset", "Conf1",
-           "--preset", "Conf2", "--preset", "Epi1", "--views", "0,x90,y90", "--seed", s,
-           "--overwrite"],
+           "--preset", "Conf2", "--preset", "Epi1", "--views", "0,x90,y90", "--seed", s],
           "simulated/contact_sheet_<preset>.png, simulated/<id>/")  # fmt: skip
     for name, preset, n, k in (("train_epi1", "Epi1", 48, 0), ("test_epi1", "Epi1", 12, 1),
                                ("test_conf1", "Conf1", 12, 2)):  # fmt: skip
         _step(steps, f"synthetic dataset {name}",
               ["dataset", str(lib), "-o", str(out / name), "--preset", preset, "--n", str(n),
-               "--size", "128", "--objects", "1-6", "--seed", str(seed * 10 + k),
-               "--overwrite"],
+               "--size", "128", "--objects", "1-6", "--seed", str(seed * 10 + k)],
               f"{name}/contact_sheet.png, {name}/images, masks, instances")  # fmt: skip
 
 
@@ -163,7 +205,7 @@ def _demo_training(steps: list, out: Path, seed: int, minutes: float) -> None:
     _step(steps, "train a U-Net on synthetic Epi1",
           ["train", "--data", str(out / "train_epi1"), "--run-dir", str(run), "--model", "unet",
            "--minutes", f"{minutes:g}", "--max-steps", "400", "--patch-px", "128",
-           "--batch-size", "8", "--seed", str(seed), "--overwrite"],
+           "--batch-size", "8", "--seed", str(seed)],
           "run_unet/curves.png, run_unet/log.csv, run_unet/config.yaml")  # fmt: skip
     for test in ("test_epi1", "test_conf1"):
         pred = out / f"pred_{test}"

@@ -230,6 +230,9 @@ def register(app: typer.Typer) -> None:
             None, "--threads", help="torch CPU threads. (default: torch's, all cores)"
         ),
         device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="Replace an earlier prediction in --out."
+        ),
     ) -> None:
         """Predict probabilities and masks (TIFF) by overlapping tiles with smooth blending."""
         from segtrain import predict_folder
@@ -252,6 +255,7 @@ def register(app: typer.Typer) -> None:
                 device=device,
                 num_threads=threads,
                 amp=amp,
+                overwrite=overwrite,
                 progress=bar.update,
             )
         typer.echo(f"wrote {res}/probabilities and {res}/masks")
@@ -269,25 +273,35 @@ def register(app: typer.Typer) -> None:
             None, "--figure", help="PNG of images beside prediction and truth (needs --images)."
         ),
         images: Path = typer.Option(None, "--images", help="Input images, for --figure."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     ) -> None:
         """Dice, foreground IoU, precision, recall, Betti errors, instance F1/PQ per image."""
         from segtrain import evaluate_folders
-        from segtrain.io import write_csv
+        from segtrain.io import image_folder, mask_folder, write_csv
         from shapelib import InputError
+        from shapelib.io import check_output_files, claim_output_files
 
         if (figure is None) != (images is None):
             raise InputError("--figure and --images go together: pass both or neither.")
+        inputs = [mask_folder(pred), mask_folder(gt), *([image_folder(images)] if images else [])]
+        outputs = []
+        if out is not None:
+            outputs += [out, out.with_name(out.stem + "_summary.csv")]
+        if figure is not None:
+            outputs.append(figure)
+        check_output_files(outputs, inputs=inputs, overwrite=overwrite)
 
         res = evaluate_folders(pred, gt, threshold=threshold, connectivity=connectivity)
         if out is not None:
+            out, summary_path = claim_output_files(outputs[:2], inputs=inputs, overwrite=overwrite)
             write_csv(out, res.per_image)
-            summary_path = out.with_name(out.stem + "_summary.csv")
             write_csv(summary_path, res.summary_table().reset_index(names="metric"))
             typer.echo(f"wrote {out} and {summary_path}")
         if figure is not None:
             from segtrain import plot_prediction_folders
 
-            typer.echo(f"wrote {plot_prediction_folders(images, pred, gt, figure)}")
+            path = plot_prediction_folders(images, pred, gt, figure, overwrite=overwrite)
+            typer.echo(f"wrote {path}")
         typer.echo(
             f"{res.summary['n_images']} images (mean +- std over images; pooled over pixels)"
         )
@@ -311,6 +325,9 @@ def register(app: typer.Typer) -> None:
     def bench_cmd(
         config: Path = typer.Argument(..., help="Benchmark config (YAML)."),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="Replace an earlier bench in --out (its runs included)."
+        ),
     ) -> None:
         """Models x training data x test sets: table.md, table.csv, table.png and the runs."""
         from segtrain import BenchConfig, run_bench
@@ -320,7 +337,7 @@ def register(app: typer.Typer) -> None:
 
         cfg = read_config(config, BenchConfig)
         with progress_bar("bench: train") as bar:
-            table = run_bench(cfg, out, progress=bar.update)
+            table = run_bench(cfg, out, overwrite=overwrite, inputs=[config], progress=bar.update)
         typer.echo(f"{len(table)} rows; wrote {out}/table.md, table.csv, table.png")
 
     @app.command("quantify")
@@ -335,11 +352,27 @@ def register(app: typer.Typer) -> None:
         voxel_size_nm: str = typer.Option(
             None, "--voxel-size-nm", help="3D: nm, one or z,y,x (default: from the TIFFs)."
         ),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     ) -> None:
         """Per-object morphology and per-image count/density; with --gt the relative errors."""
         from segtrain import plot_fold_change, quantify_folder
-        from segtrain.io import write_csv, write_figure
+        from segtrain.io import mask_folder, write_csv, write_figure
+        from shapelib import InputError
+        from shapelib.io import check_output_files, claim_output_files
 
+        if three_d and gt is not None:
+            raise InputError("--gt compares 2D masks; it does not go with --3d.")
+        if out.suffix.lower() != ".csv":
+            raise InputError(f"-o must name a .csv file; got {out.name!r}.")
+        inputs = [mask_folder(masks), *([mask_folder(gt)] if gt is not None else [])]
+        per = out.with_name(out.stem + "_per_image.csv")
+        outputs = [out, per]
+        if gt is not None:
+            outputs += [
+                out.with_name(out.stem + "_vs_gt.csv"),
+                out.with_name(out.stem + "_vs_gt.png"),
+            ]
+        check_output_files(outputs, inputs=inputs, overwrite=overwrite)
         res = quantify_folder(
             masks,
             pixel_size_nm=pixel_size_nm,
@@ -347,15 +380,15 @@ def register(app: typer.Typer) -> None:
             three_d=three_d,
             voxel_size_nm=voxel_size_nm,
         )
-        write_csv(out, res.objects)
-        per = out.with_name(out.stem + "_per_image.csv")
-        write_csv(per, res.per_image)
+        paths = claim_output_files(outputs, inputs=inputs, overwrite=overwrite)
+        write_csv(paths[0], res.objects)
+        write_csv(paths[1], res.per_image)
         typer.echo(f"{len(res.objects)} objects; wrote {out} and {per}")
         if res.comparison is not None:
-            cmp_path = out.with_name(out.stem + "_vs_gt.csv")
+            cmp_path, png = paths[2], paths[3]
             write_csv(cmp_path, res.comparison)
-            write_figure(out.with_name(out.stem + "_vs_gt.png"), plot_fold_change(res.comparison))
-            typer.echo(f"wrote {cmp_path}")
+            write_figure(png, plot_fold_change(res.comparison))
+            typer.echo(f"wrote {cmp_path} and {png}")
             for r in res.comparison.itertuples():
                 typer.echo(
                     f"  {r.parameter:20s} pred {r.pred:.4g} true {r.gt:.4g} "

@@ -42,6 +42,9 @@ def register(app: typer.Typer) -> None:
         ),
         seed: int = typer.Option(0, "--seed", help="random seed (same seed, same bytes)"),
         workers: int | None = typer.Option(None, "--workers", help="processes (default: all)"),
+        exclude_border: bool = typer.Option(
+            False, "--exclude-border", help="drop instances that touch the volume border (cut)"
+        ),
         overwrite: bool = typer.Option(
             False, "--overwrite", help="replace a different library in the output folder"
         ),
@@ -71,6 +74,7 @@ def register(app: typer.Typer) -> None:
             erode_radius_vox=erode_radius_vox,
             connectivity=connectivity,
             min_voxels=min_voxels,
+            exclude_border=exclude_border,
         )
         shape = ShapeParams(n_surface_points=points, n_occupancy_points=occupancy_points)
         volume = open_volume(input, voxel_size_nm=voxel_size_nm)
@@ -106,11 +110,22 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "-o", "--out", help="image to write (.png)"),
         shape_class: str | None = typer.Option(None, "--class", help="only this class"),
         n_per_class: int = typer.Option(4, "-n", "--per-class", help="shapes per class"),
+        common_scale: bool = typer.Option(
+            False, "--common-scale", help="draw every shape at one scale (sizes compare)"
+        ),
+        overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing image"),
     ) -> None:
-        """A picture of a few shapes per class, labelled with id and class."""
+        """A picture of a few shapes per class: id, class, largest extent; cut shapes marked."""
         from shapelib import library_gallery
 
-        path = library_gallery(library, out, shape_class=shape_class, n_per_class=n_per_class)
+        path = library_gallery(
+            library,
+            out,
+            shape_class=shape_class,
+            n_per_class=n_per_class,
+            common_scale=common_scale,
+            overwrite=overwrite,
+        )
         typer.echo(f"wrote {path}")
 
     app.add_typer(library_app, name="library")

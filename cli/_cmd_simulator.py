@@ -39,6 +39,13 @@ def _parse_views(text: str):
     return tuple(v for v in text.split(",") if v)
 
 
+def claim_files(paths, inputs, overwrite: bool):
+    """The output guard for single files: never an input, never over a file without --overwrite."""
+    from shapelib.io import claim_output_files
+
+    return claim_output_files(paths, inputs=inputs, overwrite=overwrite)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("psf")
     def psf_cmd(
@@ -50,12 +57,20 @@ def register(app: typer.Typer) -> None:
         z_step_nm: float = typer.Option(100.0, "--z-step-nm", help="focal step, nm"),
         depth_nm: float = typer.Option(0.0, "--depth-nm", help="emitter depth in the sample"),
         pixel_size_nm: float | None = typer.Option(None, "--pixel-size-nm", help="override"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="replace existing files"),
     ) -> None:
-        """Write the 3D PSF of a microscope (voxel size in the TIFF metadata)."""
-        from shapelib.io import write_config, write_tiff
+        """Write the 3D PSF of a microscope (voxel size in the TIFF metadata) and, beside it,
+        the microscope as YAML (``psf.tif`` -> ``psf.yaml``)."""
+        from shapelib import InputError
+        from shapelib.io import TIFF_SUFFIXES, check_output_files, write_config, write_tiff
         from simulator import compute_psf
         from simulator.io import microscope_from
 
+        if out.suffix.lower() not in TIFF_SUFFIXES:
+            raise InputError(f"-o must name a .tif/.tiff file; got {out.name!r}.")
+        outputs = [out, out.with_suffix(".yaml")]
+        inputs = [config] if config is not None else []
+        check_output_files(outputs, inputs=inputs, overwrite=overwrite)
         mic = microscope_from(preset, config=config)
         psf = compute_psf(
             mic.optics,
@@ -65,9 +80,10 @@ def register(app: typer.Typer) -> None:
             depth_nm=depth_nm,
             pixel_size_nm=pixel_size_nm,
         )
-        px = pixel_size_nm or mic.optics.pixel_size_nm
-        write_tiff(out, psf, pixel_size_nm=px, z_step_nm=z_step_nm)
-        write_config(out.with_suffix(".yaml"), mic)
+        px = mic.optics.pixel_size_nm if pixel_size_nm is None else pixel_size_nm
+        tif, yaml_path = claim_files(outputs, inputs, overwrite)
+        write_tiff(tif, psf, pixel_size_nm=px, z_step_nm=z_step_nm)
+        write_config(yaml_path, mic)
         typer.echo(f"wrote {out} {psf.shape} ({px:g} nm pixels, {z_step_nm:g} nm steps)")
 
     @app.command("simulate")
@@ -108,6 +124,7 @@ def register(app: typer.Typer) -> None:
             focal_depth_nm=focal_depth_nm,
             mask=mask,
         )
+        inputs = [p for p in (source, config, camera) if p is not None]
         with progress_bar("simulating", len(shapes) * len(mics)) as bar:
             write_simulations(
                 shapes,
@@ -119,6 +136,7 @@ def register(app: typer.Typer) -> None:
                 workers=workers,
                 scheduler=scheduler,
                 overwrite=overwrite,
+                inputs=inputs,
                 progress=bar.update,
             )
         typer.echo(f"wrote {len(shapes)} shape(s) x {len(mics)} microscope(s) to {out}")
@@ -162,6 +180,7 @@ def register(app: typer.Typer) -> None:
         scene = SceneConfig(
             acquisition=acq, objects=_parse_objects(objects), allow_overlap=allow_overlap
         )
+        inputs = [p for p in (source, config, camera) if p is not None]
         with progress_bar("rendering", n) as bar:
             write_dataset(
                 shapes,
@@ -173,6 +192,7 @@ def register(app: typer.Typer) -> None:
                 workers=workers,
                 scheduler=scheduler,
                 overwrite=overwrite,
+                inputs=inputs,
                 progress=bar.update,
             )
         typer.echo(f"wrote {n} images to {out}")
@@ -182,14 +202,16 @@ def register(app: typer.Typer) -> None:
         image: Path = typer.Argument(..., help="one raw camera image (TIFF)"),
         out: Path = typer.Option(..., "-o", "--out", help="camera YAML to write"),
         patch: int = typer.Option(16, "--patch", help="patch side, pixels"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing file"),
     ) -> None:
         """Fit gain, offset and read noise (Poisson-Gaussian) from one real image."""
-        from shapelib.io import write_config
+        from shapelib.io import check_output_files, write_config
         from simulator import calibrate_camera
         from simulator.io import read_image
 
+        check_output_files([out], inputs=[image], overwrite=overwrite)
         fit = calibrate_camera(read_image(image), patch_px=patch)
-        write_config(out, fit.camera)
+        write_config(claim_files([out], [image], overwrite)[0], fit.camera)
         c = fit.camera
         typer.echo(
             f"gain {c.gain_adu_per_e:.3f} ADU/e-, offset {c.offset_adu:.1f} ADU, read noise "

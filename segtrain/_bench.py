@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from shapelib.io import OutputFolder, check_output_folder, open_output_folder
+
 from . import io
 from ._bench_config import BenchConfig, all_sources, base_train, regime_sources
 from ._bench_table import aggregate_seeds, format_table
@@ -43,22 +45,24 @@ log = logging.getLogger(__name__)
 
 
 def _train_regime(cfg: BenchConfig, model: str, params: dict, regime: str, seed: int,
-                  runs: Path, progress):  # fmt: skip
+                  bench: OutputFolder, progress):  # fmt: skip
+    """Train one (model, regime, seed) in ``bench``'s ``runs/`` (each run folder claimed by the
+    bench, so the bench's ``overwrite`` replaces it; a run is never trained over otherwise)."""
     from ._train import train
 
     base = {**base_train(cfg), "model_params": params, "seed": seed}
-    run_dir = runs / f"{model}__{regime}__seed{seed}"
+    run_dir = bench.subfolder(f"runs/{model}__{regime}__seed{seed}")
     if regime == "synthetic_then_real":
-        pre_dir = runs / f"{model}__synthetic_pre__seed{seed}"
+        pre_dir = bench.subfolder(f"runs/{model}__synthetic_pre__seed{seed}")
         pre = TrainConfig(**base, model=model, train=cfg.synthetic, run_dir=str(pre_dir))
-        train(pre, overwrite=True, progress=progress)
+        train(pre, progress=progress)
         ft = {**base, "max_steps": cfg.finetune_steps, "init_from": pre.run_dir}
         tc = TrainConfig(**ft, model=model, train=cfg.real, run_dir=str(run_dir))
     else:
         tc = TrainConfig(
             **base, model=model, train=regime_sources(cfg, regime), run_dir=str(run_dir)
         )
-    return train(tc, overwrite=True, progress=progress)
+    return train(tc, progress=progress)
 
 
 def _run_facts(run_dir: Path) -> dict:
@@ -97,6 +101,8 @@ def run_bench(
     config: BenchConfig | dict,
     out: str | Path,
     *,
+    inputs=(),
+    overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ):
     """Run the grid; write ``table.csv``, ``table.md``, ``table.png`` (over seeds),
@@ -109,7 +115,9 @@ def run_bench(
     Parameters
     ----------
     config : BenchConfig or its fields
-    out : output folder
+    out : output folder, through the output guard (new or empty, or an earlier bench replaced
+        with `overwrite`: its runs and predictions only)
+    inputs : paths the bench reads besides its data (e.g. the bench.yaml); never written over
     progress : callable or None, passed to every training: ``progress(steps done, steps)``
 
     Returns
@@ -122,19 +130,24 @@ def run_bench(
     out = Path(out)
     for regime in cfg.regimes:  # fail early on a regime without data
         regime_sources(cfg, regime)
+    data = [Path(d.path) for d in (*cfg.real, *cfg.synthetic)]
+    data += [Path(p) for p in cfg.test_sets.values()]
+    ins = [*map(Path, inputs), *data]
+    check_output_folder(out, command="bench", inputs=ins, overwrite=overwrite)
     context = int(cfg.train.get("context_slices", 0))
     tests = {}
     for name, path in cfg.test_sets.items():
         if not Path(path).exists():
             raise FileNotFoundError(f"test set {name!r}: {path} does not exist.")
         tests[name] = io.read_source(DataSource(path=str(path), name=name), context=context)
-    io.write_yaml(out / "bench.yaml", cfg)
+    bench = open_output_folder(out, command="bench", inputs=ins, overwrite=overwrite)
+    io.write_yaml(bench.path("bench.yaml"), cfg)
     rows = []
     for model, params in cfg.models.items():
         for regime in cfg.regimes:
             for k, seed in enumerate(cfg.seeds):
                 log.info("bench: training %s on %s, seed %d", model, regime, seed)
-                run_dir = _train_regime(cfg, model, params, regime, seed, out / "runs", progress)
+                run_dir = _train_regime(cfg, model, params, regime, seed, bench, progress)
                 facts = _run_facts(run_dir)
                 names = "+".join(d.name or Path(d.path).name for d in all_sources(cfg, regime))
                 head = {"model": model, "training": regime, "train_data": names, "seed": seed}
@@ -142,15 +155,16 @@ def run_bench(
                     cfg.save_predictions == "first_seed" and k == 0
                 )
                 for test_name, test in tests.items():
-                    rows += _evaluate_run(cfg, run_dir, test_name, test, out, head, facts, save)
+                    rows += _evaluate_run(cfg, run_dir, test_name, test, bench, head, facts, save)
     per_seed = pd.DataFrame(rows)
     table = aggregate_seeds(per_seed)
-    io.write_csv(out / "table_seeds.csv", per_seed)
+    bench.claim("table.csv", "table.md", "table.png")
+    io.write_csv(bench.path("table_seeds.csv"), per_seed)
     io.write_bench_outputs(out, table, format_table(table), plot_bench_table(table))
     return table
 
 
-def _evaluate_run(cfg, run_dir, test_name, test, out, head, facts, save) -> list[dict]:
+def _evaluate_run(cfg, run_dir, test_name, test, bench, head, facts, save) -> list[dict]:
     """Rows (one per output) of one run on one test set; prediction once per TTA mode."""
     rows = []
     probs_by_mode = {}
@@ -164,15 +178,18 @@ def _evaluate_run(cfg, run_dir, test_name, test, out, head, facts, save) -> list
                 tta=mode,
                 num_threads=cfg.train.get("num_threads"),
             )
-        pred_dir = out / "pred" / run_dir.name / test_name / output
+        pred = open_output_folder(
+            bench.subfolder(f"pred/{run_dir.name}/{test_name}/{output}"), command="predict",
+            inputs=[run_dir],
+        )  # fmt: skip
         res, _ = evaluate_items(
             probs_by_mode[mode],
             test,
-            pred_dir if save else None,
+            pred if save else None,
             sizes=sizes,
             connectivity=cfg.connectivity,
         )
-        io.write_csv(pred_dir / "per_image.csv", res.per_image)
+        io.write_csv(pred.path("per_image.csv"), res.per_image)
         rows.append({**head, "test_set": test_name, "output": output, **facts, **res.summary})
     return rows
 
@@ -210,14 +227,15 @@ def predict_items(
 def evaluate_items(
     probs: dict[str, np.ndarray],
     test: list,
-    out: Path | None,
+    out: OutputFolder | None,
     *,
     threshold: float = 0.5,
     sizes: tuple[int, int] = (0, 0),
     connectivity: Connectivity = 4,
 ) -> tuple[EvaluationResult, dict[str, np.ndarray]]:
-    """Masks of `probs` (post-processed with `sizes`), written to `out` as `predict_folder`
-    does (unless None), evaluated against the test items; returns the result and the masks."""
+    """Masks of `probs` (post-processed with `sizes`), written to `out` (an output folder of the
+    guard) as `predict_folder` does (unless None), evaluated against the test items; returns
+    the result and the masks."""
 
     masks = {}
     for it in test:
@@ -241,7 +259,7 @@ def evaluate_items(
 def predict_and_evaluate(
     run_dir,
     test: list,
-    out: Path,
+    out: Path | OutputFolder,
     *,
     which: str = "best",
     tile_px: int = 256,
@@ -250,15 +268,21 @@ def predict_and_evaluate(
     threshold: float = 0.5,
     connectivity: Connectivity = 4,
     num_threads: int | None = None,
+    overwrite: bool = False,
     progress: Progress = None,
 ) -> tuple[EvaluationResult, dict[str, np.ndarray]]:
     """Predict test images already read (`LabeledImage` list), write the predictions to `out`
-    as `predict_folder` does, and evaluate them in memory; returns the result and the masks."""
+    as `predict_folder` does (through the output guard), and evaluate them in memory; returns
+    the result and the masks."""
+    guard = out if isinstance(out, OutputFolder) else open_output_folder(
+        out, command="predict", inputs=[run_dir], overwrite=overwrite,
+        details={"run": str(run_dir), "which": which, "tta": tta, "threshold": threshold},
+    )  # fmt: skip
     probs = predict_items(
         run_dir, test, which=which, tile_px=tile_px, overlap_px=overlap_px, tta=tta,
         num_threads=num_threads, progress=progress,
     )  # fmt: skip
-    return evaluate_items(probs, test, out, threshold=threshold, connectivity=connectivity)
+    return evaluate_items(probs, test, guard, threshold=threshold, connectivity=connectivity)
 
 
 def train_and_evaluate(
@@ -276,6 +300,7 @@ def train_and_evaluate(
     tta: bool | str = False,
     num_threads: int | None = None,
     n_figure: int = 3,
+    overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationResult:
     """Train with the recipe on `train_data`, predict `test_data` with ``best.pt``, evaluate,
@@ -311,7 +336,10 @@ def train_and_evaluate(
     from ._train import train
 
     out = Path(out)
+    ins = [Path(train_data), Path(test_data)]
+    check_output_folder(out, command="train_and_evaluate", inputs=ins, overwrite=overwrite)
     test = io.read_pairs_folder(test_data)  # before training: a bad test folder fails early
+    guard = open_output_folder(out, command="train_and_evaluate", inputs=ins, overwrite=overwrite)
     given = {
         "max_steps": max_steps,
         "time_budget_min": minutes,
@@ -322,17 +350,18 @@ def train_and_evaluate(
     }
     cfg = TrainConfig(
         train=[DataSource(path=str(train_data))],
-        run_dir=str(out / "run"),
+        run_dir=str(guard.subfolder("run")),
         model=model,
         seed=seed,
         **{k: v for k, v in given.items() if v is not None},
     )
-    run = train(cfg, overwrite=True, progress=progress)
+    run = train(cfg, progress=progress)
+    pred = open_output_folder(guard.subfolder("pred"), command="predict", inputs=[run])
     res, masks = predict_and_evaluate(
-        run, test, out / "pred", tta=tta, num_threads=num_threads, progress=progress
+        run, test, pred, tta=tta, num_threads=num_threads, progress=progress
     )
-    io.write_csv(out / "metrics.csv", res.per_image)
-    io.write_csv(out / "summary.csv", res.summary_table().reset_index(names="metric"))
+    io.write_csv(guard.path("metrics.csv"), res.per_image)
+    io.write_csv(guard.path("summary.csv"), res.summary_table().reset_index(names="metric"))
     # Figure: the first n_figure test images with prediction and truth.
     shown = test[:n_figure]
     fig = plot_predictions(
@@ -341,5 +370,5 @@ def train_and_evaluate(
         [it.mask for it in shown],
         titles=[it.name for it in shown],
     )
-    io.write_figure(out / "predictions.png", fig, dpi=80)
+    io.write_figure(guard.path("predictions.png"), fig, dpi=80)
     return res

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shapelib import InputError
+from shapelib import FileName, InputError
 
 from ._config import DataSource
 from ._metrics import Connectivity
@@ -40,8 +40,10 @@ class BenchConfig(BaseModel):
         0.5, gt=0, lt=1, description="Share of synthetic patches in real_plus_synthetic."
     )
     finetune_steps: int = Field(100, ge=1, description="Steps on real data after synthetic.")
-    test_sets: dict[str, str] = Field(
-        min_length=1, description="Name -> folder with images/ and masks/ (or image/, label/)."
+    test_sets: dict[FileName, str] = Field(
+        min_length=1,
+        description="Name (a plain file name: it names folders) -> folder with images/ and "
+        "masks/ (or image/, label/).",
     )
     train: dict[str, Any] = Field(
         default_factory=dict,

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shapelib import InputError
+from shapelib import FileName, InputError
 
 from ._losses import LossName
 from ._registry import ModelName
@@ -100,7 +100,11 @@ class DataSource(BaseModel):
     weight: float = Field(
         1.0, gt=0, description="Relative share of training patches drawn from this source."
     )
-    name: str | None = Field(None, description="Name in tables; default: the folder name.")
+    name: FileName | None = Field(
+        None,
+        description="Name in tables and folder names (a plain file name); default: the "
+        "folder name.",
+    )
 
 
 class AugmentConfig(BaseModel):

@@ -11,20 +11,40 @@ from shapelib import InputError
 __all__ = ["autocast_for", "pick_device", "torch_threads"]
 
 
+def _mps_available() -> bool:
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+
+
 def pick_device(name: str = "auto") -> torch.device:
-    """`auto` -> cuda if present, else mps, else cpu; any other name as given."""
+    """`auto` -> cuda if present, else mps, else cpu; any other name as given, when this
+    machine has it (an InputError names what it has, before anything is computed)."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
     try:
-        return torch.device(name)
-    except RuntimeError:
+        dev = torch.device(str(name))
+    except (RuntimeError, TypeError, ValueError):
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda", "mps"):
+        raise InputError(f"unknown device {name!r}; choose auto, cpu, cuda (or cuda:N) or mps.")
+    have = (
+        ["cpu"]
+        + (["cuda"] if torch.cuda.is_available() else [])
+        + (["mps"] if _mps_available() else [])
+    )
+    if dev.type not in have:
         raise InputError(
-            f"unknown device {name!r}; choose auto, cpu, cuda (or cuda:N) or mps."
-        ) from None
+            f"device {name!r} is not available on this machine (it has: {', '.join(have)}); "
+            "pass --device cpu or auto."
+        )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise InputError(
+            f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)."
+        )
+    return dev
 
 
 def autocast_for(device: torch.device, enabled: bool):

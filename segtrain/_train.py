@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from shapelib import InputError
+from shapelib.io import OutputExistsError, check_output_folder, open_output_folder
 
 from . import io
 from ._config import CONFIG_VERSION, DataSource, TrainConfig, model_build_params
@@ -93,9 +94,15 @@ def load_run(run_dir: str | Path, *, which: str = "best", expect_model: str | No
         cand = path / f"{which}.pt"
         path = cand if cand.is_file() else path / "last.pt"
     ck = io.load_checkpoint(path)
+    missing = {"model_name", "config_json", "state_dict"} - set(ck)
+    if missing:
+        raise InputError(f"checkpoint {path} lacks {sorted(missing)}; it is cut or foreign.")
     cfg = read_train_config(path.parent) if (path.parent / "config.json").is_file() else None
     if cfg is None:
-        cfg = TrainConfig(**json.loads(ck["config_json"]))
+        try:
+            cfg = TrainConfig(**json.loads(ck["config_json"]))
+        except (TypeError, ValueError) as err:
+            raise InputError(f"checkpoint {path} holds no valid config ({err}).") from None
     name = ck["model_name"]
     if expect_model is not None and name != expect_model:
         raise InputError(
@@ -179,14 +186,23 @@ def _split(cfg: TrainConfig) -> Holdout:
     )
 
 
+def _input_paths(cfg: TrainConfig) -> list[Path]:
+    """What a training reads (never written over, never holding the run folder)."""
+    paths = [Path(s.path) for s in (*cfg.train, *cfg.val)]
+    paths += [Path(s.label_path) for s in (*cfg.train, *cfg.val) if s.label_path]
+    return paths + ([Path(cfg.init_from)] if cfg.init_from else [])
+
+
 def _check_run_dir(cfg: TrainConfig, *, resume: bool, overwrite: bool) -> None:
-    """Refuse to overwrite a run by accident, or to resume one that is not there."""
+    """Refuse to overwrite a run by accident (the output guard), or to resume one that is not
+    there; writes nothing."""
     run_dir = Path(cfg.run_dir)
-    if run_dir.exists() and any(run_dir.iterdir()) and not (resume or overwrite):
-        raise FileExistsError(
-            f"run folder {run_dir} is not empty; pass resume=True (--resume) to continue it, "
-            "overwrite=True (--overwrite) to start again, or choose another run_dir."
+    try:
+        check_output_folder(
+            run_dir, command="train", inputs=_input_paths(cfg), overwrite=overwrite, resume=resume
         )
+    except OutputExistsError as err:
+        raise OutputExistsError(f"{err} (--resume continues an earlier run.)") from None
     if resume and not (run_dir / "last.pt").is_file():
         raise FileNotFoundError(f"cannot resume: {run_dir / 'last.pt'} does not exist.")
 
@@ -271,10 +287,10 @@ def train(
     cfg = _config_from(config)
     _check_run_dir(cfg, resume=resume, overwrite=overwrite)
     with torch_threads(cfg.num_threads):
-        return _train(cfg, resume=resume, progress=progress)
+        return _train(cfg, resume=resume, overwrite=overwrite, progress=progress)
 
 
-def _train(cfg: TrainConfig, *, resume: bool, progress) -> Path:
+def _train(cfg: TrainConfig, *, resume: bool, overwrite: bool, progress) -> Path:
     run_dir = Path(cfg.run_dir)
     last_path = run_dir / "last.pt"
     # One seed for everything torch draws (initial weights); data draws use (seed, index).
@@ -314,6 +330,15 @@ def _train(cfg: TrainConfig, *, resume: bool, progress) -> Path:
         elapsed, rows = float(ck["elapsed_s"]), json.loads(ck["log_json"])
         warned = bool(ck.get("warned", False))
         log.info("resuming %s at step %d", run_dir, step)
+    # The run folder through the output guard (overwrite removes only an earlier run's files).
+    out_dir = open_output_folder(
+        run_dir, command="train", inputs=_input_paths(cfg), overwrite=overwrite, resume=resume,
+        details={"model": cfg.model},
+    )  # fmt: skip
+    out_dir.claim(
+        "config.json", "config.yaml", "best.pt", "last.pt", "log.csv", "curves.png",
+        io.SPLIT_FILE, io.POSTPROCESS_FILE,
+    )  # fmt: skip
     if not resume:  # a choice of an earlier run in this folder must not outlive it
         (run_dir / io.POSTPROCESS_FILE).unlink(missing_ok=True)
     io.write_run_config(run_dir, cfg)
@@ -347,6 +372,11 @@ def _train(cfg: TrainConfig, *, resume: bool, progress) -> Path:
         batch = ds.batch(step * cfg.batch_size, cfg.batch_size).to(device, channels_last=cfg.amp)
         with autocast_for(device, cfg.amp):
             out = compute_loss(cfg.loss, model, batch)
+        if not torch.isfinite(out.loss):
+            raise InputError(
+                f"training diverged: the loss is {float(out.loss)} at step {step + 1}; nothing "
+                "of this step is saved. Lower the learning rate (--lr) or check the data."
+            )
         opt.zero_grad(set_to_none=True)
         out.loss.backward()
         opt.step()

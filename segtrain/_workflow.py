@@ -19,6 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from shapelib import InputError
+from shapelib.io import (
+    OutputFolder,
+    check_output_files,
+    check_output_folder,
+    claim_output_file,
+    open_output_folder,
+)
 
 from . import io
 from ._figures import plot_fold_change, plot_predictions, plot_training_curves
@@ -52,6 +59,28 @@ class QuantifyResult:
 # --- predict -------------------------------------------------------------------------------
 
 
+def check_threshold(threshold: float) -> float:
+    """A probability threshold strictly between 0 and 1 (InputError otherwise)."""
+    if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
+        raise InputError(
+            f"threshold must be a probability between 0 and 1 (exclusive), e.g. 0.5; got "
+            f"{threshold!r}."
+        )
+    return float(threshold)
+
+
+def _check_predict_options(which: str, threshold: float, tile_px: int, overlap_px: int) -> None:
+    if which not in ("best", "last"):
+        raise InputError(f"which checkpoint must be 'best' or 'last'; got {which!r}.")
+    check_threshold(threshold)
+    if not (isinstance(tile_px, int) and 16 <= tile_px <= 8192):
+        raise InputError(f"tile_px must be an integer in [16, 8192]; got {tile_px!r}.")
+    if not (isinstance(overlap_px, int) and 0 <= overlap_px * 2 <= tile_px):
+        raise InputError(
+            f"overlap_px must be in [0, tile_px/2]; got {overlap_px!r} with tile_px {tile_px}."
+        )
+
+
 def _predictor(
     run_dir,
     *,
@@ -73,8 +102,8 @@ def _predictor(
     from ._predict import predict_image, predict_stack
     from ._train import load_run
 
+    dev = pick_device(device)  # an unavailable device fails before the model loads
     model, cfg = load_run(run_dir, which=which)
-    dev = pick_device(device)
     model = model.to(dev)
     kw = dict(
         tile_px=tile_px,
@@ -116,10 +145,11 @@ def _cleaner(run_dir, *, clean: bool, min_size_px, max_hole_px):
 
 
 def _write_prediction(
-    out: Path, name: str, prob: np.ndarray, threshold: float, scale, sizes=(0, 0)
+    out: OutputFolder, name: str, prob: np.ndarray, threshold: float, scale, sizes=(0, 0)
 ) -> np.ndarray:
-    """Write ``probabilities/NAME.tif`` and ``masks/NAME.tif`` with the input's scale; the mask
-    without objects under ``sizes[0]`` and holes under ``sizes[1]`` pixels (per slice)."""
+    """Write ``probabilities/NAME.tif`` and ``masks/NAME.tif`` with the input's scale, claimed
+    in the output folder's manifest first; the mask without objects under ``sizes[0]`` and
+    holes under ``sizes[1]`` pixels (per slice)."""
     from ._predict import postprocess_mask
 
     lo, hole = sizes
@@ -132,7 +162,8 @@ def _write_prediction(
         )  # fmt: skip
     pixel, z_step = scale
     for sub, arr in (("probabilities", prob.astype(np.float32)), ("masks", mask)):
-        io.write_tiff(out / sub / f"{name}.tif", arr, pixel_size_nm=pixel, z_step_nm=z_step)
+        path = out.path(f"{sub}/{name}.tif")
+        io.write_tiff(path, arr, pixel_size_nm=pixel, z_step_nm=z_step)
     return mask
 
 
@@ -152,6 +183,7 @@ def predict_folder(
     device: str = "auto",
     num_threads: int | None = None,
     amp: bool | None = None,
+    overwrite: bool = False,
     progress: Progress = None,
 ) -> Path:
     """Predict every image (or EM stack) in `input` with a trained run; write TIFFs to `out`.
@@ -159,13 +191,18 @@ def predict_folder(
     Writes ``out/probabilities/NAME.tif`` (float32 in [0, 1]) and ``out/masks/NAME.tif`` (uint8
     0/1, probability >= `threshold`), each with the input TIFF's pixel size (and z step) when it
     has one. A 3D TIFF is an EM stack, predicted slice by slice (with its neighbours when the run
-    uses 2.5D input).
+    uses 2.5D input). Every image is read and checked (grey, finite, 2D or 3D) before the first
+    prediction is written.
 
     Parameters
     ----------
     run_dir : a run folder written by `segtrain.train` (or a ``.pt`` checkpoint in one)
     input : an image file, a folder of images, or a folder with an ``images/`` subfolder
-    out : output folder (created)
+    out : output folder, through the output guard (`shapelib.io.open_output_folder`): new or
+        empty, or an earlier prediction replaced with `overwrite`; never the input's folder or
+        the run folder, nor inside them
+    which : ``"best"`` or ``"last"`` checkpoint
+    threshold : probability in (0, 1) at and above which a pixel is foreground
     tta : "none", "flips" (True) or "d4" (`segtrain.predict_image`)
     clean : bool, remove small objects and holes from the masks with the sizes the run chose
         on its held-out validation images (``postprocess.json``)
@@ -183,7 +220,14 @@ def predict_folder(
     >>> predict_folder("runs/unet", "data/test/images", "out/pred", tta=True)  # doctest: +SKIP
     """
     input, out = Path(input), Path(out)
+    _check_predict_options(which, threshold, tile_px, overlap_px)
+    if not input.exists():
+        raise FileNotFoundError(f"input {input} does not exist; pass an image or a folder.")
     files = [input] if input.is_file() else io.list_images(io.image_folder(input))
+    inputs = [Path(run_dir), input if input.is_file() else io.image_folder(input)]
+    check_output_folder(out, command="predict", inputs=inputs, overwrite=overwrite)
+    for f in files:  # every input checked before anything is written
+        io.read_grey(f, ndims=(2, 3))
     sizes = _cleaner(run_dir, clean=clean, min_size_px=min_size_px, max_hole_px=max_hole_px)
     predict = _predictor(
         run_dir,
@@ -195,10 +239,16 @@ def predict_folder(
         num_threads=num_threads,
         amp=amp,
     )
+    guard = open_output_folder(
+        out, command="predict", inputs=inputs, overwrite=overwrite,
+        details={"run": str(run_dir), "input": str(input), "which": which, "tta": tta,
+                 "threshold": threshold},
+    )  # fmt: skip
     for k, f in enumerate(files):
-        img = io.read_scaled_image(f)
+        img = io.read_grey(f, ndims=(2, 3))
         prob = predict(img.data, str(f))
-        _write_prediction(out, f.stem, prob, threshold, (img.pixel_size_nm, img.z_step_nm), sizes)
+        scale = (img.pixel_size_nm, img.z_step_nm)
+        _write_prediction(guard, f.stem, prob, threshold, scale, sizes)
         if progress is not None:
             progress(k + 1, len(files))
     return out
@@ -232,6 +282,7 @@ def evaluate_folders(
     >>> res = evaluate_folders("out/pred", "data/test/masks")  # doctest: +SKIP
     >>> res.summary["iou_pooled"], res.summary["iou_mean"]     # doctest: +SKIP
     """
+    check_threshold(threshold)
     preds = io.read_masks(pred, threshold=threshold)
     truths = io.read_masks(gt)
     missing, extra = sorted(set(truths) - set(preds)), sorted(set(preds) - set(truths))
@@ -260,6 +311,7 @@ def plot_prediction_folders(
     path: str | Path,
     *,
     n: int = 4,
+    overwrite: bool = False,
 ) -> Path:
     """Save a figure of the first ``n`` images (by name) with their predicted and true masks.
 
@@ -268,10 +320,13 @@ def plot_prediction_folders(
     images : folder of images (or a dataset folder with ``images/``)
     pred : folder of predicted masks (names match the images; or a `predict_folder` output)
     gt : folder of true masks (or a dataset folder with ``masks/``)
-    path : PNG file to write
+    path : PNG file to write; never an input or inside an input folder, never over an
+        existing file unless `overwrite`
     """
     if n < 1:
         raise InputError(f"the figure needs n >= 1 images; got {n}.")
+    inputs = [io.image_folder(images), io.mask_folder(pred), io.mask_folder(gt)]
+    check_output_files([path], inputs=inputs, overwrite=overwrite)
     files = io.list_images(io.image_folder(images))[:n]
     preds = {p.stem: p for p in io.list_images(io.mask_folder(pred))}
     truths = {p.stem: p for p in io.list_images(io.mask_folder(gt))}
@@ -286,7 +341,7 @@ def plot_prediction_folders(
         [np.asarray(io.read_image(truths[p.stem])) > 0 for p in files],
         titles=[p.stem for p in files],
     )
-    return io.write_figure(path, fig, dpi=80)
+    return io.write_figure(claim_output_file(path, inputs=inputs, overwrite=overwrite), fig, dpi=80)
 
 
 # --- quantify ------------------------------------------------------------------------------
@@ -336,6 +391,33 @@ def _voxel_size_nm(f: io.MaskFile, given):
     return (f.z_step_nm or x, y, x)
 
 
+def _check_same_images(pred: dict, gt: dict, pred_path, gt_path) -> None:
+    """Predicted and true masks compare only image by image: same names, shapes, pixel sizes."""
+    missing, extra = sorted(set(gt) - set(pred)), sorted(set(pred) - set(gt))
+    if missing or extra:
+        raise InputError(
+            f"predicted and true mask names differ: no prediction in {pred_path} for "
+            f"{missing[:5]}; no truth in {gt_path} for {extra[:5]}. Names must match "
+            "(extension may differ)."
+        )
+    for name in sorted(pred):
+        p, g = pred[name], gt[name]
+        if p.data.shape != g.data.shape:
+            raise InputError(
+                f"{p.path} has shape {p.data.shape} but the true {g.path} has {g.data.shape}; "
+                "each prediction must be on its truth's grid."
+            )
+        if (
+            p.pixel_size_nm
+            and g.pixel_size_nm
+            and not np.allclose(p.pixel_size_nm, g.pixel_size_nm, rtol=1e-6)
+        ):
+            raise InputError(
+                f"{p.path} has {p.pixel_size_nm} nm pixels but {g.path} has "
+                f"{g.pixel_size_nm} nm; compare masks of the same pixel size."
+            )
+
+
 def quantify_folder(
     masks: str | Path,
     *,
@@ -376,10 +458,14 @@ def quantify_folder(
         objects = pd.concat(tables, ignore_index=True)
         per = objects.groupby("volume").agg(count=("label", "size")).reset_index()
         return QuantifyResult(objects=objects, per_image=per)
-    objects, per_image = _quantify_2d(io.read_masks(masks), params, pixel_size_nm)
-    if gt is None:
+    pred_files = io.read_masks(masks)
+    gt_files = None if gt is None else io.read_masks(gt)
+    if gt_files is not None:
+        _check_same_images(pred_files, gt_files, masks, gt)
+    objects, per_image = _quantify_2d(pred_files, params, pixel_size_nm)
+    if gt_files is None:
         return QuantifyResult(objects=objects, per_image=per_image)
-    gt_objects, gt_per_image = _quantify_2d(io.read_masks(gt), params, pixel_size_nm)
+    gt_objects, gt_per_image = _quantify_2d(gt_files, params, pixel_size_nm)
     comparison = compare_morphology(per_image, gt_per_image)
     return QuantifyResult(objects, per_image, comparison, gt_objects)
 

@@ -7,9 +7,12 @@ dataclasses out; never imports io). Never imports torch or open3d at import time
 from ._classify import SHAPE_CLASSES, ClassThresholds, classify_shape
 from ._errors import InputError, MitoshapeError
 from ._extract import ExtractParams, extract_instances
+from ._images import as_grey_image
 from ._instance import Instance
 from ._library import extract_library
+from ._memory import check_array_size
 from ._mesh import mesh_genus, mesh_instance
+from ._names import FileName, check_file_name
 from ._occupancy import Occupancy, points_inside, sample_occupancy
 from ._pointcloud import PointCloud, noisy_view, sample_pointcloud
 from ._rotation import random_rotation, rotate_points
@@ -23,6 +26,10 @@ from .io._instance_io import read_instance, read_shape, write_shape
 __all__ = [
     "InputError",
     "MitoshapeError",
+    "FileName",
+    "check_file_name",
+    "check_array_size",
+    "as_grey_image",
     "random_rotation",
     "rotate_points",
     "ExtractParams",

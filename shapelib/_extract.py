@@ -83,6 +83,11 @@ class ExtractParams(BaseModel):
         description="Two eroded cores joined by a path longer than bridge_ratio x "
         "erode_radius_vox are one object (a tube thin in the middle); shorter = a contact.",
     )
+    exclude_border: bool = Field(
+        False,
+        description="Drop instances that touch the volume border (cut by it, so their shape, "
+        "size and class are not the object's). Ids stay those of the full extraction.",
+    )
     neck_tolerance_vox: float = Field(
         1.5,
         ge=0,
@@ -434,4 +439,24 @@ def extract_instances(
         )
     if not out:
         log.warning("every component of %s is dust (< %d voxels)", source, params.min_voxels)
-    return out
+    return _border_rule(out, params, source)
+
+
+def _border_rule(instances: list[Instance], params: ExtractParams, source: str):
+    """Drop border-touching instances with ``exclude_border``; else warn when most touch it."""
+    n_border = sum(i.touches_border for i in instances)
+    if params.exclude_border:
+        if n_border:
+            log.warning(
+                "excluded %d of %d instances touching the border of %s (exclude_border)",
+                n_border, len(instances), source or "the volume",
+            )  # fmt: skip
+        return [i for i in instances if not i.touches_border]
+    if instances and 2 * n_border > len(instances):
+        log.warning(
+            "%d of %d instances touch the border of %s: they are cut by it, so their size and "
+            "class describe a piece; pass --exclude-border (ExtractParams(exclude_border=True)) "
+            "to drop them, or extract from a thicker volume",
+            n_border, len(instances), source or "the volume",
+        )  # fmt: skip
+    return instances

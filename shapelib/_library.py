@@ -29,8 +29,22 @@ from ._runner import TaskRunner
 from ._shape import ShapeParams, build_shape
 from ._summary import summarize_table
 from ._units import as_spacing_nm
-from .io import Volume, is_complete, read_meta, write_shape
-from .io._library import clear_incomplete, instance_folder, prepare_library_dir, write_library_files
+from .io import (
+    Volume,
+    check_output_folder,
+    is_complete,
+    open_volume,
+    read_manifest,
+    read_meta,
+    write_shape,
+)
+from .io._library import (
+    instance_files,
+    instance_folder,
+    prepare_library_dir,
+    source_files,
+    write_library_files,
+)
 
 __all__ = [
     "extract_library",
@@ -161,14 +175,17 @@ def extract_library(
 
     Parameters
     ----------
-    volume : shapelib.io.Volume, (Z, Y, X) ndarray of int or bool, or a lazy array
-        The label volume (a ``Volume`` carries its voxel size and source). Its ``data`` may be
-        read lazily (:func:`shapelib.io.open_volume`; also a zarr or h5py array, a memory map
-        or a dask array).
+    volume : path, shapelib.io.Volume, (Z, Y, X) ndarray of int or bool, or a lazy array
+        The label volume: a path as :func:`shapelib.io.open_volume` takes it (``vol.tif``,
+        ``file.h5:/labels``, a Zarr store, ...; opened lazily), or a ``Volume`` (it carries
+        its voxel size and source; its ``data`` may be lazy: a zarr or h5py array, a memory
+        map or a dask array), or an array.
     out_dir : str or Path
         Library folder: one sub-folder per instance (``000001``, ...), ``library.csv``,
-        ``library.json``. An interrupted run re-run with the same arguments resumes; a folder
-        holding a different library is refused unless ``overwrite``.
+        ``library.json``, and the output guard's manifest of what was written. An interrupted
+        run re-run with the same arguments resumes; a folder holding a different library is
+        refused unless ``overwrite`` (which removes that library's files, nothing else); a
+        folder holding anything else is refused, and the input is never written over.
     voxel_size_nm : float or (z, y, x), optional
         Required when ``volume`` is a bare array.
     extract : ExtractParams
@@ -202,10 +219,13 @@ def extract_library(
     >>> from shapelib.phantoms import phantom_volume  # doctest: +SKIP
     >>> pv = phantom_volume(5, rng=0)  # doctest: +SKIP
     >>> extract_library(pv.labels, "lib", voxel_size_nm=pv.voxel_size_nm)  # doctest: +SKIP
+    >>> extract_library("phantom_labels.tif", "lib")  # voxel size from the TIFF  # doctest: +SKIP
     """
     # Check everything before anything is written.
     extract = ExtractParams() if extract is None else ExtractParams.model_validate(extract)
     shape = ShapeParams() if shape is None else ShapeParams.model_validate(shape)
+    if isinstance(volume, (str, os.PathLike)):
+        volume = open_volume(volume, voxel_size_nm=voxel_size_nm)
     if isinstance(volume, Volume):
         data, source = volume.data, volume.source
         spacing = as_spacing_nm(
@@ -219,6 +239,9 @@ def extract_library(
     if n_workers is not None and n_workers < 1:
         raise InputError(f"n_workers must be >= 1; got {n_workers}.")
     n_workers = n_workers or os.cpu_count() or 1
+    # The output folder is checked before the long passes (the run's fingerprint, which
+    # decides resume or refuse, is known after them).
+    _check_library_dir(out_dir, overwrite=overwrite, inputs=source_files(source))
     if _use_blocks(data, chunked):
         # One runner for every pass: the blocks, the components, then the instances.
         runner = TaskRunner(data, n_workers=n_workers, scheduler=scheduler)
@@ -242,6 +265,15 @@ def extract_library(
             instances, out_dir, runner, source=source, spacing=spacing, data_info=data_info,
             extract=extract, shape=shape, seed=seed, overwrite=overwrite, progress=progress,
         )  # fmt: skip
+
+
+def _check_library_dir(out_dir, *, overwrite: bool, inputs) -> None:
+    """Refuse now what `prepare_library_dir` would refuse whatever the run is."""
+    out = Path(out_dir)
+    header, _ = read_manifest(out) if out.is_dir() else (None, [])
+    if header is not None and header.get("command") == "extract":
+        return  # a library: resume or refuse once the run is known
+    check_output_folder(out, command="extract", inputs=inputs, overwrite=overwrite)
 
 
 def _use_blocks(data, chunked: bool | None) -> bool:
@@ -273,9 +305,13 @@ def _write_library(
         "shape": shape.model_dump(mode="json"),
         "seed": int(seed),
     }
-    out = prepare_library_dir(out_dir, run, overwrite=overwrite)
+    inputs = source_files(source)
+    guard = prepare_library_dir(out_dir, run, overwrite=overwrite, inputs=inputs)
+    out = guard.root
 
-    # Build the instances whose folder is not complete yet.
+    # Claim every instance's files (in id order) before any is written, then build the
+    # instances whose folder is not complete yet; a half-written folder is written over.
+    guard.claim(*(rel for inst in instances for rel in instance_files(inst.id)))
     folders = {inst.id: instance_folder(out, inst.id) for inst in instances}
     todo = [inst for inst in instances if not is_complete(folders[inst.id])]
     total, done = len(instances), len(instances) - len(todo)
@@ -283,8 +319,6 @@ def _write_library(
         log.info("resuming: %d of %d instances already complete", done, total)
     if progress:
         progress(done, total)
-    for inst in todo:
-        clear_incomplete(folders[inst.id])
     if len(todo) <= 1 and runner.where == "pool":
         runner = TaskRunner(None, n_workers=1)  # one instance: no pool to start
     # Submit biggest first so the longest jobs do not start last.
@@ -304,7 +338,7 @@ def _write_library(
         "columns": LIBRARY_COLUMNS,
         "folder_pattern": "%06d",
     }
-    write_library_files(out, LIBRARY_COLUMNS, rows, info)
+    write_library_files(guard, LIBRARY_COLUMNS, rows, info)
     import pandas as pd
 
     return summarize_table(pd.DataFrame(rows, columns=LIBRARY_COLUMNS), path=out)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ._classify import ClassThresholds, classify_shape
 from ._errors import InputError
 from ._instance import Instance
+from ._memory import check_array_size
 from ._mesh import mesh_facts, mesh_instance
 from ._occupancy import Occupancy, points_inside, sample_occupancy
 from ._pointcloud import PointCloud, sample_pointcloud
@@ -233,6 +234,12 @@ def voxelize_mesh(
     """
     spacing = np.asarray(as_spacing_nm(voxel_size_nm))
     lo, hi = xyz_to_zyx(np.asarray(mesh.bounds))  # (z, y, x) nm
+    # The grid, its coordinates and the inside test take ~64 bytes per voxel: check first.
+    check_array_size(
+        [*(np.ceil(hi / spacing) - np.floor(lo / spacing) + 3), 8], np.float64,
+        what=f"voxelizing the mesh at {tuple(spacing.tolist())} nm",
+        hint="Pass a larger --voxel-size-nm (the mesh's own voxel size; 3DMSL: 24).",
+    )  # fmt: skip
     k0 = np.floor(lo / spacing).astype(int) - 1
     k1 = np.ceil(hi / spacing).astype(int) + 2
     axes = [np.arange(a, b) for a, b in zip(k0, k1, strict=True)]
@@ -259,6 +266,13 @@ def classify_mesh(
         ``genus``, ``loops_agree``, ``voxel_size_nm`` and mesh facts.
     """
     spacing = as_spacing_nm(voxel_size_nm)
+    if not mesh.is_watertight:
+        # An open surface has no inside: voxelizing it gives holes that read as loops.
+        raise InputError(
+            f"the mesh is not closed (watertight): {len(mesh.faces)} faces with open edges or "
+            "flipped faces; classify needs a closed surface (repair it, e.g. with "
+            "trimesh.repair.fill_holes, or re-extract the instance)."
+        )
     mask, _ = voxelize_mesh(mesh, voxel_size_nm=spacing)
     if not mask.any():
         raise InputError(

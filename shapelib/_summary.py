@@ -13,7 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import InputError
-from .io import read_library_table, read_mesh, save_figure
+from .io import (
+    check_output_files,
+    claim_output_file,
+    read_library_table,
+    read_mesh,
+    save_figure,
+)
 
 __all__ = ["LibrarySummary", "summarize_table", "library_summary", "library_gallery"]
 
@@ -118,11 +124,19 @@ def library_summary(library_dir: str | Path) -> LibrarySummary:
 
 
 def _pick(table, shape_class: str | None, n_per_class: int):
-    """Up to ``n_per_class`` instances per class, spread over the size range (by voxel count)."""
+    """Up to ``n_per_class`` instances per class, spread over the size range (by voxel count).
+
+    Returns ``[(class, [(id, folder, touches_border), ...]), ...]``.
+    """
     import pandas as pd
 
     classes = _classes(table)
     wanted = sorted(classes.unique()) if shape_class is None else [shape_class]
+    border = (
+        table["touches_border"].astype(str).str.lower().isin(["true", "1"])
+        if "touches_border" in table.columns
+        else pd.Series(False, index=table.index)
+    )
     picks = []
     for c in wanted:
         part = table[classes == c]
@@ -131,7 +145,9 @@ def _pick(table, shape_class: str | None, n_per_class: int):
         if len(order) > n_per_class:
             idx = np.unique(np.linspace(0, len(order) - 1, n_per_class).round().astype(int))
             order = order.iloc[idx]
-        picks.append((c, [int(i) for i in order["id"]], [str(f) for f in order["folder"]]))
+        rows = [(int(i), str(f), bool(border[k])) for k, i, f in
+                zip(order.index, order["id"], order["folder"], strict=True)]  # fmt: skip
+        picks.append((c, rows))
     return picks
 
 
@@ -149,8 +165,9 @@ def _decimate(vertices: np.ndarray, faces: np.ndarray, n_faces: int):
     return np.asarray(small.vertices), np.asarray(small.triangles, dtype=np.int64)
 
 
-def _draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, max_faces: int) -> None:
-    """Flat-shaded triangles on a 3D axis, equal aspect, no ticks."""
+def _draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, max_faces: int, half_nm=None):
+    """Flat-shaded triangles on a 3D axis, equal aspect, no ticks; ``half_nm`` fixes the half
+    width of the view (one scale for every panel), else the mesh fills it."""
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
     if len(faces) > max_faces:
@@ -165,7 +182,8 @@ def _draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, max_faces: int) -> N
     colors = np.outer(shade, [0.85, 0.35, 0.25])
     ax.add_collection3d(Poly3DCollection(tri, facecolors=colors, edgecolors="none"))
     lo, hi = vertices.min(0), vertices.max(0)
-    c, half = (lo + hi) / 2, (hi - lo).max() / 2 or 1.0
+    c = (lo + hi) / 2
+    half = half_nm if half_nm is not None else ((hi - lo).max() / 2 or 1.0)
     ax.set_xlim(c[0] - half, c[0] + half)
     ax.set_ylim(c[1] - half, c[1] + half)
     ax.set_zlim(c[2] - half, c[2] + half)
@@ -173,12 +191,22 @@ def _draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, max_faces: int) -> N
     ax.set_axis_off()
 
 
-def gallery_figure(items, *, max_faces: int = 6000):
-    """A grid figure: one row per class, one rendered mesh per cell, titled id and class.
+def _extent_um(verts: np.ndarray) -> float:
+    return float((verts.max(0) - verts.min(0)).max()) / 1e3
+
+
+def gallery_figure(items, *, max_faces: int = 6000, common_scale: bool = False):
+    """A grid figure: one row per class, one rendered mesh per cell.
+
+    Each cell is titled with the id, the class and the shape's largest extent (the longest
+    side of its bounding box, um); shapes touching the volume border (cut by it) are titled
+    in red with "cut". With ``common_scale`` every cell shows the same width of space (that of
+    the largest shape), so sizes compare across cells; the footer says which.
 
     Parameters
     ----------
-    items : list of (class, list of (id, vertices (V, 3) nm, faces (F, 3) int))
+    items : list of (class, list of (id, vertices (V, 3) nm, faces (F, 3) int, touches_border))
+    common_scale : bool
 
     Returns
     -------
@@ -190,16 +218,33 @@ def gallery_figure(items, *, max_faces: int = 6000):
     n_rows = max(1, len(items))
     n_cols = max([1] + [len(row) for _, row in items])
     # A bare Figure, not pyplot: the caller's matplotlib backend is left alone.
-    fig = Figure(figsize=(2.4 * n_cols, 2.5 * n_rows))
+    fig = Figure(figsize=(2.4 * n_cols, 2.6 * n_rows + 0.6))
+    extents = [_extent_um(v) for _, row in items for _, v, _, _ in row]
+    half_nm = 500 * max(extents) if (common_scale and extents) else None
     for r, (cls, row) in enumerate(items):
-        for c, (iid, verts, faces) in enumerate(row):
+        for c, (iid, verts, faces, cut) in enumerate(row):
             ax = fig.add_subplot(n_rows, n_cols, r * n_cols + c + 1, projection="3d")
-            _draw_mesh(ax, verts, faces, max_faces)
-            size_um = float((verts.max(0) - verts.min(0)).max()) / 1e3
-            ax.set_title(f"{iid} · {cls}\n{size_um:.2f} um", fontsize=8)
+            _draw_mesh(ax, verts, faces, max_faces, half_nm)
+            title = f"{iid} · {cls}\nlargest extent {_extent_um(verts):.2f} um"
+            ax.set_title(title + (" · cut" if cut else ""), fontsize=8,
+                         color="tab:red" if cut else "black")  # fmt: skip
     if not items:
         fig.text(0.5, 0.5, "empty library", ha="center", va="center")
-    fig.tight_layout()
+    scale = (
+        f"one scale: every cell is {2 * half_nm / 1e3:.2f} um wide"
+        if half_nm is not None
+        else "each shape fills its cell (sizes differ; --common-scale for one scale)"
+    )
+    import textwrap
+
+    footer = (
+        f'largest extent = longest side of the bounding box; red "cut" = touches the volume '
+        f"border; {scale}."
+    )
+    lines = textwrap.wrap(footer, width=max(40, int(30 * n_cols)))
+    fig.text(0.5, 0.005, "\n".join(lines), ha="center", va="bottom", fontsize=7)
+    bottom = 0.12 * len(lines) / (2.6 * n_rows + 0.6)  # inches of footer over the height
+    fig.tight_layout(rect=(0, bottom, 1, 1 - 0.15 / (2.6 * n_rows + 0.6)))
     return fig
 
 
@@ -209,18 +254,25 @@ def library_gallery(
     *,
     shape_class: str | None = None,
     n_per_class: int = 4,
+    common_scale: bool = False,
+    overwrite: bool = False,
 ) -> Path:
-    """Save a picture of a few shapes per class (rendered meshes labelled with id and class).
+    """Save a picture of a few shapes per class (rendered meshes labelled with id, class and
+    largest extent; shapes cut by the volume border marked).
 
     Parameters
     ----------
     library_dir : str or Path
     out_png : str or Path
-        Image to write (format from the suffix).
+        Image to write (format from the suffix); never inside the library, never over an
+        existing file unless ``overwrite``.
     shape_class : str, optional
         Only this class.
     n_per_class : int
         Shapes per class, spread from the smallest to the largest.
+    common_scale : bool
+        Draw every shape at one scale (that of the largest), so sizes compare.
+    overwrite : bool
 
     Returns
     -------
@@ -228,6 +280,7 @@ def library_gallery(
     """
     if n_per_class < 1:
         raise InputError(f"n_per_class must be >= 1; got {n_per_class}.")
+    check_output_files([out_png], inputs=[library_dir], overwrite=overwrite)
     table = read_library_table(library_dir)
     known = sorted(_classes(table).unique())
     if shape_class is not None and shape_class not in known:
@@ -236,10 +289,12 @@ def library_gallery(
             f"{', '.join(known) or 'no instances'}."
         )
     items = []
-    for cls, ids, folders in _pick(table, shape_class, n_per_class):
+    for cls, picks in _pick(table, shape_class, n_per_class):
         row = []
-        for iid, folder in zip(ids, folders, strict=True):
+        for iid, folder, cut in picks:
             mesh = read_mesh(Path(library_dir) / folder)
-            row.append((iid, np.asarray(mesh.vertices), np.asarray(mesh.faces)))
+            row.append((iid, np.asarray(mesh.vertices), np.asarray(mesh.faces), cut))
         items.append((cls, row))
-    return save_figure(gallery_figure(items), out_png)
+    fig = gallery_figure(items, common_scale=common_scale)
+    path = claim_output_file(out_png, inputs=[library_dir], overwrite=overwrite)
+    return save_figure(fig, path)

@@ -9,7 +9,9 @@ import numpy as np
 
 from ._errors import InputError
 
-__all__ = ["as_spacing_nm", "length_unit_nm", "zyx_to_xyz", "xyz_to_zyx"]
+__all__ = ["as_spacing_nm", "length_unit_nm", "zyx_to_xyz", "xyz_to_zyx", "MAX_SPACING_NM"]
+
+MAX_SPACING_NM = 1e6  # 1 mm: no microscope voxel is larger; beyond it coordinates overflow
 
 # Length units found in file metadata, in nm.
 _UNIT_NM = {
@@ -88,6 +90,11 @@ def as_spacing_nm(value: float | Sequence[float] | np.ndarray, *, name: str = "v
     if not all(math.isfinite(v) and v > 0 for v in arr):
         raise InputError(
             f"{name} must be finite and > 0 nm on every axis; got {tuple(arr.tolist())}."
+        )
+    if arr.max() > MAX_SPACING_NM:
+        raise InputError(
+            f"{name} must be at most {MAX_SPACING_NM:g} nm (1 mm) on every axis; got "
+            f"{tuple(arr.tolist())}. Sizes are in nm: 8 nm is 8, 1 um is 1000."
         )
     return tuple(float(v) for v in arr)
 

@@ -22,15 +22,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from shapelib import InputError, TaskRunner
-from shapelib.io import write_config, write_tiff
+from shapelib.io import open_output_folder, save_figure, write_config, write_tiff
 
 from ._config import Acquisition, Microscope
 from ._geometry import VIEWS_3DMSL
 from ._image import simulate_shape, view_names
 from ._scene import SceneConfig, SceneShape, render_scene
 from ._seeds import stream
-from ._sheet import contact_sheet
-from .io import prepare_out, write_png
+from ._sheet import contact_sheet_figure
 
 __all__ = ["write_simulations", "write_dataset", "view_file_name"]
 
@@ -93,6 +92,15 @@ def _check_seed(seed: int) -> None:
     stream(seed)  # raises InputError for a negative or non-integer seed
 
 
+def _check_unique(values, what: str) -> None:
+    seen = set()
+    twice = sorted({str(v) for v in values if v in seen or seen.add(v)})
+    if twice:
+        raise InputError(
+            f"{what} must be unique (each names its own files); given twice: {', '.join(twice)}."
+        )
+
+
 def write_simulations(
     shapes: Sequence[SceneShape],
     microscopes: Sequence[Microscope],
@@ -104,6 +112,7 @@ def write_simulations(
     workers: int | None = None,
     scheduler=None,
     overwrite: bool = False,
+    inputs: Sequence[str | Path] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Simulate views of every shape with every microscope; write the 3DMSL layout.
@@ -111,48 +120,68 @@ def write_simulations(
     Writes ``OUT/<id>/<name>_imgs/<file>.tif`` (uint16), ``<name>_masks/`` (target mask,
     uint8 0/1), ``<name>_projection/`` (uint8), ``<name>_labels/`` (z-stacks: 3D labels),
     ``OUT/microscope_<name>.yaml``, ``OUT/acquisition.yaml``, ``OUT/simulate.json`` and
-    ``OUT/contact_sheet_<name>.png`` (images beside their masks). Every TIFF carries the pixel
-    size (and the z step for stacks). ``progress(done, total)`` counts finished (shape,
-    microscope) pairs. An image's bytes depend only on (seed, shape id, microscope, view), so
-    ``scheduler`` (a Dask scheduler address ``tcp://HOST:PORT``, or a client) renders on a
-    cluster the same bytes as ``workers`` local processes.
+    ``OUT/contact_sheet_<name>.png`` (images beside their masks, titled with shape id and view,
+    with a scale bar). Every TIFF carries the pixel size (and the z step for stacks).
+    ``progress(done, total)`` counts finished (shape, microscope) pairs. An image's bytes
+    depend only on (seed, shape id, microscope, view), so ``scheduler`` (a Dask scheduler
+    address ``tcp://HOST:PORT``, or a client) renders on a cluster the same bytes as
+    ``workers`` local processes.
+
+    ``out`` goes through the output guard (:func:`shapelib.io.open_output_folder`): a new or
+    empty folder, or an earlier output of mitoshape replaced with ``overwrite`` (its files
+    only, so no stale image stays); ``inputs`` (the library, configs) are never written over.
     """
     acq = acquisition or Acquisition()
     _check_seed(seed)
     view_names(views)  # unknown view names fail here, before anything is written
-    out = prepare_out(out, overwrite=overwrite)
+    _check_unique([m.name for m in microscopes], "microscope names")
+    _check_unique([s.id for s in shapes], "shape ids")
+    if not shapes or not microscopes:
+        raise InputError("write_simulations needs at least one shape and one microscope.")
+    guard = open_output_folder(
+        out, command="simulate", inputs=inputs, overwrite=overwrite,
+        details={"seed": seed, "views": views if isinstance(views, int) else list(views),
+                 "microscopes": [m.name for m in microscopes], "n_shapes": len(shapes)},
+    )  # fmt: skip
     for mic in microscopes:
-        write_config(out / f"microscope_{mic.name}.yaml", mic)
-    write_config(out / "acquisition.yaml", acq)
+        write_config(guard.path(f"microscope_{mic.name}.yaml"), mic)
+    write_config(guard.path("acquisition.yaml"), acq)
     tasks = [(i, mic, views, acq, seed) for i in range(len(shapes)) for mic in microscopes]
     records, sheets = [], {}
     results = _run(_view_task, tasks, shapes, _workers(workers), scheduler)
     for done, (i, mic, result) in enumerate(results):
         shape = shapes[i]
-        folder = out / str(shape.id)
         px, dz = mic.optics.pixel_size_nm, acq.z_step_nm if acq.z_planes > 1 else None
         for j, (view, rv) in enumerate(result.items()):
             if j < 2 and len(sheets.setdefault(mic.name, [])) < SHEET_TILES:
-                sheets[mic.name].append((rv.image, rv.mask))
+                sheets[mic.name].append((rv.image, rv.mask, f"id {shape.id} · {view}"))
             name = view_file_name(mic.name, shape.id, view)
-            write_tiff(folder / f"{mic.name}_imgs" / name, rv.image, pixel_size_nm=px, z_step_nm=dz)
-            write_tiff(folder / f"{mic.name}_masks" / name, rv.mask, pixel_size_nm=px, z_step_nm=dz)
-            write_tiff(folder / f"{mic.name}_projection" / name, rv.projection, pixel_size_nm=px)
+
+            def path(kind: str, name=name, shape=shape, mic=mic) -> Path:
+                return guard.path(f"{shape.id}/{mic.name}_{kind}/{name}")
+
+            write_tiff(path("imgs"), rv.image, pixel_size_nm=px, z_step_nm=dz)
+            write_tiff(path("masks"), rv.mask, pixel_size_nm=px, z_step_nm=dz)
+            write_tiff(path("projection"), rv.projection, pixel_size_nm=px)
             if acq.z_planes > 1:
-                write_tiff(
-                    folder / f"{mic.name}_labels" / name, rv.label, pixel_size_nm=px, z_step_nm=dz
-                )
+                write_tiff(path("labels"), rv.label, pixel_size_nm=px, z_step_nm=dz)
             records.append(
                 {"id": shape.id, "class": shape.shape_class, "microscope": mic.name, "view": view,
-                 "file": str((folder / f"{mic.name}_imgs" / name).relative_to(out)),
+                 "file": f"{shape.id}/{mic.name}_imgs/{name}",
                  "n_emitters": rv.n_emitters, "rotation": rv.rotation.round(6).tolist()}
             )  # fmt: skip
         if progress is not None:
             progress(done + 1, len(tasks))
-    for name, pairs in sheets.items():
-        write_png(out / f"contact_sheet_{name}.png", contact_sheet(*zip(*pairs, strict=True)))
+    pixel = {m.name: m.optics.pixel_size_nm for m in microscopes}
+    for name, tiles in sheets.items():
+        images, masks, titles = zip(*tiles, strict=True)
+        fig = contact_sheet_figure(
+            images, masks, titles=titles, pixel_size_nm=pixel[name],
+            mask_name=f"{acq.mask.replace('_', '-')} mask", suptitle=f"{name}: simulated views",
+        )  # fmt: skip
+        save_figure(fig, guard.path(f"contact_sheet_{name}.png"))
     write_config(
-        out / "simulate.json",
+        guard.path("simulate.json"),
         {
             "seed": seed,
             "views": views if isinstance(views, int) else list(views),
@@ -160,7 +189,7 @@ def write_simulations(
             "images": records,
         },
     )
-    return out
+    return guard.root
 
 
 def write_dataset(
@@ -174,6 +203,7 @@ def write_dataset(
     workers: int | None = None,
     scheduler=None,
     overwrite: bool = False,
+    inputs: Sequence[str | Path] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """A training set of fields of view, each with several objects.
@@ -181,37 +211,46 @@ def write_dataset(
     Writes ``images/`` (uint16), ``masks/`` (uint8 0/1), ``instances/`` (uint16 object labels)
     TIFFs with matching names ``img_000000.tif`` ..., for z-stack scenes also ``labels/`` (the
     3D label volume on the stack's grid), plus ``contact_sheet.png`` (the first images beside
-    their object labels) and ``dataset.json`` (microscope, scene config, seed, and per image
-    its objects with ids and classes). Every TIFF carries the pixel size (and z step).
-    Image k draws from ``SeedSequence([seed, k])``: the first images of a larger set are the
-    same bytes, and ``scheduler`` (a Dask scheduler address, or a client) renders on a cluster
-    the same bytes as a local run. ``progress(done, total)`` counts finished images.
+    their object labels, titled, with a scale bar) and ``dataset.json`` (microscope, scene
+    config, seed, and per image its objects with ids and classes). Every TIFF carries the pixel
+    size (and z step). Image k draws from ``SeedSequence([seed, k])``: the first images of a
+    larger set are the same bytes, and ``scheduler`` (a Dask scheduler address, or a client)
+    renders on a cluster the same bytes as a local run. ``progress(done, total)`` counts
+    finished images.
+
+    ``out`` goes through the output guard as in :func:`write_simulations`: with ``overwrite``
+    an earlier dataset's files are removed first, so a smaller set leaves no stale image.
     """
     if n < 1:
         raise InputError(f"n must be >= 1 image; got {n}.")
     _check_seed(seed)
+    if not shapes:
+        raise InputError("write_dataset needs at least one shape.")
     cfg = scene or SceneConfig()
     acq = cfg.acquisition
-    out = prepare_out(out, overwrite=overwrite)
-    write_config(out / f"microscope_{microscope.name}.yaml", microscope)
+    guard = open_output_folder(
+        out, command="dataset", inputs=inputs, overwrite=overwrite,
+        details={"seed": seed, "n": n, "microscope": microscope.name},
+    )  # fmt: skip
+    write_config(guard.path(f"microscope_{microscope.name}.yaml"), microscope)
     tasks = [(k, microscope, cfg, seed) for k in range(n)]
     px, dz = microscope.optics.pixel_size_nm, acq.z_step_nm if acq.z_planes > 1 else None
     entries, sheet = [], []
     for k, sc in _run(_scene_task, tasks, shapes, _workers(workers), scheduler):
         name = f"img_{k:06d}.tif"
         if len(sheet) < SHEET_TILES:
-            sheet.append((sc.image, sc.instances))
-        write_tiff(out / "images" / name, sc.image, pixel_size_nm=px, z_step_nm=dz)
-        write_tiff(out / "masks" / name, sc.mask, pixel_size_nm=px, z_step_nm=dz)
-        write_tiff(out / "instances" / name, sc.instances, pixel_size_nm=px, z_step_nm=dz)
+            sheet.append((sc.image, sc.instances, name[:-4]))
+        write_tiff(guard.path(f"images/{name}"), sc.image, pixel_size_nm=px, z_step_nm=dz)
+        write_tiff(guard.path(f"masks/{name}"), sc.mask, pixel_size_nm=px, z_step_nm=dz)
+        write_tiff(guard.path(f"instances/{name}"), sc.instances, pixel_size_nm=px, z_step_nm=dz)
         if dz is not None:
-            write_tiff(out / "labels" / name, sc.labels, pixel_size_nm=px, z_step_nm=dz)
+            write_tiff(guard.path(f"labels/{name}"), sc.labels, pixel_size_nm=px, z_step_nm=dz)
         entries.append({"name": name, "objects": sc.objects})
         if progress is not None:
             progress(k + 1, n)
     classes = sorted({o["class"] for e in entries for o in e["objects"]})
     write_config(
-        out / "dataset.json",
+        guard.path("dataset.json"),
         {
             "microscope": microscope.model_dump(mode="json"),
             "scene": cfg.model_dump(mode="json"),
@@ -225,5 +264,10 @@ def write_dataset(
             "images": entries,
         },
     )
-    write_png(out / "contact_sheet.png", contact_sheet(*zip(*sheet, strict=True)))
-    return out
+    images, labels, titles = zip(*sheet, strict=True)
+    fig = contact_sheet_figure(
+        images, labels, titles=titles, pixel_size_nm=px, mask_name="object labels",
+        instances=True, suptitle=f"{microscope.name}: first images of the dataset",
+    )  # fmt: skip
+    save_figure(fig, guard.path("contact_sheet.png"))
+    return guard.root

@@ -53,6 +53,8 @@ class CameraCalibration:
 def _patch_stats(image: np.ndarray, patch_px: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per patch: mean, noise variance (2nd differences, blind to linear trends), total variance."""
     x = np.asarray(image, float)
+    if not isinstance(patch_px, (int, np.integer)) or patch_px < 4:
+        raise InputError(f"patch side (--patch) must be an integer >= 4 pixels; got {patch_px!r}.")
     if x.ndim != 2:
         raise InputError(f"calibration needs one 2D image (Y, X); got shape {x.shape}")
     ny, nx = (s // patch_px for s in x.shape)

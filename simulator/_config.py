@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from shapelib import InputError
+from shapelib import FileName, InputError, check_array_size
 
 __all__ = [
     "Optics",
@@ -163,7 +163,9 @@ class Microscope(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field("Custom", min_length=1, description="used in folder names (Conf1_imgs)")
+    name: FileName = Field(
+        "Custom", description="used in folder and file names (Conf1_imgs/): a plain file name"
+    )
     optics: Optics = Field(default_factory=Optics)
     camera: Camera = Field(default_factory=PhysicalCamera)
     labelling: Labelling = Field(default_factory=Labelling)
@@ -191,6 +193,16 @@ class Acquisition(BaseModel):
     mask: Literal["in_focus", "projection"] = Field(
         "in_focus", description="which 2D mask is the segmentation target"
     )
+
+    @model_validator(mode="after")
+    def _fits(self) -> Acquisition:
+        # A stack, its truth and the renderer's FFT buffers: ~8 float64 planes per plane.
+        check_array_size(
+            (self.z_planes, self.size_px, self.size_px, 8), "float64",
+            what=f"a {self.z_planes}-plane stack of {self.size_px} x {self.size_px} pixels",
+            hint="Lower --size or --z-planes.",
+        )  # fmt: skip
+        return self
 
 
 def with_noise_mode(microscope: Microscope, mode: str) -> Microscope:

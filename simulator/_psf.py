@@ -227,7 +227,7 @@ def compute_psf(
     psf : (Z, Y, X) ndarray of float32
         Sampled at pixel centres, normalised to a maximum of 1.
     """
-    px = float(pixel_size_nm or optics.pixel_size_nm)
+    px = _check_psf_request(optics, size_px, z_planes, z_step_nm, depth_nm, pixel_size_nm)
     c = (size_px - 1) / 2
     yy, xx = np.mgrid[0:size_px, 0:size_px]
     rr = np.hypot(yy - c, xx - c) * px
@@ -244,6 +244,36 @@ def compute_psf(
         out[k] = np.interp(rr, tab.r_nm, row, right=0.0)
     out /= out.max()
     return out.astype(np.float32)
+
+
+def _check_psf_request(optics, size_px, z_planes, z_step_nm, depth_nm, pixel_size_nm) -> float:
+    """The pixel size to use; InputError for sizes that are not physical or would not fit in
+    memory (checked before anything is allocated)."""
+    from shapelib import InputError, check_array_size
+
+    px = optics.pixel_size_nm if pixel_size_nm is None else pixel_size_nm
+
+    def whole(v) -> bool:
+        return isinstance(v, (int, np.integer)) and v >= 1
+
+    checks = [
+        ("size_px (--size)", size_px, whole(size_px), "an integer >= 1"),
+        ("z_planes (--z-planes)", z_planes, whole(z_planes), "an integer >= 1"),
+        ("z_step_nm (--z-step-nm)", z_step_nm, math.isfinite(z_step_nm) and 0 < z_step_nm <= 1e4,
+         "in (0, 10000] nm"),
+        ("depth_nm (--depth-nm)", depth_nm, math.isfinite(depth_nm) and 0 <= depth_nm <= 5e4,
+         "in [0, 50000] nm below the coverslip"),
+        ("pixel_size_nm (--pixel-size-nm)", px, math.isfinite(px) and 1 <= px <= 5000,
+         "in [1, 5000] nm"),
+    ]  # fmt: skip
+    for name, value, ok, expected in checks:
+        if not ok:
+            raise InputError(f"{name} must be {expected}; got {value!r}.")
+    check_array_size(
+        (z_planes, size_px, size_px, 4), np.float64, what="the PSF",
+        hint="Lower --size or --z-planes.",
+    )  # fmt: skip
+    return float(px)
 
 
 def lateral_fwhm_nm(r_nm: np.ndarray, profile: np.ndarray) -> float:

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 from pydantic import RootModel
 
-from shapelib import InputError
+from shapelib import InputError, as_grey_image
 from shapelib.io import (
     atomic_path,
     is_complete,
+    open_output_folder,
     read_config,
     read_library_table,
     read_mesh,
@@ -160,11 +161,10 @@ def microscope_from(
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """The pixels of a TIFF image (through :func:`shapelib.io.read_tiff`); a stack's first plane."""
-    arr = read_tiff(path).data
-    while arr.ndim > 2:
-        arr = arr[0]
-    return arr
+    """The pixels of a grey TIFF image (through :func:`shapelib.io.read_tiff`); a stack's first
+    plane. Colour images, NaN/infinite pixels and more than 3 dimensions are refused."""
+    arr = as_grey_image(read_tiff(path).data, f"image {path}", ndims=(2, 3))
+    return arr[0] if arr.ndim == 3 else arr
 
 
 def write_png(path: str | Path, rgb: np.ndarray) -> Path:
@@ -177,12 +177,10 @@ def write_png(path: str | Path, rgb: np.ndarray) -> Path:
     return path
 
 
-def prepare_out(out: str | Path, *, overwrite: bool) -> Path:
-    """Create an output folder; refuse a non-empty one unless ``overwrite``."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"output {out} is a file; pass a folder path.")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"output folder {out} is not empty; choose another or --overwrite")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+def prepare_out(
+    out: str | Path, *, overwrite: bool, command: str = "simulate", inputs: Sequence = ()
+) -> Path:
+    """Open an output folder through the output guard (:func:`shapelib.io.open_output_folder`)
+    and return its path: new or empty, or an earlier mitoshape output replaced with
+    ``overwrite`` (its own files only)."""
+    return open_output_folder(out, command=command, inputs=inputs, overwrite=overwrite).root

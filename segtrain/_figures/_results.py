@@ -85,10 +85,20 @@ def plot_predictions(
         over[..., 1] = np.asarray(g) > 0  # green: truth; yellow: both
         axes[i, 2].imshow(over)
         axes[i, 0].set_title(titles[i] if titles else f"image {i}")
-        axes[i, 1].set_title("prediction")
-        axes[i, 2].set_title("pred (red) / truth (green)")
+        axes[i, 1].set_title("prediction (white)")
+        axes[i, 2].set_title("prediction vs truth")
         for a in axes[i]:
             a.axis("off")
+    if n:
+        from matplotlib.patches import Patch
+
+        handles = [
+            Patch(color=(1, 1, 0), label="both (true positive)"),
+            Patch(color=(1, 0, 0), label="prediction only (false positive)"),
+            Patch(color=(0, 1, 0), label="truth only (missed)"),
+            Patch(facecolor=(0, 0, 0), edgecolor="0.5", label="neither"),
+        ]
+        fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=8)
     return fig
 
 
@@ -153,9 +163,10 @@ def plot_fold_change(comparison):
     fig = Figure(figsize=(7, 3.5), layout="constrained")
     ax = fig.subplots()
     ax.set_yscale("log")
-    ax.axhline(1.0, color="k", lw=1)
+    ax.axhline(1.0, color="k", lw=1, label="1 = predicted equals true")
     ax.vlines(x[ok], 1.0, fold[ok], color="tab:blue", lw=3)
-    ax.plot(x[ok], fold[ok], "o", color="tab:blue")
+    ax.plot(x[ok], fold[ok], "o", color="tab:blue", label="fold change per parameter")
+    ax.legend(fontsize=8, loc="upper right")
     # Symmetric about 1 (at least 1/2 .. 2) so over- and under-estimates read alike.
     reach = float(np.max(np.abs(np.log10(fold[ok])))) if ok.any() else 0.0
     top = 10 ** max(np.log10(2.0), 1.2 * reach)

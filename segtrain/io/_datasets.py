@@ -17,6 +17,7 @@ from ._images import (
     instance_folder,
     list_images,
     mask_folder,
+    read_grey,
     read_instances,
     read_mask,
     read_scaled_image,
@@ -83,9 +84,7 @@ def read_pairs_folder(root: str | Path, *, source: str | None = None) -> list[La
     out = []
     src = source or root.name
     for p in images:
-        img = read_scaled_image(p)
-        if img.data.ndim != 2:
-            raise InputError(f"image {p} must be 2D (Y, X) grey; got shape {img.data.shape}.")
+        img = read_grey(p)
         mask, inst = read_mask(masks[p.stem])
         if mask.shape != img.data.shape:
             raise InputError(
@@ -130,7 +129,7 @@ def read_stack(
     for p in (image_path, label_path):
         if not Path(p).is_file():
             raise FileNotFoundError(f"stack file {p} does not exist.")
-    vol = read_scaled_image(image_path)
+    vol = read_grey(image_path, ndims=(3,))
     lab = read_scaled_image(label_path).data
     if vol.data.ndim != 3 or vol.data.shape != lab.shape:
         raise InputError(

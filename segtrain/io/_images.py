@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shapelib import InputError
+from shapelib import InputError, as_grey_image
 from shapelib.io import TIFF_SUFFIXES, TiffImage, read_tiff
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "instance_folder",
     "list_images",
     "mask_folder",
+    "read_grey",
     "read_image",
     "read_mask",
     "read_instances",
@@ -68,32 +69,66 @@ def instance_folder(path: str | Path) -> Path | None:
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    """Image files (PNG or TIFF) in `folder`, sorted by name; an error if there are none."""
+    """Image files (PNG or TIFF) in `folder`, sorted by name; an error if there are none, or
+    if two share a name (``a.png`` beside ``a.tif``: their results would write over each other).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"expected a folder of images; {folder} is not a folder.")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
     if not files:
         raise InputError(
             f"folder {folder} holds no .png/.tif/.tiff images; point to the folder with the images."
         )
+    stems: dict[str, Path] = {}
+    for p in files:
+        if p.stem in stems:
+            raise InputError(
+                f"{stems[p.stem].name} and {p.name} in {folder} share the name {p.stem!r}; "
+                "results are named by it, so one would write over the other. Keep one."
+            )
+        stems[p.stem] = p
     return files
 
 
 def read_scaled_image(path: str | Path) -> TiffImage:
-    """Read a PNG or TIFF with its scale: ``data`` as stored, ``pixel_size_nm`` (y, x) and
-    ``z_step_nm`` from TIFF metadata (None when the file does not say; always None for PNG)."""
+    """Read a PNG or TIFF with its scale: ``data`` as stored (a grey PNG saved as RGB becomes
+    one channel), ``pixel_size_nm`` (y, x) and ``z_step_nm`` from TIFF metadata (None when the
+    file does not say; always None for PNG). A file that is not a readable image is an
+    InputError."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image file {path} does not exist.")
     if path.suffix.lower() in TIFF_SUFFIXES:
         return read_tiff(path)
-    import skimage.io
+    from PIL import Image, UnidentifiedImageError
 
-    arr = skimage.io.imread(path)
-    if arr.ndim == 3 and arr.shape[-1] in (3, 4):  # RGB(A) PNG of a grey image
-        arr = arr[..., 0]
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("P", "PA"):  # palette: its colours, as scikit-image reads them
+                im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
+            elif im.mode == "LA":  # grey + alpha: the grey
+                im = im.convert("L")
+            arr = np.asarray(im)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        raise InputError(
+            f"could not read image {path} ({type(err).__name__}: {err}); is the file complete "
+            "and really a PNG?"
+        ) from None
+    if arr.ndim == 3 and arr.shape[-1] in (3, 4):  # RGB(A): grey when the channels agree
+        arr = as_grey_image(arr, f"image {path}", ndims=(2,))
     return TiffImage(data=arr)
+
+
+def read_grey(path: str | Path, *, ndims: tuple[int, ...] = (2,)) -> TiffImage:
+    """An image to segment: :func:`read_scaled_image`, checked to be grey (colour refused),
+    of finite numbers, with ``ndims`` dimensions (2 = an image, 3 = an EM stack)."""
+    img = read_scaled_image(path)
+    data = as_grey_image(img.data, f"image {path}", ndims=ndims)
+    return TiffImage(data=data, pixel_size_nm=img.pixel_size_nm, z_step_nm=img.z_step_nm)
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -104,13 +139,17 @@ def read_image(path: str | Path) -> np.ndarray:
 def as_mask(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None]:
     """A stored mask (0/1, 0/255, bool or instance ids) as (mask uint8 {0, 1}, instances|None).
 
-    `where` names the file in errors. Instance ids are returned when there are more than two
-    values or the one object value is neither 1 nor 255.
+    `where` names the file in errors. Background 0 and one other value (1, 255, 65535, 2) are
+    a binary mask, whatever the foreground value; instance ids are returned when there are
+    more values (a one-object label image reads the same either way).
     """
     if arr.dtype.kind == "b":
         return arr.astype(np.uint8), None
+    if arr.size == 0:
+        raise InputError(f"mask {where} is empty (shape {arr.shape}).")
     if arr.dtype.kind not in "ui":
-        if arr.dtype.kind == "f" and np.all(np.mod(arr, 1) == 0) and arr.min() >= 0:
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(np.mod(arr, 1) == 0) \
+                and arr.min() >= 0:  # fmt: skip
             arr = arr.astype(np.int64)
         else:
             raise InputError(
@@ -121,16 +160,16 @@ def as_mask(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None]
     if arr.min() < 0:
         raise InputError(f"mask {where} has negative values; expected 0 = background, > 0 objects.")
     values = np.unique(arr)
-    if values.size <= 2 and (values.max(initial=0) in (1, 255) or values.size == 1):
+    if values.size == 1 or (values.size == 2 and values[0] == 0):
         return (arr > 0).astype(np.uint8), None
+    if values.max() > np.iinfo(np.int32).max:
+        raise InputError(f"mask {where} has instance ids above 2^31 - 1; relabel them.")
     return (arr > 0).astype(np.uint8), arr.astype(np.int32)
 
 
 def read_mask(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     """Read a mask file; returns the binary mask (uint8 0/1) and instance ids (or None)."""
-    arr = read_image(path)
-    if arr.ndim != 2:
-        raise InputError(f"mask {path} must be a 2D image; got shape {arr.shape}.")
+    arr = as_grey_image(read_image(path), f"mask {path}", ndims=(2,))
     return as_mask(arr, str(path))
 
 
@@ -141,7 +180,12 @@ def read_instances(folder: Path | None, name: str) -> np.ndarray | None:
     hit = next(
         (folder / (name + s) for s in IMAGE_SUFFIXES if (folder / (name + s)).is_file()), None
     )
-    return None if hit is None else read_image(hit).astype(np.int32)
+    if hit is None:
+        return None
+    arr = as_grey_image(read_image(hit), f"instance labels {hit}", ndims=(2,))
+    if arr.dtype.kind not in "biu":
+        raise InputError(f"instance labels {hit} must be integers; got {arr.dtype}.")
+    return arr.astype(np.int32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,11 +223,14 @@ def read_masks(path: str | Path, *, ndim: int = 2, threshold: float = 0.5) -> di
     for f in files:
         img = read_scaled_image(f)
         arr = img.data
+        if arr.ndim == 3 and ndim == 2 and arr.shape[-1] in (3, 4) and arr.shape[0] > 4:
+            arr = as_grey_image(arr, str(f))  # a grey mask saved as RGB
         if arr.ndim != ndim:
             raise InputError(
                 f"{f} has {arr.ndim} dimensions; expected {ndim}D here (2D masks, or 3D label "
                 "volumes where 3D is asked for, e.g. quantify --3d)."
             )
+        arr = as_grey_image(arr, str(f), ndims=(ndim,))
         if arr.dtype.kind == "f":
             if arr.size and arr.min() >= 0 and arr.max() <= 1:  # probabilities
                 arr = (arr >= threshold).astype(np.uint8)

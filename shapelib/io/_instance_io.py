@@ -165,7 +165,11 @@ def write_shape(shape: Shape, folder: str | os.PathLike, *, extra_meta: dict | N
         "id": int(shape.id),
         "class": shape.shape_class,
         "units": {"mesh": "nm", "pointcloud": "unit cube", "loc": "nm", "scale": "nm",
-                  "lengths": "um", "volume": "um^3", "area": "um^2", "bbox": "voxels"},  # fmt: skip
+                  "lengths": "um", "volume": "um^3", "area": "um^2", "bbox": "voxels"},
+        # Mesh-space values are (x, y, z); array-space values (z, y, x), as in the volume.
+        "axis_order": {"mesh": "x, y, z", "pointcloud": "x, y, z", "loc": "x, y, z",
+                       "centroid_nm": "x, y, z", "bbox": "z0, y0, x0, z1, y1, x1",
+                       "offset_vox": "z, y, x", "voxel_size_nm": "z, y, x"},
         "measurements": dict(shape.measurements),
         "skeleton_branch_lengths_um": (
             list(shape.skeleton.branch_lengths_um) if shape.skeleton is not None else None
@@ -209,8 +213,14 @@ def _read_ply(path: Path) -> tuple[np.ndarray, np.ndarray]:
         if not counts or not counts[0] or not counts[0][0].isdigit():
             raise InputError(f"{path}: PLY header has no 'element vertex N' line.")
         n = int(counts[0][0])
-        props = [h.split()[2] for h in header if h.startswith("property")]
-        table = pd.read_csv(f, sep=r"\s+", header=None, nrows=n, dtype=np.float64).to_numpy()
+        props = [h.split()[2] for h in header if h.startswith("property") and len(h.split()) > 2]
+        try:
+            table = pd.read_csv(f, sep=r"\s+", header=None, nrows=n, dtype=np.float64).to_numpy()
+        except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+            raise InputError(
+                f"{path}: the PLY vertex table is not {n} rows of numbers ({err}); the file is "
+                "cut or not an ASCII x y z nx ny nz point cloud."
+            ) from None
     if table.shape != (n, len(props)):
         raise InputError(f"{path}: expected {n} rows of {props}; got a table {table.shape}.")
     col = {p: i for i, p in enumerate(props)}
@@ -233,7 +243,27 @@ def read_meta(folder: str | os.PathLike) -> dict | None:
         raise InputError(f"{path} is not valid JSON ({err}); re-extract the instance.") from None
     if not isinstance(meta, dict):
         raise InputError(f"{path} must hold a JSON object; got {type(meta).__name__}.")
+    _check_meta(meta, path)
     return meta
+
+
+def _check_meta(meta: dict, path: Path) -> None:
+    """The fields readers use have their types: id an integer >= 0, class text or null,
+    measurements an object, voxel_size_nm three positive numbers."""
+    fix = "re-extract the instance (mitoshape extract) or fix the file"
+    iid = meta.get("id", 0)
+    if isinstance(iid, bool) or not isinstance(iid, int) or iid < 0:
+        raise InputError(f"{path}: 'id' must be an integer >= 0; got {iid!r}; {fix}.")
+    if not isinstance(meta.get("class"), (str, type(None))):
+        raise InputError(f"{path}: 'class' must be text or null; got {meta['class']!r}; {fix}.")
+    meas = meta.get("measurements", {})
+    if not isinstance(meas, dict):
+        raise InputError(f"{path}: 'measurements' must be an object; got {meas!r}; {fix}.")
+    if meas.get("voxel_size_nm") is not None:
+        try:
+            as_spacing_nm(meas["voxel_size_nm"], name=f"{path}: measurements.voxel_size_nm")
+        except (TypeError, ValueError) as err:
+            raise InputError(f"{err}; {fix}.") from None
 
 
 def _released_unit_nm(voxel_size_nm) -> np.ndarray:
@@ -289,6 +319,34 @@ def _current_measurements(meta: dict) -> dict:
     return measurements
 
 
+def _read_occupancy(npz, path: Path, to_nm: np.ndarray) -> Occupancy:
+    """The arrays of an opened ``occupancies.npz``, checked: (N, 3) points, N packed bits,
+    loc (3,), a scalar scale."""
+    with npz as z:
+        missing = {"points", "occupancies", "loc", "scale"} - set(z.files)
+        if missing:
+            raise InputError(f"{path}: missing keys {sorted(missing)}.")
+        try:
+            pts, bits = z["points"], z["occupancies"]
+            loc, scale = np.asarray(z["loc"], dtype=np.float64), np.asarray(z["scale"], float)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise InputError(f"{path}: an array in it is cut or unreadable ({err}).") from None
+    if (
+        pts.ndim != 2 or pts.shape[1:] != (3,) or pts.dtype.kind != "f"
+        or bits.dtype != np.uint8 or bits.ndim != 1 or bits.size * 8 < len(pts)
+        or loc.shape != (3,) or scale.size != 1
+    ):  # fmt: skip
+        raise InputError(
+            f"{path}: expected points float (N, 3), occupancies uint8 packbits of N, loc (3,) "
+            f"and a scalar scale; got points {pts.dtype} {pts.shape}, occupancies {bits.dtype} "
+            f"{bits.shape}, loc {loc.shape}, scale {scale.shape}."
+        )
+    occ = np.unpackbits(bits)[: len(pts)].astype(bool)
+    return Occupancy(
+        points=pts, occupancies=occ, loc=loc * to_nm, scale=float(scale) * float(to_nm.max())
+    )
+
+
 def read_shape(folder: str | os.PathLike, *, voxel_size_nm=None) -> Shape:
     """Read an instance folder as a :class:`~shapelib.Shape`: ours (with ``meta.json``) or a
     released 3DMSL one. (``read_instance`` is the same function under its former name.)
@@ -330,18 +388,12 @@ def read_shape(folder: str | os.PathLike, *, voxel_size_nm=None) -> Shape:
     occupancy = None
     if (folder / OCC_FILE).is_file():
         try:
-            npz = np.load(folder / OCC_FILE)
-        except (OSError, ValueError, zipfile.BadZipFile) as err:
+            npz = np.load(folder / OCC_FILE, allow_pickle=False)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise InputError(f"{folder / OCC_FILE}: not a readable .npz file ({err}).") from None
-        with npz as z:
-            missing = {"points", "occupancies", "loc", "scale"} - set(z.files)
-            if missing:
-                raise InputError(f"{folder / OCC_FILE}: missing keys {sorted(missing)}.")
-            pts = z["points"]
-            occ = np.unpackbits(z["occupancies"])[: len(pts)].astype(bool)
-            loc = np.asarray(z["loc"], dtype=np.float64) * to_nm
-            scale = float(z["scale"]) * float(to_nm.max())
-        occupancy = Occupancy(points=pts, occupancies=occ, loc=loc, scale=scale)
+        if not hasattr(npz, "files"):  # a bare .npy array under the .npz name
+            raise InputError(f"{folder / OCC_FILE}: not an .npz archive of named arrays.")
+        occupancy = _read_occupancy(npz, folder / OCC_FILE, to_nm)
     if (folder / PLY_FILE).is_file():
         points, normals = _read_ply(folder / PLY_FILE)
         if occupancy is not None:

@@ -1,4 +1,5 @@
-"""Library folders on disk: the run manifest, resume state, library.csv and library.json."""
+"""Library folders on disk: the output folder (through the output guard), resume state,
+library.csv and library.json."""
 
 from __future__ import annotations
 
@@ -8,27 +9,34 @@ import json
 import logging
 import math
 import re
-import shutil
 from pathlib import Path
 
 from .._errors import InputError
 from ._atomic import atomic_write
-from ._instance_io import is_complete
+from ._instance_io import MESH_FILE, META_FILE, OCC_FILE, PLY_FILE
+from ._outputs import (
+    OutputExistsError,
+    OutputFolder,
+    check_output_folder,
+    open_output_folder,
+    read_manifest,
+)
 
 __all__ = [
-    "MANIFEST_NAME",
-    "clear_incomplete",
+    "INSTANCE_FILES",
+    "instance_files",
     "instance_folder",
     "prepare_library_dir",
     "read_library_table",
+    "source_files",
     "write_library_files",
 ]
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAME = ".mitoshape-library.json"  # written first: what this folder is being built from
-_ID_DIR = re.compile(r"^\d+$")
 ID_WIDTH = 6
+INSTANCE_FILES = (MESH_FILE, PLY_FILE, OCC_FILE, META_FILE)  # what write_shape may write
+_FILE_SPEC = re.compile(r"^(?P<file>.+?\.(?:h5|hdf5|hdf|he5|zarr))(?::.*)?$", re.IGNORECASE)
 
 
 def instance_folder(library_dir: str | Path, instance_id: int) -> Path:
@@ -36,65 +44,58 @@ def instance_folder(library_dir: str | Path, instance_id: int) -> Path:
     return Path(library_dir) / f"{int(instance_id):0{ID_WIDTH}d}"
 
 
+def instance_files(instance_id: int) -> list[str]:
+    """The files of instance ``instance_id`` relative to its library (claimed before writing)."""
+    folder = instance_folder("", instance_id).as_posix()
+    return [f"{folder}/{name}" for name in INSTANCE_FILES]
+
+
+def source_files(source: str) -> list[Path]:
+    """The file or folder a volume's ``source`` names (``file.h5:/key`` -> ``file.h5``); none
+    for an in-memory array. These are the extraction's inputs (never written over)."""
+    m = _FILE_SPEC.match(str(source))
+    path = Path(m["file"] if m else str(source))
+    return [path] if path.exists() else []
+
+
 def _dumps(obj) -> str:
     return json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
-def _existing_run(out: Path) -> dict | None:
-    for name in (MANIFEST_NAME, "library.json"):
-        p = out / name
-        if p.is_file():
-            try:
-                return json.loads(p.read_text(encoding="utf-8")).get("run")
-            except (json.JSONDecodeError, AttributeError):
-                return {"unreadable": str(p)}
-    return None
+def prepare_library_dir(
+    out_dir: str | Path, run: dict, *, overwrite: bool, inputs=(), dry_run: bool = False
+) -> OutputFolder | None:
+    """Open ``out_dir`` for a library through the output guard; nothing is written before the
+    checks (``dry_run``: only the checks, returning None).
 
-
-def prepare_library_dir(out_dir: str | Path, run: dict, *, overwrite: bool) -> Path:
-    """Check ``out_dir`` and make it ready; return it. Nothing is written before the checks.
-
-    - absent or empty: created, the run manifest written;
+    - absent or empty: created (its manifest records ``run``);
     - a library (or an interrupted one) made with the same ``run``: kept, to resume;
-    - a library made with a different ``run``: ``FileExistsError`` unless ``overwrite``, which
-      removes the library's own files (instance folders, library.csv/json, manifest) only;
-    - a non-empty folder that is not a library: ``FileExistsError``.
+    - a library made with a different ``run``: refused unless ``overwrite``, which removes the
+      files the manifest lists (those mitoshape wrote there) and nothing else;
+    - a folder holding anything else: refused (:mod:`shapelib.io._outputs`).
     """
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"output {out} exists and is a file; pass a folder path.")
-    if out.is_dir() and any(out.iterdir()):
-        old = _existing_run(out)
-        if old is None:
-            raise FileExistsError(
-                f"output folder {out} is not empty and holds no library; choose a new or empty "
-                "folder."
-            )
-        if old != run:
-            if not overwrite:
-                diff = sorted(k for k in set(old) | set(run) if old.get(k) != run.get(k))
-                raise FileExistsError(
-                    f"output folder {out} holds a different library (differs in: "
-                    f"{', '.join(diff)}); pass --overwrite (overwrite=True) to replace it, or "
-                    "choose another folder."
-                )
-            log.warning("overwriting the library in %s", out)
-            for child in out.iterdir():
-                if child.is_dir() and _ID_DIR.match(child.name):
-                    shutil.rmtree(child)
-                elif child.name in (MANIFEST_NAME, "library.csv", "library.json"):
-                    child.unlink()
-        else:
+    run = json.loads(json.dumps(run))  # as the manifest stores it (lists, not tuples)
+    header, files = read_manifest(out) if out.is_dir() else (None, [])
+    if header is not None and header.get("command") == "extract" and files:
+        old = (header.get("details") or {}).get("run") or {}
+        if old == run:
+            if dry_run:
+                return check_output_folder(out, command="extract", inputs=inputs, resume=True)
             log.info("resuming the library in %s", out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / MANIFEST_NAME, _dumps({"run": run}).encode())
-    return out
-
-
-def clear_incomplete(folder: Path) -> None:
-    """Remove a half-written instance folder (no meta.json) before it is made again."""
-    if folder.exists() and not is_complete(folder):
-        shutil.rmtree(folder)
+            return open_output_folder(out, command="extract", inputs=inputs, resume=True)
+        if not overwrite:
+            diff = sorted(k for k in set(old) | set(run) if old.get(k) != run.get(k))
+            raise OutputExistsError(
+                f"output folder {out} holds a different library (differs in: "
+                f"{', '.join(diff)}); pass --overwrite (overwrite=True) to replace its files "
+                "(only those), or choose another folder."
+            )
+    if dry_run:
+        return check_output_folder(out, command="extract", inputs=inputs, overwrite=overwrite)
+    return open_output_folder(
+        out, command="extract", inputs=inputs, overwrite=overwrite, details={"run": run}
+    )
 
 
 def _fmt(v) -> str:
@@ -107,20 +108,76 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def write_library_files(out_dir: str | Path, columns: list[str], rows: list[dict], info: dict):
-    """Write ``library.csv`` (one row per instance) and ``library.json`` (parameters, versions)."""
-    out = Path(out_dir)
+def write_library_files(
+    out: OutputFolder | str | Path, columns: list[str], rows: list[dict], info: dict
+) -> None:
+    """Write ``library.csv`` (one row per instance) and ``library.json`` (parameters, versions),
+    claimed in ``out``'s manifest first when ``out`` is an :class:`OutputFolder`."""
+    if isinstance(out, OutputFolder):
+        csv_path, json_path = out.claim("library.csv", "library.json")
+    else:
+        csv_path, json_path = Path(out) / "library.csv", Path(out) / "library.json"
     buf = _io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_fmt(row.get(c)) for c in columns])
-    atomic_write(out / "library.csv", buf.getvalue().encode())
-    atomic_write(out / "library.json", _dumps(info).encode())
+    atomic_write(csv_path, buf.getvalue().encode())
+    atomic_write(json_path, _dumps(info).encode())
+
+
+_REQUIRED = ("id", "folder")
+
+
+def _check_table_text(path: Path) -> None:
+    """The table is whole: a header with ``id`` and ``folder``, every row as long as the
+    header, integer ids, plain folder names, and as many rows as library.json says."""
+    from .._names import check_file_name
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text; re-run `mitoshape extract`.") from None
+    lines = list(csv.reader(_io.StringIO(text)))
+    fix = "re-run `mitoshape extract` to write it again"
+    if not lines:
+        raise InputError(f"{path} is empty (no header line); {fix}.")
+    if not text.endswith("\n"):
+        raise InputError(f"{path} does not end with a line break: the table is cut; {fix}.")
+    header = lines[0]
+    missing = [c for c in _REQUIRED if c not in header]
+    if missing:
+        raise InputError(
+            f"{path} has no {', '.join(missing)} column (header {header[:6]}...): the table is "
+            f"cut or not a library table; {fix}."
+        )
+    i_id, i_folder = header.index("id"), header.index("folder")
+    for n, row in enumerate(lines[1:], start=2):
+        if len(row) != len(header):
+            raise InputError(
+                f"{path} line {n} has {len(row)} fields but the header has {len(header)}: the "
+                f"table is cut or edited; {fix}."
+            )
+        if not row[i_id].strip().isdigit():
+            raise InputError(f"{path} line {n}: id {row[i_id]!r} is not an integer; {fix}.")
+        check_file_name(row[i_folder], what=f"{path} line {n}: folder")
+    info_path = path.with_name("library.json")
+    try:
+        expected = json.loads(info_path.read_text(encoding="utf-8")).get("n_instances")
+    except (OSError, ValueError, AttributeError):
+        expected = None  # no or unreadable library.json: the table stands alone
+    if isinstance(expected, int) and expected != len(lines) - 1:
+        raise InputError(
+            f"{path} lists {len(lines) - 1} instances but {info_path.name} says {expected}: the "
+            f"table is cut; {fix}."
+        )
 
 
 def read_library_table(library_dir: str | Path):
-    """``library.csv`` of a library folder as a pandas DataFrame (one row per instance)."""
+    """``library.csv`` of a library folder as a pandas DataFrame (one row per instance).
+
+    Raises InputError for a table that is cut or edited (see :func:`_check_table_text`).
+    """
     import pandas as pd
 
     path = Path(library_dir) / "library.csv"
@@ -129,9 +186,10 @@ def read_library_table(library_dir: str | Path):
             f"{library_dir} is not a finished library (no library.csv); run `mitoshape extract` "
             "first, or re-run it to finish an interrupted library."
         )
+    _check_table_text(path)
     try:
         table = pd.read_csv(path, dtype={"folder": str, "class": str, "source": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
         raise InputError(
             f"{path} is not a readable library table ({type(err).__name__}: {err}); re-run "
             "`mitoshape extract` to write it again."

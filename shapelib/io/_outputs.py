@@ -13,6 +13,13 @@ Rules (one place for all of them):
   command that continues its own earlier run.
 - A single **output file** is refused when it exists (unless ``overwrite``) and always when it
   is one of the command's inputs.
+- No output lies inside an input folder (a command never adds files to the data it reads).
+- A claimed folder may be an output folder of its own (the demo claims ``library/``, which
+  ``extract`` fills): ``overwrite`` removes what that folder's manifest lists, too.
+- A manifest that claims no file (a run that stopped before writing anything) leaves its
+  folder as good as empty.
+- :func:`check_output_folder` and :func:`check_output_files` raise the same errors and write
+  nothing, so a command can check its outputs before a long computation.
 - Files themselves are written atomically (:mod:`shapelib.io._atomic`), so a failure leaves
   the old file intact.
 """
@@ -31,7 +38,10 @@ __all__ = [
     "MANIFEST_FILE",
     "OutputExistsError",
     "OutputFolder",
+    "check_output_files",
+    "check_output_folder",
     "claim_output_file",
+    "claim_output_files",
     "open_output_folder",
     "read_manifest",
 ]
@@ -52,6 +62,21 @@ def _resolved(p: str | os.PathLike) -> Path:
 
 def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
+
+
+def _check_not_input(path: Path, real: Path, inputs: list[Path], what: str = "output") -> None:
+    """Refuse ``path`` (resolved ``real``) when it is an input or lies inside an input folder."""
+    for inp in inputs:
+        if real == inp:
+            raise OutputExistsError(
+                f"{what} {path} is an input of this command; refusing to write over it. "
+                "Choose another output name."
+            )
+        if inp.is_dir() and _inside(real, inp):
+            raise OutputExistsError(
+                f"{what} {path} lies inside the input folder {inp}; write results elsewhere "
+                "(a command never adds files to the data it reads)."
+            )
 
 
 def read_manifest(root: str | os.PathLike) -> tuple[dict | None, list[str]]:
@@ -120,6 +145,7 @@ class OutputFolder:
                     f"output {self.root / p} is an input of this command; refusing to write "
                     "over it. Choose another output folder."
                 )
+        _check_not_input(self.root / p, real, self._inputs)
         return p.as_posix()
 
     def claim(self, *rels: str | os.PathLike) -> list[Path]:
@@ -153,31 +179,104 @@ class OutputFolder:
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
+    def subfolder(self, rel: str | os.PathLike) -> Path:
+        """Claim a folder that another command fills (it opens it with its own manifest).
 
-def _remove_owned(root: Path, files: list[str], inputs: list[Path]) -> None:
+        ``overwrite`` of this folder then removes what the sub-folder's manifest lists.
+        """
+        return self.claim(rel)[0]
+
+
+def _owned_targets(root: Path, files: list[str], inputs: list[Path]) -> tuple[list, list]:
+    """Files to remove for ``overwrite`` (following claimed sub-folders' manifests) and the
+    folders holding a manifest; refuses when any of them is, holds or lies in an input."""
     real_root = _resolved(root)
-    targets = []
+    targets, manifests = [], [root]
     for rel in files:
         p = root / rel
         real = _resolved(p)
         if not _inside(real, real_root):
             continue  # a manifest line that leads out is never followed
         for inp in inputs:
-            if _inside(inp, real) or real == inp:
+            if _inside(inp, real) or _inside(real, inp):
                 raise OutputExistsError(
-                    f"--overwrite would delete {p}, an input of this command; choose another "
-                    "output folder."
+                    f"--overwrite would delete {p}, an input of this command (or inside one); "
+                    "choose another output folder."
                 )
-        targets.append(p)
+        if p.is_dir() and not p.is_symlink():
+            header, sub = read_manifest(p)
+            if header is not None:
+                more, subs = _owned_targets(p, sub, inputs)
+                targets += more
+                manifests += subs
+        else:
+            targets.append(p)
+    return targets, manifests
+
+
+def _remove_owned(root: Path, files: list[str], inputs: list[Path]) -> None:
+    real_root = _resolved(root)
+    targets, manifests = _owned_targets(root, files, inputs)  # every check before any removal
     for p in targets:
         if p.is_file() or p.is_symlink():
             p.unlink()
+    for m in manifests[::-1]:
+        (m / MANIFEST_FILE).unlink(missing_ok=True)
     # Folders left empty by the removal go too, deepest first; anything else stays.
-    dirs = {d for p in targets for d in p.parents if _inside(_resolved(d), real_root)}
+    dirs = {d for p in targets + manifests for d in (p, *p.parents)}
+    dirs = {d for d in dirs if d != root and _inside(_resolved(d), real_root)}
     for d in sorted(dirs, key=lambda d: len(d.parts), reverse=True):
-        if d != root and d.is_dir() and not any(d.iterdir()):
+        if d.is_dir() and not d.is_symlink() and not any(d.iterdir()):
             d.rmdir()
-    (root / MANIFEST_FILE).unlink(missing_ok=True)
+
+
+def _plan(root: Path, command: str, ins: list[Path], overwrite: bool, resume: bool):
+    """What opening ``root`` means: ``("new"|"resume"|"overwrite", files)``; raises the
+    guard's errors and writes nothing."""
+    real = _resolved(root)
+    for inp in ins:
+        if real == inp:
+            raise OutputExistsError(
+                f"output folder {root} is an input of this command; choose another folder."
+            )
+    _check_not_input(root, real, ins, what="output folder")
+    if root.exists() and not root.is_dir():
+        raise OutputExistsError(f"output folder {root} is a file; choose a folder name.")
+    header, files = read_manifest(root) if root.is_dir() else (None, [])
+    others = (
+        sorted(p.name for p in root.iterdir() if p.name != MANIFEST_FILE) if root.is_dir() else []
+    )
+    if header is None or (not files and not others):
+        if header is None and others:
+            shown = ", ".join(others[:4]) + (" ..." if len(others) > 4 else "")
+            raise OutputExistsError(
+                f"output folder {root} holds files mitoshape did not write ({shown}); choose "
+                "a new or empty folder (nothing there is touched, even with --overwrite)."
+            )
+        return "new", []
+    if resume and header.get("command") == command:
+        return "resume", files
+    if not overwrite:
+        what = f"an earlier `mitoshape {header.get('command')}` run"
+        raise OutputExistsError(
+            f"output folder {root} holds {what}; pass --overwrite to replace its files "
+            "(only those), or choose another folder."
+        )
+    _owned_targets(root, files, ins)  # refuses before anything is removed
+    return "overwrite", files
+
+
+def check_output_folder(
+    root: str | os.PathLike,
+    *,
+    command: str,
+    inputs: Iterable[str | os.PathLike] = (),
+    overwrite: bool = False,
+    resume: bool = False,
+) -> None:
+    """Raise what :func:`open_output_folder` would raise, writing nothing (check before a long
+    computation)."""
+    _plan(Path(root), command, [_resolved(p) for p in inputs], overwrite, resume)
 
 
 def open_output_folder(
@@ -206,36 +305,13 @@ def open_output_folder(
     OutputFolder
     """
     root = Path(root)
-    real = _resolved(root)
     ins = [_resolved(p) for p in inputs]
-    for inp in ins:
-        if real == inp:
-            raise OutputExistsError(
-                f"output folder {root} is an input of this command; choose another folder."
-            )
-    if root.exists() and not root.is_dir():
-        raise OutputExistsError(f"output folder {root} is a file; choose a folder name.")
-    header, files = read_manifest(root) if root.is_dir() else (None, [])
-    if header is None:
-        foreign = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
-        if foreign:
-            shown = ", ".join(foreign[:4]) + (" ..." if len(foreign) > 4 else "")
-            raise OutputExistsError(
-                f"output folder {root} holds files mitoshape did not write ({shown}); choose "
-                "a new or empty folder (nothing there is touched, even with --overwrite)."
-            )
-    else:
-        same = header.get("command") == command
-        if resume and same:
-            log.info("resuming the %s run in %s", command, root)
-            return OutputFolder(root, command, files, ins)
-        if not overwrite:
-            what = f"an earlier `mitoshape {header.get('command')}` run"
-            raise OutputExistsError(
-                f"output folder {root} holds {what}; pass --overwrite to replace its files "
-                "(only those), or choose another folder."
-            )
-        log.warning("overwriting the %s output in %s", header.get("command"), root)
+    action, files = _plan(root, command, ins, overwrite, resume)
+    if action == "resume":
+        log.info("resuming the %s run in %s", command, root)
+        return OutputFolder(root, command, files, ins)
+    if action == "overwrite":
+        log.warning("overwriting the earlier mitoshape output in %s", root)
         _remove_owned(root, files, ins)
     root.mkdir(parents=True, exist_ok=True)
     head = {"command": command, "version": MANIFEST_VERSION, "details": details or {}}
@@ -244,29 +320,56 @@ def open_output_folder(
     return OutputFolder(root, command, [], ins)
 
 
+def _check_file(path: Path, ins: list[Path], overwrite: bool) -> None:
+    _check_not_input(path, _resolved(path), ins)
+    if path.is_dir():
+        raise OutputExistsError(f"output {path} is a folder; give a file name.")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise OutputExistsError(
+            f"output {path} exists; pass --overwrite to replace it, or choose another name."
+        )
+
+
+def check_output_files(
+    paths: Iterable[str | os.PathLike],
+    *,
+    inputs: Iterable[str | os.PathLike] = (),
+    overwrite: bool = False,
+) -> list[Path]:
+    """Check single output files (a file and its sidecars) all at once; writes nothing.
+
+    Each is refused when it is an input or inside an input folder, is a folder, or exists
+    (unless ``overwrite``). Returns the paths.
+    """
+    ins = [_resolved(p) for p in inputs]
+    out = [Path(p) for p in paths]
+    for p in out:
+        _check_file(p, ins, overwrite)
+    return out
+
+
+def claim_output_files(
+    paths: Iterable[str | os.PathLike],
+    *,
+    inputs: Iterable[str | os.PathLike] = (),
+    overwrite: bool = False,
+) -> list[Path]:
+    """:func:`check_output_files`, then create the parent folders; returns the paths."""
+    out = check_output_files(paths, inputs=inputs, overwrite=overwrite)
+    for p in out:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def claim_output_file(
     path: str | os.PathLike,
     *,
     inputs: Iterable[str | os.PathLike] = (),
     overwrite: bool = False,
 ) -> Path:
-    """Check a single output file: never an input; an existing file only with ``overwrite``.
+    """Check a single output file: never an input (nor inside an input folder); an existing
+    file only with ``overwrite``.
 
     Returns the path; its parent folder is created.
     """
-    path = Path(path)
-    real = _resolved(path)
-    for inp in inputs:
-        if real == _resolved(inp):
-            raise OutputExistsError(
-                f"output {path} is an input of this command; refusing to write over it. "
-                "Choose another output name."
-            )
-    if path.is_dir():
-        raise OutputExistsError(f"output {path} is a folder; give a file name.")
-    if path.exists() and not overwrite:
-        raise OutputExistsError(
-            f"output {path} exists; pass --overwrite to replace it, or choose another name."
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    return claim_output_files([path], inputs=inputs, overwrite=overwrite)[0]

@@ -285,7 +285,10 @@ def read_volume(
         try:
             data = np.load(file, allow_pickle=False)
         except (ValueError, OSError, EOFError) as err:
-            raise InputError(f"could not read NumPy file {file}: {err}") from None
+            why = "not a .npy array (pickled objects are never loaded)" if "pickle" in str(
+                err
+            ) else str(err)  # fmt: skip
+            raise InputError(f"could not read NumPy file {file}: {why}.") from None
         size = None
     data = check_label_volume(data, what=f"the volume in {source}")
     size = _final_size(size, user_size, source)

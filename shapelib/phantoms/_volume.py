@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._errors import InputError
+from .._memory import check_array_size
 from .._rotation import random_rotation
 from .._units import as_spacing_nm
 from ._objects import branched_tube, capsule, ellipsoid, mega, nano_tunnel, torus
@@ -196,6 +197,13 @@ def phantom_volume(
             f"need n_objects >= 2 * touching_pairs >= 0; got n_objects={n_objects}, "
             f"touching_pairs={touching_pairs}."
         )
+    # The largest object (a mega mitochondrion) takes ~240 x 270 x 270 voxels of 30 nm; its
+    # float geometry must fit, whatever the voxel size asked.
+    check_array_size(
+        [v * 30.0 / s for v, s in zip((240, 270, 270), spacing, strict=True)], np.float64,
+        what=f"one phantom object at {spacing} nm voxels",
+        hint="Pass a larger voxel size (30 nm is the default).",
+    )  # fmt: skip
     # build units: single objects (value 1) or touching pairs (values 1, 2) on a small canvas
     units: list[tuple[np.ndarray, list[dict]]] = []
     for kind in _kinds_to_draw(n_objects - 2 * touching_pairs, kinds, rng):
@@ -218,6 +226,8 @@ def phantom_volume(
         if vol_shape.size != 3 or np.any(vol_shape < 1):
             raise InputError(f"shape must be (Z, Y, X) positive ints; got {shape!r}.")
         fixed = True
+    check_array_size(vol_shape, np.uint32, what=f"a phantom volume of {n_objects} objects",
+                     hint="Ask for fewer objects.")  # fmt: skip
     labels = np.zeros(tuple(int(v) for v in vol_shape), np.uint32)
 
     # place large units first; ids follow the order objects were drawn

@@ -116,14 +116,13 @@ def test_interrupted_run_resumes_to_the_same_bytes(phantoms, reference, tmp_path
     with pytest.raises(Stop):
         _build(phantoms, out, progress=stop_after_two)
     assert not (out / "library.csv").exists()
-    # Also a half-written folder (no meta.json) and a missing one.
-    shutil.copytree(ref / "000004", out / "000004")
-    (out / "000004" / "meta.json").unlink()
-    (out / "000004" / "raw_mesh.off").write_text("truncated")
+    # Also a half-written folder (no meta.json, a cut mesh), as a crash leaves one.
+    (out / "000002" / "meta.json").unlink()
+    (out / "000002" / "raw_mesh.off").write_text("truncated")
     seen = []
     _build(phantoms, out, progress=lambda d, t: seen.append((d, t)))
-    assert seen[0] == (2, 5)  # two were complete and not made again
-    _assert_same_library(ref, out)
+    assert seen[0] == (1, 5)  # one was complete and not made again
+    _assert_same_library(ref, out)  # the manifest included
 
 
 def test_deleting_instances_after_a_run_and_rerunning_restores_them(phantoms, reference, tmp_path):
@@ -151,8 +150,45 @@ def test_a_different_library_is_refused_unless_overwrite(phantoms, reference, tm
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("x")
-    with pytest.raises(FileExistsError, match="holds no library"):
+    with pytest.raises(FileExistsError, match="did not write"):
         _build(phantoms, other)
+
+
+def test_overwrite_keeps_the_users_files_and_folders(phantoms, reference, tmp_path):
+    ref, _ = reference
+    out = tmp_path / "lib"
+    shutil.copytree(ref, out)
+    (out / "2024").mkdir()  # an all-digit folder of the user's
+    (out / "2024" / "notes.txt").write_text("mine")
+    (out / "000001" / "my_annotation.txt").write_text("mine too")
+    _build(phantoms, out, seed=2, overwrite=True)
+    assert (out / "2024" / "notes.txt").read_text() == "mine"
+    assert (out / "000001" / "my_annotation.txt").read_text() == "mine too"
+
+
+def test_a_path_is_read_and_never_written_over(phantoms, tmp_path):
+    from shapelib.io import write_volume
+
+    tif = write_volume(tmp_path / "vol.tif", phantoms.labels, voxel_size_nm=phantoms.voxel_size_nm)
+    before = tif.read_bytes()
+    summary = extract_library(str(tif), tmp_path / "lib", shape=SHAPE, n_workers=1)
+    assert summary.n_instances == 5
+    for out in (tif, tmp_path):  # the input itself; a folder holding it
+        with pytest.raises(FileExistsError, match="is an input|did not write"):
+            extract_library(tif, out, shape=SHAPE, n_workers=1, overwrite=True)
+    assert tif.read_bytes() == before
+
+
+def test_exclude_border_drops_cut_instances_and_most_cut_warns(tmp_path, caplog):
+    vol = np.zeros((12, 30, 60), np.uint8)
+    vol[0:6, 5:12, 5:40] = 1  # touches z = 0
+    vol[4:10, 18:26, 10:50] = 1  # inside
+    vol[3:9, 14:20, 52:60] = 1  # touches x = end
+    with caplog.at_level(logging.WARNING):
+        found = extract_instances(vol, voxel_size_nm=10)
+    assert sum(i.touches_border for i in found) == 2 and "--exclude-border" in caplog.text
+    kept = extract_instances(vol, voxel_size_nm=10, params={"exclude_border": True})
+    assert [i.id for i in kept] == [i.id for i in found if not i.touches_border]
 
 
 @pytest.mark.parametrize(

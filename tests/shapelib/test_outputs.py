@@ -120,3 +120,60 @@ def test_single_output_file(tmp_path):
     new = claim_output_file(tmp_path / "sub" / "m.csv")
     assert new.parent.is_dir() and not new.exists()
     assert inp.read_bytes() == b"raw"
+
+
+def test_overwrite_follows_claimed_sub_folders(tmp_path):
+    root = tmp_path / "demo"
+    demo = open_output_folder(root, command="demo")
+    atomic_write(demo.path("README.md"), b"made by the demo")
+    lib = open_output_folder(demo.subfolder("library"), command="extract")
+    atomic_write(lib.path("000001/meta.json"), b"{}")
+    (root / "library" / "000001" / "notes.txt").write_text("the user's")
+    open_output_folder(root, command="demo", overwrite=True)
+    assert _tree(root) == sorted(
+        ["library", "library/000001", "library/000001/notes.txt", MANIFEST_FILE]
+    )
+
+
+def test_a_manifest_that_claims_nothing_leaves_the_folder_empty(tmp_path):
+    root = tmp_path / "lib"
+    open_output_folder(root, command="extract", details={"seed": 0})  # then the run failed
+    out = open_output_folder(root, command="dataset")  # no --overwrite needed
+    assert read_manifest(root)[0]["command"] == "dataset" and out.owned == frozenset()
+
+
+def test_outputs_inside_an_input_folder_are_refused(tmp_path):
+    data = tmp_path / "data"
+    (data / "masks").mkdir(parents=True)
+    (data / "masks" / "a.tif").write_bytes(b"truth")
+    with pytest.raises(OutputExistsError, match="inside the input folder"):
+        open_output_folder(data / "masks" / "pred", command="predict", inputs=[data / "masks"])
+    with pytest.raises(OutputExistsError, match="inside the input folder"):
+        claim_output_file(data / "masks" / "m.csv", inputs=[data / "masks"])
+    out = open_output_folder(tmp_path / "o", command="predict", inputs=[data / "masks"])
+    out.claim("x.tif")  # beside the data: fine
+    with pytest.raises(OutputExistsError, match="leads outside"):
+        os.symlink(data / "masks", tmp_path / "o" / "link")
+        out.claim("link/b.tif")
+    assert sorted(p.name for p in (data / "masks").iterdir()) == ["a.tif"]
+
+
+def test_overwrite_never_deletes_inside_an_input_folder(tmp_path):
+    root = tmp_path / "ds"
+    ds = open_output_folder(root, command="dataset")
+    atomic_write(ds.path("images/0.tif"), b"image")
+    # Predicting the dataset's own images into the dataset folder, with --overwrite.
+    with pytest.raises(OutputExistsError, match="input of this command"):
+        open_output_folder(root, command="predict", overwrite=True, inputs=[root / "images"])
+    assert (root / "images" / "0.tif").read_bytes() == b"image"
+
+
+def test_checks_write_nothing(tmp_path):
+    from shapelib.io import check_output_files, check_output_folder
+
+    check_output_folder(tmp_path / "new", command="dataset")
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "f.csv").write_text("x")
+    with pytest.raises(OutputExistsError, match="pass --overwrite"):
+        check_output_files([tmp_path / "g.csv", tmp_path / "f.csv"])
+    assert not (tmp_path / "g.csv").exists()

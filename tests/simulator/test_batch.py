@@ -110,4 +110,4 @@ def test_a_dask_cluster_renders_the_same_dataset(library, tmp_path):
                               scheduler=c)  # fmt: skip
     a = {p.relative_to(here): p.read_bytes() for p in here.rglob("*") if p.is_file()}
     b = {p.relative_to(there): p.read_bytes() for p in there.rglob("*") if p.is_file()}
-    assert len(a) == 4 * 3 + 3 and a == b
+    assert len(a) == 4 * 3 + 3 + 1 and a == b  # images, masks, labels; json, yaml, sheet; manifest

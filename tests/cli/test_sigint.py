@@ -1,0 +1,133 @@
+"""SIGINT for real: `mitoshape` in a subprocess, interrupted as Ctrl-C does (the whole process
+group, workers included), exits 130 with one line on stderr; re-running resumes or is refused
+with one line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.cli._world import TRAIN_FAST, snapshot
+from tests.segtrain._tiny import write_pairs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _start(args, cwd: Path, *, as_background_job: bool = False) -> subprocess.Popen:
+    """Start ``mitoshape ARGS``; ``as_background_job``: with SIGINT ignored, as a shell starts
+    ``cmd &`` in a script (mitoshape must still stop on ``kill -INT``)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, so killpg reaches the workers too
+        preexec_fn=_ignore_sigint if as_background_job else None,
+    )
+
+
+def _interrupt_when(proc: subprocess.Popen, ready, timeout_s: float = 120) -> tuple[int, str]:
+    """Send SIGINT to the process group once ``ready()`` is true; return (exit code, stderr)."""
+    t0 = time.monotonic()
+    while not ready():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"finished before the interrupt: {proc.returncode} {err.decode()}")
+        if time.monotonic() - t0 > timeout_s:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail("never got ready")
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err.decode()
+
+
+def _run(args, cwd: Path) -> tuple[int, str]:
+    proc = _start(args, cwd)
+    _, err = proc.communicate(timeout=600)
+    return proc.returncode, err.decode()
+
+
+def _one_line(err: str) -> str:
+    line = err.strip()
+    assert "Traceback" not in err and "\n" not in line and line.startswith("error:"), err
+    return line
+
+
+def test_train_interrupted_exits_130_then_resumes(tmp_path, invoke):
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    cfg = tmp_path / "train.yaml"
+    held_out = {"train": [{"path": str(data)}], "val_fraction": 0.5}  # no warning on stderr
+    cfg.write_text(yaml.safe_dump({**held_out, **TRAIN_FAST}))
+    run = tmp_path / "run"
+    args = ["train", "--config", cfg, "--run-dir", run, "--max-steps", 100000]
+    proc = _start(args, tmp_path, as_background_job=True)
+    code, err = _interrupt_when(proc, lambda: (run / "last.pt").is_file())
+    assert code == 130 and "interrupted" in _one_line(err)
+    kept = snapshot(run)
+    # Without --resume the interrupted run is refused with one line and left as it is.
+    r = invoke("train", "--config", cfg, "--run-dir", run, "--max-steps", 3)
+    assert r.exit_code == 2 and "--resume" in _one_line(r.stderr) and snapshot(run) == kept
+    code, err = _run(
+        ["train", "--config", cfg, "--run-dir", run, "--max-steps", 5, "--resume"], tmp_path
+    )
+    assert code == 0, err
+    assert (run / "curves.png").is_file()
+
+
+@pytest.mark.slow
+def test_extract_interrupted_exits_130_and_resumes_to_the_same_bytes(tmp_path):
+    from shapelib.io import write_volume
+    from shapelib.phantoms import phantom_volume
+
+    pv = phantom_volume(8, rng=0)
+    vol = write_volume(tmp_path / "vol.tif", pv.labels, voxel_size_nm=pv.voxel_size_nm)
+    fast = ["--points", 20000, "--occupancy-points", 20000, "--workers", 2]
+    lib = tmp_path / "lib"
+    proc = _start(["extract", vol, "-o", lib, *fast], tmp_path)
+    code, err = _interrupt_when(proc, lambda: any(lib.glob("*/meta.json")))
+    assert code == 130 and "interrupted" in _one_line(err)
+    assert not (lib / "library.csv").exists()
+    code, err = _run(["extract", vol, "-o", lib, *fast], tmp_path)
+    assert code == 0, err
+    ref = tmp_path / "ref"
+    code, err = _run(["extract", vol, "-o", ref, *fast], tmp_path)
+    assert code == 0, err
+
+    def files(root):
+        return {p.relative_to(root): b for p, b in snapshot(root).items()}
+
+    assert files(lib) == files(ref)
+
+
+@pytest.mark.slow
+def test_simulate_interrupted_exits_130_and_needs_overwrite(tmp_path):
+    from tests.simulator._shapes import capsule, sphere, write_library
+
+    shapes = {i: (capsule(600.0 + 50 * i, 200.0) if i % 2 else sphere(300), "rod") for i in
+              range(1, 13)}  # fmt: skip
+    lib = write_library(tmp_path / "lib", shapes)
+    out = tmp_path / "sim"
+    args = ["simulate", lib, "-o", out, "--size", 64, "--workers", 2]
+    proc = _start(args, tmp_path)
+    code, err = _interrupt_when(proc, lambda: any(out.glob("*/*_imgs/*.tif")))
+    assert code == 130 and "interrupted" in _one_line(err)
+    code, err = _run(args, tmp_path)
+    assert code == 2 and "--overwrite" in _one_line(err)
+    code, err = _run([*args, "--overwrite", "--views", "0"], tmp_path)
+    assert code == 0, err
+    # --overwrite removed the earlier, interrupted run's files: one view per shape is left.
+    assert len(list(out.glob("*/Conf1_imgs/*.tif"))) == 12
