@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 from shapelib import InputError
 
 __all__ = [
+    "Aberrations",
     "Optics",
     "Camera",
     "CAMERA_MODES",
@@ -20,6 +21,34 @@ __all__ = [
     "Acquisition",
     "with_noise_mode",
 ]
+
+
+_ABERRATION_NM = {"ge": -300.0, "le": 300.0}
+
+
+class Aberrations(BaseModel):
+    """Pupil aberrations of the objective: Zernike coefficients (Noll), RMS wavefront in nm.
+
+    Defocus is not here (it is the focal position). Angles are measured from the image's +x axis
+    (columns) towards +y (rows). Astigmatism and coma are modelled for widefield optics.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spherical_nm: float = Field(0.0, **_ABERRATION_NM, description="primary spherical (Z11)")
+    astigmatism_0_nm: float = Field(
+        0.0, **_ABERRATION_NM, description="astigmatism along x/y (Z6, cos 2 phi)"
+    )
+    astigmatism_45_nm: float = Field(
+        0.0, **_ABERRATION_NM, description="astigmatism along the diagonals (Z5, sin 2 phi)"
+    )
+    coma_x_nm: float = Field(0.0, **_ABERRATION_NM, description="coma along x (Z8, cos phi)")
+    coma_y_nm: float = Field(0.0, **_ABERRATION_NM, description="coma along y (Z7, sin phi)")
+
+    @property
+    def terms(self) -> dict[str, float]:
+        """The non-zero coefficients by field name."""
+        return {k: float(v) for k, v in self.model_dump().items() if v}
 
 
 class Optics(BaseModel):
@@ -43,6 +72,9 @@ class Optics(BaseModel):
     depth_of_field_nm: float | None = Field(
         None, gt=0, description="half-width x2 of the in-focus slab; default from lambda, NA"
     )
+    aberrations: Aberrations = Field(
+        default_factory=Aberrations, description="pupil aberrations (Zernike RMS nm); none"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Optics:
@@ -51,6 +83,13 @@ class Optics(BaseModel):
                 f"NA must be below the immersion refractive index; got NA {self.NA} with "
                 f"immersion_index {self.immersion_index}. Lower NA or use an oil objective "
                 "(immersion_index 1.515)."
+            )
+        terms = self.aberrations.terms
+        if self.modality == "confocal" and set(terms) - {"spherical_nm"}:
+            raise ValueError(
+                f"astigmatism and coma are modelled for widefield optics only; got "
+                f"{sorted(set(terms) - {'spherical_nm'})} on a confocal. Set them to 0 (spherical "
+                "aberration is allowed) or use modality widefield."
             )
         return self
 

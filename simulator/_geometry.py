@@ -94,8 +94,15 @@ def place(points: np.ndarray, rotation: np.ndarray, centre, *, offset_nm) -> np.
 
 
 def mesh_radius_nm(mesh: trimesh.Trimesh) -> float:
-    """Largest distance (nm) of a vertex from the mesh centroid (bounds every rotation)."""
-    return float(np.linalg.norm(mesh.vertices - mesh.centroid, axis=1).max())
+    """Largest distance (nm) of a vertex from the mesh centroid (bounds every rotation).
+
+    Kept in the mesh's own cache (cleared by trimesh when the mesh changes).
+    """
+    cached = mesh._cache["mitoshape_radius_nm"]  # None when absent or stale
+    if cached is None:
+        cached = float(np.linalg.norm(mesh.vertices - mesh.centroid, axis=1).max())
+        mesh._cache["mitoshape_radius_nm"] = cached
+    return cached
 
 
 def auto_focal_depth_nm(half_extent_nm: float, spread_nm: float = 0.0) -> float:
