@@ -26,7 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._aberration import intensity_harmonics, is_radial, pupil_harmonics
+from ._aberration import bessel_orders, intensity_harmonics, is_radial, pupil_harmonics
+from ._blas import single_blas_thread
 from ._config import Optics
 
 __all__ = [
@@ -77,6 +78,7 @@ class PsfTable:
     harmonics: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.complex64))
 
 
+@lru_cache(maxsize=32)
 def _pupil(na: float, n_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Legendre nodes and weights on [0, 1], split at the sample's critical angle."""
     x, w = np.polynomial.legendre.leggauss(_N_RHO)
@@ -87,7 +89,10 @@ def _pupil(na: float, n_s: float) -> tuple[np.ndarray, np.ndarray]:
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         rho.append(0.5 * (b - a) * x + 0.5 * (b + a))
         wt.append(0.5 * (b - a) * w)
-    return np.concatenate(rho), np.concatenate(wt)
+    rho, wt = np.concatenate(rho), np.concatenate(wt)
+    rho.setflags(write=False)
+    wt.setflags(write=False)
+    return rho, wt
 
 
 def _phase_factor(
@@ -113,30 +118,40 @@ def _intensity(lam, na, n_i, n_s, depth, stage, r) -> np.ndarray:
     k = 2 * np.pi / lam
     a = _phase_factor(lam, na, n_i, n_s, depth, stage, rho) * (w * rho)[None, :]
     jm = j0(k * na * np.outer(rho, r))  # (rho, r)
-    h_re = a.real @ jm
-    h_im = a.imag @ jm
+    with single_blas_thread():
+        h_re = a.real @ jm
+        h_im = a.imag @ jm
     energy = 0.5 * min(1.0, n_s / na) ** 2  # int |P|^2 rho drho of the propagating pupil
     return (h_re**2 + h_im**2) * (k * na) ** 2 / (2 * np.pi * energy)
 
 
+@lru_cache(maxsize=16)
+def _bessel_stack(n_max: int, lam: float, na: float, n_s: float, r_key: bytes) -> np.ndarray:
+    """``J_n(k NA rho r)`` for n = 0..n_max on the pupil nodes x radii (cached: the fit of a
+    bead changes the aberrations far more often than the NA)."""
+    rho, _ = _pupil(na, n_s)
+    r = np.frombuffer(r_key, dtype=np.float64)
+    out = bessel_orders(n_max, (2 * np.pi / lam) * na * np.outer(rho, r))
+    out.setflags(write=False)
+    return out
+
+
 def _harmonic_intensity(lam, na, n_i, n_s, depth, stage, r, terms) -> dict[int, np.ndarray]:
     """Angular harmonics of the aberrated intensity, normalised as :func:`_intensity`."""
-    from scipy.special import jv
-
     rho, w = _pupil(na, n_s)
     k = 2 * np.pi / lam
     a = _phase_factor(lam, na, n_i, n_s, depth, stage, rho) * (w * rho)[None, :]
     orders, coef = pupil_harmonics(terms, lam, rho)
-    arg = k * na * np.outer(rho, r)
-    bessel: dict[int, np.ndarray] = {}
+    n_max = int(np.abs(orders).max())
+    r_key = np.ascontiguousarray(r, np.float64).tobytes()
+    bessel = _bessel_stack(n_max, float(lam), float(na), float(n_s), r_key)
     amp = {}
-    for m, e in zip(orders, coef.T, strict=True):
-        n = abs(int(m))
-        if n not in bessel:
-            bessel[n] = jv(n, arg)
-        jm = bessel[n] if m >= 0 or n % 2 == 0 else -bessel[n]  # J_-n = (-1)^n J_n
-        am = a * e[None, :]
-        amp[int(m)] = (1j**m) * ((am.real @ jm) + 1j * (am.imag @ jm))
+    with single_blas_thread():
+        for m, e in zip(orders, coef.T, strict=True):
+            n = abs(int(m))
+            sign = -1.0 if m < 0 and n % 2 else 1.0  # J_-n = (-1)^n J_n
+            am = a * (sign * e)[None, :]
+            amp[int(m)] = (1j**m) * ((am.real @ bessel[n]) + 1j * (am.imag @ bessel[n]))
     energy = 0.5 * min(1.0, n_s / na) ** 2
     norm = (k * na) ** 2 / (2 * np.pi * energy)
     return {q: v * norm for q, v in intensity_harmonics(amp).items()}

@@ -278,6 +278,15 @@ def render_emitters_direct(
     depth_max = float(max(xyz[:, 2].max(initial=0.0), focal_depth_nm) + 1.0)
     tab = _table_for(optics, stage, depth_max_key(depth_max))
     nodes, qw = np.polynomial.legendre.leggauss(quadrature)
+    if len(tab.harmonic_orders):
+        from ._direct import direct_sum_harmonic
+
+        return direct_sum_harmonic(
+            np.ascontiguousarray(xyz), w, np.ascontiguousarray(tab.values),
+            np.ascontiguousarray(tab.harmonic_orders, np.float64),
+            np.ascontiguousarray(tab.harmonics, np.complex128), float(tab.r_nm[1]),
+            TABLE_DEPTH_STEP_NM, float(optics.pixel_size_nm), int(size_px), nodes, qw,
+        )  # fmt: skip
     return _direct_sum(
         np.ascontiguousarray(xyz),
         w,
