@@ -122,7 +122,13 @@ class Optics(BaseModel):
 
 
 class PhysicalCamera(BaseModel):
-    """A Poisson-Gaussian camera: photons -> electrons -> ADU."""
+    """A Poisson-Gaussian camera: photons -> electrons -> ADU.
+
+    Optional, all off by default: an sCMOS-like fixed pattern of the offset (a smooth field over
+    the sensor, and per-row and per-column offsets, drawn anew for every image) and a
+    background subtraction by the acquisition software (the first electrons of every pixel's
+    signal removed after detection, their shot noise kept). ``calibrate_camera`` fits them.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -134,6 +140,23 @@ class PhysicalCamera(BaseModel):
     bit_depth: int = Field(16, ge=8, le=16, description="saturation at 2**bit_depth - 1")
     background_photons: float = Field(2.0, ge=0, description="background photons per pixel")
     dark_e: float = Field(0.0, ge=0, description="dark electrons per pixel per exposure")
+    offset_field_std_adu: float = Field(
+        0.0, ge=0, le=1000, description="std of a smooth spatial variation of the offset, ADU"
+    )
+    offset_field_scale_px: float = Field(
+        200.0, gt=0, le=1e5, description="correlation length of that variation, pixels"
+    )
+    row_offset_std_adu: float = Field(0.0, ge=0, le=1000, description="per-row offset std, ADU")
+    column_offset_std_adu: float = Field(
+        0.0, ge=0, le=1000, description="per-column offset std, ADU"
+    )
+    subtracted_background_e: float = Field(
+        0.0,
+        ge=0,
+        le=1e5,
+        description="electrons of each pixel's signal removed by the acquisition software "
+        "(background subtraction; their shot noise stays)",
+    )
 
 
 class ThreeDMSLCamera(BaseModel):

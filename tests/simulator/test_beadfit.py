@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from shapelib import InputError
-from simulator import Aberrations, Optics, PhysicalCamera, apply_camera, calibrate_psf
-from simulator import render_emitters
+from simulator import (
+    Aberrations,
+    Optics,
+    PhysicalCamera,
+    apply_camera,
+    calibrate_psf,
+    render_emitters,
+)
 
 AIR = Optics(emission_wavelength_nm=520, NA=0.8, immersion_index=1.0, sample_index=1.0,
              pixel_size_nm=130)  # fmt: skip
