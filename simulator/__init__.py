@@ -2,8 +2,8 @@
 
 Layers: compute (``_config``, ``_presets``, ``_geometry``, ``_seeds``, ``_aberration``,
 ``_psf``, ``_render``, ``_spread``, ``_direct``, ``_truth``, ``_camera``, ``_calibrate``,
-``_beadmodel``, ``_beadfit``, ``_image``, ``_scene``, ``_sheet``, ``_compare``, ``_blas``: arrays
-and configs in, arrays and dataclasses out) and io (``io``: library shapes
+``_beadmodel``, ``_beadfit``, ``_image``, ``_scene``, ``_cell``, ``_sheet``, ``_compare``,
+``_blas``: arrays and configs in, arrays and dataclasses out) and io (``io``: library shapes
 and configs in, PNG and output folders out, over shapelib.io's TIFF and config owners) sit
 below the one workflow, ``_batch`` (``write_simulations``, ``write_dataset``: renders to
 folders on all cores). Compute never imports io; io never imports the workflow.
@@ -15,6 +15,7 @@ from ._batch import write_dataset, write_simulations
 from ._beadfit import BeadWidths, PsfCalibration, calibrate_psf
 from ._calibrate import CameraCalibration, MeanVariance, calibrate_camera, mean_variance
 from ._camera import apply_camera
+from ._cell import CellPlan, CellSceneConfig, plan_cell_scene, render_cell_scene
 from ._compare import BeadComparison, central_ncc, compare_bead_psf
 from ._config import (
     Aberrations,
@@ -43,6 +44,8 @@ __all__ = [
     "BeadWidths",
     "Camera",
     "CameraCalibration",
+    "CellPlan",
+    "CellSceneConfig",
     "CONF1",
     "CONF2",
     "EPI1",
@@ -72,10 +75,12 @@ __all__ = [
     "lateral_fwhm_nm",
     "mean_variance",
     "name_key",
+    "plan_cell_scene",
     "psf_table",
     "random_rotation",
     "render_emitters",
     "render_emitters_direct",
+    "render_cell_scene",
     "render_scene",
     "render_view",
     "sample_fluorophores",

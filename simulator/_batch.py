@@ -21,6 +21,7 @@ from pathlib import Path
 from shapelib import InputError
 from shapelib.io import write_config, write_tiff
 
+from ._cell import CellSceneConfig, render_cell_scene
 from ._config import Acquisition, Microscope
 from ._geometry import VIEWS_3DMSL
 from ._image import simulate_shape, view_names
@@ -57,7 +58,8 @@ def _view_task(task):
 
 def _scene_task(task):
     k, mic, cfg, seed = task
-    return k, render_scene(_SHAPES, mic, cfg, rng=stream(seed, k))
+    render = render_cell_scene if isinstance(cfg, CellSceneConfig) else render_scene
+    return k, render(_SHAPES, mic, cfg, rng=stream(seed, k))
 
 
 def _run(fn, tasks: list, shapes, workers: int) -> Iterator:
@@ -152,13 +154,13 @@ def write_dataset(
     out: str | Path,
     *,
     n: int,
-    scene: SceneConfig | None = None,
+    scene: SceneConfig | CellSceneConfig | None = None,
     seed: int = 0,
     workers: int | None = None,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """A training set of fields of view, each with several objects.
+    """A training set of fields of view, each with several objects (or a cell of tens).
 
     Writes ``images/`` (uint16), ``masks/`` (uint8 0/1), ``instances/`` (uint16 object labels)
     TIFFs with matching names ``img_000000.tif`` ..., for z-stack scenes also ``labels/`` (the

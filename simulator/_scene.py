@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import trimesh
@@ -33,6 +34,7 @@ class SceneConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    kind: Literal["objects"] = Field("objects", description="the scene kind")
     acquisition: Acquisition = Field(
         default_factory=lambda: Acquisition(size_px=256),
         description="image size, focal depth (of the middle plane), z planes and step, mask "

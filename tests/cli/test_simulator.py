@@ -129,3 +129,18 @@ def test_calibrate_psf_needs_the_voxel_size(invoke, tmp_path):
                "--wavelength-nm", 520, "--na", 0.8, "--pixel-size-nm", 100, "--z-step-nm",
                200, "--terms", "tilt")  # fmt: skip
     assert r.exit_code == 2 and "--terms" in r.stderr
+
+
+def test_dataset_cell_scenes(invoke, tmp_path):
+    lib = _library(tmp_path)
+    (tmp_path / "cell.yaml").write_text("cell_radius_um: [2.0, 3.0]\ncytosol_photons_per_um3: 50\n")
+    out = tmp_path / "cells"
+    r = invoke("dataset", lib, "-o", out, "--scene", "cell", "--scene-config",
+               tmp_path / "cell.yaml", "--n", 1, "--size", 48, "--objects", "6-8", "--workers",
+               1)  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    meta = json.loads((out / "dataset.json").read_text())
+    assert meta["scene"]["kind"] == "cell" and meta["scene"]["cytosol_photons_per_um3"] == 50
+    assert meta["scene"]["objects"] == [6, 8]
+    bad = invoke("dataset", lib, "-o", tmp_path / "c2", "--scene", "tissue")
+    assert bad.exit_code == 2 and "objects or cell" in bad.stderr
