@@ -62,6 +62,15 @@ _EXPORTS = {
     "plot_predictions": "._figures",
     "plot_bench_table": "._figures",
     "plot_fold_change": "._figures",
+    "plot_realism": "._realism_figure",
+    # realism: a classifier two-sample test of synthetic against real images
+    "Crops": "._realism",
+    "RealismResult": "._realism",
+    "RealismScore": "._realism",
+    "region_crops": "._realism",
+    "roc_auc": "._realism",
+    "two_sample_auc": "._realism",
+    "realism_test": "._realism",
     # workflows
     "train": "._train",
     "load_run": "._train",
