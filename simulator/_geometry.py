@@ -128,6 +128,18 @@ def check_mesh(mesh: trimesh.Trimesh, *, name: str = "mesh") -> None:
         )
 
 
+def _face_cdf(mesh: trimesh.Trimesh) -> np.ndarray:
+    """Cumulative face-area fractions, as ``Generator.choice(p=areas / total)`` builds them
+    (cached in the mesh's own cache, so sampling draws the same faces as ``choice``)."""
+    cdf = mesh._cache["mitoshape_face_cdf"]  # None when absent or stale
+    if cdf is None:
+        areas = mesh.area_faces
+        cdf = (areas / areas.sum()).cumsum()
+        cdf /= cdf[-1]
+        mesh._cache["mitoshape_face_cdf"] = cdf
+    return cdf
+
+
 def sample_fluorophores(mesh: trimesh.Trimesh, labelling: Labelling, *, rng=None) -> np.ndarray:
     """Fluorophore positions on the surface or in the volume of a mesh (Poisson count).
 
@@ -146,8 +158,7 @@ def sample_fluorophores(mesh: trimesh.Trimesh, labelling: Labelling, *, rng=None
     rng = np.random.default_rng(rng)
     if labelling.where == "surface":
         n = int(rng.poisson(labelling.density_per_um2 * mesh.area / 1e6))
-        areas = mesh.area_faces
-        face = rng.choice(len(areas), size=n, p=areas / areas.sum())
+        face = _face_cdf(mesh).searchsorted(rng.random(n), side="right")  # = rng.choice(p=)
         r1, r2 = rng.random(n), rng.random(n)
         flip = r1 + r2 > 1
         r1[flip], r2[flip] = 1 - r1[flip], 1 - r2[flip]

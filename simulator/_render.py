@@ -126,7 +126,7 @@ def _wrapped_offsets(ny: int, nx: int, h: float) -> tuple[np.ndarray, np.ndarray
     return yy, xx
 
 
-@lru_cache(maxsize=96)
+@lru_cache(maxsize=256)
 def _kernel_fft(optics: Optics, stage: float, depth_max: float, row: int, shape, h: float):
     """rfft2 of the pixel-integrated, spread-corrected PSF of one table row (complex64)."""
     from scipy import fft

@@ -8,6 +8,18 @@ import trimesh
 __all__ = ["Placement", "ray_intervals", "surface_intervals", "truth_masks"]
 
 
+def _hull_vertices(mesh: trimesh.Trimesh) -> np.ndarray:
+    """Vertices of the mesh's convex hull (cached in the mesh's own cache)."""
+    hull = mesh._cache["mitoshape_hull_vertices"]  # None when absent or stale
+    if hull is None:
+        try:
+            hull = np.asarray(mesh.convex_hull.vertices, float)
+        except Exception:  # qhull can fail on degenerate meshes: all vertices then  # noqa: BLE001
+            hull = np.asarray(mesh.vertices, float)
+        mesh._cache["mitoshape_hull_vertices"] = hull
+    return hull
+
+
 class Placement:
     """A mesh in its own frame and where it sits in the image: ``x_img = R (x - centre) + offset``.
 
@@ -20,7 +32,9 @@ class Placement:
         self.rotation = np.asarray(rotation, float)
         self.centre = np.asarray(centre, float)
         self.offset = np.asarray(offset_nm, float)
-        vertices = (np.asarray(mesh.vertices) - self.centre) @ self.rotation.T + self.offset
+        # the bounds of the rotated mesh are those of its rotated convex hull (fewer vertices)
+        hull = _hull_vertices(mesh)
+        vertices = (hull - self.centre) @ self.rotation.T + self.offset
         self.bounds = np.array([vertices.min(axis=0), vertices.max(axis=0)])
         """(2, 3) bounds of the placed mesh in the image frame (nm)."""
 
