@@ -3,9 +3,9 @@
 Layers: compute (``_config``, ``_presets``, ``_geometry``, ``_seeds``, ``_aberration``,
 ``_psf``, ``_render``, ``_spread``, ``_direct``, ``_truth``, ``_camera``, ``_calibrate``,
 ``_beadmodel``, ``_beadfit``, ``_image``, ``_scene``, ``_cell``, ``_sheet``, ``_compare``,
-``_blas``: arrays and configs in, arrays and dataclasses out) and io (``io``: library shapes
-and configs in, PNG and output folders out, over shapelib.io's TIFF and config owners) sit
-below the one workflow, ``_batch`` (``write_simulations``, ``write_dataset``: renders to
+``_widths``, ``_blas``: arrays and configs in, arrays and dataclasses out) and io (``io``:
+library shapes and configs in, PNG and output folders out, over shapelib.io's TIFF and config
+owners) sit below the one workflow, ``_batch`` (``write_simulations``, ``write_dataset``: renders to
 folders on all cores). Compute never imports io; io never imports the workflow.
 
 Never imports torch.

@@ -29,6 +29,7 @@ import numpy as np
 from ._aberration import bessel_orders, intensity_harmonics, is_radial, pupil_harmonics
 from ._blas import single_blas_thread
 from ._config import Optics
+from ._widths import fwhm_1d_nm, lateral_fwhm_nm
 
 __all__ = [
     "PsfTable",
@@ -38,6 +39,7 @@ __all__ = [
     "lateral_fwhm_nm",
     "point_psf_harmonics",
     "psf_on_grid",
+    "fwhm_1d_nm",
 ]
 
 logger = logging.getLogger(__name__)
@@ -378,25 +380,3 @@ def compute_psf(
         out[k] = psf_on_grid(tab, row, (yy - c) * px, (xx - c) * px)
     out /= out.max()
     return out.astype(np.float32)
-
-
-def lateral_fwhm_nm(r_nm: np.ndarray, profile: np.ndarray) -> float:
-    """Full width at half maximum (nm) of a radial profile peaking at r = 0."""
-    p = np.asarray(profile, float) / profile[0]
-    i = int(np.argmax(p < 0.5))
-    if i == 0:
-        return float("nan")
-    r0, r1, p0, p1 = r_nm[i - 1], r_nm[i], p[i - 1], p[i]
-    return float(2 * (r0 + (0.5 - p0) * (r1 - r0) / (p1 - p0)))
-
-
-def fwhm_1d_nm(profile: np.ndarray, step_nm: float) -> float:
-    """FWHM (nm) of a 1D peak by linear interpolation of the half-maximum crossings."""
-    p = np.asarray(profile, float)
-    p = (p - p.min()) / (p.max() - p.min())
-    i = int(np.argmax(p))
-    left = i - int(np.argmax(p[i::-1] < 0.5))
-    right = i + int(np.argmax(p[i:] < 0.5))
-    xl = left + (0.5 - p[left]) / (p[left + 1] - p[left])
-    xr = right - 1 + (p[right - 1] - 0.5) / (p[right - 1] - p[right])
-    return float((xr - xl) * step_nm)
