@@ -117,3 +117,16 @@ def test_undersampled_z_step_and_confocal_are_refused():
         calibrate_psf(_point_stack(), conf, z_step_nm=100)
     with pytest.raises(InputError, match="unknown aberration"):
         calibrate_psf(_point_stack(), AIR, z_step_nm=300, aberrations=("tilt_nm",))
+
+
+def test_several_beads_apart_the_brightest_is_fitted_and_named():
+    truth = AIR.model_copy(update={"aberrations": Aberrations(spherical_nm=-40)})
+    a, depth = bead_stack(truth, diameter_nm=300, planes=9, size=64, offset_px=(-14, -14))
+    b, _ = bead_stack(truth, diameter_nm=300, planes=9, size=64, offset_px=(15, 15),
+                      photons=1.5e6, rng=1)  # fmt: skip
+    stack = a.astype(np.int64) + b.astype(np.int64)
+    fit = calibrate_psf(stack, AIR.model_copy(update={"NA": 0.85}), z_step_nm=300,
+                        depth_nm=depth, window_px=6, aberrations=("spherical_nm",))  # fmt: skip
+    assert any("2 beads found" in n and "brightest" in n for n in fit.notes)
+    assert fit.position_nm[1] == pytest.approx((32 - 14 + 0.0) * 130, abs=130)
+    assert fit.optics.NA == pytest.approx(0.80, abs=0.015)
