@@ -71,7 +71,8 @@ def _run(fn, tasks: list, shapes, workers: int) -> Iterator:
     # the platform's default start method (fork on Linux): works from scripts without a
     # ``__main__`` guard; the parent runs no threads of its own here
     with ProcessPoolExecutor(workers, initializer=_init, initargs=(shapes,)) as ex:
-        yield from ex.map(fn, tasks, chunksize=max(1, len(tasks) // (8 * workers)))
+        # chunks of <= 32 tasks: finished results wait in the parent only briefly (memory)
+        yield from ex.map(fn, tasks, chunksize=max(1, min(32, len(tasks) // (8 * workers))))
 
 
 def _workers(workers: int | None) -> int:
