@@ -199,7 +199,9 @@ def register(app: typer.Typer) -> None:
         write_config(out, fit.camera)
         c = fit.camera
         typer.echo(
-            f"gain {c.gain_adu_per_e:.3f} ADU/e-, offset {c.offset_adu:.1f} ADU, read noise "
-            f"{c.read_noise_e:.2f} e- ({len(fit.curve.mean_adu)} intensity bins, worst relative "
-            f"residual {abs(fit.relative_residuals).max():.2f}) -> {out}"
+            f"gain {c.gain_adu_per_e:.3f} ADU/e-, offset {c.offset_adu:.1f} ADU (field "
+            f"{c.offset_field_std_adu:.2f}, rows {c.row_offset_std_adu:.2f}, columns "
+            f"{c.column_offset_std_adu:.2f} ADU), read noise {c.read_noise_e:.2f} e- "
+            f"({len(fit.curve.mean_adu)} intensity bins, worst relative residual "
+            f"{abs(fit.relative_residuals).max():.2f}) -> {out}"
         )
