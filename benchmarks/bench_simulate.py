@@ -2,7 +2,7 @@
 the released 3DMSL images, bead PSF widths and the bead fit (calibrate_psf), and camera
 calibration on a real image.
 
-Run alone: .venv/bin/python benchmarks/bench_simulate.py   (about 4 minutes on 2 cores)
+Run alone: .venv/bin/python benchmarks/bench_simulate.py   (about 6 minutes on 2 cores)
 Sections: --only views,direct,scenes,ncc,bead,camera (default: all).
 The 10,000-image dataset is timed by benchmarks/bench_dataset.py, realism by bench_realism.py.
 """
