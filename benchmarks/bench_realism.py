@@ -19,6 +19,7 @@ beside the real one) and the synthetic images (OUT/sets/<name>/images/, for
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
@@ -89,7 +90,7 @@ def main(argv=None) -> None:
     from shapelib.io import write_tiff
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "mitoshape_realism")
     ap.add_argument("--n-images", type=int, default=64, help="synthetic images per set")
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--folds", type=int, default=4)
