@@ -14,6 +14,7 @@ agree to the accuracy of the binning and spreading (tests and benchmarks check <
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -126,15 +127,33 @@ def _wrapped_offsets(ny: int, nx: int, h: float) -> tuple[np.ndarray, np.ndarray
     return yy, xx
 
 
-@lru_cache(maxsize=256)
+_KERNEL_CACHE_BYTES = 512 * 2**20  # kernel spectra kept per process (least recently used out)
+_kernels: OrderedDict = OrderedDict()
+
+
 def _kernel_fft(optics: Optics, stage: float, depth_max: float, row: int, shape, h: float):
-    """rfft2 of the pixel-integrated, spread-corrected PSF of one table row (complex64)."""
+    """rfft2 of the pixel-integrated, spread-corrected PSF of one table row (complex64).
+
+    Cached (least recently used first out) within ``_KERNEL_CACHE_BYTES``: a scene reuses the
+    kernels of its depth bins, images of one size and focal depth share them.
+    """
     from scipy import fft
 
+    key = (optics, stage, depth_max, row, shape, h)
+    out = _kernels.get(key)
+    if out is not None:
+        _kernels.move_to_end(key)
+        return out
     tab = _table_for(optics, stage, depth_max)
     k = psf_on_grid(tab, row, *_wrapped_offsets(*shape, h))
-    out = fft.rfft2(k, workers=1) * _transfer(*shape, h, optics.pixel_size_nm)
-    return out.astype(np.complex64)
+    out = (fft.rfft2(k, workers=1) * _transfer(*shape, h, optics.pixel_size_nm)).astype(
+        np.complex64
+    )
+    out.setflags(write=False)
+    _kernels[key] = out
+    while len(_kernels) > 1 and sum(v.nbytes for v in _kernels.values()) > _KERNEL_CACHE_BYTES:
+        _kernels.popitem(last=False)
+    return out
 
 
 def _grid_len(m: int) -> int:
