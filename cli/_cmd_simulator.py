@@ -150,7 +150,13 @@ def register(app: typer.Typer) -> None:
         camera: Path | None = typer.Option(None, "--camera", help="camera YAML (calibrate)"),
         n: int = typer.Option(100, "--n", help="number of images"),
         size: int = typer.Option(256, "--size", help="image side, pixels"),
-        objects: str = typer.Option("1-8", "--objects", help="objects per image, MIN-MAX"),
+        objects: str | None = typer.Option(
+            None, "--objects", help="objects per image, MIN-MAX (default 1-8; cell 20-60)"
+        ),
+        scene_kind: str = typer.Option("objects", "--scene", help="objects (on black) or cell"),
+        scene_config: Path | None = typer.Option(
+            None, "--scene-config", help="YAML of the scene's other fields (cell levels, ...)"
+        ),
         shape_class: list[str] = typer.Option([], "--class", help="keep these classes"),
         allow_overlap: bool = typer.Option(False, "--allow-overlap"),
         z_planes: int = typer.Option(1, "--z-planes", help="> 1 for z-stacks"),
@@ -165,7 +171,9 @@ def register(app: typer.Typer) -> None:
         overwrite: bool = typer.Option(False, "--overwrite"),
     ) -> None:
         """Training set of fields of view (or z-stacks) of several mitochondria, with labels."""
-        from simulator import Acquisition, SceneConfig, write_dataset
+        from shapelib import InputError
+        from shapelib.io import read_config
+        from simulator import Acquisition, CellSceneConfig, SceneConfig, write_dataset
         from simulator.io import microscope_from, read_shapes
 
         shapes = read_shapes(source, classes=shape_class or None)
@@ -177,10 +185,17 @@ def register(app: typer.Typer) -> None:
             focal_depth_nm=focal_depth_nm,
             mask=mask,
         )
-        scene = SceneConfig(
-            acquisition=acq, objects=_parse_objects(objects), allow_overlap=allow_overlap
-        )
-        inputs = [p for p in (source, config, camera) if p is not None]
+        kinds = {"objects": SceneConfig, "cell": CellSceneConfig}
+        if scene_kind not in kinds:
+            raise InputError(f"--scene must be objects or cell; got {scene_kind!r}.")
+        fields = dict(read_config(scene_config)) if scene_config is not None else {}
+        fields.update(acquisition=acq, kind=scene_kind)
+        if objects is not None:
+            fields["objects"] = _parse_objects(objects)
+        if scene_kind == "objects":
+            fields.setdefault("allow_overlap", allow_overlap)
+        scene = kinds[scene_kind].model_validate(fields)
+        inputs = [p for p in (source, config, camera, scene_config) if p is not None]
         with progress_bar("rendering", n) as bar:
             write_dataset(
                 shapes,
@@ -214,7 +229,9 @@ def register(app: typer.Typer) -> None:
         write_config(claim_files([out], [image], overwrite)[0], fit.camera)
         c = fit.camera
         typer.echo(
-            f"gain {c.gain_adu_per_e:.3f} ADU/e-, offset {c.offset_adu:.1f} ADU, read noise "
-            f"{c.read_noise_e:.2f} e- ({len(fit.curve.mean_adu)} intensity bins, worst relative "
-            f"residual {abs(fit.relative_residuals).max():.2f}) -> {out}"
+            f"gain {c.gain_adu_per_e:.3f} ADU/e-, offset {c.offset_adu:.1f} ADU (field "
+            f"{c.offset_field_std_adu:.2f}, rows {c.row_offset_std_adu:.2f}, columns "
+            f"{c.column_offset_std_adu:.2f} ADU), read noise {c.read_noise_e:.2f} e- "
+            f"({len(fit.curve.mean_adu)} intensity bins, worst relative residual "
+            f"{abs(fit.relative_residuals).max():.2f}) -> {out}"
         )

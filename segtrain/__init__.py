@@ -88,6 +88,15 @@ _EXPORTS = {
     "explain_image": "._explain",
     "Faithfulness": "._faithfulness",
     "measure_faithfulness": "._faithfulness",
+    "plot_realism": "._realism_figure",
+    # realism: a classifier two-sample test of synthetic against real images
+    "Crops": "._realism",
+    "RealismResult": "._realism",
+    "RealismScore": "._realism",
+    "region_crops": "._realism",
+    "roc_auc": "._realism",
+    "two_sample_auc": "._realism",
+    "realism_test": "._realism",
     # workflows
     "train": "._train",
     "load_run": "._train",

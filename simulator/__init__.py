@@ -1,20 +1,24 @@
 """simulator: library shapes to physically modelled fluorescence images with exact ground truth.
 
-Layers: compute (``_config``, ``_presets``, ``_geometry``, ``_seeds``, ``_psf``, ``_render``,
-``_direct``, ``_truth``, ``_camera``, ``_calibrate``, ``_image``, ``_scene``, ``_sheet``,
-``_compare``: arrays and configs in, arrays and dataclasses out) and io (``io``: library shapes
-and configs in, PNG and output folders out, over shapelib.io's TIFF and config owners) sit
-below the one workflow, ``_batch`` (``write_simulations``, ``write_dataset``: renders to
+Layers: compute (``_config``, ``_presets``, ``_geometry``, ``_seeds``, ``_aberration``,
+``_psf``, ``_render``, ``_spread``, ``_direct``, ``_truth``, ``_camera``, ``_calibrate``,
+``_beadmodel``, ``_beadfit``, ``_image``, ``_scene``, ``_cell``, ``_sheet``, ``_compare``,
+``_widths``, ``_blas``: arrays and configs in, arrays and dataclasses out) and io (``io``:
+library shapes and configs in, PNG and output folders out, over shapelib.io's TIFF and config
+owners) sit below the one workflow, ``_batch`` (``write_simulations``, ``write_dataset``: renders to
 folders on all cores). Compute never imports io; io never imports the workflow.
 
 Never imports torch.
 """
 
 from ._batch import write_dataset, write_simulations
+from ._beadfit import BeadWidths, PsfCalibration, calibrate_psf
 from ._calibrate import CameraCalibration, MeanVariance, calibrate_camera, mean_variance
 from ._camera import apply_camera
+from ._cell import CellPlan, CellSceneConfig, plan_cell_scene, render_cell_scene
 from ._compare import BeadComparison, central_ncc, compare_bead_psf
 from ._config import (
+    Aberrations,
     Acquisition,
     Camera,
     Labelling,
@@ -34,10 +38,14 @@ from ._seeds import name_key
 from ._sheet import contact_sheet
 
 __all__ = [
+    "Aberrations",
     "Acquisition",
     "BeadComparison",
+    "BeadWidths",
     "Camera",
     "CameraCalibration",
+    "CellPlan",
+    "CellSceneConfig",
     "CONF1",
     "CONF2",
     "EPI1",
@@ -47,6 +55,7 @@ __all__ = [
     "Optics",
     "PhysicalCamera",
     "PRESETS",
+    "PsfCalibration",
     "PsfTable",
     "RenderedView",
     "Scene",
@@ -57,6 +66,7 @@ __all__ = [
     "apply_camera",
     "best_focus_stage_nm",
     "calibrate_camera",
+    "calibrate_psf",
     "central_ncc",
     "compare_bead_psf",
     "compute_psf",
@@ -65,10 +75,12 @@ __all__ = [
     "lateral_fwhm_nm",
     "mean_variance",
     "name_key",
+    "plan_cell_scene",
     "psf_table",
     "random_rotation",
     "render_emitters",
     "render_emitters_direct",
+    "render_cell_scene",
     "render_scene",
     "render_view",
     "sample_fluorophores",

@@ -24,6 +24,7 @@ from pathlib import Path
 from shapelib import InputError, TaskRunner
 from shapelib.io import open_output_folder, save_figure, write_config, write_tiff
 
+from ._cell import CellSceneConfig, render_cell_scene
 from ._config import Acquisition, Microscope
 from ._geometry import VIEWS_3DMSL
 from ._image import simulate_shape, view_names
@@ -59,7 +60,8 @@ def _view_task(task, shapes=None):
 
 def _scene_task(task, shapes=None):
     k, mic, cfg, seed = task
-    return k, render_scene(_SHAPES if shapes is None else shapes, mic, cfg, rng=stream(seed, k))
+    render = render_cell_scene if isinstance(cfg, CellSceneConfig) else render_scene
+    return k, render(_SHAPES if shapes is None else shapes, mic, cfg, rng=stream(seed, k))
 
 
 def _cluster_task(shapes, fn, task):
@@ -81,7 +83,8 @@ def _run(fn, tasks: list, shapes, workers: int, scheduler=None) -> Iterator:
     # the platform's default start method (fork on Linux): works from scripts without a
     # ``__main__`` guard; the parent runs no threads of its own here
     with ProcessPoolExecutor(workers, initializer=_init, initargs=(shapes,)) as ex:
-        yield from ex.map(fn, tasks, chunksize=max(1, len(tasks) // (8 * workers)))
+        # chunks of <= 32 tasks: finished results wait in the parent only briefly (memory)
+        yield from ex.map(fn, tasks, chunksize=max(1, min(32, len(tasks) // (8 * workers))))
 
 
 def _workers(workers: int | None) -> int:
@@ -198,7 +201,7 @@ def write_dataset(
     out: str | Path,
     *,
     n: int,
-    scene: SceneConfig | None = None,
+    scene: SceneConfig | CellSceneConfig | None = None,
     seed: int = 0,
     workers: int | None = None,
     scheduler=None,
@@ -206,7 +209,7 @@ def write_dataset(
     inputs: Sequence[str | Path] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """A training set of fields of view, each with several objects.
+    """A training set of fields of view, each with several objects (or a cell of tens).
 
     Writes ``images/`` (uint16), ``masks/`` (uint8 0/1), ``instances/`` (uint16 object labels)
     TIFFs with matching names ``img_000000.tif`` ..., for z-stack scenes also ``labels/`` (the

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 from shapelib import FileName, InputError, check_array_size
 
 __all__ = [
+    "Aberrations",
     "Optics",
     "Camera",
     "CAMERA_MODES",
@@ -20,6 +21,34 @@ __all__ = [
     "Acquisition",
     "with_noise_mode",
 ]
+
+
+_ABERRATION_NM = {"ge": -300.0, "le": 300.0}
+
+
+class Aberrations(BaseModel):
+    """Pupil aberrations of the objective: Zernike coefficients (Noll), RMS wavefront in nm.
+
+    Defocus is not here (it is the focal position). Angles are measured from the image's +x axis
+    (columns) towards +y (rows). Astigmatism and coma are modelled for widefield optics.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spherical_nm: float = Field(0.0, **_ABERRATION_NM, description="primary spherical (Z11)")
+    astigmatism_0_nm: float = Field(
+        0.0, **_ABERRATION_NM, description="astigmatism along x/y (Z6, cos 2 phi)"
+    )
+    astigmatism_45_nm: float = Field(
+        0.0, **_ABERRATION_NM, description="astigmatism along the diagonals (Z5, sin 2 phi)"
+    )
+    coma_x_nm: float = Field(0.0, **_ABERRATION_NM, description="coma along x (Z8, cos phi)")
+    coma_y_nm: float = Field(0.0, **_ABERRATION_NM, description="coma along y (Z7, sin phi)")
+
+    @property
+    def terms(self) -> dict[str, float]:
+        """The non-zero coefficients by field name."""
+        return {k: float(v) for k, v in self.model_dump().items() if v}
 
 
 class Optics(BaseModel):
@@ -43,6 +72,9 @@ class Optics(BaseModel):
     depth_of_field_nm: float | None = Field(
         None, gt=0, description="half-width x2 of the in-focus slab; default from lambda, NA"
     )
+    aberrations: Aberrations = Field(
+        default_factory=Aberrations, description="pupil aberrations (Zernike RMS nm); none"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Optics:
@@ -51,6 +83,13 @@ class Optics(BaseModel):
                 f"NA must be below the immersion refractive index; got NA {self.NA} with "
                 f"immersion_index {self.immersion_index}. Lower NA or use an oil objective "
                 "(immersion_index 1.515)."
+            )
+        terms = self.aberrations.terms
+        if self.modality == "confocal" and set(terms) - {"spherical_nm"}:
+            raise ValueError(
+                f"astigmatism and coma are modelled for widefield optics only; got "
+                f"{sorted(set(terms) - {'spherical_nm'})} on a confocal. Set them to 0 (spherical "
+                "aberration is allowed) or use modality widefield."
             )
         return self
 
@@ -83,7 +122,13 @@ class Optics(BaseModel):
 
 
 class PhysicalCamera(BaseModel):
-    """A Poisson-Gaussian camera: photons -> electrons -> ADU."""
+    """A Poisson-Gaussian camera: photons -> electrons -> ADU.
+
+    Optional, all off by default: an sCMOS-like fixed pattern of the offset (a smooth field over
+    the sensor, and per-row and per-column offsets, drawn anew for every image) and a
+    background subtraction by the acquisition software (the first electrons of every pixel's
+    signal removed after detection, their shot noise kept). ``calibrate_camera`` fits them.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -95,6 +140,23 @@ class PhysicalCamera(BaseModel):
     bit_depth: int = Field(16, ge=8, le=16, description="saturation at 2**bit_depth - 1")
     background_photons: float = Field(2.0, ge=0, description="background photons per pixel")
     dark_e: float = Field(0.0, ge=0, description="dark electrons per pixel per exposure")
+    offset_field_std_adu: float = Field(
+        0.0, ge=0, le=1000, description="std of a smooth spatial variation of the offset, ADU"
+    )
+    offset_field_scale_px: float = Field(
+        200.0, gt=0, le=1e5, description="correlation length of that variation, pixels"
+    )
+    row_offset_std_adu: float = Field(0.0, ge=0, le=1000, description="per-row offset std, ADU")
+    column_offset_std_adu: float = Field(
+        0.0, ge=0, le=1000, description="per-column offset std, ADU"
+    )
+    subtracted_background_e: float = Field(
+        0.0,
+        ge=0,
+        le=1e5,
+        description="electrons of each pixel's signal removed by the acquisition software "
+        "(background subtraction; their shot noise stays)",
+    )
 
 
 class ThreeDMSLCamera(BaseModel):

@@ -94,8 +94,15 @@ def place(points: np.ndarray, rotation: np.ndarray, centre, *, offset_nm) -> np.
 
 
 def mesh_radius_nm(mesh: trimesh.Trimesh) -> float:
-    """Largest distance (nm) of a vertex from the mesh centroid (bounds every rotation)."""
-    return float(np.linalg.norm(mesh.vertices - mesh.centroid, axis=1).max())
+    """Largest distance (nm) of a vertex from the mesh centroid (bounds every rotation).
+
+    Kept in the mesh's own cache (cleared by trimesh when the mesh changes).
+    """
+    cached = mesh._cache["mitoshape_radius_nm"]  # None when absent or stale
+    if cached is None:
+        cached = float(np.linalg.norm(mesh.vertices - mesh.centroid, axis=1).max())
+        mesh._cache["mitoshape_radius_nm"] = cached
+    return cached
 
 
 def auto_focal_depth_nm(half_extent_nm: float, spread_nm: float = 0.0) -> float:
@@ -121,6 +128,18 @@ def check_mesh(mesh: trimesh.Trimesh, *, name: str = "mesh") -> None:
         )
 
 
+def _face_cdf(mesh: trimesh.Trimesh) -> np.ndarray:
+    """Cumulative face-area fractions, as ``Generator.choice(p=areas / total)`` builds them
+    (cached in the mesh's own cache, so sampling draws the same faces as ``choice``)."""
+    cdf = mesh._cache["mitoshape_face_cdf"]  # None when absent or stale
+    if cdf is None:
+        areas = mesh.area_faces
+        cdf = (areas / areas.sum()).cumsum()
+        cdf /= cdf[-1]
+        mesh._cache["mitoshape_face_cdf"] = cdf
+    return cdf
+
+
 def sample_fluorophores(mesh: trimesh.Trimesh, labelling: Labelling, *, rng=None) -> np.ndarray:
     """Fluorophore positions on the surface or in the volume of a mesh (Poisson count).
 
@@ -139,8 +158,7 @@ def sample_fluorophores(mesh: trimesh.Trimesh, labelling: Labelling, *, rng=None
     rng = np.random.default_rng(rng)
     if labelling.where == "surface":
         n = int(rng.poisson(labelling.density_per_um2 * mesh.area / 1e6))
-        areas = mesh.area_faces
-        face = rng.choice(len(areas), size=n, p=areas / areas.sum())
+        face = _face_cdf(mesh).searchsorted(rng.random(n), side="right")  # = rng.choice(p=)
         r1, r2 = rng.random(n), rng.random(n)
         flip = r1 + r2 > 1
         r1[flip], r2[flip] = 1 - r1[flip], 1 - r2[flip]

@@ -28,7 +28,7 @@ from ._geometry import (
 )
 from ._render import render_emitters
 from ._seeds import stream
-from ._truth import truth_masks
+from ._truth import Placement, truth_masks
 
 __all__ = ["RenderedView", "render_view", "simulate_shape", "simulate_instance", "view_names"]
 
@@ -151,9 +151,7 @@ def render_view(
     depths = focal_depths(acq, focal)
     weights = np.full(len(xyz), microscope.labelling.photons_per_fluorophore)
     expected = render_emitters(xyz, weights, optics, size_px=acq.size_px, focal_depths_nm=depths)
-    moved = trimesh.Trimesh(
-        place(mesh.vertices, m, centre, offset_nm=offset), mesh.faces, process=False
-    )
+    moved = Placement(mesh, m, centre, offset)
     in_focus, projection, label = truth_masks(
         moved,
         size_px=acq.size_px,

@@ -10,20 +10,37 @@ in the sample, the stage moved by ``zeta`` (negative = towards the objective) fr
 coverslip; coverslip thickness and index are at their design values (their terms cancel). Beyond
 the critical angle the root is imaginary and the wave decays with depth (effective NA ->
 ``n_s``).
+
+Pupil aberrations (``Optics.aberrations``, Zernike terms) enter the pupil as a phase; astigmatism
+and coma break the rotational symmetry, and the PSF is then kept as angular harmonics of radial
+tables (``_aberration``): ``I(r, theta) = I_0(r) + 2 Re sum_q I_q(r) exp(i q theta)``. Without
+aberrations (the default) the tables are exactly the radial ones.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
+from ._aberration import bessel_orders, intensity_harmonics, is_radial, pupil_harmonics
+from ._blas import single_blas_thread
 from ._config import Optics
+from ._widths import fwhm_1d_nm, lateral_fwhm_nm
 
-__all__ = ["PsfTable", "best_focus_stage_nm", "psf_table", "compute_psf", "lateral_fwhm_nm"]
+__all__ = [
+    "PsfTable",
+    "best_focus_stage_nm",
+    "psf_table",
+    "compute_psf",
+    "lateral_fwhm_nm",
+    "point_psf_harmonics",
+    "psf_on_grid",
+    "fwhm_1d_nm",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +65,22 @@ class PsfTable:
         ``values`` over the pixel in both cases.
     stage_nm : float
         Stage position (negative = towards the objective).
+    harmonic_orders : (Q,) ndarray of int
+        Angular orders ``q >= 1`` of an aberrated PSF (empty when it is rotationally symmetric).
+    harmonics : (Q, D, R) ndarray of complex64
+        ``I_q``: the PSF is ``values + 2 Re sum_q harmonics[q] exp(i q theta)``, ``theta``
+        from +x (columns) towards +y (rows).
     """
 
     r_nm: np.ndarray
     depth_nm: np.ndarray
     values: np.ndarray
     stage_nm: float
+    harmonic_orders: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    harmonics: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), np.complex64))
 
 
+@lru_cache(maxsize=32)
 def _pupil(na: float, n_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Legendre nodes and weights on [0, 1], split at the sample's critical angle."""
     x, w = np.polynomial.legendre.leggauss(_N_RHO)
@@ -66,7 +91,10 @@ def _pupil(na: float, n_s: float) -> tuple[np.ndarray, np.ndarray]:
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         rho.append(0.5 * (b - a) * x + 0.5 * (b + a))
         wt.append(0.5 * (b - a) * w)
-    return np.concatenate(rho), np.concatenate(wt)
+    rho, wt = np.concatenate(rho), np.concatenate(wt)
+    rho.setflags(write=False)
+    wt.setflags(write=False)
+    return rho, wt
 
 
 def _phase_factor(
@@ -77,7 +105,11 @@ def _phase_factor(
     s2 = (na * rho) ** 2
     cs = np.sqrt((n_s**2 - s2).astype(complex))  # imaginary beyond the critical angle
     ci = np.sqrt(n_i**2 - s2)
-    return np.exp(1j * k * (np.asarray(depth, float)[:, None] * cs[None, :] + stage * ci))
+    if np.ndim(stage):  # one stage per depth (pairs)
+        stage = np.asarray(stage, float)[:, None] * ci[None, :]
+    else:
+        stage = stage * ci
+    return np.exp(1j * k * (np.asarray(depth, float)[:, None] * cs[None, :] + stage))
 
 
 def _intensity(lam, na, n_i, n_s, depth, stage, r) -> np.ndarray:
@@ -88,10 +120,91 @@ def _intensity(lam, na, n_i, n_s, depth, stage, r) -> np.ndarray:
     k = 2 * np.pi / lam
     a = _phase_factor(lam, na, n_i, n_s, depth, stage, rho) * (w * rho)[None, :]
     jm = j0(k * na * np.outer(rho, r))  # (rho, r)
-    h_re = a.real @ jm
-    h_im = a.imag @ jm
+    with single_blas_thread():
+        h_re = a.real @ jm
+        h_im = a.imag @ jm
     energy = 0.5 * min(1.0, n_s / na) ** 2  # int |P|^2 rho drho of the propagating pupil
     return (h_re**2 + h_im**2) * (k * na) ** 2 / (2 * np.pi * energy)
+
+
+@lru_cache(maxsize=16)
+def _bessel_stack(n_max: int, lam: float, na: float, n_s: float, r_key: bytes) -> np.ndarray:
+    """``J_n(k NA rho r)`` for n = 0..n_max on the pupil nodes x radii (cached: the fit of a
+    bead changes the aberrations far more often than the NA)."""
+    rho, _ = _pupil(na, n_s)
+    r = np.frombuffer(r_key, dtype=np.float64)
+    out = bessel_orders(n_max, (2 * np.pi / lam) * na * np.outer(rho, r))
+    out.setflags(write=False)
+    return out
+
+
+def _harmonic_intensity(lam, na, n_i, n_s, depth, stage, r, terms) -> dict[int, np.ndarray]:
+    """Angular harmonics of the aberrated intensity, normalised as :func:`_intensity`."""
+    rho, w = _pupil(na, n_s)
+    k = 2 * np.pi / lam
+    a = _phase_factor(lam, na, n_i, n_s, depth, stage, rho) * (w * rho)[None, :]
+    orders, coef = pupil_harmonics(terms, lam, rho)
+    n_max = int(np.abs(orders).max())
+    r_key = np.ascontiguousarray(r, np.float64).tobytes()
+    bessel = _bessel_stack(n_max, float(lam), float(na), float(n_s), r_key)
+    amp = {}
+    with single_blas_thread():
+        for m, e in zip(orders, coef.T, strict=True):
+            n = abs(int(m))
+            sign = -1.0 if m < 0 and n % 2 else 1.0  # J_-n = (-1)^n J_n
+            am = a * (sign * e)[None, :]
+            amp[int(m)] = (1j**m) * ((am.real @ bessel[n]) + 1j * (am.imag @ bessel[n]))
+    energy = 0.5 * min(1.0, n_s / na) ** 2
+    norm = (k * na) ** 2 / (2 * np.pi * energy)
+    return {q: v * norm for q, v in intensity_harmonics(amp).items()}
+
+
+def point_psf_harmonics(
+    optics: Optics, depth_nm, stage_nm, r_nm, *, wavelength_nm: float | None = None
+) -> dict[int, np.ndarray]:
+    """Widefield PSF of emitters at ``depth_nm`` with the stage at ``stage_nm``, as harmonics.
+
+    Parameters
+    ----------
+    optics : Optics
+    depth_nm : (K,) array
+        Emitter depths below the coverslip, nm.
+    stage_nm : float or (K,) array
+        Stage position(s), nm (one per depth when an array).
+    r_nm : (R,) array
+        Radii, nm.
+    wavelength_nm : float, optional
+        Default: the emission wavelength.
+
+    Returns
+    -------
+    dict q -> (K, R) ndarray
+        ``q = 0``: real, the rotationally symmetric part; ``q > 0``: complex ``I_q``. Detected
+        photons per emitted photon per nm^2 (collection efficiency included).
+    """
+    lam = float(wavelength_nm or optics.emission_wavelength_nm)
+    na, n_i, n_s = optics.NA, optics.immersion_index, optics.sample_index
+    depth = np.atleast_1d(np.asarray(depth_nm, float))
+    r = np.asarray(r_nm, float)
+    eff = _collection_efficiency(optics)
+    terms = optics.aberrations.terms
+    if not terms:
+        return {0: eff * _intensity(lam, na, n_i, n_s, depth, stage_nm, r)}
+    out = _harmonic_intensity(lam, na, n_i, n_s, depth, stage_nm, r, terms)
+    return {q: eff * v for q, v in out.items()}
+
+
+def psf_on_grid(table: PsfTable, row: int, y_nm: np.ndarray, x_nm: np.ndarray) -> np.ndarray:
+    """A table row evaluated at points ``(y_nm, x_nm)`` from the emitter (any shape)."""
+    rr = np.hypot(y_nm, x_nm)
+    out = np.interp(rr, table.r_nm, table.values[row], right=0.0)
+    if len(table.harmonic_orders):
+        theta = np.arctan2(y_nm, x_nm)
+        for q, hq in zip(table.harmonic_orders, table.harmonics, strict=True):
+            re = np.interp(rr, table.r_nm, hq[row].real, right=0.0)
+            im = np.interp(rr, table.r_nm, hq[row].imag, right=0.0)
+            out += 2 * (re * np.cos(q * theta) - im * np.sin(q * theta))
+    return out
 
 
 def _collection_efficiency(optics: Optics) -> float:
@@ -111,13 +224,18 @@ def best_focus_stage_nm(optics: Optics, depth_nm: float, wavelength_nm: float | 
 
     lam = float(wavelength_nm or optics.emission_wavelength_nm)
     na, n_i, n_s = optics.NA, optics.immersion_index, optics.sample_index
-    if depth_nm <= 0:
+    if depth_nm <= 0 and not optics.aberrations.terms:
         return 0.0
     rho, w = _pupil(na, n_s)
     depth = np.array([depth_nm], float)
+    terms = optics.aberrations.terms
+    e0 = 1.0
+    if terms:  # only the m = 0 harmonic of the pupil reaches the axis
+        orders, coef = pupil_harmonics(terms, lam, rho)
+        e0 = coef[:, int(np.flatnonzero(orders == 0)[0])]
 
     def on_axis(stage):
-        a = _phase_factor(lam, na, n_i, n_s, depth, stage, rho) * (w * rho)[None, :]
+        a = _phase_factor(lam, na, n_i, n_s, depth, stage, rho) * (w * rho * e0)[None, :]
         return float(np.abs(a.sum()) ** 2)
 
     paraxial = -depth_nm * n_i / n_s
@@ -178,25 +296,43 @@ def psf_table(optics: Optics, stage_nm: float, depth_max_nm: float) -> PsfTable:
     depth = np.arange(0.0, depth_max + TABLE_DEPTH_STEP_NM / 2, TABLE_DEPTH_STEP_NM)
     dr = r_step_nm(optics)
     r = np.arange(0.0, r_max_nm(optics) + dr / 2, dr)
-    na, n_i, n_s = optics.NA, optics.immersion_index, optics.sample_index
+    na = optics.NA
     lam_em = optics.emission_wavelength_nm
     eff = _collection_efficiency(optics)
+    orders, harmonics = np.zeros(0, int), np.zeros((0, 0, 0), np.complex64)
     if optics.modality == "widefield":
-        values = eff * _intensity(lam_em, na, n_i, n_s, depth, stage_nm, r)
+        parts = point_psf_harmonics(optics, depth, stage_nm, r)
+        values = parts.pop(0)
+        if parts:
+            orders = np.array(sorted(parts), int)
+            harmonics = np.stack([parts[q] for q in orders]).astype(np.complex64)
+            harmonics.setflags(write=False)
     else:
         # confocal = excitation PSF x (emission PSF convolved with the pinhole), point scanned
         radius = optics.pinhole_au * 0.61 * lam_em / na
         n_extra = int(math.ceil(radius / dr)) + 1
         r_em = np.arange(0, len(r) + n_extra) * dr
-        em = _intensity(lam_em, na, n_i, n_s, depth, stage_nm, r_em)
+        em = _radial_intensity(optics, lam_em, depth, stage_nm, r_em)
         em_mid = 0.5 * (em[:, :-1] + em[:, 1:])
         detect = em_mid @ _pinhole_matrix(r_em, radius).T
         detect = detect[:, : len(r)]
-        exc = _intensity(optics.excitation_nm, na, n_i, n_s, depth, stage_nm, r)
+        exc = _radial_intensity(optics, optics.excitation_nm, depth, stage_nm, r)
         peak = exc[:, 0].max()  # excitation normalised to its best-focus peak
         values = eff * (exc / peak) * detect / optics.pixel_size_nm**2
     values.setflags(write=False)
-    return PsfTable(r_nm=r, depth_nm=depth, values=values, stage_nm=float(stage_nm))
+    return PsfTable(r_nm=r, depth_nm=depth, values=values, stage_nm=float(stage_nm),
+                    harmonic_orders=orders, harmonics=harmonics)  # fmt: skip
+
+
+def _radial_intensity(optics: Optics, lam: float, depth, stage, r) -> np.ndarray:
+    """Rotationally symmetric intensity (no aberration, or spherical only), as ``_intensity``."""
+    na, n_i, n_s = optics.NA, optics.immersion_index, optics.sample_index
+    terms = optics.aberrations.terms
+    if not terms:
+        return _intensity(lam, na, n_i, n_s, depth, stage, r)
+    if not is_radial(terms):
+        raise AssertionError("Optics refuses asymmetric aberrations on a confocal")
+    return _harmonic_intensity(lam, na, n_i, n_s, depth, stage, r, terms)[0]
 
 
 def compute_psf(
@@ -240,8 +376,8 @@ def compute_psf(
     for k, dz in enumerate(offsets):
         stage = stage0 - dz * scale
         tab = psf_table(optics, float(round(stage, 3)), float(depth_nm) + 1.0)
-        row = tab.values[int(round(depth_nm / TABLE_DEPTH_STEP_NM))]
-        out[k] = np.interp(rr, tab.r_nm, row, right=0.0)
+        row = int(round(depth_nm / TABLE_DEPTH_STEP_NM))
+        out[k] = psf_on_grid(tab, row, (yy - c) * px, (xx - c) * px)
     out /= out.max()
     return out.astype(np.float32)
 
@@ -275,24 +411,3 @@ def _check_psf_request(optics, size_px, z_planes, z_step_nm, depth_nm, pixel_siz
     )  # fmt: skip
     return float(px)
 
-
-def lateral_fwhm_nm(r_nm: np.ndarray, profile: np.ndarray) -> float:
-    """Full width at half maximum (nm) of a radial profile peaking at r = 0."""
-    p = np.asarray(profile, float) / profile[0]
-    i = int(np.argmax(p < 0.5))
-    if i == 0:
-        return float("nan")
-    r0, r1, p0, p1 = r_nm[i - 1], r_nm[i], p[i - 1], p[i]
-    return float(2 * (r0 + (0.5 - p0) * (r1 - r0) / (p1 - p0)))
-
-
-def fwhm_1d_nm(profile: np.ndarray, step_nm: float) -> float:
-    """FWHM (nm) of a 1D peak by linear interpolation of the half-maximum crossings."""
-    p = np.asarray(profile, float)
-    p = (p - p.min()) / (p.max() - p.min())
-    i = int(np.argmax(p))
-    left = i - int(np.argmax(p[i::-1] < 0.5))
-    right = i + int(np.argmax(p[i:] < 0.5))
-    xl = left + (0.5 - p[left]) / (p[left + 1] - p[left])
-    xr = right - 1 + (p[right - 1] - 0.5) / (p[right - 1] - p[right])
-    return float((xr - xl) * step_nm)

@@ -1,18 +1,20 @@
 """Photons from emitters to pixels: fast depth-binned FFT rendering and the direct reference sum.
 
 Fast path: emitters are split by depth into bins (linear weights between the two nearest bins;
-bins are a fifth of the depth of field near focus and widen away from it) and splatted
-bilinearly onto a grid ``s`` times finer than the pixels; each bin is convolved (FFT) with the
-PSF of its depth. Pixel integration (a box of one pixel) and the correction for the bilinear
-splat (a tent of one fine step) are exact multipliers in Fourier space. One inverse FFT per
-focal plane. The direct path evaluates, for every emitter and every pixel, the PSF integrated
-over the pixel by Gauss-Legendre quadrature; both read the same tables, so they agree to the
-accuracy of the binning and splatting (tests and benchmarks check < 1%).
+bins are a fifth of the depth of field near focus and widen away from it) and spread with a
+small Gaussian onto a grid ``s`` times finer than the pixels (``s`` >= 2, chosen from the
+optical band limit so the grid samples it twice over Nyquist: the spreading of non-uniform
+FFTs); each bin is convolved (FFT) with the PSF of its depth. Pixel integration (a box of one
+pixel) and the correction for the Gaussian spread are exact multipliers in Fourier space. One
+inverse FFT per focal plane. The direct path evaluates, for every emitter and every pixel, the
+PSF integrated over the pixel by Gauss-Legendre quadrature; both read the same tables, so they
+agree to the accuracy of the binning and spreading (tests and benchmarks check < 1%).
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -20,17 +22,42 @@ import numpy as np
 from shapelib import InputError
 
 from ._config import Optics
-from ._psf import TABLE_DEPTH_STEP_NM, PsfTable, best_focus_stage_nm, psf_table, r_max_nm
+from ._psf import (
+    TABLE_DEPTH_STEP_NM,
+    PsfTable,
+    best_focus_stage_nm,
+    psf_on_grid,
+    psf_table,
+    r_max_nm,
+)
+from ._spread import spread_gaussian
 
 __all__ = ["render_emitters", "render_emitters_direct", "stage_positions_nm", "oversampling"]
 
 
+def band_limit_per_nm(optics: Optics) -> float:
+    """Highest spatial frequency (cycles/nm) of the image: 2 NA / lambda (widefield), plus the
+    excitation's 2 NA / lambda_ex for a confocal (the product of two PSFs)."""
+    f = 2 * optics.NA / optics.emission_wavelength_nm
+    if optics.modality == "confocal":
+        f += 2 * optics.NA / optics.excitation_nm
+    return f
+
+
 def oversampling(optics: Optics) -> int:
-    """Odd fine-grid factor: fine step <= lambda / (16 NA) (widefield) or lambda / (24 NA)
-    (confocal, whose PSF passes twice the spatial frequencies); keeps single emitters < 1%."""
-    per = 16 if optics.modality == "widefield" else 24
-    s = max(1, math.ceil(optics.pixel_size_nm / (optics.emission_wavelength_nm / per / optics.NA)))
-    return s if s % 2 == 1 else s + 1
+    """Fine-grid factor ``s`` (>= 2): the fine step ``pixel / s`` samples the image's band at
+    least twice over Nyquist (``f_max * step <= 1/4``), where Gaussian spreading is exact to
+    about 1e-3."""
+    return max(2, math.ceil(4 * band_limit_per_nm(optics) * optics.pixel_size_nm - 1e-9))
+
+
+# Gaussian spreading of emitters onto the fine grid (as non-uniform FFTs do): each emitter
+# touches the 2 _HALF + 1 nodes per axis centred on its nearest node (symmetric, so an emitter
+# on a node spreads symmetrically); the variance (grid units^2) balances the truncation error
+# exp(-(_HALF + 1/2)^2 / 2 var) against the aliasing error exp(-pi^2 var) at a quarter of the
+# sampling rate: both about 4e-4. The spread is undone exactly in Fourier space.
+_HALF = 3
+_VAR = (_HALF + 0.5) / (math.pi * math.sqrt(2.0))
 
 
 def depth_bin_nm(optics: Optics) -> float:
@@ -81,30 +108,52 @@ def _table_for(optics: Optics, stage: float, depth_max_nm: float) -> PsfTable:
 
 @lru_cache(maxsize=8)
 def _transfer(ny: int, nx: int, h: float, pixel: float) -> np.ndarray:
-    """Pixel box (integral over the pixel) / bilinear tent, on the rfft2 grid (ny, nx//2+1)."""
-    fy = np.fft.fftfreq(ny, d=h)
-    fx = np.fft.rfftfreq(nx, d=h)
-    box = (pixel * np.sinc(fy * pixel))[:, None] * (pixel * np.sinc(fx * pixel))[None, :]
-    tent = (np.sinc(fy * h) ** 2)[:, None] * (np.sinc(fx * h) ** 2)[None, :]
-    return box / tent
+    """Pixel box (integral over the pixel) / Gaussian spread, on the rfft2 grid (ny, nx//2+1)."""
+    fy = np.fft.fftfreq(ny)  # cycles per fine step
+    fx = np.fft.rfftfreq(nx)
+    box = (pixel * np.sinc(fy * pixel / h))[:, None] * (pixel * np.sinc(fx * pixel / h))[None, :]
+    spread = np.exp(-2 * np.pi**2 * _VAR * (fy[:, None] ** 2 + fx[None, :] ** 2))
+    return box / spread
 
 
 @lru_cache(maxsize=8)
-def _wrapped_radius(ny: int, nx: int, h: float) -> np.ndarray:
-    dy = np.minimum(np.arange(ny), ny - np.arange(ny)) * h
-    dx = np.minimum(np.arange(nx), nx - np.arange(nx)) * h
-    return np.hypot(dy[:, None], dx[None, :])
+def _wrapped_offsets(ny: int, nx: int, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Signed (y, x) offsets in nm of each node of a periodic grid from node (0, 0)."""
+    dy = (np.arange(ny) + ny // 2) % ny - ny // 2
+    dx = (np.arange(nx) + nx // 2) % nx - nx // 2
+    yy, xx = np.meshgrid(dy * h, dx * h, indexing="ij")
+    yy.setflags(write=False)
+    xx.setflags(write=False)
+    return yy, xx
 
 
-@lru_cache(maxsize=96)
+_KERNEL_CACHE_BYTES = 512 * 2**20  # kernel spectra kept per process (least recently used out)
+_kernels: OrderedDict = OrderedDict()
+
+
 def _kernel_fft(optics: Optics, stage: float, depth_max: float, row: int, shape, h: float):
-    """rfft2 of the pixel-integrated, tent-corrected PSF of one table row (complex64)."""
+    """rfft2 of the pixel-integrated, spread-corrected PSF of one table row (complex64).
+
+    Cached (least recently used first out) within ``_KERNEL_CACHE_BYTES``: a scene reuses the
+    kernels of its depth bins, images of one size and focal depth share them.
+    """
     from scipy import fft
 
+    key = (optics, stage, depth_max, row, shape, h)
+    out = _kernels.get(key)
+    if out is not None:
+        _kernels.move_to_end(key)
+        return out
     tab = _table_for(optics, stage, depth_max)
-    k = np.interp(_wrapped_radius(*shape, h), tab.r_nm, tab.values[row], right=0.0)
-    out = fft.rfft2(k, workers=1) * _transfer(*shape, h, optics.pixel_size_nm)
-    return out.astype(np.complex64)
+    k = psf_on_grid(tab, row, *_wrapped_offsets(*shape, h))
+    out = (fft.rfft2(k, workers=1) * _transfer(*shape, h, optics.pixel_size_nm)).astype(
+        np.complex64
+    )
+    out.setflags(write=False)
+    _kernels[key] = out
+    while len(_kernels) > 1 and sum(v.nbytes for v in _kernels.values()) > _KERNEL_CACHE_BYTES:
+        _kernels.popitem(last=False)
+    return out
 
 
 def _grid_len(m: int) -> int:
@@ -159,7 +208,7 @@ def render_emitters(
     a = optics.pixel_size_nm
     s = oversampling(optics)
     h = a / s
-    pad = int(math.ceil(r_max_nm(optics) / h))
+    pad = int(math.ceil(r_max_nm(optics) / h)) + _HALF
     stages = stage_positions_nm(optics, focal_depths_nm)
     out = np.zeros((len(stages), size_px, size_px))
     if xyz.shape[0] == 0:
@@ -172,47 +221,52 @@ def render_emitters(
     (j0, i0), (j1, i1) = np.maximum(lo, 0), np.minimum(hi, size_px)
     if j1 <= j0 or i1 <= i0:
         return out
+    if (j1 - j0) * (i1 - i0) > size_px**2 / 4:  # most of the image: all of it (shared kernels)
+        j0, i0, j1, i1 = 0, 0, size_px, size_px
     nx, ny = j1 - j0, i1 - i0
-    shape = (_grid_len(ny * s + 2 * pad), _grid_len(nx * s + 2 * pad))
+    shape = (_grid_len((ny - 1) * s + 1 + 2 * pad), _grid_len((nx - 1) * s + 1 + 2 * pad))
 
-    # lateral bilinear splat onto the padded fine grid, depth linear between bins
-    u = (xyz[:, 0] - j0 * a) / h - 0.5 + pad
-    v = (xyz[:, 1] - i0 * a) / h - 0.5 + pad
-    ix, iy = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
-    fx, fy = u - ix, v - iy
+    # fine-grid coordinates: node pad + s j is the centre of pixel j of the window
+    u = (xyz[:, 0] - (j0 + 0.5) * a) / h + pad
+    v = (xyz[:, 1] - (i0 + 0.5) * a) / h + pad
+    bx = np.floor(u + 0.5).astype(np.int64) - _HALF  # first node of each emitter's spread
+    by = np.floor(v + 0.5).astype(np.int64) - _HALF
+    n_sp = 2 * _HALF + 1
+    keep = (bx >= 0) & (bx + n_sp <= shape[1]) & (by >= 0) & (by + n_sp <= shape[0])
     grid = depth_grid_nm(optics, focal_depths_nm, xyz[:, 2].min(), xyz[:, 2].max())
-    ib = np.clip(np.searchsorted(grid, xyz[:, 2], side="right") - 1, 0, len(grid) - 2)
-    fb = (xyz[:, 2] - grid[ib]) / (grid[ib + 1] - grid[ib])
     depth_max = depth_max_key(float(max(grid[-1], max(focal_depths_nm)) + 1.0))
-    keep = (ix >= 0) & (ix < shape[1] - 1) & (iy >= 0) & (iy < shape[0] - 1)
-    ix, iy, fx, fy, ib, fb, w = (q[keep] for q in (ix, iy, fx, fy, ib, fb, w))
-    corners = [(0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx), (1, 0, fy * (1 - fx))]
-    corners.append((1, 1, fy * fx))
-    flat = np.concatenate([(iy + dy) * shape[1] + ix + dx for dy, dx, _ in corners])
-    wts = np.concatenate([wc * w for _, _, wc in corners])
-    bins = np.tile(ib, 4)
-    fbin = np.tile(fb, 4)
-    flat = np.concatenate([flat, flat])
-    wts = np.concatenate([wts * (1 - fbin), wts * fbin])
-    bins = np.concatenate([bins, bins + 1])
+    u, v, w, z = u[keep], v[keep], w[keep], xyz[keep, 2]
+    if len(w) == 0:
+        return out
+    # depth: linear weights between the two nearest bins; emitters sorted by their lower bin
+    ib = np.clip(np.searchsorted(grid, z, side="right") - 1, 0, len(grid) - 2)
+    order = np.argsort(ib, kind="stable")
+    ib, u, v, w, z = (q[order] for q in (ib, u, v, w, z))
+    fb = (z - grid[ib]) / (grid[ib + 1] - grid[ib])
+    lower, upper = w * (1 - fb), w * fb
 
-    acc = [np.zeros((shape[0], shape[1] // 2 + 1), np.complex128) for _ in stages]
-    order = np.argsort(bins, kind="stable")
-    bins, flat, wts = bins[order], flat[order], wts[order]
-    starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
-    ends = np.r_[starts[1:], len(bins)]
-    for b0, b1 in zip(starts, ends, strict=True):
-        hist = np.bincount(flat[b0:b1], weights=wts[b0:b1], minlength=shape[0] * shape[1])
-        spec = fft.rfft2(hist.reshape(shape), workers=1)
-        row = int(round(grid[bins[b0]] / TABLE_DEPTH_STEP_NM))
-        for k, stage in enumerate(stages):
-            acc[k] += spec * _kernel_fft(optics, stage, depth_max, row, shape, h)
+    # per depth bin: spread the emitters whose lower bin it is and those whose upper bin it is
+    acc = [np.zeros((shape[0], shape[1] // 2 + 1), np.complex64) for _ in stages]
+    edges = np.searchsorted(ib, np.arange(len(grid) + 1))
+    for b in range(len(grid)):
+        lo_sl = slice(edges[b], edges[b + 1])
+        up_sl = slice(edges[b - 1], edges[b]) if b > 0 else slice(0, 0)
+        if lo_sl.stop <= lo_sl.start and up_sl.stop <= up_sl.start:
+            continue
+        uu = np.concatenate([u[lo_sl], u[up_sl]])
+        vv = np.concatenate([v[lo_sl], v[up_sl]])
+        ww = np.concatenate([lower[lo_sl], upper[up_sl]])
+        hist = spread_gaussian(shape, uu, vv, ww, half=_HALF, var=_VAR)
+        spec = fft.rfft2(hist, workers=1)  # single precision (float32): faster
+        row = int(round(grid[b] / TABLE_DEPTH_STEP_NM))
+        for kk, stage in enumerate(stages):
+            acc[kk] += spec * _kernel_fft(optics, stage, depth_max, row, shape, h)
     # one inverse FFT per plane, then read the fine nodes at the pixel centres of the window
-    idy = pad + s * np.arange(ny) + s // 2
-    idx = pad + s * np.arange(nx) + s // 2
-    for k in range(len(stages)):
-        fine = fft.irfft2(acc[k], s=shape, workers=1)
-        out[k, i0:i1, j0:j1] = fine[np.ix_(idy, idx)]
+    idy = pad + s * np.arange(ny)
+    idx = pad + s * np.arange(nx)
+    for kk in range(len(stages)):
+        fine = fft.irfft2(acc[kk], s=shape, workers=1)
+        out[kk, i0:i1, j0:j1] = fine[np.ix_(idy, idx)]
     np.maximum(out, 0.0, out=out)  # FFT round-off below zero
     return out
 
@@ -243,6 +297,15 @@ def render_emitters_direct(
     depth_max = float(max(xyz[:, 2].max(initial=0.0), focal_depth_nm) + 1.0)
     tab = _table_for(optics, stage, depth_max_key(depth_max))
     nodes, qw = np.polynomial.legendre.leggauss(quadrature)
+    if len(tab.harmonic_orders):
+        from ._direct import direct_sum_harmonic
+
+        return direct_sum_harmonic(
+            np.ascontiguousarray(xyz), w, np.ascontiguousarray(tab.values),
+            np.ascontiguousarray(tab.harmonic_orders, np.float64),
+            np.ascontiguousarray(tab.harmonics, np.complex128), float(tab.r_nm[1]),
+            TABLE_DEPTH_STEP_NM, float(optics.pixel_size_nm), int(size_px), nodes, qw,
+        )  # fmt: skip
     return _direct_sum(
         np.ascontiguousarray(xyz),
         w,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import trimesh
@@ -23,7 +24,7 @@ from ._geometry import (
     sample_fluorophores,
 )
 from ._render import render_emitters
-from ._truth import truth_masks
+from ._truth import Placement, truth_masks
 
 __all__ = ["SceneConfig", "Scene", "SceneShape", "render_scene"]
 
@@ -33,6 +34,7 @@ class SceneConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    kind: Literal["objects"] = Field("objects", description="the scene kind")
     acquisition: Acquisition = Field(
         default_factory=lambda: Acquisition(size_px=256),
         description="image size, focal depth (of the middle plane), z planes and step, mask "
@@ -144,11 +146,7 @@ def render_scene(
             pos = (rng.uniform(0, n_px * a), rng.uniform(0, n_px * a))
             depth = focal + rng.uniform(-cfg.depth_spread_nm, cfg.depth_spread_nm)
             offset = (pos[0], pos[1], depth)
-            moved = trimesh.Trimesh(
-                place(shape.mesh.vertices, m, shape.mesh.centroid, offset_nm=offset),
-                shape.mesh.faces,
-                process=False,
-            )
+            moved = Placement(shape.mesh, m, shape.mesh.centroid, offset)
             in_focus, proj, inside = truth_masks(
                 moved, size_px=n_px, pixel_size_nm=a, focal_depths_nm=depths, dof_nm=optics.dof_nm
             )

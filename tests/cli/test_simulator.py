@@ -116,3 +116,56 @@ def test_simulate_and_dataset_on_a_dask_cluster_write_the_same_bytes(invoke, tmp
             assert r.exit_code == 0, r.stderr
             a, b = files(here), files(there)
             assert len(a) > 5 and a == b, cmd
+
+
+def test_calibrate_psf_writes_a_microscope_the_simulator_accepts(invoke, tmp_path):
+    from shapelib.io import write_tiff
+    from simulator import Aberrations
+    from tests.simulator.test_beadfit import AIR, bead_stack
+
+    truth = AIR.model_copy(update={"aberrations": Aberrations(spherical_nm=-40)})
+    stack, depth = bead_stack(truth, diameter_nm=300, planes=9, size=28, n_emitters=8000)
+    write_tiff(tmp_path / "bead.tif", stack, pixel_size_nm=130.0, z_step_nm=300.0)
+    out = tmp_path / "scope.yaml"
+    args = ("calibrate-psf", tmp_path / "bead.tif", "-o", out, "--wavelength-nm", 520, "--na",
+            0.85, "--immersion-index", 1.0, "--depth-nm", depth, "--window-px", 6, "--terms",
+            "spherical")  # fmt: skip
+    r = invoke(*args)
+    assert r.exit_code == 0, r.stderr
+    assert "lateral FWHM: bead" in r.stdout and "normalised residual" in r.stdout
+    mic = read_microscope(out)
+    assert mic.optics.NA == pytest.approx(0.80, abs=0.01) and mic.name == "scope"
+    assert mic.optics.aberrations.spherical_nm == pytest.approx(-40, abs=4)
+    model = read_tiff(tmp_path / "scope_model.tif")
+    assert model.data.shape == stack.shape and model.z_step_nm == pytest.approx(300.0)
+    assert (tmp_path / "scope_fit.yaml").is_file()
+    # --config takes it: the calibrated optics render
+    r = invoke("psf", "--config", out, "-o", tmp_path / "psf.tif", "--size", 9, "--z-planes", 3)
+    assert r.exit_code == 0, r.stderr
+    assert invoke(*args).exit_code == 2  # outputs exist: refused without --overwrite
+
+
+def test_calibrate_psf_needs_the_voxel_size(invoke, tmp_path):
+    tifffile.imwrite(tmp_path / "bead.tif", np.zeros((5, 32, 32), np.uint16))
+    r = invoke("calibrate-psf", tmp_path / "bead.tif", "-o", tmp_path / "o.yaml",
+               "--wavelength-nm", 520, "--na", 0.8, "--immersion-index", 1.0)  # fmt: skip
+    assert r.exit_code == 2 and "--pixel-size-nm and --z-step-nm" in r.stderr
+    r = invoke("calibrate-psf", tmp_path / "bead.tif", "-o", tmp_path / "o.yaml",
+               "--wavelength-nm", 520, "--na", 0.8, "--pixel-size-nm", 100, "--z-step-nm",
+               200, "--terms", "tilt")  # fmt: skip
+    assert r.exit_code == 2 and "--terms" in r.stderr
+
+
+def test_dataset_cell_scenes(invoke, tmp_path):
+    lib = _library(tmp_path)
+    (tmp_path / "cell.yaml").write_text("cell_radius_um: [2.0, 3.0]\ncytosol_photons_per_um3: 50\n")
+    out = tmp_path / "cells"
+    r = invoke("dataset", lib, "-o", out, "--scene", "cell", "--scene-config",
+               tmp_path / "cell.yaml", "--n", 1, "--size", 48, "--objects", "6-8", "--workers",
+               1)  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    meta = json.loads((out / "dataset.json").read_text())
+    assert meta["scene"]["kind"] == "cell" and meta["scene"]["cytosol_photons_per_um3"] == 50
+    assert meta["scene"]["objects"] == [6, 8]
+    bad = invoke("dataset", lib, "-o", tmp_path / "c2", "--scene", "tissue")
+    assert bad.exit_code == 2 and "objects or cell" in bad.stderr

@@ -93,3 +93,42 @@ def test_with_noise_mode_switches_the_camera_model():
     assert back.camera == PhysicalCamera()
     with pytest.raises(InputError, match="physical, 3dmsl"):
         with_noise_mode(CONF1, "poisson")
+
+
+def test_fixed_pattern_and_background_subtraction():
+    base = PhysicalCamera(gain_adu_per_e=2.0, read_noise_e=1.0, background_photons=0)
+    flat = np.full((256, 256), 50.0)
+    plain = apply_camera(flat, base, rng=0)
+    # all extras off: the same bytes as before the extras existed (no extra draws)
+    assert plain.tobytes() == apply_camera(flat, base, rng=0).tobytes()
+    pattern = base.model_copy(update={"offset_field_std_adu": 3.0, "offset_field_scale_px": 40,
+                                      "row_offset_std_adu": 2.0})  # fmt: skip
+    from simulator._camera import fixed_pattern_adu
+
+    f = np.stack([fixed_pattern_adu((128, 128), pattern, rng=k) for k in range(40)])
+    assert f[:, 64, 64].std() == pytest.approx(np.hypot(3.0, 2.0), rel=0.3)
+    rows = f - f.mean(axis=2, keepdims=True)  # the row offsets are constant along a row
+    assert np.abs(np.diff(f, axis=2)).mean() < np.abs(np.diff(f, axis=1)).mean()
+    assert rows.shape == f.shape
+    # subtraction: the mean drops by gain x subtracted electrons, the variance does not
+    sub = base.model_copy(update={"subtracted_background_e": 10.0})
+    a, b = (
+        apply_camera(flat, base, rng=1).astype(float),
+        apply_camera(flat, sub, rng=1).astype(float),
+    )
+    assert a.mean() - b.mean() == pytest.approx(20.0, abs=0.5)
+    assert b.var() == pytest.approx(a.var(), rel=0.05)
+    dark = apply_camera(np.zeros((64, 64)), sub, rng=1).astype(float)
+    assert dark.mean() == pytest.approx(100.0, abs=0.5)  # no light, nothing subtracted
+
+
+def test_calibration_finds_a_varying_dark_level():
+    cam = PhysicalCamera(gain_adu_per_e=2.0, read_noise_e=2.0, background_photons=0,
+                         offset_field_std_adu=3.0, offset_field_scale_px=60)  # fmt: skip
+    yy, xx = np.mgrid[0:768, 0:768]
+    photons = np.clip(np.sin(xx / 120.0) * 300 + 100, 0, None) * (yy > 384)
+    fit = calibrate_camera(apply_camera(photons, cam, rng=3))
+    # one draw seen over half an image: its spread there is below the field's (3.0)
+    assert 1.5 < fit.camera.offset_field_std_adu < 3.5
+    assert fit.camera.gain_adu_per_e == pytest.approx(2.0, rel=0.1)
+    assert np.abs(fit.relative_residuals).max() < 0.1

@@ -65,9 +65,10 @@ def test_photons_add_linearly():
     rab = render_emitters(
         np.vstack([a, b]), np.r_[wa, wb], o, size_px=size, focal_depths_nm=(2000.0,)
     )
-    np.testing.assert_allclose(rab, ra + rb, atol=1e-9 * rab.max())
+    # spectra are single precision (float32 FFTs): linear to ~1e-7 of the peak
+    np.testing.assert_allclose(rab, ra + rb, atol=1e-6 * rab.max())
     r2 = render_emitters(a, 2 * wa, o, size_px=size, focal_depths_nm=(2000.0,))
-    np.testing.assert_allclose(r2, 2 * ra, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(r2, 2 * ra, rtol=1e-5, atol=1e-6 * r2.max())
 
 
 def test_sphere_projection_mask_is_disk_of_right_radius():
