@@ -410,4 +410,3 @@ def _check_psf_request(optics, size_px, z_planes, z_step_nm, depth_nm, pixel_siz
         hint="Lower --size or --z-planes.",
     )  # fmt: skip
     return float(px)
-
