@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shapelib import InputError
 
-from ._camera import apply_camera
 from ._config import Acquisition, Microscope
 from ._geometry import (
     auto_focal_depth_nm,
@@ -33,8 +32,7 @@ from ._geometry import (
     random_rotation,
     sample_fluorophores,
 )
-from ._render import render_emitters
-from ._scene import Scene, SceneShape
+from ._scene import Scene, SceneShape, image_scene
 from ._truth import Placement, truth_masks
 
 __all__ = ["CellSceneConfig", "CellPlan", "plan_cell_scene", "render_cell_scene"]
@@ -273,19 +271,7 @@ def render_cell_scene(
     rng = np.random.default_rng(rng)
     cfg = config or CellSceneConfig()
     plan = plan_cell_scene(shapes, microscope, cfg, rng=rng)
-    optics, n_px = microscope.optics, cfg.acquisition.size_px
-    weights = np.full(len(plan.emitters), microscope.labelling.photons_per_fluorophore)
-    expected = render_emitters(plan.emitters, weights, optics, size_px=n_px,
-                               focal_depths_nm=plan.focal_depths_nm)  # fmt: skip
-    expected += plan.background
-    image = apply_camera(expected, microscope.camera, rng=rng)
-    squeeze = len(plan.focal_depths_nm) == 1
-    instances = plan.instances[0] if squeeze else plan.instances
-    return Scene(
-        image=image[0] if squeeze else image,
-        expected=(expected[0] if squeeze else expected).astype(np.float32),
-        mask=(instances > 0).astype(np.uint8),
-        instances=instances,
-        labels=plan.labels,
-        objects=plan.objects,
-    )
+    return image_scene(
+        plan.emitters, microscope, plan.focal_depths_nm, plan.instances, plan.labels,
+        plan.objects, background=plan.background, rng=rng,
+    )  # fmt: skip

@@ -7,48 +7,19 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["direct_sum", "direct_sum_harmonic"]
+__all__ = ["direct_sum"]
 
 
 @numba.njit(parallel=True, cache=False)
-def direct_sum(xyz, w, table, dr, dd, pixel, size, nodes, qw):  # pragma: no cover - numba
-    """Sum over emitters of the radial table, interpolated in depth and radius, integrated
-    over each pixel with ``len(nodes)^2`` Gauss-Legendre points. Returns (size, size)."""
-    n_depth, n_r = table.shape
-    q = nodes.shape[0]
-    out = np.zeros((size, size))
-    for iy in numba.prange(size):
-        for ix in range(size):
-            acc = 0.0
-            for e in range(xyz.shape[0]):
-                t = xyz[e, 2] / dd
-                i0 = int(math.floor(t))
-                if i0 < 0 or i0 >= n_depth - 1:
-                    continue
-                f = t - i0
-                for a in range(q):
-                    yq = (iy + 0.5 + 0.5 * nodes[a]) * pixel - xyz[e, 1]
-                    for b in range(q):
-                        xq = (ix + 0.5 + 0.5 * nodes[b]) * pixel - xyz[e, 0]
-                        r = math.sqrt(xq * xq + yq * yq) / dr
-                        j0 = int(r)
-                        if j0 >= n_r - 1:
-                            continue
-                        g = r - j0
-                        v0 = (1 - g) * table[i0, j0] + g * table[i0, j0 + 1]
-                        v1 = (1 - g) * table[i0 + 1, j0] + g * table[i0 + 1, j0 + 1]
-                        acc += 0.25 * qw[a] * qw[b] * w[e] * ((1 - f) * v0 + f * v1)
-            out[iy, ix] = acc * pixel * pixel
-    return out
-
-
-@numba.njit(parallel=True, cache=False)
-def direct_sum_harmonic(
+def direct_sum(
     xyz, w, table, orders, harm, dr, dd, pixel, size, nodes, qw
 ):  # pragma: no cover - numba
-    """As :func:`direct_sum` for an aberrated PSF: ``table`` (D, R) is the symmetric part and
-    ``harm`` (Q, D, R) complex the angular harmonics of orders ``orders``: the PSF at angle
-    ``theta`` (from +x towards +y) is ``table + 2 Re sum_q harm[q] exp(i q theta)``."""
+    """Sum over emitters of the PSF table, interpolated in depth and radius, integrated over
+    each pixel with ``len(nodes)^2`` Gauss-Legendre points; returns (size, size).
+
+    ``table`` (D, R) is the PSF's round part and ``harm`` (Q, D, R) complex its angular
+    harmonics of orders ``orders`` (Q = 0 for a round PSF): the PSF at angle ``theta`` (from +x
+    towards +y) is ``table + 2 Re sum_q harm[q] exp(i q theta)``."""
     n_depth, n_r = table.shape
     q = nodes.shape[0]
     n_h = orders.shape[0]

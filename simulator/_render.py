@@ -297,29 +297,14 @@ def render_emitters_direct(
     depth_max = float(max(xyz[:, 2].max(initial=0.0), focal_depth_nm) + 1.0)
     tab = _table_for(optics, stage, depth_max_key(depth_max))
     nodes, qw = np.polynomial.legendre.leggauss(quadrature)
-    if len(tab.harmonic_orders):
-        from ._direct import direct_sum_harmonic
-
-        return direct_sum_harmonic(
-            np.ascontiguousarray(xyz), w, np.ascontiguousarray(tab.values),
-            np.ascontiguousarray(tab.harmonic_orders, np.float64),
-            np.ascontiguousarray(tab.harmonics, np.complex128), float(tab.r_nm[1]),
-            TABLE_DEPTH_STEP_NM, float(optics.pixel_size_nm), int(size_px), nodes, qw,
-        )  # fmt: skip
-    return _direct_sum(
-        np.ascontiguousarray(xyz),
-        w,
-        np.ascontiguousarray(tab.values),
-        float(tab.r_nm[1]),
-        TABLE_DEPTH_STEP_NM,
-        float(optics.pixel_size_nm),
-        int(size_px),
-        nodes,
-        qw,
-    )
-
-
-def _direct_sum(xyz, w, table, dr, dd, pixel, size, nodes, qw):
     from ._direct import direct_sum
 
-    return direct_sum(xyz, w, table, dr, dd, pixel, size, nodes, qw)
+    # A round PSF has no angular harmonics: empty arrays of the right types.
+    n_depth, n_r = tab.values.shape
+    orders = np.ascontiguousarray(tab.harmonic_orders, np.float64).reshape(-1)
+    harm = np.ascontiguousarray(tab.harmonics, np.complex128).reshape(len(orders), n_depth, n_r)
+    return direct_sum(
+        np.ascontiguousarray(xyz), w, np.ascontiguousarray(tab.values), orders, harm,
+        float(tab.r_nm[1]), TABLE_DEPTH_STEP_NM, float(optics.pixel_size_nm), int(size_px),
+        nodes, qw,
+    )  # fmt: skip

@@ -175,10 +175,31 @@ def render_scene(
         )
     # one render of all fluorophores, camera noise last
     xyz = np.vstack(all_xyz) if all_xyz else np.empty((0, 3))
-    weights = np.full(len(xyz), microscope.labelling.photons_per_fluorophore)
-    expected = render_emitters(xyz, weights, optics, size_px=n_px, focal_depths_nm=depths)
+    return image_scene(xyz, microscope, depths, instances, labels, objects, rng=rng)
+
+
+def image_scene(
+    emitters_nm: np.ndarray,
+    microscope: Microscope,
+    focal_depths_nm,
+    instances: np.ndarray,
+    labels: np.ndarray,
+    objects: list,
+    *,
+    background: np.ndarray | None = None,
+    rng: np.random.Generator,
+) -> Scene:
+    """Render placed fluorophores (plus a noise-free ``background`` in photons), add camera
+    noise and assemble the `Scene` with its truth (a 2D scene when one focal plane)."""
+    optics = microscope.optics
+    weights = np.full(len(emitters_nm), microscope.labelling.photons_per_fluorophore)
+    expected = render_emitters(
+        emitters_nm, weights, optics, size_px=instances.shape[-1], focal_depths_nm=focal_depths_nm
+    )
+    if background is not None:
+        expected += background
     image = apply_camera(expected, microscope.camera, rng=rng)
-    squeeze = len(depths) == 1
+    squeeze = len(focal_depths_nm) == 1
     instances = instances[0] if squeeze else instances
     return Scene(
         image=image[0] if squeeze else image,
