@@ -132,6 +132,12 @@ def register(app: typer.Typer) -> None:
         amp: bool = typer.Option(
             None, "--amp/--no-amp", help=f"bf16 mixed precision on CPU. (default: {d('amp')})"
         ),
+        interactive: bool = typer.Option(
+            None,
+            "--interactive/--no-interactive",
+            help="Add click and previous-mask channels, filled by a simulated user (any model; "
+            "settings: `clicks:` in the config). (default: off)",
+        ),
         seed: int = typer.Option(None, "--seed", help=f"The one seed. (default: {d('seed')})"),
         threads: int = typer.Option(
             None, "--threads", help="torch CPU threads. (default: torch's, all cores)"
@@ -170,6 +176,7 @@ def register(app: typer.Typer) -> None:
             "context_slices": context_slices,
             "patience": patience,
             "amp": amp,
+            "interactive": interactive,
             "seed": seed,
             "num_threads": threads,
             "device": device,
@@ -230,6 +237,13 @@ def register(app: typer.Typer) -> None:
             None, "--threads", help="torch CPU threads. (default: torch's, all cores)"
         ),
         device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
+        samples: int = typer.Option(
+            None,
+            "--samples",
+            min=1,
+            help="Probabilistic runs: K samples; probabilities = their mean, also uncertainty/ "
+            "(their std) and suggestions.csv. (default: off, one pass)",
+        ),
     ) -> None:
         """Predict probabilities and masks (TIFF) by overlapping tiles with smooth blending."""
         from segtrain import predict_folder
@@ -252,9 +266,11 @@ def register(app: typer.Typer) -> None:
                 device=device,
                 num_threads=threads,
                 amp=amp,
+                samples=samples,
                 progress=bar.update,
             )
-        typer.echo(f"wrote {res}/probabilities and {res}/masks")
+        extra = ", uncertainty and suggestions.csv" if samples else ""
+        typer.echo(f"wrote {res}/probabilities and {res}/masks{extra}")
 
     @app.command("evaluate")
     def evaluate_cmd(

@@ -152,6 +152,7 @@ def predict_folder(
     device: str = "auto",
     num_threads: int | None = None,
     amp: bool | None = None,
+    samples: int | None = None,
     progress: Progress = None,
 ) -> Path:
     """Predict every image (or EM stack) in `input` with a trained run; write TIFFs to `out`.
@@ -172,6 +173,9 @@ def predict_folder(
     min_size_px, max_hole_px : int or None, explicit sizes (override the run's; 0 = off)
     num_threads : int or None, torch CPU threads while predicting (None: as set)
     amp : bool or None, mixed precision (bf16 on CPU); None: as the run was trained
+    samples : int or None, K prior samples of a probabilistic run (2D images): the
+        probabilities are their mean, and ``out/uncertainty/NAME.tif`` (float32, their std) and
+        ``out/suggestions.csv`` (image, row, col, score) are written too; None: one pass
     progress : callable or None, called as ``progress(images done, images in all)``
 
     Returns
@@ -185,6 +189,10 @@ def predict_folder(
     input, out = Path(input), Path(out)
     files = [input] if input.is_file() else io.list_images(io.image_folder(input))
     sizes = _cleaner(run_dir, clean=clean, min_size_px=min_size_px, max_hole_px=max_hole_px)
+    if samples is not None:
+        return _predict_samples(run_dir, files, out, samples, threshold, sizes, progress,
+                                which=which, tile_px=tile_px, overlap_px=overlap_px,
+                                device=device, num_threads=num_threads, amp=amp)  # fmt: skip
     predict = _predictor(
         run_dir,
         which=which,
@@ -201,6 +209,30 @@ def predict_folder(
         _write_prediction(out, f.stem, prob, threshold, (img.pixel_size_nm, img.z_step_nm), sizes)
         if progress is not None:
             progress(k + 1, len(files))
+    return out
+
+
+def _predict_samples(run_dir, files, out, samples, threshold, sizes, progress, **kw) -> Path:
+    """`predict_folder` with K samples: mean, std (``uncertainty/``) and ``suggestions.csv``."""
+    import pandas as pd
+
+    from ._interactive_folders import sampler
+
+    run = sampler(run_dir, samples=samples, **kw)  # refuses a deterministic run
+    rows = []
+    for k, f in enumerate(files):
+        img = io.read_scaled_image(f)
+        s, suggestions = run(img.data, str(f))
+        scale = (img.pixel_size_nm, img.z_step_nm)
+        _write_prediction(out, f.stem, s.mean, threshold, scale, sizes)
+        io.write_tiff(out / "uncertainty" / f"{f.stem}.tif", s.std, pixel_size_nm=scale[0])
+        rows += [{"image": f.stem, "row": g.row, "col": g.col, "score": g.score}
+                 for g in suggestions]  # fmt: skip
+        if progress is not None:
+            progress(k + 1, len(files))
+    io.write_csv(
+        out / "suggestions.csv", pd.DataFrame(rows, columns=["image", "row", "col", "score"])
+    )
     return out
 
 

@@ -138,6 +138,8 @@ TINY = {
     "attention_res_unet": ({"depth": 3, "width": 4}, ["dec.2", "down.3"]),
     "efficientnet_unet": ({"depth": 2, "width": 4, "repeats": 1}, ["dec.1", "stages.1"]),
     "patch_cnn": ({"width": 4, "fc": 8}, ["fc"]),
+    # Grad-CAM of the mean output (forward averages fixed latent draws); its own defaults.
+    "prob_unet": ({"depth": 3, "width": 4}, ["dec.2", "down.3"]),
 }
 
 
