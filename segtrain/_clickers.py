@@ -3,8 +3,9 @@
 Clickers (each labels its click from the truth, positive where the truth is object):
 
 - ``error`` (RITM): the largest error region (4-connected; missed object and false object
-  regions apart), and in it the pixel farthest from the region's edge (Euclidean distance
-  transform, the image border counting as edge): its centre.
+  regions apart; a missed region first on equal areas), and in it the pixel farthest from the
+  region's edge (Euclidean distance transform, the image border and earlier clicks counting as
+  edge; on a plateau of equal depth the one nearest the plateau's centroid): its centre.
 - ``uncertainty`` (DeepPI-EM): the best suggestion of the uncertainty map (`suggest_clicks`:
   the most uncertain pixels clustered, never inside an earlier click's disk). When no pixel is
   left to suggest, the error clicker's click (a person would click an error they see).
@@ -78,8 +79,10 @@ def _error_click(fn: np.ndarray, fp: np.ndarray) -> Click | None:
     y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
     region = np.pad(labels[y0:y1, x0:x1] == j, 1)
     dist = ndimage.distance_transform_edt(region)[1:-1, 1:-1]
-    r, c = np.unravel_index(int(np.argmax(dist)), dist.shape)
-    return Click(int(y0 + r), int(x0 + c), positive)
+    # The deepest pixels; on a plateau (a rectangle) the one nearest the plateau's centroid.
+    rr, cc = np.nonzero(dist >= dist.max() - 1e-9)
+    k = int(np.argmin((rr - rr.mean()) ** 2 + (cc - cc.mean()) ** 2))
+    return Click(int(y0 + rr[k]), int(x0 + cc[k]), positive)
 
 
 def next_click(
@@ -117,7 +120,7 @@ def next_click(
     if clicker == "uncertainty":
         if uncertainty is None:
             raise InputError("the uncertainty clicker needs the uncertainty map.")
-        best = suggest_clicks(uncertainty, clicks=clicks, n=1, radius_px=radius_px, valid=allowed)
+        best = suggest_clicks(uncertainty, clicks=clicks, n=3, radius_px=radius_px, valid=allowed)
         if best:
             s = best[0]
             return Click(s.row, s.col, bool(true[s.row, s.col]))

@@ -24,8 +24,8 @@ Conventions (what `mitoshape clicks` writes):
 - **Uncertainty quality** (at 0 clicks): a pixel is wrong where mask != truth. AUROC of the
   per-pixel std as a detector of wrong pixels (ties averaged; NaN without wrong or right
   pixels), and the share of all wrong pixels that lie in the top 1 % / 5 % most uncertain pixels
-  (exactly that many pixels, ties broken by position). Pooled over all pixels of all images, and
-  per image.
+  (exactly that many pixels; pixels tied at the cut count in proportion, the expected share under
+  random tie-breaking). Pooled over all pixels of all images, and per image.
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ def trace_rows(trace: ClickTrace, max_clicks: int, **keys) -> list[dict]:
             "union": trace.unions[j], "clicked": k < n,
             "row": c.row if c else None, "col": c.col if c else None,
             "positive": c.positive if c else None,
-            "seconds": trace.seconds[k - 1] if c else None, "stop": trace.stop,
+            "seconds": trace.seconds[k - 1] if 1 <= k <= len(trace.seconds) else None,
+            "stop": trace.stop,
         })  # fmt: skip
     return rows
 
@@ -184,9 +185,13 @@ def uncertainty_quality(
     n_wrong = int(wrong.sum())
     share = {}
     for q in tops:
-        k = max(1, math.ceil(q * u.size))
-        top = np.argpartition(-u, k - 1)[:k] if k < u.size else np.arange(u.size)
-        share[q] = float(wrong[top].sum() / n_wrong) if n_wrong else math.nan
+        k = min(u.size, max(1, math.ceil(q * u.size)))
+        cut = np.partition(u, u.size - k)[u.size - k]  # the k-th largest value
+        above, at = u > cut, u == cut
+        # Pixels tied at the cut count in proportion: the expected share when ties are broken
+        # at random.
+        got = wrong[above].sum() + wrong[at].sum() * (k - above.sum()) / max(at.sum(), 1)
+        share[q] = float(got / n_wrong) if n_wrong else math.nan
     return UncertaintyScores(auroc(u, wrong), share, n_wrong / max(u.size, 1), int(u.size))
 
 
