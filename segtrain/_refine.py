@@ -1,9 +1,10 @@
 """Refinement by clicks: the prediction after a person's positive and negative clicks.
 
 One click re-predicts a window around it (RITM's zoom-in): the box of the click's disk and of
-the previous mask's objects that its disk touches, grown to at least `window_px` per side,
-predicted with `context_px` of image around it, and pasted into the previous probability and
-uncertainty; the rest of the image keeps its values. Clicks enter the network as input channels,
+the previous mask's objects that its disk touches, grown to at least `window_px` (192) per side
+and cut to at most `max_window_px` (384) about the click, predicted with `context_px` of image
+around it, and pasted into the previous probability and uncertainty; the rest of the image
+keeps its values. Clicks enter the network as input channels,
 so its whole body reruns inside the window, but only there, and a probabilistic network runs its
 body and prior once per window and only its 1x1 head per sample. ``window=None`` re-predicts the
 whole image.
@@ -62,10 +63,17 @@ class Refinement:
 
 
 def click_window(
-    prev_mask: np.ndarray, click: Click, *, radius_px: int, window_px: int = 192
+    prev_mask: np.ndarray,
+    click: Click,
+    *,
+    radius_px: int,
+    window_px: int = 192,
+    max_window_px: int | None = 384,
 ) -> Box:
     """The box a click re-predicts: its disk and the previous mask's objects it touches
-    (4-connected), grown about the click to at least `window_px` per side, inside the image."""
+    (4-connected), grown about the click to at least `window_px` per side, at most
+    `max_window_px` per side about the click (None: no limit; a larger object is then
+    re-predicted near the click only), inside the image."""
     from scipy import ndimage
 
     h, w = prev_mask.shape
@@ -91,8 +99,15 @@ def click_window(
         start = int(np.clip(centre - size // 2, max(0, b - size), min(a, n - size)))
         return start, start + size
 
-    y0, y1 = grow(y0, y1, click.row, h)
-    x0, x1 = grow(x0, x1, click.col, w)
+    def cap(a: int, b: int, centre: int, n: int) -> tuple[int, int]:
+        if max_window_px is None or b - a <= max_window_px:
+            return a, b
+        size = max(max_window_px, window_px)
+        start = int(np.clip(centre - size // 2, a, b - size))
+        return start, start + size
+
+    y0, y1 = cap(*grow(y0, y1, click.row, h), click.row, h)
+    x0, x1 = cap(*grow(x0, x1, click.col, w), click.col, w)
     return int(y0), int(y1), int(x0), int(x1)
 
 
@@ -139,6 +154,7 @@ def refine_input(
     samples: int = 16,
     window: str | Box | None = "auto",
     window_px: int = 192,
+    max_window_px: int | None = 384,
     context_px: int = 32,
     enforce_px: int = 3,
     n_suggestions: int = 3,
@@ -188,7 +204,8 @@ def refine_input(
             full = run(network_input(x, given, prob, radius_px=r), whole=False)
             prob, unc = full.mean, full.std
             continue
-        box = click_window(prob >= threshold, given[-1], radius_px=r, window_px=window_px) if (
+        box = click_window(prob >= threshold, given[-1], radius_px=r, window_px=window_px,
+                           max_window_px=max_window_px) if (
             isinstance(window, str)
         ) else _check_box(window, (h, w))  # fmt: skip
         prob, unc = _step(
@@ -230,6 +247,7 @@ def refine(
     samples: int = 16,
     window: str | Box | None = "auto",
     window_px: int = 192,
+    max_window_px: int | None = 384,
     context_px: int = 32,
     enforce_px: int = 3,
     n_suggestions: int = 3,
@@ -257,7 +275,8 @@ def refine(
         spread of its 4 flips for ``samples > 1``, none for 1
     window : "auto" (around the click, RITM's zoom-in), None (whole image) or a box
         (row0, row1, col0, col1)
-    window_px, context_px : least side of an automatic window; image margin seen around it
+    window_px, max_window_px : least and largest side of an automatic window (None: no limit)
+    context_px : image margin the network sees around the window
     enforce_px : the probability within this radius of each click takes the click's label
     normalize : percentiles per channel, or None when `image` is normalised already
     rng : seed of the latent draws (the same for every call: coherent samples across clicks)
@@ -282,7 +301,8 @@ def refine(
         )
     return refine_input(
         net, x, clicks, prev_mask, prev_uncertainty=prev_uncertainty, samples=samples,
-        window=window, window_px=window_px, context_px=context_px, enforce_px=enforce_px,
+        window=window, window_px=window_px, max_window_px=max_window_px, context_px=context_px,
+        enforce_px=enforce_px,
         n_suggestions=n_suggestions, threshold=threshold, tile_px=tile_px,
         overlap_px=overlap_px, device=device, amp=amp, rng=rng,
     )  # fmt: skip

@@ -96,8 +96,11 @@ def test_clicks_are_honoured_at_their_pixels_and_suggestions_avoid_them():
 def test_the_window_holds_the_click_and_the_objects_it_touches():
     mask = np.zeros((300, 400), bool)
     mask[100:150, 100:300] = True
-    box = click_window(mask, Click(120, 110), radius_px=20, window_px=64)
+    box = click_window(mask, Click(120, 110), radius_px=20, window_px=64, max_window_px=None)
     assert box[0] <= 100 and box[1] >= 150 and box[2] <= 100 and box[3] >= 300
+    # A limit: the long object is cut about the click.
+    box = click_window(mask, Click(120, 110), radius_px=20, window_px=64, max_window_px=128)
+    assert box[0] <= 100 and box[1] >= 150 and (box[2], box[3]) == (90, 218)
     box = click_window(mask, Click(5, 395), radius_px=20, window_px=64)
     assert box == (0, 64, 336, 400)  # grown to 64, inside the image
     box = click_window(np.zeros((40, 40), bool), Click(20, 20), radius_px=5, window_px=64)
