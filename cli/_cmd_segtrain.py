@@ -104,7 +104,10 @@ def register(app: typer.Typer) -> None:
         ),
         lr: float = typer.Option(None, "--lr", help=f"Peak learning rate. (default: {d('lr')})"),
         loss: str = typer.Option(
-            None, "--loss", help=f"bce, dice or bce+dice. (default: {d('loss')})"
+            None,
+            "--loss",
+            help="bce, dice or bce+dice; elbo or elbo+dice for prob_unet (its default: elbo). "
+            f"(default: {d('loss')})",
         ),
         holdout: str = typer.Option(
             None,
