@@ -104,7 +104,10 @@ def register(app: typer.Typer) -> None:
         ),
         lr: float = typer.Option(None, "--lr", help=f"Peak learning rate. (default: {d('lr')})"),
         loss: str = typer.Option(
-            None, "--loss", help=f"bce, dice or bce+dice. (default: {d('loss')})"
+            None,
+            "--loss",
+            help="bce, dice or bce+dice; elbo or elbo+dice for prob_unet (its default: elbo). "
+            f"(default: {d('loss')})",
         ),
         holdout: str = typer.Option(
             None,
@@ -131,6 +134,12 @@ def register(app: typer.Typer) -> None:
         ),
         amp: bool = typer.Option(
             None, "--amp/--no-amp", help=f"bf16 mixed precision on CPU. (default: {d('amp')})"
+        ),
+        interactive: bool = typer.Option(
+            None,
+            "--interactive/--no-interactive",
+            help="Add click and previous-mask channels, filled by a simulated user (any model; "
+            "settings: `clicks:` in the config). (default: off)",
         ),
         seed: int = typer.Option(None, "--seed", help=f"The one seed. (default: {d('seed')})"),
         threads: int = typer.Option(
@@ -170,6 +179,7 @@ def register(app: typer.Typer) -> None:
             "context_slices": context_slices,
             "patience": patience,
             "amp": amp,
+            "interactive": interactive,
             "seed": seed,
             "num_threads": threads,
             "device": device,
@@ -233,6 +243,13 @@ def register(app: typer.Typer) -> None:
         overwrite: bool = typer.Option(
             False, "--overwrite", help="Replace an earlier prediction in --out."
         ),
+        samples: int = typer.Option(
+            None,
+            "--samples",
+            min=1,
+            help="Probabilistic runs: K samples; probabilities = their mean, also uncertainty/ "
+            "(their std) and suggestions.csv. (default: off, one pass)",
+        ),
     ) -> None:
         """Predict probabilities and masks (TIFF) by overlapping tiles with smooth blending."""
         from segtrain import predict_folder
@@ -256,9 +273,11 @@ def register(app: typer.Typer) -> None:
                 num_threads=threads,
                 amp=amp,
                 overwrite=overwrite,
+                samples=samples,
                 progress=bar.update,
             )
-        typer.echo(f"wrote {res}/probabilities and {res}/masks")
+        extra = ", uncertainty and suggestions.csv" if samples else ""
+        typer.echo(f"wrote {res}/probabilities and {res}/masks{extra}")
 
     @app.command("evaluate")
     def evaluate_cmd(

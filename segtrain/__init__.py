@@ -2,8 +2,9 @@
 
 Layers: workflows: `_workflow.py` (folders through predict, evaluate, quantify), `_train.py`
 (the training loop writing a run folder, and reading one back), `_bench.py` (train then
-evaluate: a short round, the benchmark grid), `_explain_folders.py` (folders through explain)
-and `_report_folders.py` (the XM-DL report); io: `io/` (a leaf); the rest is compute (arrays
+evaluate: a short round, the benchmark grid), `_explain_folders.py` (folders through explain),
+`_report_folders.py` (the XM-DL report) and `_interactive_folders.py` (refine, the simulated
+user, predict with samples); io: `io/` (a leaf); the rest is compute (arrays
 and configs in, arrays, tables and figures out).
 
 ``import segtrain`` is cheap: torch and the heavy modules load on first use of a name.
@@ -26,6 +27,7 @@ import importlib
 _EXPORTS = {
     # configs and the model registry
     "AugmentConfig": "._config",
+    "ClickConfig": "._config",
     "DataSource": "._config",
     "TrainConfig": "._config",
     "Recipe": "._config",
@@ -33,6 +35,7 @@ _EXPORTS = {
     "RECIPES": "._config",
     "LOSSES": "._losses",
     "MODELS": "._registry",
+    "PROBABILISTIC_MODELS": "._registry",
     "ModelName": "._registry",
     "build_model": "._registry",
     "model_names": "._registry",
@@ -48,6 +51,7 @@ _EXPORTS = {
     "normalize_percentile": "._augment",
     "pick_device": "._device",
     "autocast_for": "._device",
+    "torch_threads": "._device",
     "blend_window": "._predict",
     "predict_image": "._predict",
     "predict_stack": "._predict",
@@ -75,6 +79,7 @@ _EXPORTS = {
     "plot_bench_table": "._figures",
     "plot_fold_change": "._figures",
     "plot_explanation": "._figures",
+    "plot_click_curves": "._figures",
     "plot_deletion_curves": "._figures",
     "plot_image_report": "._figures",
     "plot_report_summary": "._figures",
@@ -97,6 +102,31 @@ _EXPORTS = {
     "roc_auc": "._realism",
     "two_sample_auc": "._realism",
     "realism_test": "._realism",
+    # interaction (compute): clicks, samples, refinement, suggestions, the simulated user
+    "Click": "._clicks",
+    "parse_click": "._clicks",
+    "encode_clicks": "._clicks",
+    "Samples": "._sampling",
+    "sample_prediction": "._sampling",
+    "flip_samples": "._sampling",
+    "is_probabilistic": "._sampling",
+    "prepare_image": "._sampling",
+    "Refinement": "._refine",
+    "refine": "._refine",
+    "refine_input": "._refine",
+    "Suggestion": "._suggest",
+    "suggest_clicks": "._suggest",
+    "CLICKERS": "._clickers",
+    "ClickTrace": "._clickers",
+    "next_click": "._clickers",
+    "simulate_clicks": "._clickers",
+    "UncertaintyScores": "._clickeval",
+    "auroc": "._clickeval",
+    "iou_curve": "._clickeval",
+    "noc": "._clickeval",
+    "summarize_traces": "._clickeval",
+    "uncertainty_quality": "._clickeval",
+    "kl_diag_gaussians": "._models._prob_unet",
     # workflows
     "train": "._train",
     "load_run": "._train",
@@ -118,6 +148,10 @@ _EXPORTS = {
     "explain_folder": "._explain_folders",
     "report_folder": "._report_folders",
     "run_layers": "._explain_folders",
+    "ClicksResult": "._interactive_folders",
+    "RefineResult": "._interactive_folders",
+    "clicks_folder": "._interactive_folders",
+    "refine_image": "._interactive_folders",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -16,11 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shapelib import FileName, InputError
 
 from ._losses import LossName
-from ._registry import ModelName
+from ._registry import PROBABILISTIC_MODELS, ModelName
 
 __all__ = [
     "AugmentConfig",
+    "CLICK_CHANNELS",
     "CONFIG_VERSION",
+    "ClickConfig",
     "DataSource",
     "RECIPE",
     "RECIPES",
@@ -68,6 +70,7 @@ RECIPES: dict[str, Recipe] = {
             "attention_res_unet": {"depth": 4, "width": 16},
             "efficientnet_unet": {"depth": 4, "width": 16},
             "patch_cnn": {"width": 16, "fc": 64},
+            "prob_unet": {"depth": 4, "width": 16},
         },
         patch_px=256,
         batch_size=4,
@@ -177,6 +180,44 @@ class AugmentConfig(BaseModel):
         )
 
 
+# Input channels an interactive run adds: positive click disks, negative click disks, and the
+# previous probability (the mask before the newest click).
+CLICK_CHANNELS = 3
+
+
+class ClickConfig(BaseModel):
+    """Clicks of an interactive run: their encoding and the simulated user of training.
+
+    Each training patch gets, with probability ``1 - zero_click_p``, between 1 and `max_clicks`
+    clicks: up to `iterative_clicks` of them chosen one at a time by `clicker` from the
+    network's own current prediction (one extra forward pass each, in eval mode, as RITM does),
+    the others placed at once on the errors of its zero-click prediction. The previous
+    probability channel holds the prediction before the newest click (zeros without clicks).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    radius_px: int = Field(
+        20, ge=1, le=256, description="Radius of the disk drawn around each click (DeepPI-EM: 20)."
+    )
+    max_clicks: int = Field(8, ge=1, le=64, description="Most clicks a training patch gets.")
+    iterative_clicks: int = Field(
+        2,
+        ge=0,
+        le=20,
+        description="Of those, at most this many chosen from the current prediction, one "
+        "forward pass each.",
+    )
+    zero_click_p: float = Field(
+        0.25, ge=0, le=1, description="Share of training patches without clicks (automatic mode)."
+    )
+    clicker: Literal["error", "uncertainty"] = Field(
+        "error",
+        description="Training clicker: error (the centre of the largest error region, RITM) or "
+        "uncertainty (the top suggestion of the uncertainty map, labelled from the truth).",
+    )
+
+
 HoldoutMode = Literal["auto", "images", "band", "none"]
 
 
@@ -250,7 +291,19 @@ class TrainConfig(BaseModel):
         (1.0, 99.0), description="Per-image percentiles mapped to 0 and 1."
     )
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
-    loss: LossName = Field("bce+dice", description="Training loss (segtrain.LOSSES).")
+    loss: LossName = Field(
+        "bce+dice",
+        description="Training loss (segtrain.LOSSES); prob_unet trains with elbo (its default) "
+        "or elbo+dice.",
+    )
+    interactive: bool = Field(
+        False,
+        description="Interactive training: click and previous-mask channels are added to the "
+        "input and filled by a simulated user (`clicks`); any model.",
+    )
+    clicks: ClickConfig = Field(
+        default_factory=ClickConfig, description="Click encoding and training clicker."
+    )
     optimizer: Literal["adam", "adamw"] = Field("adamw", description="Optimiser.")
     lr: float = Field(RECIPE.lr, gt=0, le=1, description="Peak learning rate.")
     weight_decay: float = Field(1e-4, ge=0, le=1, description="Weight decay.")
@@ -298,7 +351,25 @@ class TrainConfig(BaseModel):
                 given = {}
             if isinstance(given, dict) and isinstance(model, str):
                 data = {**data, "model_params": {**RECIPE.model_params.get(model, {}), **given}}
+            if model in PROBABILISTIC_MODELS and data.get("loss") is None:
+                data = {**data, "loss": "elbo"}
         return data
+
+    @model_validator(mode="after")
+    def _check_loss(self):
+        from ._losses import LATENT_LOSSES
+
+        latent = self.model in PROBABILISTIC_MODELS
+        if latent != (self.loss in LATENT_LOSSES):
+            want = (
+                f"{self.model} trains with {' or '.join(LATENT_LOSSES)} (BCE of a posterior sample "
+                "+ beta x KL)"
+                if latent
+                else f"loss {self.loss} needs a probabilistic model "
+                f"({', '.join(PROBABILISTIC_MODELS)})"
+            )
+            raise InputError(f"{want}; got model {self.model} with loss {self.loss}.")
+        return self
 
     @model_validator(mode="after")
     def _check_channels(self):
@@ -306,15 +377,22 @@ class TrainConfig(BaseModel):
         if given is not None and given != self.input_channels:
             raise InputError(
                 f"model_params in_channels={given} but the input has {self.input_channels} "
-                f"channel(s) (1 + 2 x context_slices={self.context_slices}); drop in_channels, "
-                "it is derived from the config."
+                f"channel(s) (1 + 2 x context_slices={self.context_slices}"
+                + (f", + {CLICK_CHANNELS} click channels" if self.interactive else "")
+                + "); drop in_channels, it is derived from the config."
             )
         return self
 
     @property
-    def input_channels(self) -> int:
-        """Channels of the network's input: the slice and its 2.5D neighbours."""
+    def image_channels(self) -> int:
+        """Image channels of the network's input: the slice and its 2.5D neighbours."""
         return 1 + 2 * self.context_slices
+
+    @property
+    def input_channels(self) -> int:
+        """Channels of the network's input: the image channels, and for an interactive run the
+        click and previous-mask channels (`CLICK_CHANNELS`)."""
+        return self.image_channels + (CLICK_CHANNELS if self.interactive else 0)
 
     @model_validator(mode="after")
     def _patch_fits_model(self) -> TrainConfig:

@@ -34,6 +34,7 @@ from ._cam import (
     stride_of,
     upsample_map,
 )
+from ._clicks import click_settings, image_channels, with_zero_clicks
 from ._predict import blend_window, pad_for_tiles
 
 __all__ = [
@@ -76,10 +77,11 @@ def prepare_input(model, image: np.ndarray, *, normalize=(1.0, 99.0), where: str
     """The network input (C, Y, X) float32 of a raw image, checked against the model's channels.
 
     A 2D image is one channel; a 3D array is (C, Y, X). Each channel is normalised to its
-    `normalize` percentiles (None: used as given).
+    `normalize` percentiles (None: used as given). An interactive network's zero click and
+    previous-mask channels are appended.
     """
     image = np.asarray(image)
-    c = input_channels(model)
+    c = image_channels(model) if click_settings(model) else input_channels(model)
     got = 1 if image.ndim == 2 else image.shape[0] if image.ndim == 3 else None
     if got != c:
         what = f"{got} channel(s)" if got is not None else f"{image.ndim} dimensions"
@@ -92,7 +94,8 @@ def prepare_input(model, image: np.ndarray, *, normalize=(1.0, 99.0), where: str
     x = image[None] if image.ndim == 2 else image
     if normalize:
         x = np.stack([normalize_percentile(ch, low=normalize[0], high=normalize[1]) for ch in x])
-    return x.astype(np.float32)
+    # An interactive network is explained without clicks (zero click channels).
+    return with_zero_clicks(model, x.astype(np.float32))
 
 
 def tiled_probability(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["LOSSES", "LossName", "LossOutput", "compute_loss", "loss_fn"]
+__all__ = ["LATENT_LOSSES", "LOSSES", "LossName", "LossOutput", "compute_loss", "loss_fn"]
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,40 @@ def _pixel_loss(kind: str) -> Callable:
     return run
 
 
+def _latent_loss(kind: str) -> Callable:
+    def run(model, batch) -> LossOutput:
+        from shapelib import InputError
+
+        if not hasattr(model, "elbo"):
+            raise InputError(
+                f"loss {kind!r} needs a probabilistic model (prob_unet); "
+                f"{type(model).__name__} has no latent."
+            )
+        logits, kl = model.elbo(batch.image, batch.mask)
+        pixel = loss_fn(logits, batch.mask, "bce+dice" if "dice" in kind else "bce")
+        # DeepPI-EM's objective is BCE summed over the batch's pixels + beta x the batch-mean
+        # KL; divided by the batch's pixel count it keeps the scale of the pixel losses.
+        n = logits.shape[0] * logits.shape[-2] * logits.shape[-1]
+        return LossOutput(loss=pixel + model.params.kl_beta * kl.mean() / n, logits=logits)
+
+    run.__doc__ = (
+        f"BCE{' + Dice' if 'dice' in kind else ''} of a posterior sample + beta x KL(q || p) "
+        "(prob_unet)."
+    )
+    return run
+
+
 # name -> loss(model, batch) -> LossOutput
 LOSSES: dict[str, Callable] = {
     "bce": _pixel_loss("bce"),
     "dice": _pixel_loss("dice"),
     "bce+dice": _pixel_loss("bce+dice"),
+    "elbo": _latent_loss("elbo"),
+    "elbo+dice": _latent_loss("elbo+dice"),
 }
+
+# The losses of probabilistic models (they need the model's posterior net).
+LATENT_LOSSES: tuple[str, ...] = ("elbo", "elbo+dice")
 
 LossName = Literal[tuple(LOSSES)]
 

@@ -11,6 +11,7 @@ import torch
 from shapelib import InputError
 
 from ._augment import normalize_percentile
+from ._clicks import with_zero_clicks
 from ._device import autocast_for
 
 __all__ = [
@@ -145,7 +146,10 @@ def predict_image(
     Parameters
     ----------
     model : network mapping (B, C, H, W) to logits (B, 1, H, W), in eval mode
-    image : (Y, X) ndarray, raw intensities; or (C, Y, X) for a multi-channel (2.5D) input
+    image : (Y, X) ndarray, raw intensities; or (C, Y, X) for a multi-channel (2.5D) input.
+        An interactive network gets it without clicks (zero click and previous-mask channels;
+        `segtrain.refine` takes clicks); a probabilistic one gives the probability of its mean
+        output (`segtrain.sample_prediction` draws samples)
     tile_px, overlap_px : int, tile side and overlap between neighbouring tiles
     tta : "none", "flips" (the identity, horizontal, vertical and both flips; also True) or
         "d4" (those and the same after a transpose: all 8 symmetries of the square); the
@@ -180,7 +184,7 @@ def predict_image(
         x = np.stack([normalize_percentile(c, low=normalize[0], high=normalize[1]) for c in chans])
     else:
         x = chans.astype(np.float32)
-    x = x.astype(np.float32)
+    x = with_zero_clicks(model, x.astype(np.float32))  # an interactive net without clicks
     h, w = x.shape[-2:]
     m = overlap_px
     xp, coords = pad_for_tiles(x, tile_px, overlap_px)

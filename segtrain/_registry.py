@@ -6,7 +6,14 @@ from typing import Any, Literal
 
 from shapelib import InputError
 
-__all__ = ["MODELS", "ModelName", "build_model", "min_input_px", "model_names"]
+__all__ = [
+    "MODELS",
+    "PROBABILISTIC_MODELS",
+    "ModelName",
+    "build_model",
+    "min_input_px",
+    "model_names",
+]
 
 # name -> (module, class); imported on demand so `import segtrain` does not import torch.
 MODELS: dict[str, tuple[str, str]] = {
@@ -14,7 +21,11 @@ MODELS: dict[str, tuple[str, str]] = {
     "attention_res_unet": ("segtrain._models._attention", "AttentionResUNet"),
     "efficientnet_unet": ("segtrain._models._efficientnet", "EfficientNetUNet"),
     "patch_cnn": ("segtrain._models._patchcnn", "PatchCNN"),
+    "prob_unet": ("segtrain._models._prob_unet", "ProbUNet"),
 }
+
+# Models that draw samples (a latent z): they train with a latent loss and `--samples` works.
+PROBABILISTIC_MODELS: tuple[str, ...] = ("prob_unet",)
 
 # The registered names as a type: configs validated with it list the allowed names.
 ModelName = Literal[tuple(MODELS)]

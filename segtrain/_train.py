@@ -22,9 +22,11 @@ from shapelib import InputError
 from shapelib.io import OutputExistsError, check_output_folder, open_output_folder
 
 from . import io
-from ._config import CONFIG_VERSION, DataSource, TrainConfig, model_build_params
+from ._clicks import mark_interactive
+from ._config import CONFIG_VERSION, ClickConfig, DataSource, TrainConfig, model_build_params
 from ._data import PatchDataset, prepare_images
 from ._device import autocast_for, pick_device, torch_threads
+from ._feedback import add_feedback, with_zero_click_channels
 from ._figures import plot_training_curves
 from ._holdout import Holdout, split_holdout
 from ._losses import compute_loss, loss_fn
@@ -74,7 +76,9 @@ def load_run(run_dir: str | Path, *, which: str = "best", expect_model: str | No
     """Load a trained network and its config from a run folder (or a checkpoint file).
 
     The network is built with the params stored in the checkpoint (the ones it was trained
-    with, input channels included), so a later change of the recipe cannot change it.
+    with, input channels included), so a later change of the recipe cannot change it. An
+    interactive run's network carries its click settings (`segtrain._clicks.click_settings`);
+    the checkpoint and config.json must agree on whether the run is interactive.
 
     Parameters
     ----------
@@ -114,6 +118,21 @@ def load_run(run_dir: str | Path, *, which: str = "best", expect_model: str | No
             f"checkpoint {path} holds a {name!r} model but the run's config.json says "
             f"{cfg.model!r}; the folder mixes two runs. Re-train or fix config.json."
         )
+    interactive = bool(ck.get("interactive", False))
+    if interactive != cfg.interactive:
+        said = "interactive" if interactive else "not interactive"
+        raise InputError(
+            f"checkpoint {path} is {said} but the run's config.json says interactive: "
+            f"{str(cfg.interactive).lower()}; the folder mixes two runs. Re-train or fix "
+            "config.json."
+        )
+    if interactive and ck.get("clicks_json"):
+        stored_clicks = ClickConfig.model_validate_json(ck["clicks_json"])
+        if stored_clicks != cfg.clicks:
+            raise InputError(
+                f"checkpoint {path} was trained with clicks {stored_clicks.model_dump()}, the "
+                f"run's config.json gives {cfg.clicks.model_dump()}; it comes from another run."
+            )
     params = model_build_params(cfg)
     stored = json.loads(ck.get("model_params_json", "null") or "null")
     if stored is not None and stored != params:
@@ -131,6 +150,7 @@ def load_run(run_dir: str | Path, *, which: str = "best", expect_model: str | No
             f"({first[0].strip() if first else err}); it comes from another model or settings."
         ) from None
     model.eval()
+    mark_interactive(model, cfg.clicks if cfg.interactive else None)
     return model, cfg
 
 
@@ -150,6 +170,8 @@ _RESUME_FIXED = (
     "seed",
     "loss",
     "normalize_percentiles",
+    "interactive",
+    "clicks",
 )
 
 
@@ -234,6 +256,8 @@ def _data(cfg: TrainConfig, split: Holdout):
         images, masks, length=cfg.val_patches, fg_fraction=0.0, seed=cfg.seed + 1, **kw
     )
     train_patches = fixed.batch(0, cfg.val_patches)
+    if cfg.interactive:  # scored without clicks (the held-out images too: predict_image)
+        train_patches = with_zero_click_channels(train_patches)
     v_images, v_masks, _ = prepare_images(split.val, percentiles=cfg.normalize_percentiles)
     if not split.held_out:
         log.warning("%s; the validation IoU cannot show overfitting.", split.description)
@@ -308,6 +332,7 @@ def _train(cfg: TrainConfig, *, resume: bool, overwrite: bool, progress) -> Path
     # Model (input channels from the config) and optimiser.
     params = model_build_params(cfg)
     model = build_model(cfg.model, params).to(device)
+    mark_interactive(model, cfg.clicks if cfg.interactive else None)
     if cfg.amp:
         model = model.to(memory_format=torch.channels_last)
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
@@ -348,6 +373,8 @@ def _train(cfg: TrainConfig, *, resume: bool, overwrite: bool, progress) -> Path
         return {
             "model_name": cfg.model,
             "model_params_json": json.dumps(params, sort_keys=True),
+            "interactive": cfg.interactive,
+            "clicks_json": cfg.clicks.model_dump_json() if cfg.interactive else "",
             "config_json": cfg.model_dump_json(),
             "state_dict": model.state_dict(),
             "optimizer": opt.state_dict(),
@@ -370,6 +397,10 @@ def _train(cfg: TrainConfig, *, resume: bool, overwrite: bool, progress) -> Path
         for g in opt.param_groups:
             g["lr"] = lr_at(cfg, step, elapsed)
         batch = ds.batch(step * cfg.batch_size, cfg.batch_size).to(device, channels_last=cfg.amp)
+        if cfg.interactive:  # clicks from a simulated user (segtrain._feedback)
+            feedback_rng = np.random.default_rng((cfg.seed, 10, step))
+            batch = add_feedback(model, batch, cfg.clicks, rng=feedback_rng, device=device,
+                                 amp=cfg.amp).to(device, channels_last=cfg.amp)  # fmt: skip
         with autocast_for(device, cfg.amp):
             out = compute_loss(cfg.loss, model, batch)
         if not torch.isfinite(out.loss):

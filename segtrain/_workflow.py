@@ -184,6 +184,7 @@ def predict_folder(
     num_threads: int | None = None,
     amp: bool | None = None,
     overwrite: bool = False,
+    samples: int | None = None,
     progress: Progress = None,
 ) -> Path:
     """Predict every image (or EM stack) in `input` with a trained run; write TIFFs to `out`.
@@ -209,6 +210,9 @@ def predict_folder(
     min_size_px, max_hole_px : int or None, explicit sizes (override the run's; 0 = off)
     num_threads : int or None, torch CPU threads while predicting (None: as set)
     amp : bool or None, mixed precision (bf16 on CPU); None: as the run was trained
+    samples : int or None, K prior samples of a probabilistic run (2D images): the
+        probabilities are their mean, and ``out/uncertainty/NAME.tif`` (float32, their std) and
+        ``out/suggestions.csv`` (image, row, col, score) are written too; None: one pass
     progress : callable or None, called as ``progress(images done, images in all)``
 
     Returns
@@ -229,21 +233,23 @@ def predict_folder(
     for f in files:  # every input checked before anything is written
         io.read_grey(f, ndims=(2, 3))
     sizes = _cleaner(run_dir, clean=clean, min_size_px=min_size_px, max_hole_px=max_hole_px)
-    predict = _predictor(
-        run_dir,
-        which=which,
-        tile_px=tile_px,
-        overlap_px=overlap_px,
-        tta=tta,
-        device=device,
-        num_threads=num_threads,
-        amp=amp,
-    )
+    kw = dict(
+        which=which, tile_px=tile_px, overlap_px=overlap_px, device=device,
+        num_threads=num_threads, amp=amp,
+    )  # fmt: skip
+    if samples is not None:
+        from ._interactive_folders import sampler
+
+        run = sampler(run_dir, samples=samples, **kw)  # refuses a deterministic run
+    else:
+        predict = _predictor(run_dir, tta=tta, **kw)
     guard = open_output_folder(
         out, command="predict", inputs=inputs, overwrite=overwrite,
         details={"run": str(run_dir), "input": str(input), "which": which, "tta": tta,
-                 "threshold": threshold},
+                 "threshold": threshold, "samples": samples},
     )  # fmt: skip
+    if samples is not None:
+        return _predict_samples(run, files, guard, threshold, sizes, progress)
     for k, f in enumerate(files):
         img = io.read_grey(f, ndims=(2, 3))
         prob = predict(img.data, str(f))
@@ -252,6 +258,28 @@ def predict_folder(
         if progress is not None:
             progress(k + 1, len(files))
     return out
+
+
+def _predict_samples(run, files, out: OutputFolder, threshold, sizes, progress) -> Path:
+    """`predict_folder` with K samples (`run` from `sampler`): mean, std (``uncertainty/``) and
+    ``suggestions.csv``."""
+    import pandas as pd
+
+    rows = []
+    for k, f in enumerate(files):
+        img = io.read_grey(f, ndims=(2, 3))
+        s, suggestions = run(img.data, str(f))
+        scale = (img.pixel_size_nm, img.z_step_nm)
+        _write_prediction(out, f.stem, s.mean, threshold, scale, sizes)
+        io.write_tiff(out.path(f"uncertainty/{f.stem}.tif"), s.std, pixel_size_nm=scale[0])
+        rows += [{"image": f.stem, "row": g.row, "col": g.col, "score": g.score}
+                 for g in suggestions]  # fmt: skip
+        if progress is not None:
+            progress(k + 1, len(files))
+    io.write_csv(
+        out.path("suggestions.csv"), pd.DataFrame(rows, columns=["image", "row", "col", "score"])
+    )
+    return out.root
 
 
 # --- evaluate ------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ WORKFLOWS = {
         "segtrain._workflow",
         "segtrain._explain_folders",
         "segtrain._report_folders",
+        "segtrain._interactive_folders",
     },
 }
 

@@ -3,6 +3,7 @@ figures. It imports nothing else of segtrain; it returns plain data and the call
 
 from shapelib.io import read_config, write_config, write_tiff
 
+from ._clicks import read_clicks_csv
 from ._datasets import LabeledImage, parse_slice, read_pairs_folder, read_source, read_stack
 from ._images import (
     IMAGE_DIRS,
@@ -62,6 +63,7 @@ __all__ = [
     "mask_folder",
     "parse_slice",
     "read_grey",
+    "read_clicks_csv",
     "read_image",
     "read_instances",
     "read_json",

@@ -138,6 +138,8 @@ TINY = {
     "attention_res_unet": ({"depth": 3, "width": 4}, ["dec.2", "down.3"]),
     "efficientnet_unet": ({"depth": 2, "width": 4, "repeats": 1}, ["dec.1", "stages.1"]),
     "patch_cnn": ({"width": 4, "fc": 8}, ["fc"]),
+    # Grad-CAM of the mean output (forward averages fixed latent draws); its own defaults.
+    "prob_unet": ({"depth": 3, "width": 4}, ["dec.2", "down.3"]),
 }
 
 
@@ -206,3 +208,19 @@ def test_images_of_another_channel_count():
         prepare_input(two, np.zeros((16, 16)))
     ex = explain_image(two, np.random.default_rng(0).random((2, 24, 24)), tile_px=24, overlap_px=0)
     assert ex.input.shape == (2, 24, 24) and ex.heatmaps["gradcam"].shape == (24, 24)
+
+
+def test_an_interactive_prob_unet_is_explained_on_its_mean_output_without_clicks():
+    from segtrain import ClickConfig, explain_image
+    from segtrain._clicks import mark_interactive
+
+    net = build_model("prob_unet", {"depth": 2, "width": 4, "in_channels": 4}).eval()
+    mark_interactive(net, ClickConfig())
+    img = np.random.default_rng(1).random((48, 40))
+    ex = explain_image(net, img, methods=("gradcam", "hirescam"), tile_px=48, overlap_px=8)
+    assert ex.layer == "dec.1" and ex.input.shape == (4, 48, 40)
+    assert np.all(ex.input[1:] == 0)  # no clicks, no previous mask
+    assert ex.heatmaps["gradcam"].shape == (48, 40)
+    assert all(np.isfinite(h).all() for h in ex.heatmaps.values())
+    with pytest.raises(InputError, match="takes 1 input channel|takes 1 image channel"):
+        explain_image(net, np.zeros((2, 48, 40)))

@@ -10,6 +10,7 @@ TINY = {
     "attention_res_unet": {"depth": 2, "width": 4},
     "efficientnet_unet": {"depth": 2, "width": 4, "repeats": 1},
     "patch_cnn": {"width": 4, "fc": 8},
+    "prob_unet": {"depth": 2, "width": 4},
 }
 
 

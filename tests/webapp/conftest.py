@@ -1,6 +1,6 @@
 """Tiny data for the web app, built once per session with the libraries' own functions: a
-phantom library (`extract_library`), a simulator dataset (`write_dataset`) and a run trained for
-a few steps (`train`)."""
+phantom library (`extract_library`), a simulator dataset (`write_dataset`), and two runs trained
+for a few steps (`train`): a deterministic U-Net and an interactive probabilistic U-Net."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class WebappData:
     dataset: Path
     run: Path
     images: Path
+    interactive_run: Path
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +58,13 @@ def webapp_data(tmp_path_factory) -> WebappData:
         device="cpu",
     )
     train(cfg)
-    return WebappData(root / "lib", root / "ds", root / "run", root / "ds" / "images")
+    inter = {"run_dir": str(root / "interactive"), "model": "prob_unet", "loss": "elbo",
+             "interactive": True, "num_threads": 1}  # fmt: skip
+    inter = cfg.model_copy(update=inter)
+    train(TrainConfig(**inter.model_dump()))
+    return WebappData(
+        root / "lib", root / "ds", root / "run", root / "ds" / "images", root / "interactive"
+    )
 
 
 def make_client(cfg, **kw):

@@ -45,8 +45,9 @@ def server(webapp_data):
     released = SHARED_DATA / "3dmsl_samples"
     if released.is_dir():
         libraries.append(released)  # side by side with a released 3DMSL folder
-    cfg = ServeConfig(libraries=libraries, datasets=[webapp_data.dataset], run=webapp_data.run,
-                      images=webapp_data.images, port=0)  # fmt: skip
+    cfg = ServeConfig(libraries=libraries, datasets=[webapp_data.dataset],
+                      run=webapp_data.interactive_run, images=webapp_data.images,
+                      port=0)  # fmt: skip
     with running_server(cfg) as srv:
         yield srv
 
@@ -228,8 +229,8 @@ def test_segment_click_round_trip(server, tab, shots, webapp_data):
     # suggestions and the uncertainty map are shown
     assert page.locator("#seg-marks .suggestion").count() == len(first.suggestions) >= 1
     page.wait_for_selector("#seg-unc.loaded")
-    assert "flip" in page.inner_text("#seg-unc-label")
-    assert "does not use them" in page.inner_text("#seg-note")
+    assert "sampled masks" in page.inner_text("#seg-unc-label")  # the interactive prob_unet
+    assert "re-predicts a window" in page.inner_text("#seg-note")
     # a positive click on a mitochondrion (one the mask misses) comes back as a marker there
     x, y = _object_pixel(webapp_data, name, first.mask)
     version = int(page.get_attribute("#seg-stage", "data-version"))
@@ -240,10 +241,8 @@ def test_segment_click_round_trip(server, tab, shots, webapp_data):
     assert int(page.get_attribute("#seg-stage", "data-version")) == version + 1
     session = bench.session(_sid(page))
     assert [(c.x_px, c.y_px, c.positive) for c in session.clicks] == [(x, y, True)]
-    if bench.segmenter.uses_clicks:  # issue 10: the mask takes the click
-        assert session.current.mask[y, x] == 1
-    else:  # part 1: stored, shown, and the mask stays the first prediction
-        assert session.current is first
+    assert bench.segmenter.uses_clicks  # the mask takes the click
+    assert session.current.mask[y, x] == 1 and session.current is not first
     page.screenshot(path=str(shots / "segment.png"), full_page=True)
     # shift-click and right-click are negative; undo and reset
     _click_pixel(page, 2, 2, w, h, shift=True)

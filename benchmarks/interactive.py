@@ -1,0 +1,233 @@
+"""Probabilistic interactive segmentation on Lucchi++ (issue 10): three trainings, the simulated
+user, the uncertainty quality and the time of one click.
+
+    # everything (trains 3 runs of at most 20 minutes each, then evaluates; about 2 hours alone)
+    .venv/bin/python benchmarks/interactive.py --out /tmp/interactive
+    # evaluate runs trained before (OUT/runs/{unet,unet_interactive,prob_unet_interactive})
+    .venv/bin/python benchmarks/interactive.py --out /tmp/interactive --no-train
+    # only the time per click on a 768 x 1024 slice (a run folder of an interactive model)
+    .venv/bin/python benchmarks/interactive.py --timing-only --out /tmp/interactive
+    # a few seconds to a minute: tiny models, 3 steps, 2 test slices, 2 clicks (a check only)
+    .venv/bin/python benchmarks/interactive.py --smoke --out /tmp/interactive_smoke
+
+Runs (train on the 5 Lucchi++ training slices, held-out validation band of the recipe):
+
+- ``unet``: the recipe (`segtrain.RECIPE`, 3,000 steps), not interactive: the baseline;
+- ``unet_interactive``: the same U-Net with click and previous-mask channels (``interactive:
+  true``, the default `ClickConfig`), fewer steps because each step also runs the network for
+  the simulated clicks (about 1.7x the recipe's step cost, measured under load);
+- ``prob_unet_interactive``: the probabilistic U-Net (latent 6, beta 10), interactive, with
+  ``elbo+dice`` so its pixel loss is the baseline's BCE + Dice (only the latent differs), about
+  1.9x the recipe's step cost.
+
+Every training also stops at 20 minutes of wall clock (``--minutes``; whichever ends first).
+Evaluation on the 17 test slices with `segtrain.clicks_folder` (the code behind `mitoshape
+clicks`): ``image`` scope, 20 clicks, uncertainty and error clickers (mIoU@k); ``object`` scope
+(RITM's per-object protocol), 20 clicks at most, stopping at IoU 0.95 (NoC@85/90/95); the
+baseline without clicks (IoU@0; uncertainty = its flip spread). Then the time of one click
+(`segtrain.refine` on a 768 x 1024 test slice, 10 error-clicker clicks) with 1 and 2 torch
+threads, and the load average. Writes OUT/results.md, OUT/results.json, OUT/eval/RUN_SCOPE/
+(the clicks output folders) and OUT/runs/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lucchi_pp"
+RUNS = {
+    "unet": {"model": "unet", "interactive": False, "max_steps": 3000},
+    "unet_interactive": {"model": "unet", "interactive": True, "max_steps": 1700},
+    "prob_unet_interactive": {
+        "model": "prob_unet",
+        "interactive": True,
+        "loss": "elbo+dice",
+        "max_steps": 1500,
+    },
+}
+TINY = {"model_params": {"depth": 2, "width": 4}, "max_steps": 3, "val_every": 3,
+        "patch_px": 64, "batch_size": 2, "val_patches": 2}  # fmt: skip
+
+
+def _smoke_test_set(out: Path) -> Path:
+    dst = out / "smoke_test"
+    for sub in ("image", "label"):
+        (dst / sub).mkdir(parents=True, exist_ok=True)
+        for p in sorted((DATA / "test" / sub).iterdir())[:2]:
+            shutil.copy(p, dst / sub / p.name)
+    return dst
+
+
+def train_runs(args, root: Path) -> dict[str, Path]:
+    import segtrain
+
+    runs = {}
+    for name, spec in RUNS.items():
+        run = root / name
+        runs[name] = run
+        if not args.train:
+            continue
+        fields = {**spec, "train": [{"path": str(DATA / "train")}], "run_dir": str(run),
+                  "num_threads": args.threads, "time_budget_min": args.minutes}  # fmt: skip
+        if args.steps_scale != 1.0:
+            fields["max_steps"] = max(1, round(spec["max_steps"] * args.steps_scale))
+        if args.smoke:
+            fields |= TINY
+        t0 = time.perf_counter()
+        segtrain.train(segtrain.TrainConfig(**fields), overwrite=True)
+        print(f"trained {name} in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    return runs
+
+
+def evaluate(args, runs: dict[str, Path], test: Path, out: Path) -> dict:
+    import segtrain
+
+    res = {}
+    clicks = 2 if args.smoke else 20
+    common = dict(samples=2 if args.smoke else 16, num_threads=args.eval_threads, overwrite=True)
+    for name, run in runs.items():
+        t0 = time.perf_counter()
+        if not RUNS[name]["interactive"]:
+            r = segtrain.clicks_folder(run, test, out / f"{name}_none", max_clicks=0,
+                                       scopes=("image", "object"), **common)  # fmt: skip
+            res[name] = {"none": r}
+        else:
+            img = segtrain.clicks_folder(run, test, out / f"{name}_image", max_clicks=clicks,
+                                         clickers=("uncertainty", "error"), scopes=("image",),
+                                         **common)  # fmt: skip
+            obj = segtrain.clicks_folder(run, test, out / f"{name}_object", max_clicks=clicks,
+                                         clickers=("uncertainty", "error"), scopes=("object",),
+                                         stop_iou=0.95, **common)  # fmt: skip
+            res[name] = {"image": img, "object": obj}
+        print(f"evaluated {name} in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    return res
+
+
+def timing(run: Path, test: Path, *, n_clicks: int = 10) -> list[dict]:
+    """Seconds per click (segtrain.refine_input, one window each) with 1 and 2 threads."""
+    import numpy as np
+    import torch
+
+    import segtrain
+    from segtrain import io
+
+    net, cfg = segtrain.load_run(run)
+    net = net.to(memory_format=torch.channels_last)
+    item = io.read_pairs_folder(test)[0]
+    x = segtrain.prepare_image(net, item.image, normalize=tuple(cfg.normalize_percentiles))
+    rows = []
+    for threads in (1, 2):
+        with torch.inference_mode(), segtrain.torch_threads(threads):
+            load0 = os.getloadavg()[0]
+            state = segtrain.refine_input(net, x, (), tile_px=512)
+            first_s = state.seconds
+            secs = []
+            for _ in range(n_clicks):
+                c = segtrain.next_click(state.mask, item.mask, clicks=state.clicks)
+                if c is None:
+                    break
+                state = segtrain.refine_input(net, x, (*state.clicks, c), state.probability,
+                                              prev_uncertainty=state.uncertainty)  # fmt: skip
+                secs.append(state.seconds)
+        rows.append({"threads": threads, "image": f"{item.name} {item.image.shape}",
+                     "first_prediction_s": round(first_s, 2),
+                     "click_median_s": round(float(np.median(secs)), 3),
+                     "click_min_s": round(min(secs), 3), "click_max_s": round(max(secs), 3),
+                     "clicks": len(secs), "load_before": load0,
+                     "load_after": os.getloadavg()[0]})  # fmt: skip
+    return rows
+
+
+def _row(summary, k_list, *, noc: bool) -> str:
+    cells = [f"{summary['pooled_iou@0']:.3f}"]
+    cells += [f"{summary.get(f'miou@{k}', float('nan')):.3f}" for k in k_list]
+    if noc:
+        cells += [f"{summary[f'noc@{t}']:.2f} ({summary[f'nof@{t}']})" for t in (85, 90, 95)]
+    return " | ".join(cells)
+
+
+def markdown(res: dict, times: list[dict], clicks: int) -> str:
+    ks = [k for k in (1, 3, 5, 10, 20) if k <= clicks]
+    out = ["### Image scope (the whole slice as one object), 17 test slices", "",
+           "| run | clicker | IoU@0 pooled | " + " | ".join(f"mIoU@{k}" for k in ks)
+           + " | NoC@85 (NoF) | NoC@90 (NoF) | NoC@95 (NoF) |",
+           "|---|---|---|" + "---|" * len(ks) + "---|---|---|"]  # fmt: skip
+    for name, r in res.items():
+        for scope_res in r.values():
+            for s in scope_res.summary.to_dict(orient="records"):
+                if s["scope"] != "image":
+                    continue
+                noc = s["clicker"] != "none"
+                line = _row(s, ks, noc=noc) if noc else _row(s, [], noc=False)
+                if not noc:
+                    line += " | " + " | ".join(["-"] * (len(ks) + 3))
+                out.append(f"| {name} | {s['clicker']} | {line} |")
+    out += ["", "### Object scope (RITM: per true mitochondrion in its crop; stops at IoU 0.95)",
+            "", "| run | clicker | objects | IoU@0 pooled | mIoU@0 | NoC@85 (NoF) | NoC@90 (NoF) "
+            "| NoC@95 (NoF) |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, r in res.items():
+        for scope_res in r.values():
+            for s in scope_res.summary.to_dict(orient="records"):
+                if s["scope"] != "object":
+                    continue
+                nocs = ("-", "-", "-") if s["clicker"] == "none" else tuple(
+                    f"{s[f'noc@{t}']:.2f} ({s[f'nof@{t}']})" for t in (85, 90, 95))  # fmt: skip
+                out.append(f"| {name} | {s['clicker']} | {s['n']} | {s['pooled_iou@0']:.3f} | "
+                           f"{s['miou@0']:.3f} | " + " | ".join(nocs) + " |")  # fmt: skip
+    out += ["", "### Uncertainty at 0 clicks (pooled over the pixels of the 17 slices)", "",
+            "| run | uncertainty | AUROC (std vs wrong pixels) | wrong in top 1 % | wrong in "
+            "top 5 % | wrong pixels |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for name, r in res.items():
+        first = next(iter(r.values()))
+        u = first.uncertainty.iloc[-1]
+        kind = "16 latent samples" if "prob" in name else "4 flips"
+        out.append(f"| {name} | {kind} | {u['auroc']:.3f} | {u['wrong_in_top1pct']:.3f} | "
+                   f"{u['wrong_in_top5pct']:.3f} | {u['wrong_fraction']:.4f} |")  # fmt: skip
+    out += ["", "### Time per click (segtrain.refine, one window)", "",
+            "| threads | image | first prediction (s) | click median (s) | min | max | clicks "
+            "| load before / after |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for t in times:
+        out.append(f"| {t['threads']} | {t['image']} | {t['first_prediction_s']} | "
+                   f"{t['click_median_s']} | {t['click_min_s']} | {t['click_max_s']} | "
+                   f"{t['clicks']} | {t['load_before']:.2f} / {t['load_after']:.2f} |")  # fmt: skip
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("/tmp/interactive"))
+    ap.add_argument("--train", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--minutes", type=float, default=20.0, help="wall-clock cap per training")
+    ap.add_argument("--steps-scale", type=float, default=1.0, help="scale every run's steps")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads for training")
+    ap.add_argument("--eval-threads", type=int, default=2, help="torch threads for evaluation")
+    ap.add_argument("--timing-only", action="store_true")
+    ap.add_argument("--smoke", action="store_true", help="tiny models, 3 steps, 2 slices")
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    test = _smoke_test_set(args.out) if args.smoke else DATA / "test"
+    root = args.out / "runs"
+    if args.timing_only:
+        times = timing(root / "prob_unet_interactive", test)
+        print(json.dumps(times, indent=2))
+        return
+    t0 = time.perf_counter()
+    runs = train_runs(args, root)
+    res = evaluate(args, runs, test, args.out / "eval")
+    times = timing(runs["prob_unet_interactive"], test, n_clicks=3 if args.smoke else 10)
+    text = markdown(res, times, 2 if args.smoke else 20)
+    (args.out / "results.md").write_text(text)
+    meta = {"wall_min": round((time.perf_counter() - t0) / 60, 1), "smoke": args.smoke,
+            "runs": {k: str(v) for k, v in runs.items()}, "timing": times}  # fmt: skip
+    (args.out / "results.json").write_text(json.dumps(meta, indent=2))
+    print(text)
+    print(f"wall clock {meta['wall_min']} min; results in {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""`mitoshape refine | clicks`: interactive segmentation by clicks, and its simulated user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("refine")
+    def refine_cmd(
+        run: Path = typer.Argument(..., help="Interactive run folder (train --interactive)."),
+        image: Path = typer.Argument(..., help="Image to refine (TIFF or PNG)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+        click: list[str] = typer.Option(
+            None, "--click", help="ROW,COL,+ (object) or ROW,COL,- (background); repeat, in order."
+        ),
+        clicks: Path = typer.Option(
+            None, "--clicks", help="CSV of clicks (columns row, col, sign), before any --click."
+        ),
+        samples: int = typer.Option(16, "--samples", min=1, help="Prior samples per window."),
+        window_px: int = typer.Option(
+            192, "--window-px", min=16, help="Least side of the window a click re-predicts."
+        ),
+        enforce_px: int = typer.Option(
+            3, "--enforce-px", min=0, help="Radius around each click set to its label (0: off)."
+        ),
+        threads: int = typer.Option(
+            None, "--threads", help="torch CPU threads. (default: torch's, all cores)"
+        ),
+        which: str = typer.Option("best", "--which", help="best or last checkpoint."),
+        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="Replace an earlier refine output in OUT."
+        ),
+    ) -> None:
+        """The mask, probability and uncertainty after the clicks, and the next suggestions."""
+        from segtrain import parse_click, refine_image
+
+        given = [parse_click(c) for c in click or []]
+        res = refine_image(
+            run, image, out, clicks=given, clicks_csv=clicks, samples=samples,
+            window_px=window_px, enforce_px=enforce_px, which=which, device=device,
+            num_threads=threads, overwrite=overwrite,
+        )  # fmt: skip
+        r = res.refinement
+        typer.echo(
+            f"{len(r.clicks)} click(s) in {r.seconds:.2f} s; foreground {r.mask.mean():.3f} of "
+            f"the image; wrote {res.out}/masks, probabilities, uncertainty, suggestions.csv"
+        )
+        for s in r.suggestions:
+            typer.echo(f"  next: row {s.row} col {s.col} (score {s.score:.3g})")
+
+    @app.command("clicks")
+    def clicks_cmd(
+        run: Path = typer.Argument(
+            ..., help="Run folder (interactive, or any with --max-clicks 0)."
+        ),
+        data: Path = typer.Option(..., "--data", help="Test folder with images/ and masks/."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+        max_clicks: int = typer.Option(20, "--max-clicks", min=0, help="Clicks per image/object."),
+        clicker: list[str] = typer.Option(
+            None,
+            "--clicker",
+            help="error, uncertainty or random; repeat. (default: error and uncertainty)",
+        ),
+        scope: list[str] = typer.Option(
+            None,
+            "--scope",
+            help="image (whole image as one object) or object (RITM, per "
+            "mitochondrion); repeat. (default: image)",
+        ),
+        samples: int = typer.Option(
+            16, "--samples", min=1, help="Prior samples (deterministic runs: 4 flips if > 1)."
+        ),
+        stop_iou: float = typer.Option(
+            None, "--stop-iou", help="Stop a user once its IoU reaches this. (default: never)"
+        ),
+        threads: int = typer.Option(
+            None, "--threads", help="torch CPU threads. (default: torch's, all cores)"
+        ),
+        which: str = typer.Option("best", "--which", help="best or last checkpoint."),
+        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="Replace an earlier clicks output in OUT."
+        ),
+    ) -> None:
+        """Simulated-user evaluation: IoU per click, mIoU@k, NoC@85/90/95, uncertainty AUROC."""
+        from segtrain import clicks_folder
+
+        from ._progress import progress_bar
+
+        with progress_bar("clicks") as bar:
+            res = clicks_folder(
+                run, data, out, max_clicks=max_clicks,
+                clickers=tuple(clicker or ("error", "uncertainty")),
+                scopes=tuple(scope or ("image",)), samples=samples, stop_iou=stop_iou,
+                which=which, device=device, num_threads=threads, overwrite=overwrite,
+                progress=bar.update,
+            )  # fmt: skip
+        typer.echo((res.out / "summary.md").read_text().rstrip())
+        typer.echo(f"wrote {res.out}/clicks.csv, summary.csv, miou.png, uncertainty.csv")

@@ -1,0 +1,277 @@
+"""Sampled predictions: K masks of a probabilistic network, their mean and spread.
+
+A probabilistic network (``prob_unet``) draws K latent vectors ``z = mu + sigma eps`` from its
+prior; the prediction is the mean of the K probabilities (thresholded at 0.5 for the mask) and
+the uncertainty their per-pixel standard deviation (population std, exactly 0 where all K agree).
+The K draws ``eps`` are made once per image and shared by all its tiles, so a sample is one
+latent vector over the whole image. A deterministic network has no latent: its spread is that of
+the four flip test-time augmentations (identity, left-right, up-down, both), the baseline the
+probabilistic uncertainty is measured against.
+
+Images of any size are tiled exactly as `predict_image` tiles them; a window of an image (for a
+refinement) is predicted in one pass (`whole=True`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from shapelib import InputError
+
+from ._augment import normalize_percentile
+from ._clicks import Click, check_clicks, click_settings, image_channels, network_input
+from ._device import autocast_for
+from ._predict import _tta_transforms, blend_window, pad_for_tiles
+
+__all__ = [
+    "Samples",
+    "draw_eps",
+    "flip_samples",
+    "is_probabilistic",
+    "prepare_image",
+    "sample_prediction",
+    "samples_of_input",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class Samples:
+    """K sampled probability maps of one image and their summary.
+
+    Attributes
+    ----------
+    mean : (Y, X) float32, mean probability (the prediction; mask = mean >= 0.5)
+    std : (Y, X) float32, per-pixel std across the samples (the uncertainty); 0 where all agree
+    samples : (K, Y, X) float32, the probability maps
+    kind : "latent" (prior samples), "flips" (4 flip TTA predictions) or "single" (K = 1)
+    """
+
+    mean: np.ndarray = field(repr=False)
+    std: np.ndarray = field(repr=False)
+    samples: np.ndarray = field(repr=False)
+    kind: str
+
+
+def is_probabilistic(net) -> bool:
+    """True for a network that draws latent samples (``sample_logits``)."""
+    return callable(getattr(net, "sample_logits", None))
+
+
+def draw_eps(net, samples: int, rng=None) -> torch.Tensor:
+    """(K, latent) standard-normal draws for `net`'s latent, from `rng`."""
+    rng = np.random.default_rng(rng)
+    return torch.from_numpy(
+        rng.standard_normal((samples, net.params.latent_dim)).astype(np.float32)
+    )
+
+
+def summarize_samples(stack: np.ndarray, kind: str) -> Samples:
+    """`Samples` of a (K, Y, X) stack: mean and population std (0 where all K agree)."""
+    stack = np.asarray(stack, np.float32)
+    mean = stack.mean(0)
+    std = stack.std(0)
+    std[stack.max(0) == stack.min(0)] = 0.0
+    return Samples(mean.astype(np.float32), std.astype(np.float32), stack, kind)
+
+
+def prepare_image(net, image: np.ndarray, *, normalize=(1.0, 99.0), where: str = "image"):
+    """The normalised image channels (C, Y, X) float32 of a raw image, checked against the
+    network's image channels (a grey/RGB or 2.5D mismatch is a one-line error)."""
+    image = np.asarray(image)
+    want = image_channels(net)
+    got = 1 if image.ndim == 2 else image.shape[0] if image.ndim == 3 else None
+    if got != want:
+        what = f"{got} channel(s)" if got is not None else f"{image.ndim} dimensions"
+        raise InputError(
+            f"{where} has shape {image.shape} ({what}), but the run's {type(net).__name__} takes "
+            f"{want} image channel(s): pass "
+            + ("2D grey images (convert RGB to grey, or split a stack into slices)" if want == 1
+               else f"({want}, Y, X) images")
+            + "."
+        )  # fmt: skip
+    x = image[None] if image.ndim == 2 else image
+    if normalize:
+        x = np.stack([normalize_percentile(c, low=normalize[0], high=normalize[1]) for c in x])
+    return np.asarray(x, np.float32)
+
+
+def _device_of(net) -> torch.device:
+    p = next(net.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def _probabilities(net, t: torch.Tensor, eps, kind: str, amp: bool, crop=None) -> torch.Tensor:
+    """(K, B, H, W) probabilities of a batch of inputs t (B, C, H, W) (of its `crop`)."""
+    with autocast_for(t.device, amp):
+        if kind == "latent":
+            return torch.sigmoid(net.sample_logits(t, eps, crop=crop).float())[:, :, 0]
+        if kind == "flips":
+            outs = [
+                inv(torch.sigmoid(net(fwd(t)).float())) for fwd, inv in _tta_transforms("flips")
+            ]
+            p = torch.stack(outs)[:, :, 0]
+        else:
+            p = torch.sigmoid(net(t).float())[None, :, 0]
+    return p if crop is None else p[..., crop[0] : crop[1], crop[2] : crop[3]]
+
+
+def _kind(net, samples: int) -> str:
+    if is_probabilistic(net):
+        return "latent"
+    return "flips" if samples > 1 else "single"
+
+
+@torch.no_grad()
+def samples_of_input(
+    net,
+    x: np.ndarray,
+    *,
+    samples: int = 16,
+    eps: torch.Tensor | None = None,
+    rng=None,
+    whole: bool = False,
+    crop=None,
+    tile_px: int = 256,
+    overlap_px: int = 64,
+    batch_size: int = 4,
+    device=None,
+    amp: bool = False,
+) -> Samples:
+    """`Samples` of a prepared network input `x` (C, Y, X) (normalised image channels, and the
+    click channels of an interactive network).
+
+    Probabilistic nets: `samples` prior draws (`eps`, or drawn from `rng`); deterministic nets:
+    the 4 flips when ``samples > 1``, else one pass. `whole`: one pass over all of `x` (a
+    window; `crop` (row0, row1, col0, col1): only that part is returned, and a probabilistic
+    net runs its heads there only), else tiles as `predict_image`.
+    """
+    if samples < 1:
+        raise InputError(f"samples must be >= 1; got {samples}.")
+    kind = _kind(net, samples)
+    if kind == "latent" and eps is None:
+        eps = draw_eps(net, samples, rng)
+    device = torch.device(device) if device is not None else _device_of(net)
+    was = net.training
+    net.eval()
+    try:
+        if whole:
+            t = torch.from_numpy(np.ascontiguousarray(x, np.float32))[None].to(device)
+            t = t.contiguous(memory_format=torch.channels_last)
+            stack = _probabilities(net, t, eps, kind, amp, crop)[:, 0].cpu().numpy()
+            return summarize_samples(np.clip(stack, 0, 1), kind)
+        h, w = x.shape[-2:]
+        m = overlap_px
+        xp, coords = pad_for_tiles(np.asarray(x, np.float32), tile_px, overlap_px)
+        win = blend_window(tile_px, overlap_px)
+        k = eps.shape[0] if kind == "latent" else 4 if kind == "flips" else 1
+        acc = np.zeros((k, *xp.shape[-2:]), np.float32)
+        wsum = np.zeros(xp.shape[-2:], np.float32)
+        for s in range(0, len(coords), batch_size):
+            chunk = coords[s : s + batch_size]
+            batch = np.stack([xp[:, y0 : y0 + tile_px, x0 : x0 + tile_px] for y0, x0 in chunk])
+            t = torch.from_numpy(batch).to(device).contiguous(memory_format=torch.channels_last)
+            prob = _probabilities(net, t, eps, kind, amp).cpu().numpy()
+            for b, (y0, x0) in enumerate(chunk):
+                acc[:, y0 : y0 + tile_px, x0 : x0 + tile_px] += prob[:, b] * win
+                wsum[y0 : y0 + tile_px, x0 : x0 + tile_px] += win
+        stack = acc[:, m : m + h, m : m + w] / np.maximum(wsum[m : m + h, m : m + w], 1e-12)
+        return summarize_samples(np.clip(stack, 0, 1), kind)
+    finally:
+        net.train(was)
+
+
+def _input(net, image, clicks, prev_mask, normalize, where) -> np.ndarray:
+    x = prepare_image(net, image, normalize=normalize, where=where)
+    settings = click_settings(net)
+    if settings is None:
+        if clicks or prev_mask is not None:
+            raise InputError(
+                f"this {type(net).__name__} run takes no clicks or previous mask; train an "
+                "interactive one with `mitoshape train --interactive`."
+            )
+        return x
+    clicks = check_clicks(clicks, x.shape[-2:], where=where)
+    if prev_mask is not None and np.shape(prev_mask) != x.shape[-2:]:
+        raise InputError(
+            f"prev_mask has shape {np.shape(prev_mask)}, the image {x.shape[-2:]}; pass the "
+            "previous probability of this image."
+        )
+    return network_input(x, clicks, prev_mask, radius_px=settings.radius_px)
+
+
+def sample_prediction(
+    net,
+    image: np.ndarray,
+    *,
+    samples: int = 16,
+    clicks: Sequence[Click] = (),
+    prev_mask: np.ndarray | None = None,
+    tile_px: int = 256,
+    overlap_px: int = 64,
+    batch_size: int = 4,
+    normalize: tuple[float, float] | None = (1.0, 99.0),
+    device=None,
+    amp: bool = False,
+    rng=None,
+) -> Samples:
+    """K samples of a probabilistic network's prediction of one 2D image, by tiles.
+
+    Parameters
+    ----------
+    net : a probabilistic network (``prob_unet``), in eval mode
+    image : (Y, X) ndarray (or (C, Y, X) for 2.5D runs), raw intensities
+    samples : int, K draws from the prior (DeepPI-EM: 16)
+    clicks, prev_mask : for an interactive network: the clicks so far and the previous
+        probability (Y, X) (None: zeros)
+    normalize : percentiles per channel, or None when `image` is normalised already
+    rng : seed or Generator of the latent draws (the same seed gives the same samples)
+
+    Returns
+    -------
+    Samples (mean, std, samples (K, Y, X), kind "latent")
+
+    Examples
+    --------
+    >>> from segtrain import build_model
+    >>> net = build_model("prob_unet", {"depth": 2, "width": 4}).eval()
+    >>> s = sample_prediction(net, np.random.default_rng(0).random((40, 30)), samples=4,
+    ...                       tile_px=32, overlap_px=8, rng=0)
+    >>> s.samples.shape, s.mean.shape
+    ((4, 40, 30), (40, 30))
+    """
+    if not is_probabilistic(net):
+        raise InputError(
+            f"this run is not probabilistic ({type(net).__name__} draws no samples); --samples "
+            "needs a prob_unet run (mitoshape train --model prob_unet)."
+        )
+    x = _input(net, image, clicks, prev_mask, normalize, "image")
+    return samples_of_input(
+        net, x, samples=samples, rng=rng, tile_px=tile_px, overlap_px=overlap_px,
+        batch_size=batch_size, device=device, amp=amp,
+    )  # fmt: skip
+
+
+def flip_samples(
+    net,
+    image: np.ndarray,
+    *,
+    tile_px: int = 256,
+    overlap_px: int = 64,
+    batch_size: int = 4,
+    normalize: tuple[float, float] | None = (1.0, 99.0),
+    device=None,
+    amp: bool = False,
+) -> Samples:
+    """The 4 flip TTA predictions of a deterministic network as `Samples` (kind "flips"): the
+    baseline uncertainty (their spread). Interactive networks get the zero-click input."""
+    if is_probabilistic(net):
+        raise InputError("flip_samples is the deterministic baseline; use sample_prediction.")
+    x = _input(net, image, (), None, normalize, "image")
+    return samples_of_input(
+        net, x, samples=4, tile_px=tile_px, overlap_px=overlap_px, batch_size=batch_size,
+        device=device, amp=amp,
+    )  # fmt: skip

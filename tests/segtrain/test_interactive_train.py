@@ -1,0 +1,154 @@
+"""Interactive training: the simulated feedback of a batch, checkpoints that say they are
+interactive, and (slow) a trained network that follows a click."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from segtrain import (
+    Click,
+    ClickConfig,
+    DataSource,
+    TrainConfig,
+    build_model,
+    load_run,
+    predict_folder,
+    refine,
+    train,
+)
+from segtrain._clicks import click_settings, mark_interactive
+from segtrain._data import Batch
+from segtrain._feedback import add_feedback
+from segtrain.io import load_checkpoint, read_run_config, write_run_config
+from shapelib import InputError
+
+from ._tiny import disks, write_pairs
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    from segtrain._device import torch_threads
+
+    with torch_threads(1):
+        yield
+
+
+def _batch(n=4, size=48):
+    ims, ms = zip(*(disks(size, 2, rng=i) for i in range(n)), strict=True)
+    image = torch.from_numpy(np.stack([(im - 100) / 400 for im in ims]).astype(np.float32))
+    mask = torch.from_numpy((np.stack(ms) > 0).astype(np.float32))
+    return Batch(image=image[:, None], mask=mask[:, None])
+
+
+def _net():
+    net = build_model("unet", {"depth": 2, "width": 4, "in_channels": 4})
+    return mark_interactive(net, ClickConfig(radius_px=4))
+
+
+def test_feedback_fills_the_click_and_previous_mask_channels():
+    batch, net, dev = _batch(), _net(), torch.device("cpu")
+    none = add_feedback(net, batch, ClickConfig(zero_click_p=1.0), rng=0, device=dev, amp=False)
+    assert none.image.shape == (4, 4, 48, 48) and float(none.image[:, 1:].abs().sum()) == 0
+    torch.testing.assert_close(none.image[:, :1], batch.image)
+    one = ClickConfig(radius_px=4, zero_click_p=0.0, max_clicks=1, iterative_clicks=0)
+    out = add_feedback(net, batch, one, rng=0, device=dev, amp=False)
+    disk_px = 49  # pixels of a radius-4 disk (4 x 4 + 1: the integer points y^2 + x^2 <= 16)
+    for b in range(4):
+        drawn = out.image[b, 1:3].sum().item()
+        assert 0 < drawn <= disk_px  # exactly one click (a disk, cut by the border)
+        truth = batch.mask[b, 0] > 0.5
+        pos = out.image[b, 1] > 0
+        if pos.any():  # a positive click sits on the object
+            assert truth[pos].float().mean() > 0.3
+    # The previous mask is the network's zero-click prediction, the same for the same seed.
+    assert float(out.image[:, 3].std()) > 0
+    again = add_feedback(net, batch, one, rng=0, device=dev, amp=False)
+    torch.testing.assert_close(again.image, out.image)
+    many = ClickConfig(radius_px=4, zero_click_p=0.0, max_clicks=6, iterative_clicks=3)
+    net.train()
+    out = add_feedback(net, batch, many, rng=1, device=dev, amp=False)
+    assert net.training and out.image.shape == (4, 4, 48, 48)  # the mode is given back
+
+
+def _cfg(data, run, **kw):
+    base = dict(
+        train=[DataSource(path=str(data))], run_dir=str(run), model="unet",
+        model_params={"depth": 2, "width": 4}, patch_px=32, batch_size=2, val_patches=2,
+        max_steps=3, val_every=3, amp=False, num_threads=1, interactive=True,
+        clicks=ClickConfig(radius_px=5),
+    )  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_an_interactive_run_says_so_and_loading_checks_it(tmp_path):
+    data = write_pairs(tmp_path / "data", n=2, size=48)
+    run = train(_cfg(data, tmp_path / "run"))
+    ck = load_checkpoint(run / "best.pt")
+    assert ck["interactive"] is True and json.loads(ck["clicks_json"])["radius_px"] == 5
+    net, cfg = load_run(run)
+    assert cfg.input_channels == 4 and click_settings(net).radius_px == 5
+    # Predicting with it means no clicks; refining takes them.
+    out = predict_folder(run, data / "images", tmp_path / "pred", tile_px=32, overlap_px=8)
+    assert len(list((out / "masks").iterdir())) == 2
+    img = np.asarray(disks(48, 2, rng=0)[0], np.float32)
+    r = refine(net, img, [Click(5, 5, True)], samples=1, tile_px=32, overlap_px=8)
+    assert r.mask[5, 5] == 1
+    # A config.json that says otherwise: the folder mixes two runs.
+    raw = read_run_config(run)
+    write_run_config(run, {**raw, "interactive": False})
+    with pytest.raises(InputError, match="is interactive but the run's config.json says"):
+        load_run(run)
+    write_run_config(run, {**raw, "clicks": {**raw["clicks"], "radius_px": 7}})
+    with pytest.raises(InputError, match="trained with clicks"):
+        load_run(run)
+    write_run_config(run, raw)
+    with pytest.raises(InputError, match=r"differs in \['clicks'\]"):
+        train(_cfg(data, run, max_steps=4, clicks=ClickConfig(radius_px=9)), resume=True)
+    # A non-interactive run is refused by refine with how to train one.
+    plain = train(_cfg(data, tmp_path / "plain", interactive=False))
+    net, _ = load_run(plain)
+    assert click_settings(net) is None
+    with pytest.raises(InputError, match="train --interactive"):
+        refine(net, img, [Click(5, 5, True)])
+
+
+@pytest.mark.slow
+def test_a_trained_interactive_network_follows_a_positive_click(tmp_path):
+    """The issue's toy case with a network that learned clicks: an object it misses (faint in
+    the image) becomes object after one positive click."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "data"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    import tifffile
+
+    for i in range(6):
+        img, lab = disks(96, 4, rng=rng)
+        faint = lab == 4  # one object per image hardly differs from the background
+        img = np.where(faint, 140, img).astype(np.uint16)  # faint: 140 on 100 +- 40
+        tifffile.imwrite(root / "images" / f"i{i}.tif", img)
+        tifffile.imwrite(root / "masks" / f"i{i}.tif", (lab > 0).astype(np.uint8))
+    cfg = _cfg(root, tmp_path / "run", model_params={"depth": 3, "width": 8}, patch_px=48,
+               batch_size=8, max_steps=400, val_every=400, lr=3e-3,
+               clicks=ClickConfig(radius_px=6, zero_click_p=0.2, iterative_clicks=1))  # fmt: skip
+    net, _ = load_run(train(cfg), which="last")
+    kw = dict(samples=1, tile_px=96, overlap_px=0, enforce_px=0)
+
+    def iou(m, truth):
+        return (m.astype(bool) & truth).sum() / (m.astype(bool) | truth).sum()
+
+    gains, covered = [], []
+    for seed in (123, 124, 125, 126):
+        img, lab = disks(96, 4, rng=seed)
+        faint, truth = lab == 4, lab > 0
+        img = np.where(faint, 140, img).astype(np.uint16)
+        first = refine(net, img, [], **kw)
+        ys, xs = np.nonzero(faint)
+        c = Click(int(np.median(ys)), int(np.median(xs)), True)
+        after = refine(net, img, [c], first.probability, **kw)
+        gains.append(iou(after.mask, truth) - iou(first.mask, truth))
+        covered.append(after.mask[faint].mean() - first.mask[faint].mean())
+    assert np.mean(covered) > 0.1 and np.mean(gains) > 0, (covered, gains)

@@ -1,0 +1,132 @@
+"""Refinement by clicks: a hand-made interactive network whose answer is known, windows, the
+order of clicks, and every refused input."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from segtrain import Click, ClickConfig, build_model, predict_image, refine
+from segtrain._clicks import mark_interactive
+from segtrain._refine import click_window
+from shapelib import InputError
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    from segtrain._device import torch_threads
+
+    with torch_threads(1):
+        yield
+
+
+class ClickNet(nn.Module):
+    """Sees bright pixels as object; a positive click's disk is object, a negative one's
+    background (the channels: image, positive, negative, previous)."""
+
+    def __init__(self):
+        super().__init__()
+        self.params = type("P", (), {"in_channels": 4})()
+        self.w = nn.Parameter(torch.ones(1))  # a parameter, for the device
+
+    def forward(self, x):
+        return self.w * (20 * (x[:, :1] - 0.6) + 60 * x[:, 1:2] - 60 * x[:, 2:3])
+
+
+def _scene():
+    yy, xx = np.mgrid[:120, :160]
+    bright = (yy - 40) ** 2 + (xx - 40) ** 2 <= 12**2
+    dim = (yy - 80) ** 2 + (xx - 120) ** 2 <= 6**2  # an object the network cannot see
+    image = np.where(bright, 1.0, np.where(dim, 0.3, 0.0)).astype(np.float32)
+    return image, bright | dim, dim
+
+
+def _iou(mask, truth):
+    return (mask.astype(bool) & truth).sum() / (mask.astype(bool) | truth).sum()
+
+
+def _net(radius=6):
+    return mark_interactive(ClickNet().eval(), ClickConfig(radius_px=radius))
+
+
+def test_a_positive_click_on_a_missed_object_raises_its_iou():
+    image, truth, dim = _scene()
+    net = _net()
+    kw = dict(normalize=None, samples=1, enforce_px=0, tile_px=64, overlap_px=16)
+    first = refine(net, image, [], **kw)
+    assert first.mask[dim].sum() == 0 and first.clicks == ()
+    after = refine(net, image, [Click(80, 120, True)], first.probability, **kw)
+    assert after.mask[dim].all() and _iou(after.mask, truth) > _iou(first.mask, truth) + 0.15
+    # Only the window around the click changed.
+    y0, y1, x0, x1 = after.window
+    outside = np.ones(image.shape, bool)
+    outside[y0:y1, x0:x1] = False
+    np.testing.assert_array_equal(after.probability[outside], first.probability[outside])
+    assert (y1 - y0, x1 - x0) == (120, 160) or max(y1 - y0, x1 - x0) >= 64
+    # A negative click on the bright object removes its disk; the clicks replay in order.
+    both = refine(net, image, [Click(80, 120, True), Click(40, 40, False)], **kw)
+    assert both.mask[80, 120] == 1 and both.mask[40, 40] == 0
+    step = refine(net, image, [Click(80, 120, True), Click(40, 40, False)], after.probability,
+                  prev_uncertainty=after.uncertainty, **kw)  # fmt: skip
+    np.testing.assert_array_equal(step.mask, both.mask)
+    # The whole image instead of a window gives the same answer for this local network.
+    whole = refine(net, image, [Click(80, 120, True)], first.probability, window=None, **kw)
+    np.testing.assert_array_equal(whole.mask, after.mask)
+
+
+def test_clicks_are_honoured_at_their_pixels_and_suggestions_avoid_them():
+    image, _, _ = _scene()
+    net = _net()
+
+    class Ignores(ClickNet):
+        def forward(self, x):
+            return 20 * (x[:, :1] - 0.6) * self.w
+
+    deaf = mark_interactive(Ignores().eval(), ClickConfig(radius_px=6))
+    r = refine(deaf, image, [Click(80, 120, True)], normalize=None, samples=1, enforce_px=3)
+    assert r.mask[80, 120] == 1 and r.mask[80, 124] == 0 and r.uncertainty[80, 120] == 0
+    r = refine(deaf, image, [Click(80, 120, True)], normalize=None, samples=1, enforce_px=0)
+    assert r.mask[80, 120] == 0  # the network alone
+    # Flip spread of a deterministic network as its uncertainty; suggestions never on clicks.
+    r = refine(net, image, [Click(40, 40, True)], normalize=None, samples=4)
+    assert r.uncertainty.shape == image.shape
+    assert all((s.row - 40) ** 2 + (s.col - 40) ** 2 > 36 for s in r.suggestions)
+
+
+def test_the_window_holds_the_click_and_the_objects_it_touches():
+    mask = np.zeros((300, 400), bool)
+    mask[100:150, 100:300] = True
+    box = click_window(mask, Click(120, 110), radius_px=20, window_px=64, max_window_px=None)
+    assert box[0] <= 100 and box[1] >= 150 and box[2] <= 100 and box[3] >= 300
+    # A limit: the long object is cut about the click.
+    box = click_window(mask, Click(120, 110), radius_px=20, window_px=64, max_window_px=128)
+    assert box[0] <= 100 and box[1] >= 150 and (box[2], box[3]) == (90, 218)
+    box = click_window(mask, Click(5, 395), radius_px=20, window_px=64)
+    assert box == (0, 64, 336, 400)  # grown to 64, inside the image
+    box = click_window(np.zeros((40, 40), bool), Click(20, 20), radius_px=5, window_px=64)
+    assert box == (0, 40, 0, 40)
+
+
+def test_refused_inputs():
+    image, _, _ = _scene()
+    net = _net()
+    with pytest.raises(InputError, match="outside the image of 120 rows x 160 columns"):
+        refine(net, image, [Click(120, 3)])
+    with pytest.raises(InputError, match="mitoshape train --interactive"):
+        refine(build_model("unet", {"depth": 2, "width": 4}).eval(), image, [Click(1, 1)])
+    with pytest.raises(InputError, match="takes 1 image channel"):
+        refine(net, np.stack([image] * 3, -1), [Click(1, 1)])
+    with pytest.raises(InputError, match="prev_mask has shape"):
+        refine(net, image, [Click(1, 1)], np.zeros((10, 10)))
+    with pytest.raises(InputError, match="window"):
+        refine(net, image, [Click(1, 1)], np.zeros(image.shape), window=(0, 500, 0, 10))
+
+
+def test_an_interactive_network_predicts_without_clicks_at_any_size():
+    net = mark_interactive(build_model("unet", {"depth": 2, "width": 4, "in_channels": 4}).eval(),
+                           ClickConfig())  # fmt: skip
+    img = np.random.default_rng(0).random((150, 97))
+    p = predict_image(net, img, tile_px=64, overlap_px=16)
+    assert p.shape == (150, 97)
+    r = refine(net, img, [Click(10, 10, True)], samples=1, tile_px=64, overlap_px=16)
+    assert r.mask.shape == (150, 97) and r.mask[10, 10] == 1
