@@ -36,9 +36,11 @@ DEMO_FILES = (
     *(f"{stem}{end}" for stem in ("metrics_test_epi1", "metrics_test_conf1")
       for end in (".csv", "_summary.csv", ".txt")),
     "predictions_test_epi1.png", "predictions_test_conf1.png",
+    *(f"webapp_{page}.png" for page in ("library", "instance", "segment", "dataset")),
 )  # fmt: skip
 DEMO_FOLDERS = ("library", "simulated", "train_epi1", "test_epi1", "test_conf1", "run_unet",
-                "pred_test_epi1", "pred_test_conf1")  # fmt: skip
+                "pred_test_epi1", "pred_test_conf1", "run_interactive", "clicks_test_epi1",
+                "report_test_epi1")  # fmt: skip
 
 
 def _step(
@@ -152,12 +154,13 @@ def register(app: typer.Typer) -> None:
               "gallery.png")  # fmt: skip
         _demo_simulation(steps, out, lib, seed)
         _demo_training(steps, out, seed, minutes)
+        _demo_interactive(steps, out, lib, seed, minutes)
 
         total = (time.perf_counter() - t_start) / 60
         rows = "\n".join(f"| {title} | `{cmd}` | {look} |" for title, cmd, look, _ in steps)
         readme = guard.path("README.md")
         text = RESULTS_README.format(out=out, minutes=total, seed=seed, rows=rows)
-        atomic_write(readme, text + _metrics_table(out))
+        atomic_write(readme, text + _metrics_table(out) + _app_text(out, lib))
         typer.secho(f"\ndemo finished in {total:.1f} min: open {readme}", fg=typer.colors.GREEN)
 
 
@@ -218,3 +221,39 @@ def _demo_training(steps: list, out: Path, seed: int, minutes: float) -> None:
                "--figure", str(out / f"predictions_{test}.png")],
               f"predictions_{test}.png, metrics_{test}.csv, metrics_{test}.txt",
               capture=out / f"metrics_{test}.txt")  # fmt: skip
+
+
+def _demo_interactive(steps: list, out: Path, lib: Path, seed: int, minutes: float) -> None:
+    """An interactive probabilistic U-Net, a simulated user, the XM-DL report, the web app."""
+    run = out / "run_interactive"
+    test = out / "test_epi1"
+    _step(steps, "train an interactive probabilistic U-Net on synthetic Epi1",
+          ["train", "--data", str(out / "train_epi1"), "--run-dir", str(run), "--model",
+           "prob_unet", "--interactive", "--minutes", f"{minutes:g}", "--max-steps", "300",
+           "--patch-px", "128", "--batch-size", "4", "--seed", str(seed)],
+          "run_interactive/curves.png, run_interactive/config.yaml")  # fmt: skip
+    _step(steps, "a simulated user clicks on test_epi1",
+          ["clicks", str(run), "--data", str(test), "-o", str(out / "clicks_test_epi1"),
+           "--max-clicks", "5", "--clicker", "error", "--clicker", "uncertainty"],
+          "clicks_test_epi1/ (IoU per click, mIoU@k, NoC, a curve per clicker)")  # fmt: skip
+    _step(steps, "the XM-DL report of the U-Net on test_epi1",
+          ["report", str(out / "run_unet"), str(test / "images"), "-o",
+           str(out / "report_test_epi1"), "--gt", str(test / "masks")],
+          "report_test_epi1/ (one figure per image, summary.png)")  # fmt: skip
+    _step(steps, "screenshots of the web app",
+          ["serve", "--library", str(lib), "--dataset", str(out / "train_epi1"), "--run",
+           str(run), "--images", str(test / "images"), "--screenshots", str(out)],
+          "webapp_library.png, _instance.png, _segment.png, _dataset.png")  # fmt: skip
+
+
+def _app_text(out: Path, lib: Path) -> str:
+    """How to open the web app on the demo's own library, dataset and interactive run."""
+    cmd = (f"mitoshape serve --library {lib} --dataset {out / 'train_epi1'} --run "
+           f"{out / 'run_interactive'} --images {out / 'test_epi1' / 'images'}")  # fmt: skip
+    return (
+        "\n## The web app on these results\n\n"
+        f"```bash\n{cmd}\n```\n\n"
+        "The first line it prints is the address to open (127.0.0.1 only; Ctrl-C stops it). "
+        "`webapp_*.png` are its pages as the demo saw them: the library, one shape, "
+        "segmenting a test image (mask, uncertainty map, suggested clicks) and the dataset.\n"
+    )

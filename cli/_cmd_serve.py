@@ -31,9 +31,22 @@ def register(app: typer.Typer) -> None:
         ),
         seed: int = typer.Option(0, "--seed", help="Seed of rendered views (as `simulate`)."),
         device: str = typer.Option("cpu", "--device", help="Segmenter device: cpu, cuda, auto."),
+        screenshots: Path | None = typer.Option(
+            None,
+            "--screenshots",
+            help="Save a screenshot of each page (webapp_library/instance/segment/dataset.png) "
+            "into DIR with the system's headless Chromium, then stop.",
+        ),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="With --screenshots: replace earlier screenshots."
+        ),
     ) -> None:
         """Browse libraries and datasets and segment images in the browser; prints the URL."""
         from webapp import ServeConfig, bind, serve
+
+        if screenshots is not None:
+            _screenshots(screenshots, library, dataset, run, images, overwrite)
+            return
 
         cfg = ServeConfig(
             libraries=tuple(library),
@@ -52,3 +65,16 @@ def register(app: typer.Typer) -> None:
         typer.echo(bound.url)  # the first line: what to open
         typer.echo("serving until Ctrl-C", err=True)
         serve(bound)
+
+
+def _screenshots(out: Path, library, dataset, run, images, overwrite: bool) -> None:
+    """Serve on a free loopback port, save one screenshot per page, stop."""
+    from shapelib.io import claim_output_files
+    from webapp import screenshots
+
+    names = [out / f"webapp_{page}.png" for page in ("library", "instance", "segment", "dataset")]
+    inputs = [p for p in (*library, *dataset, run, images) if p is not None]
+    claim_output_files(names, inputs=inputs, overwrite=overwrite)
+    shots = screenshots(out, libraries=library, run=run, images=images, datasets=dataset)
+    for page, path in vars(shots).items():
+        typer.echo(f"{page}: {path}" if path is not None else f"{page}: (nothing to show)")

@@ -293,8 +293,8 @@ class TrainConfig(BaseModel):
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     loss: LossName = Field(
         "bce+dice",
-        description="Training loss (segtrain.LOSSES); prob_unet trains with elbo (its default) "
-        "or elbo+dice.",
+        description="Training loss (segtrain.LOSSES); prob_unet trains with elbo+dice (its "
+        "default: BCE + 10 KL + Dice) or elbo (DeepPI-EM's BCE + 10 KL).",
     )
     interactive: bool = Field(
         False,
@@ -352,7 +352,9 @@ class TrainConfig(BaseModel):
             if isinstance(given, dict) and isinstance(model, str):
                 data = {**data, "model_params": {**RECIPE.model_params.get(model, {}), **given}}
             if model in PROBABILISTIC_MODELS and data.get("loss") is None:
-                data = {**data, "loss": "elbo"}
+                # Dice beside the ELBO, as the recipe's bce+dice: sparse foreground (a few % of
+                # the pixels) is otherwise learnt late (an all-background start)
+                data = {**data, "loss": "elbo+dice"}
         return data
 
     @model_validator(mode="after")

@@ -34,7 +34,8 @@ def test_train_interactive_then_refine(runs, invoke, tmp_path):
 
     root, data = runs
     cfg = yaml.safe_load((root / "prob" / "config.yaml").read_text())
-    assert cfg["interactive"] is True and cfg["loss"] == "elbo" and cfg["clicks"]["radius_px"] == 20
+    assert cfg["interactive"] is True and cfg["loss"] == "elbo+dice"
+    assert cfg["clicks"]["radius_px"] == 20
     (tmp_path / "c.csv").write_text("row,col,sign\n5,6,+\n")
     out = tmp_path / "ref"
     img = data / "images" / "im00.tif"

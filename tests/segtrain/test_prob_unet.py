@@ -63,7 +63,7 @@ def test_forward_is_the_mean_of_fixed_latent_draws_and_the_loss_has_a_kl():
         compute_loss("elbo", build_model("unet", {"depth": 2, "width": 4}), batch)
     with pytest.raises(ValueError, match="prob_unet trains with elbo or elbo\\+dice"):
         TrainConfig(train=[DataSource(path=".")], model="prob_unet", loss="bce")
-    assert TrainConfig(train=[DataSource(path=".")], model="prob_unet").loss == "elbo"
+    assert TrainConfig(train=[DataSource(path=".")], model="prob_unet").loss == "elbo+dice"
 
 
 @pytest.fixture(scope="module")
