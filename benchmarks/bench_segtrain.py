@@ -6,10 +6,11 @@ and the relative step cost of candidate training recipes.
     .venv/bin/python benchmarks/bench_segtrain.py --augment
 
 Models: batches of the recipe (`segtrain.RECIPE`: 4 patches of 256 px, each model at the
-recipe's size), BCE+Dice, AdamW, bf16 autocast + channels_last (the `amp` default) and float32,
-after one warm-up step; prediction of one 768x1024 image (Lucchi++ size) by 256 px tiles with
-64 px overlap, no TTA. `--recipes`: seconds per step of the U-Net at widths 16/32, batches 4/8,
-patches 256 (and 128), bf16, so that steps x seconds/step = the minutes a budget buys.
+recipe's size), BCE+Dice, AdamW, bf16 autocast + channels_last (`amp: true`) and float32 (the
+recipe's default), after one warm-up step; prediction of one 768x1024 image (Lucchi++ size) by
+256 px tiles with 64 px overlap, no TTA, in the recipe's precision. `--recipes`: seconds per
+step of the U-Net at widths 16/32, batches 4/8, patches 256 (and 128), in the recipe's
+precision, so that steps x seconds/step = the minutes a budget buys.
 `--augment`: milliseconds to build one batch of 4 Lucchi++ patches with the recipe's
 augmentation (the data side of a step). CPU threads: `--threads` (default torch's).
 """
@@ -65,9 +66,9 @@ def step_seconds(name: str, params: dict, batch: int, patch: int, steps: int, am
 def predict_speed(name: str) -> float:
     net = build_model(name, PARAMS[name]).eval().to(memory_format=torch.channels_last)
     img = np.random.default_rng(0).random((768, 1024)).astype(np.float32)
-    predict_image(net, img[:256, :256], tile_px=256, overlap_px=64, amp=True)  # warm-up
+    predict_image(net, img[:256, :256], tile_px=256, overlap_px=64, amp=RECIPE.amp)  # warm-up
     t0 = time.perf_counter()
-    predict_image(net, img, tile_px=256, overlap_px=64, amp=True)
+    predict_image(net, img, tile_px=256, overlap_px=64, amp=RECIPE.amp)
     return img.size / 1e6 / (time.perf_counter() - t0)
 
 
@@ -87,12 +88,13 @@ def models_table(args) -> None:
 
 
 def recipes_table(args) -> None:
+    print(f"precision: {'bf16 autocast' if RECIPE.amp else 'float32'} (the recipe's)")
     print(
         f"{'recipe':34s} {'params':>8s} {'s/step':>7s} {'vs recipe':>9s} {'steps in 20 min':>16s}"
     )
     base = None
     for name, params, batch, patch in RECIPES:
-        s = step_seconds(name, params, batch, patch, args.steps, True)
+        s = step_seconds(name, params, batch, patch, args.steps, RECIPE.amp)
         base = base or s
         n = sum(q.numel() for q in build_model(name, params).parameters())
         label = f"{name} d{params['depth']} w{params['width']} b{batch} p{patch}"

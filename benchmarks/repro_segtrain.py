@@ -4,7 +4,7 @@ autocast, on Lucchi++ (5 training slices, held-out band); how much the two runs 
     .venv/bin/python benchmarks/repro_segtrain.py --steps 300 --out /tmp/repro
     .venv/bin/python benchmarks/repro_segtrain.py --smoke --out /tmp/repro_smoke   # seconds
 
-For each precision (fp32 = ``amp: false``, bf16 = ``amp: true``, the default): two runs of the
+For each precision (fp32 = ``amp: false``, the default, bf16 = ``amp: true``): two runs of the
 recipe (`segtrain.RECIPE`, `--steps` steps, `--threads` threads), then the largest absolute and
 the relative L2 difference of their final weights, and their held-out foreground IoU (log.csv,
 last row). fp32 runs on one machine with one thread count are expected to be bit-identical;

@@ -40,11 +40,15 @@ CONFIG_VERSION = 2
 class Recipe(BaseModel):
     """A named training recipe: the defaults every training starts from.
 
-    Why these numbers (2 CPU cores, no GPU; `benchmarks/bench_segtrain.py --recipes` times
-    them): on Lucchi++ the U-Net of depth 4 and width 16 (1.8 M parameters) on 256 px patches
-    in batches of 4 reached foreground IoU 0.85 in 2,000-3,000 steps, while width 32
-    (7.2 M parameters) and batches of 8 cost several times more per step, so in the same
-    minutes they get a fraction of the steps and end worse.
+    Why these numbers (2 CPU cores, no GPU; `benchmarks/bench_segtrain.py --recipes` and
+    `--steps 20` time them, measured alone): the U-Net of depth 4 and width 16 (1.8 M
+    parameters) on 256 px patches in batches of 4 costs about 1.0 s per step in float32, while
+    width 32 (7.2 M parameters) costs 3.7x and batches of 8 2.4x per step, so in the same
+    minutes they get a fraction of the steps. 1,200 steps are what 20 minutes buy. Float32, not
+    bf16: this CPU has no native bf16 (no AVX512-BF16/AMX), so bf16 autocast is emulated and
+    the U-Net's step is 1.4x slower in it; float32 runs are also bit-identical for one config,
+    machine and thread count. On a GPU or a CPU with native bf16 pass ``amp=True``
+    (``--amp``); ``prob_unet`` trains 1.5x faster in bf16 even here.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -59,6 +63,7 @@ class Recipe(BaseModel):
     lr: float
     max_steps: int
     val_every: int
+    amp: bool = Field(description="Mixed precision by default (bf16 on CPU, fp16 on CUDA).")
 
 
 RECIPES: dict[str, Recipe] = {
@@ -75,8 +80,9 @@ RECIPES: dict[str, Recipe] = {
         patch_px=256,
         batch_size=4,
         lr=2e-3,
-        max_steps=3000,
+        max_steps=1200,
         val_every=200,
+        amp=False,
     ),
 }
 RECIPE = RECIPES["cpu"]
@@ -336,7 +342,8 @@ class TrainConfig(BaseModel):
     seed: int = Field(0, ge=0, description="The one seed for init, sampling and augmentation.")
     device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Device.")
     amp: bool = Field(
-        True, description="Mixed precision (bf16 autocast on CPU, fp16 on CUDA) + channels_last."
+        RECIPE.amp,
+        description="Mixed precision (bf16 autocast on CPU, fp16 on CUDA) + channels_last.",
     )
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads; None: default.")
 

@@ -52,6 +52,7 @@ def test_defaults_are_the_recipe(tmp_path):
     assert (cfg.model, cfg.patch_px, cfg.batch_size) == (RECIPE.model, 256, 4)
     assert cfg.model_params == {"depth": 4, "width": 16}
     assert cfg.max_steps == RECIPE.max_steps and cfg.time_budget_min is None
+    assert cfg.amp is RECIPE.amp is False  # float32 on CPUs without native bf16 (measured)
     assert cfg.holdout == "auto" and cfg.input_channels == 1
     # Given params go over the recipe's; in_channels comes from the config.
     cfg = TrainConfig(train=[DataSource(path=".")], model_params={"width": 8}, context_slices=2)
