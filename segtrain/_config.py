@@ -2,7 +2,7 @@
 
 The defaults of `TrainConfig` are one named recipe, `RECIPE` (`RECIPES["cpu"]`): the model, its
 size, the patches, the batch and the number of steps that train best on this project's 2-core
-CPU in about 20 minutes. The CLI, `train_and_evaluate`, `run_bench` and the benchmark scripts
+CPU in about 20-25 minutes. The CLI, `train_and_evaluate`, `run_bench` and the benchmark scripts
 all start from it, so the figures in ``benchmarks/RESULTS.md`` come from the same training a user
 gets from ``mitoshape train --data DIR``.
 """
@@ -44,7 +44,8 @@ class Recipe(BaseModel):
     `--steps 20` time them, measured alone): the U-Net of depth 4 and width 16 (1.8 M
     parameters) on 256 px patches in batches of 4 costs about 1.0 s per step in float32, while
     width 32 (7.2 M parameters) costs 3.7x and batches of 8 2.4x per step, so in the same
-    minutes they get a fraction of the steps. 1,200 steps are what 20 minutes buy. Float32, not
+    minutes they get a fraction of the steps. 1,200 steps took 24 minutes on Lucchi++ (with the
+    data, augmentation and 6 validations). Float32, not
     bf16: this CPU has no native bf16 (no AVX512-BF16/AMX), so bf16 autocast is emulated and
     the U-Net's step is 1.4x slower in it; float32 runs are also bit-identical for one config,
     machine and thread count. On a GPU or a CPU with native bf16 pass ``amp=True``
