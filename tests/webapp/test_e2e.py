@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,8 +100,20 @@ def _png(data: bytes) -> np.ndarray:
     return imagecodecs.png_decode(data)
 
 
+def _all_measured(catalog, timeout_s: float = 180.0) -> None:
+    """Wait until the released instances measured in the background are done, so the rows the
+    test expects are the rows the page shows (the page refreshes while any are pending)."""
+    catalog.start()
+    end = time.monotonic() + timeout_s
+    while catalog.n_pending():
+        if time.monotonic() > end:
+            pytest.fail(f"{catalog.n_pending()} released instances still unmeasured")
+        time.sleep(0.2)
+
+
 def test_library_filter_and_sort(server, tab, shots):
     page = tab.page
+    _all_measured(server.app.state.served.catalog)
     rows = server.app.state.served.catalog.rows()
     ours = [r for r in rows if r["library"] == "lib"]
     cls = ours[0]["class"]
