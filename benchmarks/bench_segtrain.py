@@ -64,7 +64,9 @@ def step_seconds(name: str, params: dict, batch: int, patch: int, steps: int, am
 
 
 def predict_speed(name: str) -> float:
-    net = build_model(name, PARAMS[name]).eval().to(memory_format=torch.channels_last)
+    net = build_model(name, PARAMS[name]).eval()
+    if RECIPE.amp:  # channels_last goes with autocast, as in training and prediction
+        net = net.to(memory_format=torch.channels_last)
     img = np.random.default_rng(0).random((768, 1024)).astype(np.float32)
     predict_image(net, img[:256, :256], tile_px=256, overlap_px=64, amp=RECIPE.amp)  # warm-up
     t0 = time.perf_counter()

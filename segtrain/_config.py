@@ -43,10 +43,10 @@ class Recipe(BaseModel):
     Why these numbers (2 CPU cores, no GPU; `benchmarks/bench_segtrain.py --recipes` and
     `--steps 20` time them, measured alone): the U-Net of depth 4 and width 16 (1.8 M
     parameters) on 256 px patches in batches of 4 costs about 1.0 s per step in float32, while
-    width 32 (7.2 M parameters) costs 3.7x and batches of 8 2.4x per step, so in the same
-    minutes they get a fraction of the steps. 1,200 steps took 24 minutes on Lucchi++ (with the
-    data, augmentation and 6 validations). Float32, not
-    bf16: this CPU has no native bf16 (no AVX512-BF16/AMX), so bf16 autocast is emulated and
+    width 32 (7.2 M parameters) costs 3.7x and batches of 8 2.4x per step (ratios in bf16),
+    so in the same minutes they get a fraction of the steps. 1,200 steps took 24 minutes on
+    Lucchi++ (with the data, augmentation and 6 validations). Float32, not bf16: this CPU
+    has no native bf16 (no AVX512-BF16/AMX), so bf16 autocast is emulated and
     the U-Net's step is 1.4x slower in it; float32 runs are also bit-identical for one config,
     machine and thread count. On a GPU or a CPU with native bf16 pass ``amp=True``
     (``--amp``); ``prob_unet`` trains 1.5x faster in bf16 even here.
