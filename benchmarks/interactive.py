@@ -3,6 +3,9 @@ user, the uncertainty quality and the time of one click.
 
     # everything (trains 3 runs of at most 20 minutes each, then evaluates; about 2 hours alone)
     .venv/bin/python benchmarks/interactive.py --out /tmp/interactive
+    # reuse a recipe U-Net trained before (e.g. by benchmarks/lucchi.py, seed 0) as the baseline
+    .venv/bin/python benchmarks/interactive.py --out /tmp/interactive \
+        --baseline /tmp/lucchi_fwd/runs/unet__real__seed0
     # evaluate runs trained before (OUT/runs/{unet,unet_interactive,prob_unet_interactive})
     .venv/bin/python benchmarks/interactive.py --out /tmp/interactive --no-train
     # only the time per click on a 768 x 1024 slice (a run folder of an interactive model)
@@ -16,6 +19,9 @@ Runs (train on the 5 Lucchi++ training slices, held-out validation band of the r
 - ``unet_interactive``: the same U-Net with click and previous-mask channels (``interactive:
   true``, the default `ClickConfig`), fewer steps because each step also runs the network for
   the simulated clicks (about 1.7x the recipe's step cost, measured under load);
+- ``unet_interactive_ft``: ``unet_interactive`` started from the baseline's weights (``init_from``;
+  its click channels start at zero weight, so it begins at the baseline's IoU@0), 500 steps at
+  a learning rate of 5e-4;
 - ``prob_unet_interactive``: the probabilistic U-Net (latent 6, beta 10), interactive, with
   ``elbo+dice`` so its pixel loss is the baseline's BCE + Dice (only the latent differs), about
   1.9x the recipe's step cost; trained in bf16 (``amp: true``), in which ``prob_unet`` steps
@@ -51,6 +57,10 @@ RUNS = {
         "amp": True,
         "max_steps": 650,
     },
+    # The same interactive U-Net started from the baseline's weights (click channels at zero):
+    # it begins at the baseline's IoU@0 and learns the clicks; fewer steps and a lower rate.
+    "unet_interactive_ft": {"model": "unet", "interactive": True, "init_from": "unet",
+                            "max_steps": 500, "lr": 5e-4},  # fmt: skip
 }
 TINY = {"model_params": {"depth": 2, "width": 4}, "max_steps": 3, "val_every": 3,
         "patch_px": 64, "batch_size": 2, "val_patches": 2}  # fmt: skip
@@ -72,10 +82,15 @@ def train_runs(args, root: Path) -> dict[str, Path]:
     for name, spec in RUNS.items():
         run = root / name
         runs[name] = run
-        if not args.train:
+        if name == "unet" and args.baseline is not None:
+            runs[name] = _checked_baseline(args.baseline)
+            continue
+        if not args.train or name not in args.runs:
             continue
         fields = {**spec, "train": [{"path": str(DATA / "train")}], "run_dir": str(run),
                   "num_threads": args.threads, "time_budget_min": args.minutes}  # fmt: skip
+        if "init_from" in spec:
+            fields["init_from"] = str(runs[spec["init_from"]])
         if args.steps_scale != 1.0:
             fields["max_steps"] = max(1, round(spec["max_steps"] * args.steps_scale))
         if args.smoke:
@@ -86,6 +101,21 @@ def train_runs(args, root: Path) -> dict[str, Path]:
     return runs
 
 
+def _checked_baseline(run: Path) -> Path:
+    """An existing run used as the baseline: it must be the recipe's non-interactive U-Net."""
+    import segtrain
+
+    cfg = segtrain.read_train_config(run)
+    want = segtrain.TrainConfig(train=cfg.train)
+    diff = {f: (getattr(cfg, f), getattr(want, f)) for f in ("model", "model_params", "interactive",
+            "patch_px", "batch_size", "max_steps", "loss", "amp")  # fmt: skip
+            if getattr(cfg, f) != getattr(want, f)}
+    if diff:
+        raise SystemExit(f"--baseline {run} is not the recipe's U-Net: {diff}")
+    print(f"baseline: {run} (seed {cfg.seed}, {cfg.max_steps} steps)", flush=True)
+    return run
+
+
 def evaluate(args, runs: dict[str, Path], test: Path, out: Path) -> dict:
     import segtrain
 
@@ -93,6 +123,8 @@ def evaluate(args, runs: dict[str, Path], test: Path, out: Path) -> dict:
     clicks = 2 if args.smoke else 20
     common = dict(samples=2 if args.smoke else 16, num_threads=args.eval_threads, overwrite=True)
     for name, run in runs.items():
+        if name not in args.runs:
+            continue
         t0 = time.perf_counter()
         if not RUNS[name]["interactive"]:
             r = segtrain.clicks_folder(run, test, out / f"{name}_none", max_clicks=0,
@@ -208,9 +240,17 @@ def main() -> None:
     ap.add_argument("--steps-scale", type=float, default=1.0, help="scale every run's steps")
     ap.add_argument("--threads", type=int, default=2, help="torch threads for training")
     ap.add_argument("--eval-threads", type=int, default=2, help="torch threads for evaluation")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="an existing recipe U-Net run to use instead of training the baseline")
+    ap.add_argument("--runs", default=",".join(RUNS),
+                    help="the runs to train and evaluate (comma-separated; the baseline is "
+                    "still read when a run starts from it)")
     ap.add_argument("--timing-only", action="store_true")
     ap.add_argument("--smoke", action="store_true", help="tiny models, 3 steps, 2 slices")
     args = ap.parse_args()
+    args.runs = args.runs.split(",")
+    if unknown := set(args.runs) - set(RUNS):
+        ap.error(f"--runs: unknown {sorted(unknown)}; choose from {', '.join(RUNS)}")
     args.out.mkdir(parents=True, exist_ok=True)
     test = _smoke_test_set(args.out) if args.smoke else DATA / "test"
     root = args.out / "runs"
@@ -221,7 +261,9 @@ def main() -> None:
     t0 = time.perf_counter()
     runs = train_runs(args, root)
     res = evaluate(args, runs, test, args.out / "eval")
-    times = timing(runs["prob_unet_interactive"], test, n_clicks=3 if args.smoke else 10)
+    timed = next((r for r in ("prob_unet_interactive", "unet_interactive_ft", "unet_interactive")
+                  if r in args.runs), None)  # fmt: skip
+    times = timing(runs[timed], test, n_clicks=3 if args.smoke else 10) if timed else []
     text = markdown(res, times, 2 if args.smoke else 20)
     (args.out / "results.md").write_text(text)
     meta = {"wall_min": round((time.perf_counter() - t0) / 60, 1), "smoke": args.smoke,

@@ -198,6 +198,50 @@ def require_interactive(net, what: str = "refining with clicks") -> ClickConfig:
     return c
 
 
+def load_plain_weights(net, state: dict, image_channels: int = 1) -> list[str]:
+    """Start an interactive network from the weights of a plain (non-interactive) run of the
+    same model: every tensor is copied, and the layers that read the input get zero weights for
+    the click and previous-mask channels, so the network first predicts exactly what the plain
+    run predicts and learns from there what the clicks mean (the pre-trained start RITM and
+    DeepPI-EM use). Returns the names of the widened tensors.
+
+    `state` must hold the same tensors as `net`, the input layers having exactly
+    `CLICK_CHANNELS` fewer input channels; anything else is an `InputError`. The click channels
+    follow the `image_channels` in every input (`network_input`; a posterior net's input is
+    the image, the clicks, then the mask), so the zeros are inserted there.
+    """
+    import torch
+
+    own = net.state_dict()
+    if set(own) != set(state):
+        raise InputError(
+            "init_from holds another architecture: its weights do not match this model's "
+            f"({len(set(own) ^ set(state))} tensors differ by name)."
+        )
+    widened, merged = [], {}
+    for name, w in own.items():
+        old = state[name]
+        if old.shape == w.shape:
+            merged[name] = old
+            continue
+        if (old.dim() == w.dim() >= 2 and old.shape[0] == w.shape[0] and old.shape[2:] == w.shape[2:]
+                and w.shape[1] - old.shape[1] == CLICK_CHANNELS):  # fmt: skip
+            at = image_channels
+            zeros = torch.zeros_like(w[:, :CLICK_CHANNELS])
+            merged[name] = torch.cat([old[:, :at], zeros, old[:, at:]], dim=1)
+            widened.append(name)
+            continue
+        raise InputError(
+            f"init_from: tensor {name} has shape {tuple(old.shape)}, this model needs "
+            f"{tuple(w.shape)}; only the input layers may differ, by the {CLICK_CHANNELS} click "
+            "channels."
+        )
+    if not widened:
+        raise InputError("init_from: no input layer to widen; is the init run interactive already?")
+    net.load_state_dict(merged)
+    return widened
+
+
 def network_input(
     x: np.ndarray,
     clicks: Sequence[Click],

@@ -287,7 +287,10 @@ class TrainConfig(BaseModel):
         "channels (EM stacks only); the model gets 1 + 2 x context_slices input channels.",
     )
     init_from: str | None = Field(
-        None, description="Checkpoint (.pt) or run folder whose weights start this run (fine-tune)."
+        None,
+        description="Checkpoint (.pt) or run folder whose weights start this run (fine-tune): "
+        "the same model and params; an interactive run may start from a plain one (the click "
+        "channels start at zero weight).",
     )
     patch_px: int = Field(RECIPE.patch_px, ge=16, le=4096, description="Patch side in pixels.")
     batch_size: int = Field(RECIPE.batch_size, ge=1, le=1024, description="Patches per step.")

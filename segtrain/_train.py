@@ -22,7 +22,7 @@ from shapelib import InputError
 from shapelib.io import OutputExistsError, check_output_folder, open_output_folder
 
 from . import io
-from ._clicks import mark_interactive
+from ._clicks import load_plain_weights, mark_interactive
 from ._config import CONFIG_VERSION, ClickConfig, DataSource, TrainConfig, model_build_params
 from ._data import PatchDataset, prepare_images
 from ._device import autocast_for, pick_device, torch_threads
@@ -340,13 +340,20 @@ def _train(cfg: TrainConfig, *, resume: bool, overwrite: bool, progress) -> Path
     step, best, bad, elapsed, rows, warned = 0, -1.0, 0, 0.0, [], False
     if cfg.init_from and not resume:
         init, init_cfg = load_run(cfg.init_from, which="last", expect_model=cfg.model)
-        if model_build_params(init_cfg) != params:
+        plain_start = cfg.interactive and not init_cfg.interactive
+        want = {**params, "in_channels": cfg.image_channels} if plain_start else params
+        if model_build_params(init_cfg) != want:
             raise InputError(
                 f"init_from {cfg.init_from} holds a {cfg.model!r} with params "
-                f"{model_build_params(init_cfg)}, this run builds {params}; give the same "
+                f"{model_build_params(init_cfg)}, this run builds {want}; give the same "
                 "model_params and context_slices, or another run."
             )
-        model.load_state_dict(init.state_dict())
+        if plain_start:  # a plain run starts an interactive one: click channels start at zero
+            widened = load_plain_weights(model, init.state_dict(), cfg.image_channels)
+            log.info("init_from %s (not interactive): click channels of %s start at zero",
+                     cfg.init_from, ", ".join(widened))  # fmt: skip
+        else:
+            model.load_state_dict(init.state_dict())
     if resume:
         ck = io.load_checkpoint(last_path)
         model.load_state_dict(ck["state_dict"])

@@ -152,3 +152,49 @@ def test_a_trained_interactive_network_follows_a_positive_click(tmp_path):
         gains.append(iou(after.mask, truth) - iou(first.mask, truth))
         covered.append(after.mask[faint].mean() - first.mask[faint].mean())
     assert np.mean(covered) > 0.1 and np.mean(gains) > 0, (covered, gains)
+
+
+@pytest.mark.parametrize("name", ["unet", "attention_res_unet", "efficientnet_unet", "prob_unet"])
+def test_an_interactive_network_started_from_a_plain_one_predicts_as_it_does(name):
+    """Zero weights for the click channels: with any clicks, at first the same output."""
+    from segtrain._clicks import load_plain_weights
+
+    # width 8: at width 4 attention_res_unet's first block would switch from a 1x1 shortcut to
+    # the identity when the input grows to 4 channels (another architecture, refused)
+    tiny = {"depth": 2, "width": 8} | ({"repeats": 1} if name == "efficientnet_unet" else {})
+    torch.manual_seed(0)
+    plain = build_model(name, tiny).eval()
+    inter = build_model(name, {**tiny, "in_channels": 4}).eval()
+    widened = load_plain_weights(inter, plain.state_dict())
+    new, old = inter.state_dict(), plain.state_dict()
+    assert widened and all(new[k].shape[1] == old[k].shape[1] + 3 for k in widened)
+    if name == "prob_unet":  # the posterior reads [image, clicks, mask]: the mask weights moved
+        k = next(k for k in widened if k.startswith("posterior"))
+        torch.testing.assert_close(new[k][:, 4], old[k][:, 1])
+        assert not new[k][:, 1:4].any()
+    x = torch.randn(1, 1, 32, 32)
+    clicks = torch.rand(1, 3, 32, 32)  # any click disks and previous mask
+    with torch.no_grad():
+        torch.manual_seed(1)
+        want = plain(x)
+        torch.manual_seed(1)
+        got = inter(torch.cat([x, clicks], 1))
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
+    with pytest.raises(InputError, match="interactive already"):
+        load_plain_weights(inter, inter.state_dict())
+    other = build_model(name, {**tiny, "width": 16})
+    with pytest.raises(InputError, match="only the input layers may differ"):
+        load_plain_weights(inter, other.state_dict())
+
+
+def test_an_interactive_run_fine_tunes_a_plain_run(tmp_path, caplog):
+    data = write_pairs(tmp_path / "data", n=2, size=48)
+    plain = train(_cfg(data, tmp_path / "plain", interactive=False))
+    with caplog.at_level("INFO", logger="segtrain"):
+        run = train(_cfg(data, tmp_path / "ft", max_steps=1, val_every=1, init_from=str(plain)))
+    assert "click channels of" in caplog.text and "start at zero" in caplog.text
+    net, cfg = load_run(run)
+    assert cfg.interactive and click_settings(net) is not None
+    with pytest.raises(InputError, match="same model_params"):
+        train(_cfg(data, tmp_path / "ft2", max_steps=1, model_params={"depth": 1, "width": 4},
+                   init_from=str(plain)))  # fmt: skip
