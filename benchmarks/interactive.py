@@ -59,8 +59,13 @@ RUNS = {
     },
     # The same interactive U-Net started from the baseline's weights (click channels at zero):
     # it begins at the baseline's IoU@0 and learns the clicks; fewer steps and a lower rate.
-    "unet_interactive_ft": {"model": "unet", "interactive": True, "init_from": "unet",
-                            "max_steps": 500, "lr": 5e-4},  # fmt: skip
+    "unet_interactive_ft": {
+        "model": "unet",
+        "interactive": True,
+        "init_from": "unet",
+        "max_steps": 500,
+        "lr": 5e-4,
+    },  # fmt: skip
 }
 TINY = {"model_params": {"depth": 2, "width": 4}, "max_steps": 3, "val_every": 3,
         "patch_px": 64, "batch_size": 2, "val_patches": 2}  # fmt: skip
@@ -107,9 +112,10 @@ def _checked_baseline(run: Path) -> Path:
 
     cfg = segtrain.read_train_config(run)
     want = segtrain.TrainConfig(train=cfg.train)
-    diff = {f: (getattr(cfg, f), getattr(want, f)) for f in ("model", "model_params", "interactive",
-            "patch_px", "batch_size", "max_steps", "loss", "amp")  # fmt: skip
-            if getattr(cfg, f) != getattr(want, f)}
+    fields = ("model", "model_params", "interactive", "patch_px", "batch_size", "max_steps",
+              "loss", "amp")  # fmt: skip
+    diff = {f: (getattr(cfg, f), getattr(want, f)) for f in fields}
+    diff = {f: v for f, v in diff.items() if v[0] != v[1]}
     if diff:
         raise SystemExit(f"--baseline {run} is not the recipe's U-Net: {diff}")
     print(f"baseline: {run} (seed {cfg.seed}, {cfg.max_steps} steps)", flush=True)
@@ -240,11 +246,18 @@ def main() -> None:
     ap.add_argument("--steps-scale", type=float, default=1.0, help="scale every run's steps")
     ap.add_argument("--threads", type=int, default=2, help="torch threads for training")
     ap.add_argument("--eval-threads", type=int, default=2, help="torch threads for evaluation")
-    ap.add_argument("--baseline", type=Path, default=None,
-                    help="an existing recipe U-Net run to use instead of training the baseline")
-    ap.add_argument("--runs", default=",".join(RUNS),
-                    help="the runs to train and evaluate (comma-separated; the baseline is "
-                    "still read when a run starts from it)")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="an existing recipe U-Net run to use instead of training the baseline",
+    )
+    ap.add_argument(
+        "--runs",
+        default=",".join(RUNS),
+        help="the runs to train and evaluate (comma-separated; the baseline is "
+        "still read when a run starts from it)",
+    )
     ap.add_argument("--timing-only", action="store_true")
     ap.add_argument("--smoke", action="store_true", help="tiny models, 3 steps, 2 slices")
     args = ap.parse_args()

@@ -224,8 +224,12 @@ def load_plain_weights(net, state: dict, image_channels: int = 1) -> list[str]:
         if old.shape == w.shape:
             merged[name] = old
             continue
-        if (old.dim() == w.dim() >= 2 and old.shape[0] == w.shape[0] and old.shape[2:] == w.shape[2:]
-                and w.shape[1] - old.shape[1] == CLICK_CHANNELS):  # fmt: skip
+
+        def but_inputs(shape):
+            return shape[:1] + shape[2:]
+
+        wider = old.dim() == w.dim() >= 2 and w.shape[1] - old.shape[1] == CLICK_CHANNELS
+        if wider and but_inputs(old.shape) == but_inputs(w.shape):
             at = image_channels
             zeros = torch.zeros_like(w[:, :CLICK_CHANNELS])
             merged[name] = torch.cat([old[:, :at], zeros, old[:, at:]], dim=1)
