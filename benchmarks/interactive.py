@@ -8,8 +8,11 @@ user, the uncertainty quality and the time of one click.
         --baseline /tmp/lucchi_fwd/runs/unet__real__seed0
     # evaluate runs trained before (OUT/runs/{unet,unet_interactive,prob_unet_interactive})
     .venv/bin/python benchmarks/interactive.py --out /tmp/interactive --no-train
-    # only the time per click on a 768 x 1024 slice (a run folder of an interactive model)
+    # only the time per click on a 768 x 1024 slice (OUT/runs/RUN: the probabilistic run, else
+    # the first interactive one of --runs; writes OUT/timing.json)
     .venv/bin/python benchmarks/interactive.py --timing-only --out /tmp/interactive
+    # the tables again from the evaluation folders of earlier runs (OUT/eval/*, OUT/timing.json)
+    .venv/bin/python benchmarks/interactive.py --collect --out /tmp/interactive
     # a few seconds to a minute: tiny models, 3 steps, 2 test slices, 2 clicks (a check only)
     .venv/bin/python benchmarks/interactive.py --smoke --out /tmp/interactive_smoke
 
@@ -148,6 +151,26 @@ def evaluate(args, runs: dict[str, Path], test: Path, out: Path) -> dict:
     return res
 
 
+def collect(args, out: Path) -> dict:
+    """The evaluation tables of earlier runs, read back from OUT/eval/RUN_SCOPE/."""
+    import pandas as pd
+
+    from segtrain import ClicksResult
+
+    res = {}
+    for name in args.runs:
+        for kind in ("none", "image", "object"):
+            folder = out / f"{name}_{kind}"
+            if (folder / "summary.csv").is_file():
+                res.setdefault(name, {})[kind] = ClicksResult(
+                    folder, pd.read_csv(folder / "summary.csv"), None,
+                    pd.read_csv(folder / "uncertainty.csv"),
+                )  # fmt: skip
+    if not res:
+        raise SystemExit(f"--collect: no evaluation folders under {out}")
+    return res
+
+
 def timing(run: Path, test: Path, *, n_clicks: int = 10) -> list[dict]:
     """Seconds per click (segtrain.refine_input, one window each) with 1 and 2 threads."""
     import numpy as np
@@ -208,17 +231,22 @@ def markdown(res: dict, times: list[dict], clicks: int) -> str:
                     line += " | " + " | ".join(["-"] * (len(ks) + 3))
                 out.append(f"| {name} | {s['clicker']} | {line} |")
     out += ["", "### Object scope (RITM: per true mitochondrion in its crop; stops at IoU 0.95)",
-            "", "| run | clicker | objects | IoU@0 pooled | mIoU@0 | NoC@85 (NoF) | NoC@90 (NoF) "
-            "| NoC@95 (NoF) |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+            "", "| run | clicker | objects | IoU@0 pooled | mIoU@0 | "
+            + " | ".join(f"mIoU@{k}" for k in ks) + " | NoC@85 (NoF) | NoC@90 (NoF) "
+            "| NoC@95 (NoF) |",
+            "|---|---|---|---|---|" + "---|" * len(ks) + "---|---|---|"]  # fmt: skip
     for name, r in res.items():
         for scope_res in r.values():
             for s in scope_res.summary.to_dict(orient="records"):
                 if s["scope"] != "object":
                     continue
-                nocs = ("-", "-", "-") if s["clicker"] == "none" else tuple(
-                    f"{s[f'noc@{t}']:.2f} ({s[f'nof@{t}']})" for t in (85, 90, 95))  # fmt: skip
+                none = s["clicker"] == "none"
+                mious = ["-"] * len(ks) if none else [f"{s.get(f'miou@{k}', float('nan')):.3f}"
+                                                      for k in ks]  # fmt: skip
+                nocs = ["-"] * 3 if none else [f"{s[f'noc@{t}']:.2f} ({s[f'nof@{t}']})"
+                                               for t in (85, 90, 95)]  # fmt: skip
                 out.append(f"| {name} | {s['clicker']} | {s['n']} | {s['pooled_iou@0']:.3f} | "
-                           f"{s['miou@0']:.3f} | " + " | ".join(nocs) + " |")  # fmt: skip
+                           f"{s['miou@0']:.3f} | " + " | ".join(mious + nocs) + " |")  # fmt: skip
     out += ["", "### Uncertainty at 0 clicks (pooled over the pixels of the 17 slices)", "",
             "| run | uncertainty | AUROC (std vs wrong pixels) | wrong in top 1 % | wrong in "
             "top 5 % | wrong pixels |", "|---|---|---|---|---|---|"]  # fmt: skip
@@ -259,6 +287,7 @@ def main() -> None:
         "still read when a run starts from it)",
     )
     ap.add_argument("--timing-only", action="store_true")
+    ap.add_argument("--collect", action="store_true", help="tables from OUT/eval only")
     ap.add_argument("--smoke", action="store_true", help="tiny models, 3 steps, 2 slices")
     args = ap.parse_args()
     args.runs = args.runs.split(",")
@@ -267,16 +296,23 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     test = _smoke_test_set(args.out) if args.smoke else DATA / "test"
     root = args.out / "runs"
+    # timed: the probabilistic run (16 samples per click, the slowest) when there is one
+    inter = sorted((r for r in args.runs if RUNS[r]["interactive"]), key=lambda r: "prob" not in r)
+    timed = inter[0] if inter else None
     if args.timing_only:
-        times = timing(root / "prob_unet_interactive", test)
+        times = timing(root / timed, test)
+        (args.out / "timing.json").write_text(json.dumps(times, indent=2))
         print(json.dumps(times, indent=2))
         return
     t0 = time.perf_counter()
-    runs = train_runs(args, root)
-    res = evaluate(args, runs, test, args.out / "eval")
-    timed = next((r for r in ("prob_unet_interactive", "unet_interactive_ft", "unet_interactive")
-                  if r in args.runs), None)  # fmt: skip
-    times = timing(runs[timed], test, n_clicks=3 if args.smoke else 10) if timed else []
+    if args.collect:
+        res = collect(args, args.out / "eval")
+        tj = args.out / "timing.json"
+        times, runs = (json.loads(tj.read_text()) if tj.is_file() else []), {}
+    else:
+        runs = train_runs(args, root)
+        res = evaluate(args, runs, test, args.out / "eval")
+        times = timing(runs[timed], test, n_clicks=3 if args.smoke else 10) if timed else []
     text = markdown(res, times, 2 if args.smoke else 20)
     (args.out / "results.md").write_text(text)
     meta = {"wall_min": round((time.perf_counter() - t0) / 60, 1), "smoke": args.smoke,
