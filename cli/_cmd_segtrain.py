@@ -141,6 +141,12 @@ def register(app: typer.Typer) -> None:
             help="Add click and previous-mask channels, filled by a simulated user (any model; "
             "settings: `clicks:` in the config). (default: off)",
         ),
+        init_from: Path = typer.Option(
+            None,
+            "--init-from",
+            help="Start from the weights of this run (same model and params); an --interactive "
+            "run may start from a plain one. (default: none, from scratch)",
+        ),
         seed: int = typer.Option(None, "--seed", help=f"The one seed. (default: {d('seed')})"),
         threads: int = typer.Option(
             None, "--threads", help="torch CPU threads. (default: torch's, all cores)"
@@ -180,6 +186,7 @@ def register(app: typer.Typer) -> None:
             "patience": patience,
             "amp": amp,
             "interactive": interactive,
+            "init_from": str(init_from) if init_from is not None else None,
             "seed": seed,
             "num_threads": threads,
             "device": device,

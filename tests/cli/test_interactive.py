@@ -129,3 +129,21 @@ def test_clicks_evaluation(runs, invoke, tmp_path):
     assert list(summary["clicker"]) == ["none"] and "miou@0" in summary.columns
     r = invoke("clicks", root / "prob", "--data", data, "-o", tmp_path / "x", "--scope", "pixel")
     assert r.exit_code == 2 and "choose scopes from image, object" in r.stderr
+
+
+def test_train_interactive_from_a_plain_run(runs, invoke, tmp_path):
+    import yaml
+
+    root, data = runs
+    common = ["--data", data, "--model-params", "depth=2,width=4", "--patch-px", 32,
+              "--batch-size", 2, "--max-steps", 2, "--no-amp", "--threads", 1]  # fmt: skip
+    r = invoke("train", "--run-dir", tmp_path / "ft", "--interactive", "--init-from",
+               root / "unet", *common)  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    cfg = yaml.safe_load((tmp_path / "ft" / "config.yaml").read_text())
+    assert cfg["interactive"] is True and cfg["init_from"] == str(root / "unet")
+    # Another architecture is one line, nothing written.
+    r = invoke("train", "--run-dir", tmp_path / "bad", "--interactive", "--init-from",
+               root / "prob", *common)  # fmt: skip
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "bad").exists()
