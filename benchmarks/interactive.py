@@ -1,12 +1,12 @@
-"""Probabilistic interactive segmentation on Lucchi++ (issue 10): three trainings, the simulated
+"""Probabilistic interactive segmentation on Lucchi++ (issue 10): four trainings, the simulated
 user, the uncertainty quality and the time of one click.
 
-    # everything (trains 3 runs of at most 20 minutes each, then evaluates; about 2 hours alone)
+    # everything (trains 4 runs of at most 20 minutes each, then evaluates; about 3 hours alone)
     .venv/bin/python benchmarks/interactive.py --out /tmp/interactive
     # reuse a recipe U-Net trained before (e.g. by benchmarks/lucchi.py, seed 0) as the baseline
     .venv/bin/python benchmarks/interactive.py --out /tmp/interactive \
         --baseline /tmp/lucchi_fwd/runs/unet__real__seed0
-    # evaluate runs trained before (OUT/runs/{unet,unet_interactive,prob_unet_interactive})
+    # evaluate runs trained before (OUT/runs/RUN for each of --runs)
     .venv/bin/python benchmarks/interactive.py --out /tmp/interactive --no-train
     # only the time per click on a 768 x 1024 slice (OUT/runs/RUN: the probabilistic run, else
     # the first interactive one of --runs; writes OUT/timing.json)
