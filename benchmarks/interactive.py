@@ -21,14 +21,15 @@ Runs (train on the 5 Lucchi++ training slices, held-out validation band of the r
 - ``unet``: the recipe (`segtrain.RECIPE`, 1,200 steps in float32), not interactive: the baseline;
 - ``unet_interactive``: the same U-Net with click and previous-mask channels (``interactive:
   true``, the default `ClickConfig`), fewer steps because each step also runs the network for
-  the simulated clicks (about 1.7x the recipe's step cost, measured under load);
-- ``unet_interactive_ft``: ``unet_interactive`` started from the baseline's weights (``init_from``;
-  its click channels start at zero weight, so it begins at the baseline's IoU@0), 500 steps at
-  a learning rate of 5e-4;
+  the simulated clicks (1.4x the recipe's step cost, measured alone with validation);
 - ``prob_unet_interactive``: the probabilistic U-Net (latent 6, beta 10), interactive, with
   ``elbo+dice`` so its pixel loss is the baseline's BCE + Dice (only the latent differs), about
-  1.9x the recipe's step cost; trained in bf16 (``amp: true``), in which ``prob_unet`` steps
-  1.5x faster than in float32 on this CPU (`bench_segtrain.py --steps 20`, measured alone).
+  2.2x the recipe's step cost (measured alone with validation); trained in bf16 (``amp:
+  true``), in which ``prob_unet`` steps 1.5x faster than in float32 on this CPU
+  (`bench_segtrain.py --steps 20`, measured alone);
+- ``unet_interactive_ft``: ``unet_interactive`` started from the baseline's weights (``init_from``;
+  its click channels start at zero weight, so it begins at the baseline's IoU@0), 500 steps at
+  a learning rate of 5e-4.
 
 Every training also stops at 20 minutes of wall clock (``--minutes``; whichever ends first).
 Evaluation on the 17 test slices with `segtrain.clicks_folder` (the code behind `mitoshape
@@ -68,7 +69,7 @@ RUNS = {
         "init_from": "unet",
         "max_steps": 500,
         "lr": 5e-4,
-    },  # fmt: skip
+    },
 }
 TINY = {"model_params": {"depth": 2, "width": 4}, "max_steps": 3, "val_every": 3,
         "patch_px": 64, "batch_size": 2, "val_patches": 2}  # fmt: skip

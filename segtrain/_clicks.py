@@ -218,16 +218,16 @@ def load_plain_weights(net, state: dict, image_channels: int = 1) -> list[str]:
             "init_from holds another architecture: its weights do not match this model's "
             f"({len(set(own) ^ set(state))} tensors differ by name)."
         )
+
+    def but_inputs(shape):
+        return shape[:1] + shape[2:]
+
     widened, merged = [], {}
     for name, w in own.items():
         old = state[name]
         if old.shape == w.shape:
             merged[name] = old
             continue
-
-        def but_inputs(shape):
-            return shape[:1] + shape[2:]
-
         wider = old.dim() == w.dim() >= 2 and w.shape[1] - old.shape[1] == CLICK_CHANNELS
         if wider and but_inputs(old.shape) == but_inputs(w.shape):
             at = image_channels
