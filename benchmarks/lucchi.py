@@ -6,6 +6,8 @@
     .venv/bin/python benchmarks/lucchi.py --direction reverse --out /tmp/lucchi_rev
     # the drop from one direction to the other, per model and output
     .venv/bin/python benchmarks/lucchi.py --compare /tmp/lucchi_fwd /tmp/lucchi_rev
+    # one table from benches run in several sittings (`mitoshape bench-merge`)
+    .venv/bin/python benchmarks/lucchi.py --merge /tmp/lucchi_fwd_a /tmp/lucchi_fwd_b --out OUT
     # a few seconds, to check the script works (tiny models, 2 steps, 2 test slices)
     .venv/bin/python benchmarks/lucchi.py --smoke --out /tmp/lucchi_smoke
 
@@ -110,7 +112,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--smoke", action="store_true", help="tiny models, 2 steps, 2 test slices")
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("FORWARD", "REVERSE"))
+    ap.add_argument("--merge", nargs="+", type=Path, metavar="DIR", help="pool these benches")
     args = ap.parse_args()
+    if args.merge:
+        import segtrain
+
+        segtrain.merge_bench(args.merge, args.out)
+        print((args.out / "table.md").read_text())
+        return
     if args.compare:
         text = compare(*args.compare)
         (args.compare[1] / "drop.md").write_text(text)

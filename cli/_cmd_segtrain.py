@@ -366,6 +366,18 @@ def register(app: typer.Typer) -> None:
             table = run_bench(cfg, out, overwrite=overwrite, inputs=[config], progress=bar.update)
         typer.echo(f"{len(table)} rows; wrote {out}/table.md, table.csv, table.png")
 
+    @app.command("bench-merge")
+    def bench_merge_cmd(
+        folders: list[Path] = typer.Argument(..., help="Finished bench folders (--out of bench)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output folder for the pooled table."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier merge."),
+    ) -> None:
+        """Pool benches run in several sittings (e.g. one seed each) into one table over seeds."""
+        from segtrain import merge_bench
+
+        table = merge_bench(folders, out, overwrite=overwrite)
+        typer.echo(f"{len(table)} rows; wrote {out}/table.md, table.csv, table.png")
+
     @app.command("quantify")
     def quantify_cmd(
         masks: Path = typer.Argument(..., help="Folder (or file) of masks / instance labels."),

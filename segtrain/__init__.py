@@ -143,6 +143,7 @@ _EXPORTS = {
     "write_curves": "._workflow",
     "BenchConfig": "._bench_config",
     "run_bench": "._bench",
+    "merge_bench": "._bench",
     "ExplainResult": "._explain_folders",
     "ReportResult": "._report_folders",
     "explain_folder": "._explain_folders",

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from shapelib.io import OutputFolder, check_output_folder, open_output_folder
+from shapelib import InputError
+from shapelib.io import OutputFolder, atomic_write, check_output_folder, open_output_folder
 
 from . import io
 from ._bench_config import BenchConfig, all_sources, base_train, regime_sources
-from ._bench_table import aggregate_seeds, format_table
+from ._bench_table import GROUP, aggregate_seeds, format_table
 from ._config import RECIPE, DataSource, TrainConfig
 from ._figures import plot_bench_table, plot_predictions
 from ._metrics import Connectivity, EvaluationResult, evaluate_images
@@ -33,6 +34,7 @@ __all__ = [
     "BenchConfig",
     "evaluate_items",
     "format_table",
+    "merge_bench",
     "predict_and_evaluate",
     "predict_items",
     "run_bench",
@@ -161,6 +163,47 @@ def run_bench(
     bench.claim("table.csv", "table.md", "table.png")
     io.write_csv(bench.path("table_seeds.csv"), per_seed)
     io.write_bench_outputs(out, table, format_table(table), plot_bench_table(table))
+    return table
+
+
+def merge_bench(folders, out: str | Path, *, overwrite: bool = False):
+    """Pool the per-seed rows of several finished benches (e.g. one seed per sitting) into one
+    table: ``table.csv``, ``table.md``, ``table.png`` and ``table_seeds.csv`` in ``out``, as
+    `run_bench` writes them for all the seeds at once; ``merged_from.txt`` lists the folders.
+
+    The runs stay where they are. A (model, training data, test set, output, seed) found in two
+    folders is an error: the same run counted twice would shrink the std over seeds.
+
+    Returns
+    -------
+    pandas.DataFrame, one row per (model, training data, test set, output), over seeds.
+    """
+    import pandas as pd
+
+    folders = [Path(f) for f in folders]
+    if not folders:
+        raise InputError("merge_bench needs at least one bench folder.")
+    per_seed = pd.concat([io.read_bench_seeds(f) for f in folders], ignore_index=True)
+    key = [*GROUP, "seed"]
+    dup = per_seed[per_seed.duplicated(key, keep=False)]
+    if len(dup):
+        raise InputError(
+            "the same run is in more than one folder: "
+            + "; ".join(sorted({" ".join(map(str, r)) for r in dup[key].itertuples(index=False)}))
+        )
+    # every model's seeds together, models in the order they first appear
+    order = {m: i for i, m in enumerate(dict.fromkeys(per_seed["model"]))}
+    per_seed = per_seed.sort_values(
+        ["model", "seed"], key=lambda c: c.map(order) if c.name == "model" else c, kind="stable"
+    ).reset_index(drop=True)
+    table = aggregate_seeds(per_seed)
+    ins = list(folders)
+    merged = open_output_folder(out, command="bench-merge", inputs=ins, overwrite=overwrite)
+    merged.claim("table.csv", "table.md", "table.png")
+    io.write_csv(merged.path("table_seeds.csv"), per_seed)
+    io.write_bench_outputs(out, table, format_table(table), plot_bench_table(table))
+    lines = "".join(f"{f.resolve()}\n" for f in folders)
+    atomic_write(merged.path("merged_from.txt"), lines)
     return table
 
 

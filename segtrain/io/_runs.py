@@ -137,6 +137,16 @@ def write_figure(path: str | Path, fig, *, dpi: int = 100) -> Path:
     return Path(path)
 
 
+def read_bench_seeds(folder: str | Path):
+    """A bench folder's per-seed table (``table_seeds.csv``) as a DataFrame."""
+    import pandas as pd
+
+    path = Path(folder) / "table_seeds.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: {folder} is not a finished bench folder.")
+    return pd.read_csv(path)
+
+
 def write_bench_outputs(out: str | Path, table, markdown: str, figure) -> None:
     """Write a bench's ``table.csv``, ``table.md`` and ``table.png`` (the given figure)."""
     out = Path(out)

@@ -108,6 +108,15 @@ def test_quantify_3d_and_bench(tmp_path, invoke):
     r = invoke("bench", tmp_path / "bench.yaml", "-o", tmp_path / "b")
     assert r.exit_code == 0, r.stderr
     assert "patch_cnn" in (tmp_path / "b" / "table.md").read_text()
+    (tmp_path / "bench1.yaml").write_text(yaml.safe_dump(bench | {"seeds": [1]}))
+    r = invoke("bench", tmp_path / "bench1.yaml", "-o", tmp_path / "b1")
+    assert r.exit_code == 0, r.stderr
+    r = invoke("bench-merge", tmp_path / "b", tmp_path / "b1", "-o", tmp_path / "m")
+    assert r.exit_code == 0, r.stderr
+    merged = (tmp_path / "m" / "table.md").read_text()
+    assert "| patch_cnn | real (d) | self | plain | 2 |" in merged
+    r = invoke("bench-merge", tmp_path / "b", tmp_path / "b", "-o", tmp_path / "m2")
+    assert r.exit_code != 0 and "more than one folder" in r.stderr
 
 
 def test_help_shows_every_default(invoke):

@@ -82,6 +82,45 @@ def test_bench_over_seeds_at_equal_steps(tmp_path):
     ).exists()
 
 
+def test_merge_of_benches_one_seed_each_equals_one_bench_of_both(tmp_path):
+    """Benches run in two sittings (seed 0, then seed 1) pool to the table of one bench of both:
+    same seed, same run, so every score matches; only the timing may differ."""
+    import pandas as pd
+
+    from segtrain import merge_bench
+
+    real = write_pairs(tmp_path / "real", n=2, size=32, rng=1)
+    base = {
+        "models": {"unet": {"depth": 1, "width": 2}, "patch_cnn": {"width": 2, "fc": 4}},
+        "real": [{"path": str(real)}],
+        "test_sets": {"self": str(real)},
+        "train": TINY_TRAIN | {"max_steps": 3, "val_every": 3},
+        "clean": False,
+        "save_predictions": "none",
+        "tile_px": 32,
+        "overlap_px": 8,
+    }
+    both = run_bench(BenchConfig(**base, seeds=[0, 1]), tmp_path / "both")
+    for s in (0, 1):
+        run_bench(BenchConfig(**base, seeds=[s]), tmp_path / f"s{s}")
+    merged = merge_bench([tmp_path / "s1", tmp_path / "s0"], tmp_path / "merged")
+    assert list(merged["model"]) == ["unet", "patch_cnn"] and list(merged["seeds"]) == [2, 2]
+    assert list(merged["seed_list"]) == ["0 1", "0 1"]
+    scores = [c for c in both.columns if c.startswith(("iou", "dice", "betti", "f1", "precision"))]
+    pd.testing.assert_frame_equal(merged[scores], both[scores])
+    assert (merged["iou_seed_std"] > 0).any()  # two different seeds, not one counted twice
+    out = tmp_path / "merged"
+    for f in ("table.md", "table.csv", "table.png", "table_seeds.csv", "merged_from.txt"):
+        assert (out / f).is_file()
+    assert len(pd.read_csv(out / "table_seeds.csv")) == 4
+    assert (tmp_path / "s1").resolve().as_posix() in (out / "merged_from.txt").read_text()
+    with pytest.raises(ValueError, match="more than one folder: unet real"):
+        merge_bench([tmp_path / "s0", tmp_path / "both"], tmp_path / "dup")
+    assert not (tmp_path / "dup").exists()  # nothing half-written
+    with pytest.raises(FileNotFoundError, match="not a finished bench folder"):
+        merge_bench([tmp_path / "s0", tmp_path / "real"], tmp_path / "bad")
+
+
 def test_bench_budget_rules():
     base = {"models": {"unet": {}}, "test_sets": {"t": "t"}}
     with pytest.raises(ValueError, match="budget: minutes needs"):
