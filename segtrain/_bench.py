@@ -189,7 +189,15 @@ def merge_bench(folders, out: str | Path, *, overwrite: bool = False):
     if len(dup):
         raise InputError(
             "the same run is in more than one folder: "
-            + "; ".join(sorted({" ".join(map(str, r)) for r in dup[key].itertuples(index=False)}))
+            + "; ".join(
+                sorted(
+                    {
+                        f"{r.model} ({r.training}: {r.train_data}) on {r.test_set}, "
+                        f"{r.output}, seed {r.seed}"
+                        for r in dup.itertuples()
+                    }
+                )
+            )
         )
     # every model's seeds together, models in the order they first appear
     order = {m: i for i, m in enumerate(dict.fromkeys(per_seed["model"]))}
