@@ -205,8 +205,7 @@ def merge_bench(folders, out: str | Path, *, overwrite: bool = False):
         ["model", "seed"], key=lambda c: c.map(order) if c.name == "model" else c, kind="stable"
     ).reset_index(drop=True)
     table = aggregate_seeds(per_seed)
-    ins = list(folders)
-    merged = open_output_folder(out, command="bench-merge", inputs=ins, overwrite=overwrite)
+    merged = open_output_folder(out, command="bench-merge", inputs=folders, overwrite=overwrite)
     merged.claim("table.csv", "table.md", "table.png")
     io.write_csv(merged.path("table_seeds.csv"), per_seed)
     io.write_bench_outputs(out, table, format_table(table), plot_bench_table(table))

@@ -122,6 +122,17 @@ def test_merge_of_benches_one_seed_each_equals_one_bench_of_both(tmp_path):
     assert not (tmp_path / "dup").exists()  # nothing half-written
     with pytest.raises(FileNotFoundError, match="not a finished bench folder"):
         merge_bench([tmp_path / "s0", tmp_path / "real"], tmp_path / "bad")
+    # Known answer: these tiny runs score the same at both seeds, so give each row its own
+    # IoU and check the pooled mean and std over seeds (a swap or a lost row would show).
+    per_seed = pd.read_csv(tmp_path / "both" / "table_seeds.csv")
+    per_seed["iou_mean"] = per_seed["iou_pooled"] = [0.5, 0.7, 0.2, 0.4]
+    for s in (0, 1):
+        (tmp_path / f"k{s}").mkdir()
+        per_seed[per_seed["seed"] == s].to_csv(tmp_path / f"k{s}" / "table_seeds.csv", index=False)
+    known = merge_bench([tmp_path / "k1", tmp_path / "k0"], tmp_path / "known")
+    assert list(known["iou_mean"]) == pytest.approx([0.6, 0.3])
+    assert list(known["iou_seed_std"]) == pytest.approx([0.02**0.5] * 2)
+    assert list(known["iou_pooled_mean"]) == pytest.approx([0.6, 0.3])
 
 
 def test_bench_budget_rules():
