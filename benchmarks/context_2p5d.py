@@ -5,6 +5,8 @@ images for the rest).
 
     .venv/bin/python benchmarks/context_2p5d.py --out /tmp/ctx2p5d
     .venv/bin/python benchmarks/context_2p5d.py --smoke --out /tmp/ctx_smoke   # seconds
+    # one table from sittings (e.g. --seeds 0, then --seeds 1,2 in another --out)
+    .venv/bin/python benchmarks/context_2p5d.py --merge /tmp/ctx_a /tmp/ctx_b --out OUT
 
 Data: Conf1 z-stacks (`--planes` planes 250 nm apart, `--size` px, 2-6 objects) rendered from
 the shapes of `synthetic_transfer.py` (demo phantom library + 3DMSL instances 1 and 920); the
@@ -76,6 +78,59 @@ def evaluate(run: Path, folder: Path, context: int, tile_px: int):
     return evaluate_images(rows).summary
 
 
+def write_table(per_seed, out: Path) -> str:
+    """Write OUT/context_seeds.csv and OUT/context.md (mean over seeds +- std over seeds)."""
+    per_seed.to_csv(out / "context_seeds.csv", index=False)
+    lines = [
+        "| context slices | seeds | IoU pooled | IoU per slice | Dice per slice | Betti error |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c, g in per_seed.groupby("context_slices"):
+
+        def cell(col, g=g):
+            sd = g[col].std(ddof=1) if len(g) > 1 else 0.0
+            return f"{g[col].mean():.3f} +- {sd:.3f}"
+
+        lines.append(f"| {c} | {len(g)} | {cell('iou_pooled')} | {cell('iou_mean')} | "
+                     f"{cell('dice_mean')} | {cell('betti_error_mean')} |")  # fmt: skip
+    text = "mean over seeds +- std over seeds\n\n" + "\n".join(lines) + "\n"
+    (out / "context.md").write_text(text)
+    return text
+
+
+# Arguments that fix the data and the recipe: sittings pooled by --merge must agree on them.
+SAME_DATA = ("model", "steps", "train", "test", "planes", "size", "seed", "smoke")
+
+
+def merge(folders: list[Path], out: Path) -> str:
+    """Pool sittings (each a finished --out folder) into one table; refuse a (context, seed)
+    run present twice or sittings made with different data or steps."""
+    import pandas as pd
+
+    if len({f.resolve() for f in folders}) < len(folders):
+        raise SystemExit(f"a folder is given twice in --merge {' '.join(map(str, folders))}")
+    frames, ref = [], None
+    for f in folders:
+        csv, meta = f / "context_seeds.csv", f / "timing.json"
+        if not (csv.is_file() and meta.is_file()):
+            raise SystemExit(f"{f} is not a finished context_2p5d.py run (no {csv.name}).")
+        fixed = {k: json.loads(meta.read_text())["args"].get(k) for k in SAME_DATA}
+        if ref is not None and fixed != ref[1]:
+            diff = sorted(k for k in SAME_DATA if fixed[k] != ref[1][k])
+            raise SystemExit(f"{f} and {ref[0]} differ in {diff}: they cannot be pooled.")
+        ref = ref or (f, fixed)
+        frames.append(pd.read_csv(csv).assign(sitting=str(f)))
+    per_seed = pd.concat(frames, ignore_index=True)
+    dup = per_seed[per_seed.duplicated(["context_slices", "seed"], keep=False)]
+    if len(dup):
+        c, s = dup.iloc[0][["context_slices", "seed"]]
+        where = sorted(set(dup.sitting))
+        raise SystemExit(f"context {c} seed {s} is in more than one sitting: {where}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "merged_from.txt").write_text("".join(f"{f}\n" for f in folders))
+    return write_table(per_seed.drop(columns="sitting"), out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("/tmp/ctx2p5d"))
@@ -91,7 +146,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--smoke", action="store_true", help="2+1 small stacks, 2 steps, 1 seed")
+    ap.add_argument("--merge", nargs="+", type=Path, metavar="DIR", help="pool these sittings")
     args = ap.parse_args()
+    if args.merge:
+        print(merge(args.merge, args.out))
+        return
     if args.smoke:
         args.train, args.test, args.planes, args.size, args.workers = 2, 1, 6, 48, 1
         args.seeds = "0"
@@ -117,21 +176,7 @@ def main() -> None:
             s = evaluate(run, paths["test"], context, tile_px=min(512, args.size))
             rows.append({"context_slices": context, "seed": seed, **s})
     per_seed = pd.DataFrame(rows)
-    per_seed.to_csv(args.out / "context_seeds.csv", index=False)
-    lines = [
-        "| context slices | seeds | IoU pooled | IoU per slice | Dice per slice | Betti error |",
-        "|---|---|---|---|---|---|",
-    ]
-    for c, g in per_seed.groupby("context_slices"):
-
-        def cell(col, g=g):
-            sd = g[col].std(ddof=1) if len(g) > 1 else 0.0
-            return f"{g[col].mean():.3f} +- {sd:.3f}"
-
-        lines.append(f"| {c} | {len(g)} | {cell('iou_pooled')} | {cell('iou_mean')} | "
-                     f"{cell('dice_mean')} | {cell('betti_error_mean')} |")  # fmt: skip
-    text = "mean over seeds +- std over seeds\n\n" + "\n".join(lines) + "\n"
-    (args.out / "context.md").write_text(text)
+    text = write_table(per_seed, args.out)
     wall = round(time.perf_counter() - t0, 1)
     meta = {"wall_s": wall, "args": {k: str(v) for k, v in vars(args).items()}}
     (args.out / "timing.json").write_text(json.dumps(meta, indent=2))

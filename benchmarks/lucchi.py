@@ -40,9 +40,10 @@ TINY = {
 
 
 def _smoke_test_set(direction: str, out: Path) -> Path:
-    """Two test slices of the direction's test set, copied to OUT/smoke_test."""
+    """Two test slices of the direction's test set, copied beside OUT (OUT_smoke_test): the
+    bench refuses an output folder holding files it did not write."""
     src = DATA / ("test" if direction == "forward" else "train")
-    dst = out / "smoke_test"
+    dst = out.with_name(out.name + "_smoke_test")
     for sub in ("image", "label"):
         (dst / sub).mkdir(parents=True, exist_ok=True)
         for p in sorted((src / sub).iterdir())[:2]:

@@ -4,14 +4,16 @@ datasets of other microscopes (Epi1 held out, Conf1, Conf2), every model at equa
 seeds.
 
     .venv/bin/python benchmarks/synthetic_transfer.py --out /tmp/syn_transfer
-    .venv/bin/python benchmarks/synthetic_transfer.py --smoke --out /tmp/syn_smoke   # seconds
+    .venv/bin/python benchmarks/synthetic_transfer.py --smoke --out /tmp/syn_smoke \
+        --data /tmp/syn_smoke_data   # seconds
 
-Data (each set rendered once, kept in OUT/data and reused by a re-run):
+Data (each set rendered once into DATA, default /tmp/syn_transfer_data, and reused by a re-run
+or by another sitting; OUT holds the bench alone, so sittings pool with `mitoshape bench-merge`):
 - shapes: the demo's phantom library (`shapelib.phantoms.phantom_volume(24, touching_pairs=2,
-  rng=SEED)` extracted with the defaults of `mitoshape extract`, as `mitoshape demo` does) plus
-  the released instances ../shared/data/3dmsl_samples/1 and /920;
-- OUT/data/epi1_train: `--n-train` Epi1 fields of `--size` px with 1-8 objects, in-focus masks;
-- OUT/data/{epi1,conf1,conf2}_test: `--n-test` fields each, other seeds.
+  rng=SEED)` extracted with the defaults of `mitoshape extract` into DATA/library, as
+  `mitoshape demo` does) plus the released instances ../shared/data/3dmsl_samples/1 and /920;
+- DATA/epi1_train: `--n-train` Epi1 fields of `--size` px with 1-8 objects, in-focus masks;
+- DATA/{epi1,conf1,conf2}_test: `--n-test` fields each, other seeds.
 Training follows the recipe and the held-out rule of `mitoshape train` (with 10 or more
 training images, whole images are held out). Writes OUT/table.md (mean +- std over seeds
 [per-image std]), table.csv, table_seeds.csv, table.png, bench.yaml, timing.json.
@@ -37,13 +39,13 @@ SETS = {"epi1_train": ("Epi1", 0), "epi1_test": ("Epi1", 1), "conf1_test": ("Con
         "conf2_test": ("Conf2", 3)}  # fmt: skip
 
 
-def shapes(out: Path, args):
-    """The demo's phantom library (extracted once into OUT/library) and the 3DMSL instances."""
+def shapes(data: Path, args):
+    """The demo's phantom library (extracted once into DATA/library) and the 3DMSL instances."""
     from shapelib import extract_library
     from shapelib.phantoms import phantom_volume
     from simulator.io import read_shapes
 
-    lib = out / "library"
+    lib = data / "library"
     if not (lib / "library.csv").is_file():
         n = 3 if args.smoke else 24
         vol = phantom_volume(n, voxel_size_nm=30.0, touching_pairs=0 if args.smoke else 2,
@@ -56,18 +58,18 @@ def shapes(out: Path, args):
     return found
 
 
-def render(out: Path, args) -> dict[str, Path]:
+def render(data: Path, args) -> dict[str, Path]:
     """Every dataset of SETS (skipped when its dataset.json exists)."""
     from simulator import Acquisition, SceneConfig, get_preset, write_dataset
 
     found = None
     paths = {}
     for name, (preset, k) in SETS.items():
-        path = out / "data" / name
+        path = data / name
         paths[name] = path
         if (path / "dataset.json").is_file():
             continue
-        found = found if found is not None else shapes(out, args)
+        found = found if found is not None else shapes(data, args)
         n = args.n_train if name.endswith("train") else args.n_test
         scene = SceneConfig(acquisition=Acquisition(size_px=args.size), objects=(1, 8))
         write_dataset(found, get_preset(preset), path, n=n, scene=scene,
@@ -77,7 +79,9 @@ def render(out: Path, args) -> dict[str, Path]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", type=Path, default=Path("/tmp/syn_transfer"))
+    ap.add_argument("--out", type=Path, default=Path("/tmp/syn_transfer"), help="bench folder")
+    ap.add_argument("--data", type=Path, default=Path("/tmp/syn_transfer_data"),
+                    help="rendered datasets and library (kept, shared by sittings)")  # fmt: skip
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--steps", type=int, default=None, help="steps per run (default: recipe)")
@@ -95,7 +99,9 @@ def main() -> None:
     from segtrain import RECIPE
 
     t0 = time.perf_counter()
-    paths = render(args.out, args)
+    if args.data.resolve() == args.out.resolve():
+        ap.error("--data and --out must be different folders")
+    paths = render(args.data, args)
     t_data = time.perf_counter() - t0
     models = {m: (TINY[m] if args.smoke else {}) for m in args.models.split(",")}
     train = {"max_steps": args.steps or RECIPE.max_steps, "num_threads": args.threads,

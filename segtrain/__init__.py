@@ -1,11 +1,12 @@
 """segtrain: train, predict, evaluate and benchmark segmenters and morphology quantifiers.
 
-Layers: workflows: `_workflow.py` (folders through predict, evaluate, quantify), `_train.py`
-(the training loop writing a run folder, and reading one back), `_bench.py` (train then
-evaluate: a short round, the benchmark grid), `_explain_folders.py` (folders through explain),
+Layers: workflows: `_workflow.py` (folders through predict and evaluate),
+`_quantify_folders.py` (folders through quantify), `_train.py` (the training loop writing a
+run folder), `_run.py` (reading one back), `_round.py` (train then evaluate: a short round),
+`_bench.py` (the benchmark grid), `_explain_folders.py` (folders through explain),
 `_report_folders.py` (the XM-DL report) and `_interactive_folders.py` (refine, the simulated
-user, predict with samples); io: `io/` (a leaf); the rest is compute (arrays
-and configs in, arrays, tables and figures out).
+user, predict with samples); io: `io/` (a leaf); the rest is compute (arrays and configs in,
+arrays, tables and figures out).
 
 ``import segtrain`` is cheap: torch and the heavy modules load on first use of a name.
 
@@ -129,17 +130,17 @@ _EXPORTS = {
     "kl_diag_gaussians": "._models._prob_unet",
     # workflows
     "train": "._train",
-    "load_run": "._train",
-    "read_train_config": "._train",
+    "load_run": "._run",
+    "read_train_config": "._run",
     "read_postprocess": ".io",
     "read_split": ".io",
     "predict_folder": "._workflow",
     "evaluate_folders": "._workflow",
     "plot_prediction_folders": "._workflow",
-    "quantify_folder": "._workflow",
-    "QuantifyResult": "._workflow",
-    "train_and_evaluate": "._bench",
-    "plot_comparison": "._workflow",
+    "quantify_folder": "._quantify_folders",
+    "QuantifyResult": "._quantify_folders",
+    "train_and_evaluate": "._round",
+    "plot_comparison": "._quantify_folders",
     "write_curves": "._workflow",
     "BenchConfig": "._bench_config",
     "run_bench": "._bench",

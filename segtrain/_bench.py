@@ -1,6 +1,7 @@
-"""Train, then evaluate (workflows): a short round on one data set (`train_and_evaluate`) and
-the benchmark grid, models x training data (real, synthetic, synthetic then real, real +
-synthetic) x seeds x test sets x test-time outputs, at equal steps by default.
+"""The benchmark grid (a workflow): models x training data (real, synthetic, synthetic then
+real, real + synthetic) x seeds x test sets x test-time outputs, at equal steps by default,
+and the merge of benches run in sittings. A short round on one data set
+(`train_and_evaluate`): `_round.py`.
 
 Fair by construction: every model gets the same number of optimiser steps (the training
 recipe's, or ``train.max_steps``), the same data, held-out rule and seeds; the table reports
@@ -15,33 +16,17 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from shapelib import InputError
 from shapelib.io import OutputFolder, atomic_write, check_output_folder, open_output_folder
 
 from . import io
 from ._bench_config import BenchConfig, all_sources, base_train, regime_sources
 from ._bench_table import GROUP, aggregate_seeds, format_table
-from ._config import RECIPE, DataSource, TrainConfig
-from ._figures import plot_bench_table, plot_predictions
-from ._metrics import Connectivity, EvaluationResult, evaluate_images
-from ._predict import postprocess_mask
-from ._registry import ModelName
-from ._workflow import _predictor, _write_prediction
+from ._config import DataSource, TrainConfig
+from ._figures import plot_bench_table
+from ._round import evaluate_items, predict_items
 
-__all__ = [
-    "BenchConfig",
-    "evaluate_items",
-    "format_table",
-    "merge_bench",
-    "predict_and_evaluate",
-    "predict_items",
-    "run_bench",
-    "train_and_evaluate",
-]
-
-Progress = Callable[[int, int], None] | None
+__all__ = ["BenchConfig", "format_table", "merge_bench", "run_bench"]
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +54,7 @@ def _train_regime(cfg: BenchConfig, model: str, params: dict, regime: str, seed:
 
 def _run_facts(run_dir: Path) -> dict:
     """steps, s_per_step (training time, validation excluded) and params of a finished run."""
-    from ._train import load_run
+    from ._run import load_run
 
     rows = io.read_log_csv(run_dir / "log.csv")
     net, _ = load_run(run_dir, which="last")
@@ -242,183 +227,3 @@ def _evaluate_run(cfg, run_dir, test_name, test, bench, head, facts, save) -> li
         io.write_csv(pred.path("per_image.csv"), res.per_image)
         rows.append({**head, "test_set": test_name, "output": output, **facts, **res.summary})
     return rows
-
-
-def predict_items(
-    run_dir,
-    test: list,
-    *,
-    which: str = "best",
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    tta: bool | str = False,
-    num_threads: int | None = None,
-    progress: Progress = None,
-) -> dict[str, np.ndarray]:
-    """Probabilities of test images already read (`LabeledImage` list; 2.5D items are
-    (C, Y, X)): name -> (Y, X) float32."""
-    predict = _predictor(
-        run_dir,
-        which=which,
-        tile_px=tile_px,
-        overlap_px=overlap_px,
-        tta=tta,
-        device="auto",
-        num_threads=num_threads,
-    )
-    probs = {}
-    for k, it in enumerate(test):
-        probs[it.name] = predict(it.image, it.name, channels=np.ndim(it.image) == 3)
-        if progress is not None:
-            progress(k + 1, len(test))
-    return probs
-
-
-def evaluate_items(
-    probs: dict[str, np.ndarray],
-    test: list,
-    out: OutputFolder | None,
-    *,
-    threshold: float = 0.5,
-    sizes: tuple[int, int] = (0, 0),
-    connectivity: Connectivity = 4,
-) -> tuple[EvaluationResult, dict[str, np.ndarray]]:
-    """Masks of `probs` (post-processed with `sizes`), written to `out` (an output folder of the
-    guard) as `predict_folder` does (unless None), evaluated against the test items; returns
-    the result and the masks."""
-
-    masks = {}
-    for it in test:
-        p = probs[it.name]
-        if out is None:
-            lo, hole = sizes
-            masks[it.name] = postprocess_mask(
-                p, threshold=threshold, min_size_px=lo, max_hole_px=hole
-            )
-        else:
-            masks[it.name] = _write_prediction(
-                out, it.name, p, threshold, (it.pixel_size_nm, None), sizes
-            )
-    images = (
-        (it.name, masks[it.name], None, it.mask, it.instances)
-        for it in sorted(test, key=lambda it: it.name)
-    )
-    return evaluate_images(images, connectivity=connectivity), masks
-
-
-def predict_and_evaluate(
-    run_dir,
-    test: list,
-    out: Path | OutputFolder,
-    *,
-    which: str = "best",
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    tta: bool | str = False,
-    threshold: float = 0.5,
-    connectivity: Connectivity = 4,
-    num_threads: int | None = None,
-    overwrite: bool = False,
-    progress: Progress = None,
-) -> tuple[EvaluationResult, dict[str, np.ndarray]]:
-    """Predict test images already read (`LabeledImage` list), write the predictions to `out`
-    as `predict_folder` does (through the output guard), and evaluate them in memory; returns
-    the result and the masks."""
-    guard = out if isinstance(out, OutputFolder) else open_output_folder(
-        out, command="predict", inputs=[run_dir], overwrite=overwrite,
-        details={"run": str(run_dir), "which": which, "tta": tta, "threshold": threshold},
-    )  # fmt: skip
-    probs = predict_items(
-        run_dir, test, which=which, tile_px=tile_px, overlap_px=overlap_px, tta=tta,
-        num_threads=num_threads, progress=progress,
-    )  # fmt: skip
-    return evaluate_items(probs, test, guard, threshold=threshold, connectivity=connectivity)
-
-
-def train_and_evaluate(
-    train_data: str | Path,
-    test_data: str | Path,
-    out: str | Path,
-    *,
-    model: ModelName = RECIPE.model,
-    model_params: dict | None = None,
-    max_steps: int | None = None,
-    minutes: float | None = None,
-    patch_px: int | None = None,
-    batch_size: int | None = None,
-    seed: int = 0,
-    tta: bool | str = False,
-    num_threads: int | None = None,
-    n_figure: int = 3,
-    overwrite: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> EvaluationResult:
-    """Train with the recipe on `train_data`, predict `test_data` with ``best.pt``, evaluate,
-    and draw a figure.
-
-    Every training setting not given is the recipe's (`segtrain.RECIPE`, the defaults of
-    `TrainConfig` and of ``mitoshape train``): the same model a user and the benchmarks train.
-    Writes ``out/run/`` (the run folder), ``out/pred/`` (probabilities and masks),
-    ``out/metrics.csv`` (per image), ``out/summary.csv`` (mean, std and pooled, named) and
-    ``out/predictions.png`` (image, prediction, overlay with the truth for `n_figure` images).
-    The test folder is read once.
-
-    Parameters
-    ----------
-    train_data, test_data : folders with images/ and masks/ (or image/ and label/)
-    out : output folder
-    max_steps : int or None, steps (None: the recipe's)
-    minutes : float or None, also stop after this many wall-clock minutes
-    num_threads : int or None, torch CPU threads for training and prediction
-    progress : callable or None, ``progress(done, total)`` of the training (steps), then of the
-        prediction (images)
-
-    Returns
-    -------
-    EvaluationResult (per-image table and summary dict)
-
-    Examples
-    --------
-    >>> res = train_and_evaluate("lucchi_pp/train", "lucchi_pp/test", "out/seg",
-    ...                          max_steps=500)                             # doctest: +SKIP
-    >>> res.summary["iou_pooled"]                                           # doctest: +SKIP
-    """
-    from ._train import train
-
-    out = Path(out)
-    ins = [Path(train_data), Path(test_data)]
-    check_output_folder(out, command="train_and_evaluate", inputs=ins, overwrite=overwrite)
-    test = io.read_pairs_folder(test_data)  # before training: a bad test folder fails early
-    guard = open_output_folder(out, command="train_and_evaluate", inputs=ins, overwrite=overwrite)
-    given = {
-        "max_steps": max_steps,
-        "time_budget_min": minutes,
-        "patch_px": patch_px,
-        "batch_size": batch_size,
-        "model_params": model_params,
-        "num_threads": num_threads,
-    }
-    cfg = TrainConfig(
-        train=[DataSource(path=str(train_data))],
-        run_dir=str(guard.subfolder("run")),
-        model=model,
-        seed=seed,
-        **{k: v for k, v in given.items() if v is not None},
-    )
-    run = train(cfg, progress=progress)
-    pred = open_output_folder(guard.subfolder("pred"), command="predict", inputs=[run])
-    res, masks = predict_and_evaluate(
-        run, test, pred, tta=tta, num_threads=num_threads, progress=progress
-    )
-    io.write_csv(guard.path("metrics.csv"), res.per_image)
-    io.write_csv(guard.path("summary.csv"), res.summary_table().reset_index(names="metric"))
-    # Figure: the first n_figure test images with prediction and truth.
-    shown = test[:n_figure]
-    fig = plot_predictions(
-        [it.image for it in shown],
-        [masks[it.name] for it in shown],
-        [it.mask for it in shown],
-        titles=[it.name for it in shown],
-    )
-    io.write_figure(guard.path("predictions.png"), fig, dpi=80)
-    return res

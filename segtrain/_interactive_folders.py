@@ -46,7 +46,7 @@ def _load(run_dir, which: str, device: str):
     import torch
 
     from ._device import pick_device
-    from ._train import load_run
+    from ._run import load_run
 
     model, cfg = load_run(run_dir, which=which)
     dev = pick_device(device)

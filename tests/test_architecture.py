@@ -29,8 +29,11 @@ WORKFLOWS = {
     "simulator": {"simulator._batch"},
     "segtrain": {
         "segtrain._train",
+        "segtrain._run",
         "segtrain._bench",
+        "segtrain._round",
         "segtrain._workflow",
+        "segtrain._quantify_folders",
         "segtrain._explain_folders",
         "segtrain._report_folders",
         "segtrain._interactive_folders",
