@@ -46,11 +46,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lucchi_pp"
+from lucchi import DATA, smoke_test_set  # a sibling script in benchmarks/
+
 RUNS = {
     "unet": {"model": "unet", "interactive": False, "max_steps": 1200},
     "unet_interactive": {"model": "unet", "interactive": True, "max_steps": 700},
@@ -73,15 +73,6 @@ RUNS = {
 }
 TINY = {"model_params": {"depth": 2, "width": 4}, "max_steps": 3, "val_every": 3,
         "patch_px": 64, "batch_size": 2, "val_patches": 2}  # fmt: skip
-
-
-def _smoke_test_set(out: Path) -> Path:
-    dst = out / "smoke_test"
-    for sub in ("image", "label"):
-        (dst / sub).mkdir(parents=True, exist_ok=True)
-        for p in sorted((DATA / "test" / sub).iterdir())[:2]:
-            shutil.copy(p, dst / sub / p.name)
-    return dst
 
 
 def train_runs(args, root: Path) -> dict[str, Path]:
@@ -295,7 +286,7 @@ def main() -> None:
     if unknown := set(args.runs) - set(RUNS):
         ap.error(f"--runs: unknown {sorted(unknown)}; choose from {', '.join(RUNS)}")
     args.out.mkdir(parents=True, exist_ok=True)
-    test = _smoke_test_set(args.out) if args.smoke else DATA / "test"
+    test = smoke_test_set("forward", args.out) if args.smoke else DATA / "test"
     root = args.out / "runs"
     # timed: the probabilistic run (16 samples per click, the slowest) when there is one
     inter = sorted((r for r in args.runs if RUNS[r]["interactive"]), key=lambda r: "prob" not in r)

@@ -39,7 +39,7 @@ TINY = {
 }
 
 
-def _smoke_test_set(direction: str, out: Path) -> Path:
+def smoke_test_set(direction: str, out: Path) -> Path:
     """Two test slices of the direction's test set, copied beside OUT (OUT_smoke_test): the
     bench refuses an output folder holding files it did not write."""
     src = DATA / ("test" if direction == "forward" else "train")
@@ -61,7 +61,7 @@ def bench_config(args) -> dict:
     train = {"max_steps": args.steps or RECIPE.max_steps, "num_threads": args.threads}
     models = {m: {} for m in args.models.split(",")}
     if args.smoke:
-        test_dir = _smoke_test_set(args.direction, args.out)
+        test_dir = smoke_test_set(args.direction, args.out)
         models = {m: TINY[m] for m in models}
         train |= {"max_steps": 2, "val_every": 2, "patch_px": 64, "batch_size": 2}
     name = "lucchi_" + ("train" if args.direction == "forward" else "test")

@@ -215,7 +215,7 @@ def _(w, t):
 
 @case("psf-bad-pixel-over-a-good-file:psf")
 def _(w, t):
-    tifffile.imwrite(t / "good.tif", np.ones((3, 5, 5), np.float32))
+    tifffile.imwrite(t / "good.tif", np.ones((3, 5, 5), np.float32), photometric="minisblack")
     return ["psf", "-o", t / "good.tif", "--size", 5, "--pixel-size-nm", -5, "--overwrite"], []
 
 
