@@ -69,7 +69,7 @@ def test_synthetic_transfer_refuses_data_in_out(tmp_path):
     assert "--data and --out must be different folders" in proc.stderr
 
 
-def test_context_2p5d_smoke_and_merge(tmp_path):
+def test_context_2p5d_smoke_and_merge(shared_data, tmp_path):
     out = tmp_path / "ctx"
     check_ok(run_script("context_2p5d.py", "--smoke", "--out", out))
     seeds = rows(out / "context_seeds.csv")
@@ -83,7 +83,7 @@ def test_context_2p5d_smoke_and_merge(tmp_path):
     assert proc.returncode != 0
 
 
-def test_repro_smoke(tmp_path):
+def test_repro_smoke(shared_data, tmp_path):
     out = tmp_path / "repro"
     check_ok(run_script("repro_segtrain.py", "--smoke", "--out", out))
     got = json.loads((out / "repro.json").read_text())
