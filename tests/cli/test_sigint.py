@@ -76,7 +76,10 @@ def test_train_interrupted_exits_130_then_resumes(tmp_path, invoke):
     args = ["train", "--config", cfg, "--run-dir", run, "--max-steps", 100000]
     proc = _start(args, tmp_path, as_background_job=True)
     code, err = _interrupt_when(proc, lambda: (run / "last.pt").is_file())
-    assert code == 130 and "interrupted" in _one_line(err)
+    # -2 (killed by SIGINT: the KeyboardInterrupt escaped run_guarded) was seen once in 8 runs;
+    # stderr says where it escaped.
+    assert code == 130, (code, err)
+    assert "interrupted" in _one_line(err)
     kept = snapshot(run)
     # Without --resume the interrupted run is refused with one line and left as it is.
     r = invoke("train", "--config", cfg, "--run-dir", run, "--max-steps", 3)
