@@ -6,6 +6,8 @@ seeds.
     .venv/bin/python benchmarks/synthetic_transfer.py --out /tmp/syn_transfer
     .venv/bin/python benchmarks/synthetic_transfer.py --smoke --out /tmp/syn_smoke \
         --data /tmp/syn_smoke_data   # seconds
+    .venv/bin/python benchmarks/synthetic_transfer.py --models unet --seeds 0 --resample \
+        --out /tmp/syn_resample   # also each output on test images resampled to Epi1's pixels
 
 Data (each set rendered once into DATA, default /tmp/syn_transfer_data, and reused by a re-run
 or by another sitting; OUT holds the bench alone, so sittings pool with `mitoshape bench-merge`):
@@ -91,6 +93,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="data seed (library and renders)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="processes for extraction/rendering")
+    ap.add_argument("--resample", action="store_true",
+                    help="also score test images resampled to the training pixel size "
+                         "(outputs OUTPUT@train_px)")  # fmt: skip
     ap.add_argument("--smoke", action="store_true", help="3 shapes, 10+2 images, 2 steps")
     args = ap.parse_args()
     if args.smoke:
@@ -122,6 +127,7 @@ def main() -> None:
         tile_px=min(512, args.size),
         overlap_px=min(64, args.size // 4),
         tta=["none"] if args.smoke else ["none", "flips"],
+        resample=args.resample,
     )
     t1 = time.perf_counter()
     segtrain.run_bench(cfg, args.out)

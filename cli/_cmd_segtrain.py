@@ -247,6 +247,18 @@ def register(app: typer.Typer) -> None:
             help="Probabilistic runs: K samples; probabilities = their mean, also uncertainty/ "
             "(their std) and suggestions.csv. (default: off, one pass)",
         ),
+        resample: bool = typer.Option(
+            False,
+            "--resample",
+            help="Resample each image to the pixel size of the run's training images before "
+            "prediction, and the probabilities back (outputs keep the input's pixels). "
+            "(default: off; a warning when the sizes differ by more than 1.25x)",
+        ),
+        pixel_size_nm: float = typer.Option(
+            None,
+            "--pixel-size-nm",
+            help="The images' pixel side in nm, for --resample. (default: each TIFF's own)",
+        ),
     ) -> None:
         """Predict probabilities and masks (TIFF) by overlapping tiles with smooth blending."""
         from segtrain import predict_folder
@@ -271,6 +283,8 @@ def register(app: typer.Typer) -> None:
                 amp=amp,
                 overwrite=overwrite,
                 samples=samples,
+                resample=resample,
+                pixel_size_nm=pixel_size_nm,
                 progress=bar.update,
             )
         extra = ", uncertainty and suggestions.csv" if samples else ""

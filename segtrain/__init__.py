@@ -56,6 +56,7 @@ _EXPORTS = {
     "blend_window": "._predict",
     "predict_image": "._predict",
     "predict_stack": "._predict",
+    "resample_zoom": "._predict",
     "stack_context": "._predict",
     "TTA_MODES": "._predict",
     "postprocess_mask": "._predict",

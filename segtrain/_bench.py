@@ -66,8 +66,10 @@ def _run_facts(run_dir: Path) -> dict:
     }
 
 
-def _outputs(cfg: BenchConfig, run_dir: Path) -> list[tuple[str, str, tuple[int, int]]]:
-    """(output name, tta mode, (min_size_px, max_hole_px)) of every output to evaluate."""
+def _outputs(cfg: BenchConfig, run_dir: Path) -> list[tuple[str, str, tuple[int, int], bool]]:
+    """(output name, tta mode, (min_size_px, max_hole_px), resample) of every output to
+    evaluate; with `cfg.resample`, each TTA mode once more on images resampled to the training
+    pixel size ("plain@train_px", ..., without clean-up: its sizes are training pixels)."""
     sizes = None
     if cfg.clean:
         try:
@@ -78,9 +80,11 @@ def _outputs(cfg: BenchConfig, run_dir: Path) -> list[tuple[str, str, tuple[int,
     out = []
     for mode in cfg.tta:
         name = "plain" if mode == "none" else mode
-        out.append((name, mode, (0, 0)))
+        out.append((name, mode, (0, 0), False))
         if sizes is not None:
-            out.append((f"{name}+clean", mode, sizes))
+            out.append((f"{name}+clean", mode, sizes, False))
+    if cfg.resample:
+        out += [(f"{n}@train_px", m, (0, 0), True) for n, m, _, _ in list(out) if "+" not in n]
     return out
 
 
@@ -200,25 +204,27 @@ def merge_bench(folders, out: str | Path, *, overwrite: bool = False):
 
 
 def _evaluate_run(cfg, run_dir, test_name, test, bench, head, facts, save) -> list[dict]:
-    """Rows (one per output) of one run on one test set; prediction once per TTA mode."""
+    """Rows (one per output) of one run on one test set; prediction once per TTA mode (and
+    resampling)."""
     rows = []
     probs_by_mode = {}
-    for output, mode, sizes in _outputs(cfg, run_dir):
-        if mode not in probs_by_mode:
-            probs_by_mode[mode] = predict_items(
+    for output, mode, sizes, resample in _outputs(cfg, run_dir):
+        if (mode, resample) not in probs_by_mode:
+            probs_by_mode[mode, resample] = predict_items(
                 run_dir,
                 test,
                 tile_px=cfg.tile_px,
                 overlap_px=cfg.overlap_px,
                 tta=mode,
                 num_threads=cfg.train.get("num_threads"),
+                resample=resample,
             )
         pred = open_output_folder(
             bench.subfolder(f"pred/{run_dir.name}/{test_name}/{output}"), command="predict",
             inputs=[run_dir],
         )  # fmt: skip
         res, _ = evaluate_items(
-            probs_by_mode[mode],
+            probs_by_mode[mode, resample],
             test,
             pred if save else None,
             sizes=sizes,

@@ -69,6 +69,12 @@ class BenchConfig(BaseModel):
         description="Also report each output with small objects and holes removed, at the "
         "sizes each run chose on its validation images (never on the test set).",
     )
+    resample: bool = Field(
+        False,
+        description="Also report each TTA output on test images resampled to the pixel size "
+        "of the training images (and back), named OUTPUT@train_px; needs pixel sizes in the "
+        "TIFFs of both.",
+    )
     save_predictions: Literal["first_seed", "all", "none"] = Field(
         "first_seed", description="Which runs write probability and mask TIFFs."
     )

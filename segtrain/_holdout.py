@@ -52,13 +52,32 @@ class Holdout:
     def held_out(self) -> bool:
         return self.mode != "none"
 
+    @property
+    def pixel_size_nm(self) -> list[float] | None:
+        """The (y, x) pixel size of the training images when every one carries one and they
+        agree within 1 %, else None (the run then cannot resample images to its scale)."""
+        sizes = [it.pixel_size_nm for it in self.train]
+        if not sizes or any(s is None for s in sizes):
+            return None
+        arr = np.asarray(sizes, dtype=float)
+        if not np.allclose(arr, arr[0], rtol=0.01):
+            return None
+        return [float(v) for v in arr[0]]
+
     def as_dict(self) -> dict:
-        """``split.json``: the mode, the sentence, and per validation image its name and size."""
+        """``split.json``: the mode, the sentence, the training images' pixel size, and per
+        image its name, size and pixel size."""
+
+        def entry(it) -> dict:
+            px = None if it.pixel_size_nm is None else [float(v) for v in it.pixel_size_nm]
+            return {"name": it.name, "shape": list(it.mask.shape), "pixel_size_nm": px}
+
         return {
             "mode": self.mode,
             "description": self.description,
-            "validation": [{"name": it.name, "shape": list(it.mask.shape)} for it in self.val],
-            "training": [{"name": it.name, "shape": list(it.mask.shape)} for it in self.train],
+            "pixel_size_nm": self.pixel_size_nm,
+            "validation": [entry(it) for it in self.val],
+            "training": [entry(it) for it in self.train],
         }
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "postprocess_mask",
     "predict_image",
     "predict_stack",
+    "resample_zoom",
     "stack_context",
 ]
 
@@ -123,6 +124,25 @@ def _tta_transforms(tta) -> list[tuple]:
     return flips + [transposed(f, i) for f, i in flips]
 
 
+def resample_zoom(image_px_nm, model_px_nm, where: str = "image") -> tuple[float, float]:
+    """Per-axis zoom (y, x) that brings an image of `image_px_nm` pixels to the pixel size the
+    network was trained at, `model_px_nm` (each a side or a (y, x) pair in nm): image / model,
+    so 48 nm pixels for a model of 109 nm pixels give 0.44 (the image shrinks)."""
+    img = np.broadcast_to(np.asarray(image_px_nm, dtype=float), (2,))
+    mod = np.broadcast_to(np.asarray(model_px_nm, dtype=float), (2,))
+    if not (np.all(np.isfinite(img)) and np.all(img > 0) and np.all(np.isfinite(mod))
+            and np.all(mod > 0)):  # fmt: skip
+        raise InputError(
+            f"pixel sizes must be positive numbers of nm; got {image_px_nm!r} for {where} and "
+            f"{model_px_nm!r} for the network."
+        )
+    return float(img[0] / mod[0]), float(img[1] / mod[1])
+
+
+def _zoomed_shape(shape: tuple[int, int], zoom: tuple[float, float]) -> tuple[int, int]:
+    return tuple(max(1, int(round(n * z))) for n, z in zip(shape, zoom, strict=True))
+
+
 @torch.no_grad()
 def predict_image(
     model: torch.nn.Module,
@@ -135,6 +155,7 @@ def predict_image(
     normalize: tuple[float, float] | None = (1.0, 99.0),
     device: str | torch.device = "cpu",
     amp: bool = False,
+    zoom: float | tuple[float, float] = 1.0,
 ) -> np.ndarray:
     """Foreground probability of one 2D image by overlapping tiles with smooth blending.
 
@@ -157,6 +178,10 @@ def predict_image(
     normalize : (low, high) percentiles applied per channel, or None when `image` is already
         normalised
     amp : bool, bf16/fp16 autocast
+    zoom : float or (y, x) factors; not 1: the image is resampled by them (linear
+        interpolation, anti-aliased when shrinking) before prediction and the probabilities
+        back to its shape, so a network sees objects at the size in pixels it was trained at
+        (`resample_zoom` gives the factors from pixel sizes)
 
     Returns
     -------
@@ -177,6 +202,25 @@ def predict_image(
             f"shape {image.shape}."
         )
     _check_tiles(tile_px, overlap_px)
+    zoom = tuple(float(z) for z in np.broadcast_to(np.asarray(zoom, dtype=float), (2,)))
+    if not all(np.isfinite(z) and z > 0 for z in zoom):
+        raise InputError(f"zoom must be positive factors; got {zoom!r}.")
+    if zoom != (1.0, 1.0):
+        from skimage.transform import resize
+
+        shape = image.shape[-2:]
+        small = any(z < 1 for z in zoom)
+        chans = image[None] if image.ndim == 2 else image
+        chans = np.stack([
+            resize(c.astype(np.float32), _zoomed_shape(shape, zoom), order=1,
+                   anti_aliasing=small, preserve_range=True)
+            for c in chans
+        ]).astype(np.float32)  # fmt: skip
+        prob = predict_image(model, chans, tile_px=tile_px, overlap_px=overlap_px,
+                             batch_size=batch_size, tta=tta, normalize=normalize, device=device,
+                             amp=amp)  # fmt: skip
+        back = resize(prob, shape, order=1, preserve_range=True)
+        return np.clip(back, 0, 1).astype(np.float32)
     transforms = _tta_transforms(tta)
     device = torch.device(device)
     chans = image[None] if image.ndim == 2 else image

@@ -18,7 +18,7 @@ from ._figures import plot_predictions
 from ._metrics import Connectivity, EvaluationResult, evaluate_images
 from ._predict import postprocess_mask
 from ._registry import ModelName
-from ._workflow import _predictor, _write_prediction
+from ._workflow import _predictor, _write_prediction, image_zooms, training_pixel_size
 
 __all__ = ["evaluate_items", "predict_and_evaluate", "predict_items", "train_and_evaluate"]
 
@@ -34,10 +34,12 @@ def predict_items(
     overlap_px: int = 64,
     tta: bool | str = False,
     num_threads: int | None = None,
+    resample: bool = False,
     progress: Progress = None,
 ) -> dict[str, np.ndarray]:
     """Probabilities of test images already read (`LabeledImage` list; 2.5D items are
-    (C, Y, X)): name -> (Y, X) float32."""
+    (C, Y, X)): name -> (Y, X) float32. `resample`: each image resampled to the pixel size of
+    the run's training images first (`predict_folder`)."""
     predict = _predictor(
         run_dir,
         which=which,
@@ -47,9 +49,12 @@ def predict_items(
         device="auto",
         num_threads=num_threads,
     )
+    sizes = {it.name: it.pixel_size_nm for it in test}
+    zooms = image_zooms(training_pixel_size(run_dir), sizes, resample=resample)
     probs = {}
     for k, it in enumerate(test):
-        probs[it.name] = predict(it.image, it.name, channels=np.ndim(it.image) == 3)
+        channels = np.ndim(it.image) == 3
+        probs[it.name] = predict(it.image, it.name, channels=channels, zoom=zooms[it.name])
         if progress is not None:
             progress(k + 1, len(test))
     return probs

@@ -10,6 +10,7 @@ chose on its validation data. Training then evaluating: `_round.py`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None] | None
+
+log = logging.getLogger(__name__)
 
 
 # --- predict -------------------------------------------------------------------------------
@@ -96,9 +99,11 @@ def _predictor(
         amp=cfg.amp if amp is None else amp,
     )
 
-    def predict(image: np.ndarray, where: str, *, channels: bool = False) -> np.ndarray:
+    def predict(image: np.ndarray, where: str, *, channels: bool = False, zoom=1.0) -> np.ndarray:
         # channels: `image` is one slice with its 2.5D neighbours, (C, Y, X), as read_stack
-        # gives it; otherwise a 3D array is a stack to predict slice by slice.
+        # gives it; otherwise a 3D array is a stack to predict slice by slice. zoom: resample
+        # each slice by (y, x) before prediction (`predict_image`).
+        kw["zoom"] = zoom
         with torch.inference_mode(), torch_threads(num_threads):
             if channels and image.ndim == 3:
                 return predict_image(model, image, **kw)
@@ -114,6 +119,63 @@ def _predictor(
         raise InputError(f"{where} must be a 2D image or a 3D stack; got shape {image.shape}.")
 
     return predict
+
+
+def training_pixel_size(run_dir) -> tuple[float, float] | None:
+    """The (y, x) pixel size in nm of a run's training images (``split.json``), or None when
+    they carried none (or disagreed); `run_dir` may be a checkpoint file in the run folder."""
+    folder = Path(run_dir)
+    folder = folder if folder.is_dir() else folder.parent
+    try:
+        px = io.read_split(folder).get("pixel_size_nm")
+    except FileNotFoundError:  # a checkpoint copied out of its run folder: size unknown
+        return None
+    return None if px is None else (float(px[0]), float(px[1]))
+
+
+# Pixel sizes this far from the training images' (ratio) draw a warning without `resample`.
+RESAMPLE_WARN_RATIO = 1.25
+
+
+def image_zooms(run_px: tuple[float, float] | None, pixel_sizes: dict, *, resample: bool) -> dict:
+    """Per image (``where -> (y, x) pixel size or None``) the zoom `predict_image` applies for
+    a run trained at `run_px`: (1, 1) without `resample` (with one warning when some sizes
+    differ from the run's by more than RESAMPLE_WARN_RATIO); with it, image / run per axis, or
+    an InputError when the run's size or an image's is unknown."""
+    from ._predict import resample_zoom
+
+    if resample and run_px is None:
+        raise InputError(
+            "resample needs the pixel size of the run's training images, and they carried "
+            "none (or different ones; see split.json); retrain on TIFFs with a pixel size."
+        )
+    zooms, far = {}, []
+    for where, px in pixel_sizes.items():
+        if resample and px is None:
+            raise InputError(
+                f"resample needs the pixel size of {where}, which carries none; give it "
+                "(--pixel-size-nm N)."
+            )
+        ratio = None if run_px is None or px is None else resample_zoom(px, run_px, where)
+        zooms[where] = ratio if resample else (1.0, 1.0)
+        r = np.asarray(ratio if ratio is not None else (1.0, 1.0))
+        lim = RESAMPLE_WARN_RATIO
+        if not resample and (np.any(r > lim) or np.any(r < 1 / lim)):
+            far.append((where, px))
+    if far:
+        where, px = far[0]
+        log.warning(
+            "%d of %d images (e.g. %s: %s nm pixels) differ in pixel size from the run's "
+            "training images (%s nm) by more than %gx: objects are not the size in pixels the "
+            "network learned; resampling (predict --resample) may help.",
+            len(far), len(pixel_sizes), where, _nm(px), _nm(run_px), RESAMPLE_WARN_RATIO,
+        )  # fmt: skip
+    return zooms
+
+
+def _nm(px) -> str:
+    y, x = np.broadcast_to(np.asarray(px, dtype=float), (2,))
+    return f"{y:g}" if np.isclose(y, x) else f"{y:g} x {x:g}"
 
 
 def _cleaner(run_dir, *, clean: bool, min_size_px, max_hole_px):
@@ -167,6 +229,8 @@ def predict_folder(
     amp: bool | None = None,
     overwrite: bool = False,
     samples: int | None = None,
+    resample: bool = False,
+    pixel_size_nm: float | None = None,
     progress: Progress = None,
 ) -> Path:
     """Predict every image (or EM stack) in `input` with a trained run; write TIFFs to `out`.
@@ -195,6 +259,13 @@ def predict_folder(
     samples : int or None, K prior samples of a probabilistic run (2D images): the
         probabilities are their mean, and ``out/uncertainty/NAME.tif`` (float32, their std) and
         ``out/suggestions.csv`` (image, row, col, score) are written too; None: one pass
+    resample : bool, resample each image to the pixel size of the run's training images
+        (``split.json``) before prediction and its probabilities back (the outputs keep the
+        input's shape and pixel size); without it, an image whose pixel size differs from the
+        training images' by more than 1.25x draws a warning. With it, the clean-up sizes
+        (`clean`'s and explicit ones) are in training pixels, scaled to each image's
+    pixel_size_nm : float or None, the input images' pixel side in nm; None: each TIFF's own
+        (needed only with `resample`; an error when an image carries none)
     progress : callable or None, called as ``progress(images done, images in all)``
 
     Returns
@@ -212,8 +283,18 @@ def predict_folder(
     files = [input] if input.is_file() else io.list_images(io.image_folder(input))
     inputs = [Path(run_dir), input if input.is_file() else io.image_folder(input)]
     check_output_folder(out, command="predict", inputs=inputs, overwrite=overwrite)
+    if resample and samples is not None:
+        raise InputError("resample is not supported with samples yet; predict without one.")
+    if pixel_size_nm is not None and not (
+        isinstance(pixel_size_nm, (int, float)) and np.isfinite(pixel_size_nm) and pixel_size_nm > 0
+    ):
+        raise InputError(f"pixel_size_nm must be a positive number of nm; got {pixel_size_nm!r}.")
+    pixel_sizes = {}
     for f in files:  # every input checked before anything is written
-        io.read_grey(f, ndims=(2, 3))
+        img = io.read_grey(f, ndims=(2, 3))
+        given = None if pixel_size_nm is None else (pixel_size_nm, pixel_size_nm)
+        pixel_sizes[str(f)] = img.pixel_size_nm if given is None else given
+    zooms = image_zooms(training_pixel_size(run_dir), pixel_sizes, resample=resample)
     sizes = _cleaner(run_dir, clean=clean, min_size_px=min_size_px, max_hole_px=max_hole_px)
     kw = dict(
         which=which, tile_px=tile_px, overlap_px=overlap_px, device=device,
@@ -228,15 +309,19 @@ def predict_folder(
     guard = open_output_folder(
         out, command="predict", inputs=inputs, overwrite=overwrite,
         details={"run": str(run_dir), "input": str(input), "which": which, "tta": tta,
-                 "threshold": threshold, "samples": samples},
+                 "threshold": threshold, "samples": samples, "resample": resample},
     )  # fmt: skip
     if samples is not None:
         return _predict_samples(run, files, guard, threshold, sizes, progress)
     for k, f in enumerate(files):
         img = io.read_grey(f, ndims=(2, 3))
-        prob = predict(img.data, str(f))
-        scale = (img.pixel_size_nm, img.z_step_nm)
-        _write_prediction(guard, f.stem, prob, threshold, scale, sizes)
+        zoom = zooms[str(f)]
+        prob = predict(img.data, str(f), zoom=zoom)
+        scale = (pixel_sizes[str(f)], img.z_step_nm)
+        # Resampled: the sizes are areas in training pixels, so in this image's pixels / zoom^2.
+        area = zoom[0] * zoom[1]
+        here = tuple(int(round(v / area)) for v in sizes) if resample else sizes
+        _write_prediction(guard, f.stem, prob, threshold, scale, here)
         if progress is not None:
             progress(k + 1, len(files))
     return out

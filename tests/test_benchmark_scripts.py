@@ -59,8 +59,11 @@ def test_synthetic_transfer_smoke(shared_data, tmp_path):
     # A second sitting reuses the rendered data (no render: data time is near zero) and
     # writes its own bench folder.
     out2 = tmp_path / "bench2"
-    check_ok(run_script("synthetic_transfer.py", "--smoke", "--out", out2, "--data", data))
+    args = ["--smoke", "--out", out2, "--data", data, "--models", "unet", "--resample"]
+    check_ok(run_script("synthetic_transfer.py", *args))
     assert json.loads((out2 / "timing.json").read_text())["data_s"] < timing["data_s"]
+    # --resample: each test set once more at the training pixel size.
+    assert {r["output"] for r in rows(out2 / "table.csv")} >= {"plain", "plain@train_px"}
 
 
 def test_synthetic_transfer_refuses_data_in_out(tmp_path):

@@ -54,8 +54,9 @@ def read_run_config(path: str | Path) -> dict:
 
 
 def read_split(run_dir: str | Path) -> dict:
-    """What a run validated on (``split.json``): ``mode``, ``description``, ``validation`` and
-    ``training`` (name and shape of each image)."""
+    """What a run validated on (``split.json``): ``mode``, ``description``, ``pixel_size_nm``
+    (the training images' (y, x) in nm, or None), ``validation`` and ``training`` (name, shape
+    and pixel size of each image)."""
     path = Path(run_dir) / SPLIT_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; is {run_dir} a run folder of train?")

@@ -60,6 +60,10 @@ def test_train_predict_evaluate_quantify(tmp_path, invoke):
     assert r.exit_code == 0, r.stderr
     r = invoke("quantify", tmp_path / "sp" / "masks", "-o", tmp_path / "sq.csv")
     assert r.exit_code == 0, r.stderr
+    # The run's training TIFFs carry no pixel size: --resample is refused with one line.
+    r = invoke("predict", run, tmp_path / "scaled", "-o", tmp_path / "rs", "--resample",
+               "--pixel-size-nm", 5)  # fmt: skip
+    assert r.exit_code == 2 and "training images" in r.stderr and not (tmp_path / "rs").exists()
     assert (tmp_path / "sq_per_image.csv").is_file()
     r = invoke("evaluate", "--pred", tmp_path / "pred", "--gt", data, "-o", tmp_path / "m.csv",
                "--images", data / "images", "--figure", tmp_path / "fig.png")  # fmt: skip

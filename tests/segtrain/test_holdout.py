@@ -40,7 +40,11 @@ def test_band_holds_out_the_bottom_rows_and_never_a_training_pixel():
     np.testing.assert_array_equal(h.val[0].image, items[0].image[-8:])
     assert h.val[0].instances.shape == (8, 30)
     assert "bottom 20%" in h.description and "4 rows" in h.description
-    assert h.as_dict()["validation"][0] == {"name": "im00:band", "shape": [8, 30]}
+    assert h.as_dict()["validation"][0] == {
+        "name": "im00:band",
+        "shape": [8, 30],
+        "pixel_size_nm": None,
+    }
 
 
 def test_band_gap_is_at_most_an_eighth_of_the_rows_and_channels_follow():

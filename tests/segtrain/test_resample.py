@@ -1,0 +1,228 @@
+"""Prediction at the training pixel size: `predict_image(zoom=...)` on a network with a known
+minimum object size, the training pixel size in ``split.json``, and `predict_folder(resample=)`
+with its errors and its warning."""
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+from segtrain import (
+    DataSource,
+    TrainConfig,
+    predict_folder,
+    predict_image,
+    read_split,
+    resample_zoom,
+    train,
+)
+from shapelib import InputError
+from shapelib.io import read_tiff, write_tiff
+
+from ._tiny import disks
+
+
+class _BoxDetector(torch.nn.Module):
+    """Foreground where the mean of a 9 x 9 box exceeds 0.5: a network that has learned that
+    objects are at least about 9 px across (a disk of radius r px fills the box at its centre
+    only when r >= 5)."""
+
+    def forward(self, x):
+        mean = torch.nn.functional.avg_pool2d(x[:, :1], 9, stride=1, padding=4,
+                                              count_include_pad=False)  # fmt: skip
+        return 40.0 * (mean - 0.5)
+
+
+def _disk(size: int, r: float) -> np.ndarray:
+    yy, xx = np.mgrid[:size, :size]
+    c = (size - 1) / 2
+    return ((yy - c) ** 2 + (xx - c) ** 2 <= r * r).astype(np.float32)
+
+
+def test_zoom_brings_small_objects_to_the_size_the_network_knows():
+    net = _BoxDetector().eval()
+    disk = _disk(64, 3.0)  # 7 px across: too small for the 9 x 9 box
+    kw = dict(tile_px=64, overlap_px=16, normalize=None)
+    plain = predict_image(net, disk, **kw)
+    assert plain.max() < 0.5  # missed at its own scale
+    # Pixels of 48 nm for a network trained at 24 nm: zoom 2 makes the disk 13 px across.
+    zoom = resample_zoom(48.0, 24.0)
+    assert zoom == (2.0, 2.0)
+    prob = predict_image(net, disk, zoom=zoom, **kw)
+    assert prob.shape == disk.shape and prob.dtype == np.float32
+    found = prob >= 0.5
+    iou = (found & (disk > 0)).sum() / (found | (disk > 0)).sum()
+    assert iou > 0.5 and found[32, 32]  # found, and back at the image's own pixels
+    # Shrinking (zoom 0.5) a disk that is found at its own scale loses it.
+    big = _disk(64, 6.0)  # 13 px across; 6 px at zoom 0.5
+    assert predict_image(net, big, **kw)[32, 32] > 0.5
+    assert predict_image(net, big, zoom=0.5, **kw)[32, 32] < 0.5
+
+
+def test_zoom_is_identity_on_smooth_images_for_a_pointwise_network():
+    net = torch.nn.Conv2d(1, 1, 1).eval()
+    with torch.no_grad():
+        net.weight.fill_(4.0)
+        net.bias.fill_(-2.0)
+    yy, xx = np.mgrid[:90, :70] / 90.0
+    image = (0.5 + 0.4 * np.sin(3 * yy) * np.cos(2 * xx)).astype(np.float32)
+    kw = dict(tile_px=32, overlap_px=8, normalize=None)
+    ref = predict_image(net, image, **kw)
+    for zoom in (0.6, 1.7, (0.8, 1.3)):
+        np.testing.assert_allclose(predict_image(net, image, zoom=zoom, **kw), ref, atol=0.02)
+
+
+def test_zoom_and_pixel_sizes_are_checked():
+    net = torch.nn.Conv2d(1, 1, 1).eval()
+    with pytest.raises(InputError, match="zoom"):
+        predict_image(net, np.zeros((8, 8)), tile_px=16, overlap_px=0, zoom=0)
+    with pytest.raises(InputError, match="positive"):
+        resample_zoom(-1.0, 5.0)
+    assert resample_zoom((10.0, 20.0), 5.0) == (2.0, 4.0)
+
+
+def _write_images(folder, n, size, pixel_size_nm, masks=True):
+    (folder / "images").mkdir(parents=True)
+    if masks:
+        (folder / "masks").mkdir()
+    for i in range(n):
+        img, lab = disks(size, 3, i)
+        write_tiff(folder / "images" / f"im{i}.tif", img, pixel_size_nm=pixel_size_nm)
+        if masks:
+            m = (lab > 0).astype(np.uint8)
+            write_tiff(folder / "masks" / f"im{i}.tif", m, pixel_size_nm=pixel_size_nm)
+    return folder
+
+
+def _train(root, pixel_size_nm):
+    data = _write_images(root / "d", 2, 32, pixel_size_nm)
+    cfg = TrainConfig(
+        train=[DataSource(path=str(data))], run_dir=str(root / "run"),
+        model_params={"depth": 1, "width": 2}, patch_px=32, batch_size=2, max_steps=2,
+        val_every=2, val_patches=2, amp=False,
+    )  # fmt: skip
+    return train(cfg)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return _train(tmp_path_factory.mktemp("rs"), 10.0)
+
+
+def test_split_records_the_training_pixel_size(run, tmp_path):
+    split = read_split(run)
+    assert split["pixel_size_nm"] == [10.0, 10.0]
+    assert all(e["pixel_size_nm"] == [10.0, 10.0] for e in split["training"])
+    # Images without a pixel size (plain TIFFs): the run's size is unknown.
+    import tifffile
+
+    (tmp_path / "d" / "images").mkdir(parents=True)
+    (tmp_path / "d" / "masks").mkdir()
+    for i in range(2):
+        img, lab = disks(32, 3, i)
+        tifffile.imwrite(tmp_path / "d" / "images" / f"im{i}.tif", img)
+        tifffile.imwrite(tmp_path / "d" / "masks" / f"im{i}.tif", (lab > 0).astype(np.uint8))
+    cfg = TrainConfig(
+        train=[DataSource(path=str(tmp_path / "d"))], run_dir=str(tmp_path / "run"),
+        model_params={"depth": 1, "width": 2}, patch_px=32, batch_size=2, max_steps=1,
+        val_every=1, val_patches=2, amp=False,
+    )  # fmt: skip
+    assert read_split(train(cfg))["pixel_size_nm"] is None
+
+
+def test_predict_folder_resamples_to_the_training_pixel_size(run, tmp_path):
+    from segtrain import load_run
+
+    inp = _write_images(tmp_path / "in", 1, 40, 5.0, masks=False)
+    out = predict_folder(run, inp, tmp_path / "pred", tile_px=32, overlap_px=8, resample=True)
+    prob = read_tiff(out / "probabilities" / "im0.tif")
+    assert prob.data.shape == (40, 40) and prob.pixel_size_nm == pytest.approx((5.0, 5.0))
+    # The same as predict_image with the zoom from the two pixel sizes (5 nm / 10 nm = 0.5).
+    net, cfg = load_run(run)
+    img = read_tiff(inp / "images" / "im0.tif").data
+    want = predict_image(net, img, tile_px=32, overlap_px=8, zoom=(0.5, 0.5),
+                         normalize=tuple(cfg.normalize_percentiles))  # fmt: skip
+    np.testing.assert_allclose(prob.data, want, atol=1e-5)
+    # Clean-up sizes are in training pixels: 40 px of 10 nm are 160 px of 5 nm.
+    from segtrain import postprocess_mask
+
+    t = float(np.median(prob.data))  # a speckled mask (two steps of training), half foreground
+    sized = predict_folder(run, inp, tmp_path / "sized", tile_px=32, overlap_px=8,
+                           resample=True, min_size_px=40, max_hole_px=8, threshold=t)  # fmt: skip
+    want_mask = postprocess_mask(prob.data, threshold=t, min_size_px=160, max_hole_px=32)
+    np.testing.assert_array_equal(read_tiff(sized / "masks" / "im0.tif").data, want_mask)
+    unscaled = postprocess_mask(prob.data, threshold=t, min_size_px=40, max_hole_px=8)
+    assert not np.array_equal(want_mask, unscaled)
+    plain = predict_folder(run, inp, tmp_path / "plain", tile_px=32, overlap_px=8)
+    assert np.abs(read_tiff(plain / "probabilities" / "im0.tif").data - want).max() > 1e-5
+    # --pixel-size-nm overrides the file's (10 nm: the run's own, so no resampling at all).
+    given = predict_folder(run, inp, tmp_path / "given", tile_px=32, overlap_px=8,
+                           resample=True, pixel_size_nm=10.0)  # fmt: skip
+    np.testing.assert_allclose(
+        read_tiff(given / "probabilities" / "im0.tif").data,
+        read_tiff(plain / "probabilities" / "im0.tif").data,
+        atol=1e-6,
+    )
+
+
+def test_resample_errors_and_warning(run, tmp_path, caplog):
+    import tifffile
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    tifffile.imwrite(bare / "a.tif", disks(32, 2, 0)[0])  # no pixel size
+    with pytest.raises(InputError, match="pixel-size-nm"):
+        predict_folder(run, bare, tmp_path / "p1", tile_px=32, overlap_px=8, resample=True)
+    assert not (tmp_path / "p1").exists()  # refused before anything was written
+    with pytest.raises(InputError, match="positive"):
+        predict_folder(run, bare, tmp_path / "p2", tile_px=32, overlap_px=8, pixel_size_nm=-3)
+    with pytest.raises(InputError, match="samples"):
+        predict_folder(run, bare, tmp_path / "p3", tile_px=32, overlap_px=8, resample=True,
+                       samples=2)  # fmt: skip
+    far = _write_images(tmp_path / "far", 2, 32, 30.0, masks=False)
+    with caplog.at_level(logging.WARNING, logger="segtrain"):
+        predict_folder(run, far, tmp_path / "p4", tile_px=32, overlap_px=8)
+    warned = [r.getMessage() for r in caplog.records if "resampl" in r.getMessage()]
+    assert len(warned) == 1 and "2 of 2 images" in warned[0] and "10 nm" in warned[0]
+    caplog.clear()
+    near = _write_images(tmp_path / "near", 1, 32, 11.0, masks=False)
+    with caplog.at_level(logging.WARNING, logger="segtrain"):
+        predict_folder(run, near, tmp_path / "p5", tile_px=32, overlap_px=8)
+    assert not [r for r in caplog.records if "resampl" in r.getMessage()]
+
+
+def test_resample_needs_a_run_that_knows_its_pixel_size(tmp_path):
+    import shutil
+
+    run = _train(tmp_path / "r", 10.0)
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    shutil.copy(run / "best.pt", lone / "best.pt")  # a checkpoint without its split.json
+    inp = _write_images(tmp_path / "in", 1, 32, 5.0, masks=False)
+    with pytest.raises(InputError, match="training images"):
+        predict_folder(lone / "best.pt", inp, tmp_path / "p", tile_px=32, overlap_px=8,
+                       resample=True)  # fmt: skip
+
+
+def test_bench_reports_outputs_at_the_training_pixel_size(tmp_path):
+    from segtrain import BenchConfig, run_bench
+
+    real = _write_images(tmp_path / "real", 2, 32, 10.0)
+    same = _write_images(tmp_path / "same", 2, 32, 10.0)
+    fine = _write_images(tmp_path / "fine", 2, 48, 5.0)
+    cfg = BenchConfig(
+        models={"unet": {"depth": 1, "width": 2}}, real=[{"path": str(real)}],
+        test_sets={"same": str(same), "fine": str(fine)}, seeds=[0],
+        train={"max_steps": 2, "val_every": 2, "patch_px": 32, "batch_size": 2, "amp": False,
+               "val_patches": 2, "num_threads": 1},
+        tile_px=32, overlap_px=8, resample=True, save_predictions="none",
+    )  # fmt: skip
+    table = run_bench(cfg, tmp_path / "out").set_index(["test_set", "output"])
+    assert set(table.index.get_level_values("output")) == {"plain", "plain+clean",
+                                                           "plain@train_px"}  # fmt: skip
+    # Test images at the training pixel size: resampling is the identity, the scores agree.
+    assert table.loc[("same", "plain@train_px"), "iou_mean"] == pytest.approx(
+        table.loc[("same", "plain"), "iou_mean"]
+    )
+    assert ("fine", "plain@train_px") in table.index  # (predict_folder's test: the zoom)
