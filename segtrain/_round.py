@@ -16,9 +16,10 @@ from . import io
 from ._config import RECIPE, DataSource, TrainConfig
 from ._figures import plot_predictions
 from ._metrics import Connectivity, EvaluationResult, evaluate_images
+from ._pixel_sizes import image_zooms, training_pixel_size
 from ._predict import postprocess_mask
 from ._registry import ModelName
-from ._workflow import _predictor, _write_prediction, image_zooms, training_pixel_size
+from ._workflow import _predictor, _write_prediction
 
 __all__ = ["evaluate_items", "predict_and_evaluate", "predict_items", "train_and_evaluate"]
 

@@ -10,7 +10,6 @@ chose on its validation data. Training then evaluating: `_round.py`.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from shapelib.io import (
 from . import io
 from ._figures import plot_predictions, plot_training_curves
 from ._metrics import Connectivity, EvaluationResult, evaluate_images
+from ._pixel_sizes import image_zooms, training_pixel_size
 
 __all__ = [
     "evaluate_folders",
@@ -37,8 +37,6 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None] | None
-
-log = logging.getLogger(__name__)
 
 
 # --- predict -------------------------------------------------------------------------------
@@ -119,63 +117,6 @@ def _predictor(
         raise InputError(f"{where} must be a 2D image or a 3D stack; got shape {image.shape}.")
 
     return predict
-
-
-def training_pixel_size(run_dir) -> tuple[float, float] | None:
-    """The (y, x) pixel size in nm of a run's training images (``split.json``), or None when
-    they carried none (or disagreed); `run_dir` may be a checkpoint file in the run folder."""
-    folder = Path(run_dir)
-    folder = folder if folder.is_dir() else folder.parent
-    try:
-        px = io.read_split(folder).get("pixel_size_nm")
-    except FileNotFoundError:  # a checkpoint copied out of its run folder: size unknown
-        return None
-    return None if px is None else (float(px[0]), float(px[1]))
-
-
-# Pixel sizes this far from the training images' (ratio) draw a warning without `resample`.
-RESAMPLE_WARN_RATIO = 1.25
-
-
-def image_zooms(run_px: tuple[float, float] | None, pixel_sizes: dict, *, resample: bool) -> dict:
-    """Per image (``where -> (y, x) pixel size or None``) the zoom `predict_image` applies for
-    a run trained at `run_px`: (1, 1) without `resample` (with one warning when some sizes
-    differ from the run's by more than RESAMPLE_WARN_RATIO); with it, image / run per axis, or
-    an InputError when the run's size or an image's is unknown."""
-    from ._predict import resample_zoom
-
-    if resample and run_px is None:
-        raise InputError(
-            "resample needs the pixel size of the run's training images, and they carried "
-            "none (or different ones; see split.json); retrain on TIFFs with a pixel size."
-        )
-    zooms, far = {}, []
-    for where, px in pixel_sizes.items():
-        if resample and px is None:
-            raise InputError(
-                f"resample needs the pixel size of {where}, which carries none; give it "
-                "(--pixel-size-nm N)."
-            )
-        ratio = None if run_px is None or px is None else resample_zoom(px, run_px, where)
-        zooms[where] = ratio if resample else (1.0, 1.0)
-        r = np.asarray(ratio if ratio is not None else (1.0, 1.0))
-        lim = RESAMPLE_WARN_RATIO
-        if not resample and (np.any(r > lim) or np.any(r < 1 / lim)):
-            far.append((where, px))
-    if far:
-        where, px = far[0]
-        log.warning(
-            "%d of %d images (e.g. %s: %s nm pixels) differ in pixel size from the run's "
-            "training images (%s nm) by more than %gx: objects are not the size in pixels the "
-            "network learned; resampling (predict --resample) may help.",
-            len(far), len(pixel_sizes), where, _nm(px), _nm(run_px), RESAMPLE_WARN_RATIO,
-        )  # fmt: skip
-    return zooms
-
-
-def _nm(px) -> str:
-    y, x = np.broadcast_to(np.asarray(px, dtype=float), (2,))
-    return f"{y:g}" if np.isclose(y, x) else f"{y:g} x {x:g}"
 
 
 def _cleaner(run_dir, *, clean: bool, min_size_px, max_hole_px):

@@ -1,0 +1,74 @@
+"""Pixel sizes between a run and the images it predicts: the training images' size a run
+records (``split.json``) and the zoom that brings an image to it (`predict --resample`)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from shapelib import InputError
+
+from . import io
+
+__all__ = ["RESAMPLE_WARN_RATIO", "image_zooms", "training_pixel_size"]
+
+log = logging.getLogger(__name__)
+
+
+def training_pixel_size(run_dir) -> tuple[float, float] | None:
+    """The (y, x) pixel size in nm of a run's training images (``split.json``), or None when
+    they carried none (or disagreed); `run_dir` may be a checkpoint file in the run folder."""
+    folder = Path(run_dir)
+    folder = folder if folder.is_dir() else folder.parent
+    try:
+        px = io.read_split(folder).get("pixel_size_nm")
+    except FileNotFoundError:  # a checkpoint copied out of its run folder: size unknown
+        return None
+    return None if px is None else (float(px[0]), float(px[1]))
+
+
+# Pixel sizes this far from the training images' (ratio) draw a warning without `resample`.
+RESAMPLE_WARN_RATIO = 1.25
+
+
+def image_zooms(run_px: tuple[float, float] | None, pixel_sizes: dict, *, resample: bool) -> dict:
+    """Per image (``where -> (y, x) pixel size or None``) the zoom `predict_image` applies for
+    a run trained at `run_px`: (1, 1) without `resample` (with one warning when some sizes
+    differ from the run's by more than RESAMPLE_WARN_RATIO); with it, image / run per axis, or
+    an InputError when the run's size or an image's is unknown."""
+    from ._predict import resample_zoom
+
+    if resample and run_px is None:
+        raise InputError(
+            "resample needs the pixel size of the run's training images, and they carried "
+            "none (or different ones; see split.json); retrain on TIFFs with a pixel size."
+        )
+    zooms, far = {}, []
+    for where, px in pixel_sizes.items():
+        if resample and px is None:
+            raise InputError(
+                f"resample needs the pixel size of {where}, which carries none; give it "
+                "(--pixel-size-nm N)."
+            )
+        ratio = None if run_px is None or px is None else resample_zoom(px, run_px, where)
+        zooms[where] = ratio if resample else (1.0, 1.0)
+        r = np.asarray(ratio if ratio is not None else (1.0, 1.0))
+        lim = RESAMPLE_WARN_RATIO
+        if not resample and (np.any(r > lim) or np.any(r < 1 / lim)):
+            far.append((where, px))
+    if far:
+        where, px = far[0]
+        log.warning(
+            "%d of %d images (e.g. %s: %s nm pixels) differ in pixel size from the run's "
+            "training images (%s nm) by more than %gx: objects are not the size in pixels the "
+            "network learned; resampling (predict --resample) may help.",
+            len(far), len(pixel_sizes), where, _nm(px), _nm(run_px), RESAMPLE_WARN_RATIO,
+        )  # fmt: skip
+    return zooms
+
+
+def _nm(px) -> str:
+    y, x = np.broadcast_to(np.asarray(px, dtype=float), (2,))
+    return f"{y:g}" if np.isclose(y, x) else f"{y:g} x {x:g}"
