@@ -1,5 +1,6 @@
-"""Pixel sizes between a run and the images it predicts: the training images' size a run
-records (``split.json``) and the zoom that brings an image to it (`predict --resample`)."""
+"""Pixel sizes between a run and the images it predicts (a workflow: it reads a run's
+``split.json``): the training images' size a run records and the zoom that brings an image to
+it (`predict --resample`)."""
 
 from __future__ import annotations
 

@@ -33,6 +33,7 @@ WORKFLOWS = {
         "segtrain._bench",
         "segtrain._round",
         "segtrain._workflow",
+        "segtrain._pixel_sizes",
         "segtrain._quantify_folders",
         "segtrain._explain_folders",
         "segtrain._report_folders",
