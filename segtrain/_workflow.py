@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shapelib import InputError
+from shapelib import InputError, as_spacing_nm
 from shapelib.io import (
     OutputFolder,
     check_output_files,
@@ -101,14 +101,14 @@ def _predictor(
         # channels: `image` is one slice with its 2.5D neighbours, (C, Y, X), as read_stack
         # gives it; otherwise a 3D array is a stack to predict slice by slice. zoom: resample
         # each slice by (y, x) before prediction (`predict_image`).
-        kw["zoom"] = zoom
+        args = {**kw, "zoom": zoom}
         with torch.inference_mode(), torch_threads(num_threads):
             if channels and image.ndim == 3:
-                return predict_image(model, image, **kw)
+                return predict_image(model, image, **args)
             if image.ndim == 3:
-                return predict_stack(model, image, context=cfg.context_slices, **kw)
+                return predict_stack(model, image, context=cfg.context_slices, **args)
             if image.ndim == 2 and cfg.context_slices == 0:
-                return predict_image(model, image, **kw)
+                return predict_image(model, image, **args)
             if image.ndim == 2:
                 raise InputError(
                     f"{where} is a 2D image, but the run uses 2.5D input (context_slices="
@@ -226,14 +226,12 @@ def predict_folder(
     check_output_folder(out, command="predict", inputs=inputs, overwrite=overwrite)
     if resample and samples is not None:
         raise InputError("resample is not supported with samples yet; predict without one.")
-    if pixel_size_nm is not None and not (
-        isinstance(pixel_size_nm, (int, float)) and np.isfinite(pixel_size_nm) and pixel_size_nm > 0
-    ):
-        raise InputError(f"pixel_size_nm must be a positive number of nm; got {pixel_size_nm!r}.")
+    given = None
+    if pixel_size_nm is not None:  # the project's one check of sizes in nm; (y, x) of it
+        given = as_spacing_nm(pixel_size_nm, name="pixel_size_nm")[1:]
     pixel_sizes = {}
     for f in files:  # every input checked before anything is written
         img = io.read_grey(f, ndims=(2, 3))
-        given = None if pixel_size_nm is None else (pixel_size_nm, pixel_size_nm)
         pixel_sizes[str(f)] = img.pixel_size_nm if given is None else given
     zooms = image_zooms(training_pixel_size(run_dir), pixel_sizes, resample=resample)
     sizes = _cleaner(run_dir, clean=clean, min_size_px=min_size_px, max_hole_px=max_hole_px)

@@ -175,7 +175,7 @@ def test_resample_errors_and_warning(run, tmp_path, caplog):
     with pytest.raises(InputError, match="pixel-size-nm"):
         predict_folder(run, bare, tmp_path / "p1", tile_px=32, overlap_px=8, resample=True)
     assert not (tmp_path / "p1").exists()  # refused before anything was written
-    with pytest.raises(InputError, match="positive"):
+    with pytest.raises(InputError, match="pixel_size_nm must be finite and > 0"):
         predict_folder(run, bare, tmp_path / "p2", tile_px=32, overlap_px=8, pixel_size_nm=-3)
     with pytest.raises(InputError, match="samples"):
         predict_folder(run, bare, tmp_path / "p3", tile_px=32, overlap_px=8, resample=True,
