@@ -20,7 +20,7 @@ from scipy import ndimage as ndi
 
 from shapelib import InputError
 
-from ._config import AugmentConfig
+from ._augment_config import AugmentConfig
 from ._intensity import augment_intensity, augment_sections
 
 __all__ = [

@@ -12,7 +12,7 @@ import torch
 from shapelib import InputError
 
 from ._augment import normalize_percentile, random_geometry, sample_patch
-from ._config import AugmentConfig
+from ._augment_config import AugmentConfig
 from ._intensity import augment_intensity, augment_sections
 
 __all__ = ["Batch", "PatchDataset", "as_channels", "prepare_images"]

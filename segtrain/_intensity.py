@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._config import AugmentConfig
+from ._augment_config import AugmentConfig
 
 __all__ = ["augment_intensity", "augment_sections"]
 

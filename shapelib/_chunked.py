@@ -29,14 +29,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ._blockwise import (
-    FORWARD_DIRECTIONS,
-    BlockGrid,
-    _cc,
-    block_pairs,
-    join_blocks,
-    label_block,
-)
+from ._block_labels import connected_components, label_block
+from ._blockwise import FORWARD_DIRECTIONS, BlockGrid, block_pairs, join_blocks
 from ._errors import InputError
 from ._extract import ExtractParams, check_params, component_parts, select, touches_border
 from ._fingerprint import fingerprint_of, hash_part
@@ -196,7 +190,7 @@ class InstanceRecord:
 
 def _component_task(source, lo, hi, first, layout: _Layout, params: ExtractParams):
     _, _, sel = _read_selection(source, layout, lo, hi, params)
-    cc, _ = _cc(sel, params.connectivity)
+    cc, _ = connected_components(sel, params.connectivity)
     # the component is the label at its first voxel (its crop holds pieces of others too)
     at = np.unravel_index(first, layout.shape)
     at = tuple(int(v) - int(o) for v, o in zip(at, lo, strict=True))

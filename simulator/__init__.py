@@ -31,7 +31,8 @@ from ._config import (
 from ._geometry import VIEWS_3DMSL, random_rotation, sample_fluorophores, view_rotation
 from ._image import RenderedView, render_view, simulate_instance, simulate_shape
 from ._presets import CONF1, CONF2, EPI1, PRESETS, get_preset
-from ._psf import PsfTable, best_focus_stage_nm, compute_psf, lateral_fwhm_nm, psf_table
+from ._psf import PsfTable, best_focus_stage_nm, lateral_fwhm_nm, psf_table
+from ._psf_stack import compute_psf
 from ._render import render_emitters, render_emitters_direct
 from ._scene import Scene, SceneConfig, SceneShape, render_scene
 from ._seeds import name_key

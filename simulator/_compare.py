@@ -9,7 +9,8 @@ import numpy as np
 from shapelib import InputError
 
 from ._config import Optics
-from ._psf import compute_psf, fwhm_1d_nm
+from ._psf import fwhm_1d_nm
+from ._psf_stack import compute_psf
 
 __all__ = ["central_ncc", "BeadComparison", "compare_bead_psf"]
 

@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shapelib import InputError
+from shapelib._block_labels import label_block
 from shapelib._blockwise import (
     FORWARD_DIRECTIONS,
     BlockGrid,
     block_pairs,
     join_blocks,
-    label_block,
     label_blockwise,
 )
 

@@ -110,11 +110,11 @@ def test_released_round_trip(tmp_path, shared_data, sid):
 
 
 def test_ply_rows_match_printf():
-    from shapelib.io._instance_io import _fixed6_rows
+    from shapelib.io._instance_bytes import fixed6_rows
 
     t = np.random.default_rng(0).uniform(-1, 1, (1000, 6)).astype(np.float32).astype(float)
     t[0, :3] = [0.0, -0.5, 0.9999999]
     ref = ("%.6f %.6f %.6f %.6f %.6f %.6f\n" * len(t)) % tuple(t.ravel().tolist())
-    assert _fixed6_rows(t) == ref.encode()
+    assert fixed6_rows(t) == ref.encode()
     big = np.array([[12.5, -3.0, 0, 0, 0, 1]])
-    assert _fixed6_rows(big) == b"12.500000 -3.000000 0.000000 0.000000 0.000000 1.000000\n"
+    assert fixed6_rows(big) == b"12.500000 -3.000000 0.000000 0.000000 0.000000 1.000000\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shapelib.io._instance_io import _fixed6_rows, _off_bytes
+from shapelib.io._instance_bytes import fixed6_rows, off_bytes
 from shapelib.io._numtext import fixed_rows, int_rows
 
 
@@ -56,9 +56,9 @@ def test_off_bytes_equal_trimesh_export():
     p = torus(voxel_size_nm=(40, 9.7, 13.1))
     for offset in ((0, 0, 0), (-3, 250, -1)):
         mesh = mesh_instance(p.mask, voxel_size_nm=(40, 9.7, 13.1), offset_vox=offset)
-        assert _off_bytes(mesh) == trimesh.exchange.off.export_off(mesh).encode()
+        assert off_bytes(mesh) == trimesh.exchange.off.export_off(mesh).encode()
     odd = trimesh.Trimesh([[0.1, 0.2, 0.3], [1, 0, 0], [0, 1, 0]], [[0, 1, 2]], process=False)
-    assert _off_bytes(odd) == trimesh.exchange.off.export_off(odd).encode()  # Python's path
+    assert off_bytes(odd) == trimesh.exchange.off.export_off(odd).encode()  # Python's path
 
 
 def test_ply_rows_keep_the_format_written_so_far():
@@ -66,6 +66,6 @@ def test_ply_rows_keep_the_format_written_so_far():
     table = rng.uniform(-0.5, 0.5, (2000, 6)).astype(np.float32)
     table[0] = [0.0, -0.0, -4e-7, 5e-7, -5e-7, 0.4999994]
     table = table.astype(np.float64)  # float32 values, as point clouds hold
-    text = _fixed6_rows(table)
+    text = fixed6_rows(table)
     assert text.splitlines()[0] == b"0.000000 0.000000 0.000000 0.000000 0.000000 0.499999"
     assert text == _python_rows(table, 6).replace(b"-0.000000", b"0.000000")
