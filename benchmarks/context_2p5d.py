@@ -25,6 +25,7 @@ import json
 import time
 from pathlib import Path
 
+from _runs import default_out  # sibling modules in benchmarks/
 from synthetic_transfer import TINY, shapes  # a sibling script in benchmarks/
 
 
@@ -133,7 +134,7 @@ def merge(folders: list[Path], out: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", type=Path, default=Path("/tmp/ctx2p5d"))
+    ap.add_argument("--out", type=Path, default=default_out("ctx2p5d"))
     ap.add_argument("--contexts", default="0,1,2")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--model", default="unet")

@@ -49,7 +49,8 @@ import os
 import time
 from pathlib import Path
 
-from lucchi import DATA, smoke_test_set  # a sibling script in benchmarks/
+from _runs import default_out  # sibling modules in benchmarks/
+from lucchi import DATA, smoke_test_set
 
 RUNS = {
     "unet": {"model": "unet", "interactive": False, "max_steps": 1200},
@@ -260,7 +261,7 @@ def markdown(res: dict, times: list[dict], clicks: int) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", type=Path, default=Path("/tmp/interactive"))
+    ap.add_argument("--out", type=Path, default=default_out("interactive"))
     ap.add_argument("--train", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--minutes", type=float, default=20.0, help="wall-clock cap per training")
     ap.add_argument("--steps-scale", type=float, default=1.0, help="scale every run's steps")

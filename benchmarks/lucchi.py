@@ -28,6 +28,8 @@ import shutil
 import time
 from pathlib import Path
 
+from _runs import default_out  # a sibling module in benchmarks/
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lucchi_pp"
 MODELS = ("unet", "attention_res_unet", "efficientnet_unet", "patch_cnn")
 # --smoke: tiny versions of every model, to check the script in seconds.
@@ -106,7 +108,7 @@ def compare(fwd: Path, rev: Path) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--direction", choices=("forward", "reverse"), default="forward")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/lucchi_bench"))
+    ap.add_argument("--out", type=Path, default=default_out("lucchi_bench"))
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--steps", type=int, default=None, help="steps per run (default: recipe)")

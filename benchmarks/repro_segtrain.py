@@ -17,6 +17,8 @@ import argparse
 import json
 from pathlib import Path
 
+from _runs import default_out  # a sibling module in benchmarks/
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lucchi_pp" / "train"
 
 
@@ -33,7 +35,7 @@ def weight_difference(a, b) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", type=Path, default=Path("/tmp/repro_segtrain"))
+    ap.add_argument("--out", type=Path, default=default_out("repro_segtrain"))
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)

@@ -28,6 +28,8 @@ import json
 import time
 from pathlib import Path
 
+from _runs import default_out  # a sibling module in benchmarks/
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 MODELS = ("unet", "attention_res_unet", "efficientnet_unet", "patch_cnn")
 TINY = {
@@ -81,8 +83,8 @@ def render(data: Path, args) -> dict[str, Path]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--out", type=Path, default=Path("/tmp/syn_transfer"), help="bench folder")
-    ap.add_argument("--data", type=Path, default=Path("/tmp/syn_transfer_data"),
+    ap.add_argument("--out", type=Path, default=default_out("syn_transfer"), help="bench folder")
+    ap.add_argument("--data", type=Path, default=default_out("syn_transfer_data"),
                     help="rendered datasets and library (kept, shared by sittings)")  # fmt: skip
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--seeds", default="0,1,2")

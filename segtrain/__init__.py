@@ -27,7 +27,7 @@ import importlib
 # public name -> private module that defines it (loaded lazily).
 _EXPORTS = {
     # configs and the model registry
-    "AugmentConfig": "._config",
+    "AugmentConfig": "._augment_config",
     "ClickConfig": "._config",
     "DataSource": "._config",
     "TrainConfig": "._config",
@@ -57,6 +57,8 @@ _EXPORTS = {
     "predict_image": "._predict",
     "predict_stack": "._predict",
     "resample_zoom": "._predict",
+    "zoom_planes": "._predict",
+    "unzoom_probabilities": "._predict",
     "stack_context": "._predict",
     "TTA_MODES": "._predict",
     "postprocess_mask": "._predict",

@@ -31,8 +31,9 @@ from ._clickeval import (
     uncertainty_quality,
 )
 from ._clicks import Click, check_clicks, click_settings, clicks_from_rows, network_input
+from ._predict import check_zoom, unzoom_probabilities, zoom_planes
 from ._refine import Refinement, refine_input
-from ._sampling import is_probabilistic, prepare_image, samples_of_input
+from ._sampling import is_probabilistic, prepare_image, samples_of_input, summarize_samples
 from ._suggest import suggest_clicks
 
 __all__ = ["ClicksResult", "RefineResult", "clicks_folder", "refine_image", "sampler"]
@@ -58,8 +59,11 @@ def _load(run_dir, which: str, device: str):
 
 def sampler(run_dir, *, samples: int, which="best", tile_px=256, overlap_px=64, device="auto",
             amp=None, num_threads=None, n_suggestions=3, rng=0) -> Callable:  # fmt: skip
-    """``f(image, where) -> (Samples, suggestions)`` for a probabilistic run (one-line error
-    for a deterministic one): K samples of a 2D image, without clicks."""
+    """``f(image, where, zoom=1.0) -> (Samples, suggestions)`` for a probabilistic run (one-line
+    error for a deterministic one): K samples of a 2D image, without clicks. With `zoom` the
+    image is resampled by it first (`segtrain.predict_image` does the same) and every sample
+    back to the image's shape; mean, std and the suggested clicks are those of the samples
+    mapped back, so they are in the input's pixels."""
     import torch
 
     from ._device import torch_threads
@@ -74,9 +78,13 @@ def sampler(run_dir, *, samples: int, which="best", tile_px=256, overlap_px=64, 
     radius = settings.radius_px if settings else 20
     seeds = np.random.SeedSequence(rng if isinstance(rng, int) else 0)
 
-    def run(image: np.ndarray, where: str):
+    def run(image: np.ndarray, where: str, zoom=1.0):
         if np.ndim(image) != 2 and cfg.context_slices == 0:
             raise InputError(f"--samples predicts 2D images; {where} has shape {np.shape(image)}.")
+        zoom = check_zoom(zoom)
+        shape = np.shape(image)[-2:]
+        if zoom != (1.0, 1.0):
+            image = zoom_planes(image, zoom)
         x = prepare_image(net, image, normalize=tuple(cfg.normalize_percentiles), where=where)
         if settings is not None:
             x = network_input(x, (), None, radius_px=radius)
@@ -84,6 +92,9 @@ def sampler(run_dir, *, samples: int, which="best", tile_px=256, overlap_px=64, 
             s = samples_of_input(net, x, samples=samples, rng=seeds.spawn(1)[0], tile_px=tile_px,
                                  overlap_px=overlap_px, device=dev,
                                  amp=cfg.amp if amp is None else amp)  # fmt: skip
+        if zoom != (1.0, 1.0):
+            back = unzoom_probabilities(s.samples, shape)
+            s = summarize_samples(back, s.kind)
         return s, suggest_clicks(s.std, n=n_suggestions, radius_px=radius)
 
     return run

@@ -13,7 +13,7 @@ from shapelib import InputError
 
 from . import io
 
-__all__ = ["RESAMPLE_WARN_RATIO", "image_zooms", "training_pixel_size"]
+__all__ = ["MAX_RESAMPLE_ZOOM", "RESAMPLE_WARN_RATIO", "image_zooms", "training_pixel_size"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,10 @@ def training_pixel_size(run_dir) -> tuple[float, float] | None:
 
 # Pixel sizes this far from the training images' (ratio) draw a warning without `resample`.
 RESAMPLE_WARN_RATIO = 1.25
+# `resample` refuses zooms beyond this (either way): such a ratio is nearly always a wrong pixel
+# size (a TIFF written at 72 dpi by a non-microscopy tool reads as 352,778 nm pixels), and the
+# resampled image would not fit in memory or would hold a few pixels.
+MAX_RESAMPLE_ZOOM = 16.0
 
 
 def image_zooms(run_px: tuple[float, float] | None, pixel_sizes: dict, *, resample: bool) -> dict:
@@ -54,6 +58,13 @@ def image_zooms(run_px: tuple[float, float] | None, pixel_sizes: dict, *, resamp
                 "(--pixel-size-nm N)."
             )
         ratio = None if run_px is None or px is None else resample_zoom(px, run_px, where)
+        if resample and max(max(ratio), 1 / min(ratio)) > MAX_RESAMPLE_ZOOM:
+            raise InputError(
+                f"{where} has {_nm(px)} nm pixels and the run's training images {_nm(run_px)} "
+                f"nm: resampling by {_ratio(ratio)} (more than {MAX_RESAMPLE_ZOOM:g}x) is "
+                "refused; check the image's pixel size (a 72 dpi TIFF reads as 352778 nm) or "
+                "give it (--pixel-size-nm N)."
+            )
         zooms[where] = ratio if resample else (1.0, 1.0)
         r = np.asarray(ratio if ratio is not None else (1.0, 1.0))
         lim = RESAMPLE_WARN_RATIO
@@ -73,3 +84,8 @@ def image_zooms(run_px: tuple[float, float] | None, pixel_sizes: dict, *, resamp
 def _nm(px) -> str:
     y, x = np.broadcast_to(np.asarray(px, dtype=float), (2,))
     return f"{y:g}" if np.isclose(y, x) else f"{y:g} x {x:g}"
+
+
+def _ratio(zoom) -> str:
+    y, x = zoom
+    return f"{y:.3g}x" if np.isclose(y, x) else f"{y:.3g}x by {x:.3g}x"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from shapelib import InputError
+from shapelib import InputError, check_array_size
 
 from ._augment import normalize_percentile
 from ._clicks import with_zero_clicks
@@ -17,12 +17,15 @@ from ._device import autocast_for
 __all__ = [
     "TTA_MODES",
     "blend_window",
+    "check_zoom",
     "pad_for_tiles",
     "postprocess_mask",
     "predict_image",
     "predict_stack",
     "resample_zoom",
     "stack_context",
+    "unzoom_probabilities",
+    "zoom_planes",
 ]
 
 log = logging.getLogger(__name__)
@@ -143,6 +146,42 @@ def _zoomed_shape(shape: tuple[int, int], zoom: tuple[float, float]) -> tuple[in
     return tuple(max(1, int(round(n * z))) for n, z in zip(shape, zoom, strict=True))
 
 
+def check_zoom(zoom) -> tuple[float, float]:
+    """`zoom` (a factor or a (y, x) pair) as two positive floats; a one-line error otherwise."""
+    zoom = tuple(float(z) for z in np.broadcast_to(np.asarray(zoom, dtype=float), (2,)))
+    if not all(np.isfinite(z) and z > 0 for z in zoom):
+        raise InputError(f"zoom must be positive factors; got {zoom!r}.")
+    return zoom
+
+
+def zoom_planes(image: np.ndarray, zoom: tuple[float, float]) -> np.ndarray:
+    """Resample the last two axes of a (Y, X) or (C, Y, X) image by `zoom` (linear,
+    anti-aliased when shrinking); float32, the same number of axes."""
+    from skimage.transform import resize
+
+    image = np.asarray(image)
+    shape = _zoomed_shape(image.shape[-2:], zoom)
+    planes = image[None] if image.ndim == 2 else image
+    check_array_size((len(planes), *shape), np.float64, what="the resampled image",
+                     hint="Check the zoom (the image's pixel size).")  # fmt: skip
+    out = np.stack([
+        resize(c.astype(np.float32), shape, order=1, anti_aliasing=any(z < 1 for z in zoom),
+               preserve_range=True)
+        for c in planes
+    ]).astype(np.float32)  # fmt: skip
+    return out[0] if image.ndim == 2 else out
+
+
+def unzoom_probabilities(prob: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Probability maps (.., Y', X') of a resampled image back to its (Y, X) `shape` (linear),
+    clipped to [0, 1]; float32."""
+    from skimage.transform import resize
+
+    prob = np.asarray(prob, np.float32)
+    back = resize(prob, (*prob.shape[:-2], *shape), order=1, preserve_range=True)
+    return np.clip(back, 0, 1).astype(np.float32)
+
+
 @torch.no_grad()
 def predict_image(
     model: torch.nn.Module,
@@ -202,25 +241,12 @@ def predict_image(
             f"shape {image.shape}."
         )
     _check_tiles(tile_px, overlap_px)
-    zoom = tuple(float(z) for z in np.broadcast_to(np.asarray(zoom, dtype=float), (2,)))
-    if not all(np.isfinite(z) and z > 0 for z in zoom):
-        raise InputError(f"zoom must be positive factors; got {zoom!r}.")
+    zoom = check_zoom(zoom)
     if zoom != (1.0, 1.0):
-        from skimage.transform import resize
-
-        shape = image.shape[-2:]
-        small = any(z < 1 for z in zoom)
-        chans = image[None] if image.ndim == 2 else image
-        chans = np.stack([
-            resize(c.astype(np.float32), _zoomed_shape(shape, zoom), order=1,
-                   anti_aliasing=small, preserve_range=True)
-            for c in chans
-        ]).astype(np.float32)  # fmt: skip
-        prob = predict_image(model, chans, tile_px=tile_px, overlap_px=overlap_px,
-                             batch_size=batch_size, tta=tta, normalize=normalize, device=device,
-                             amp=amp)  # fmt: skip
-        back = resize(prob, shape, order=1, preserve_range=True)
-        return np.clip(back, 0, 1).astype(np.float32)
+        prob = predict_image(model, zoom_planes(image, zoom), tile_px=tile_px,
+                             overlap_px=overlap_px, batch_size=batch_size, tta=tta,
+                             normalize=normalize, device=device, amp=amp)  # fmt: skip
+        return unzoom_probabilities(prob, image.shape[-2:])
     transforms = _tta_transforms(tta)
     device = torch.device(device)
     chans = image[None] if image.ndim == 2 else image

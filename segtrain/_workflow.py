@@ -224,8 +224,6 @@ def predict_folder(
     files = [input] if input.is_file() else io.list_images(io.image_folder(input))
     inputs = [Path(run_dir), input if input.is_file() else io.image_folder(input)]
     check_output_folder(out, command="predict", inputs=inputs, overwrite=overwrite)
-    if resample and samples is not None:
-        raise InputError("resample is not supported with samples yet; predict without one.")
     given = None
     if pixel_size_nm is not None:  # the project's one check of sizes in nm; (y, x) of it
         given = as_spacing_nm(pixel_size_nm, name="pixel_size_nm")[1:]
@@ -250,33 +248,35 @@ def predict_folder(
         details={"run": str(run_dir), "input": str(input), "which": which, "tta": tta,
                  "threshold": threshold, "samples": samples, "resample": resample},
     )  # fmt: skip
+    # Resampled: the clean-up sizes are areas in training pixels, in this image's / zoom^2.
+    here = {
+        k: tuple(int(round(v / (z[0] * z[1]))) for v in sizes) if resample else sizes
+        for k, z in zooms.items()
+    }
     if samples is not None:
-        return _predict_samples(run, files, guard, threshold, sizes, progress)
+        return _predict_samples(run, files, guard, threshold, (zooms, here, pixel_sizes), progress)
     for k, f in enumerate(files):
         img = io.read_grey(f, ndims=(2, 3))
-        zoom = zooms[str(f)]
-        prob = predict(img.data, str(f), zoom=zoom)
+        prob = predict(img.data, str(f), zoom=zooms[str(f)])
         scale = (pixel_sizes[str(f)], img.z_step_nm)
-        # Resampled: the sizes are areas in training pixels, so in this image's pixels / zoom^2.
-        area = zoom[0] * zoom[1]
-        here = tuple(int(round(v / area)) for v in sizes) if resample else sizes
-        _write_prediction(guard, f.stem, prob, threshold, scale, here)
+        _write_prediction(guard, f.stem, prob, threshold, scale, here[str(f)])
         if progress is not None:
             progress(k + 1, len(files))
     return out
 
 
-def _predict_samples(run, files, out: OutputFolder, threshold, sizes, progress) -> Path:
+def _predict_samples(run, files, out: OutputFolder, threshold, per_image, progress) -> Path:
     """`predict_folder` with K samples (`run` from `sampler`): mean, std (``uncertainty/``) and
-    ``suggestions.csv``."""
+    ``suggestions.csv``. `per_image`: the zoom, clean-up sizes and pixel size of each file."""
     import pandas as pd
 
+    zooms, sizes, scales = per_image
     rows = []
     for k, f in enumerate(files):
         img = io.read_grey(f, ndims=(2, 3))
-        s, suggestions = run(img.data, str(f))
-        scale = (img.pixel_size_nm, img.z_step_nm)
-        _write_prediction(out, f.stem, s.mean, threshold, scale, sizes)
+        s, suggestions = run(img.data, str(f), zoom=zooms[str(f)])
+        scale = (scales[str(f)], img.z_step_nm)
+        _write_prediction(out, f.stem, s.mean, threshold, scale, sizes[str(f)])
         io.write_tiff(out.path(f"uncertainty/{f.stem}.tif"), s.std, pixel_size_nm=scale[0])
         rows += [{"image": f.stem, "row": g.row, "col": g.col, "score": g.score}
                  for g in suggestions]  # fmt: skip

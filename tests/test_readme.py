@@ -80,6 +80,35 @@ def test_readme_python_snippets_define_every_name():
         assert not _undefined(code), (_undefined(code), code)
 
 
+PACKAGES = ("shapelib", "simulator", "segtrain", "webapp", "cli")
+
+
+def _project_names(code: str) -> list[tuple[str, str]]:
+    """(module, name) of every project name a snippet imports or reaches as ``module.name``."""
+    tree = ast.parse(code)
+    out, imported = [], {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PACKAGES:
+            out += [(node.module, a.name) for a in node.names]
+        elif isinstance(node, ast.Import):
+            imported |= {a.asname or a.name: a.name for a in node.names
+                         if a.name.split(".")[0] in PACKAGES}  # fmt: skip
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in imported):  # fmt: skip
+            out.append((imported[node.value.id], node.attr))
+    return out
+
+
+def test_readme_python_snippets_use_names_the_packages_have():
+    import importlib
+
+    names = [n for code in _blocks("python") for n in _project_names(code)]
+    assert len(names) >= 10
+    missing = [f"{m}.{n}" for m, n in names if not hasattr(importlib.import_module(m), n)]
+    assert not missing, f"README snippets use names the packages do not have: {missing}"
+
+
 @pytest.mark.parametrize("marker", ["phantoms.torus", "render_view("])
 def test_quick_readme_snippets_run_as_written(marker, shared_data, tmp_path, monkeypatch):
     (code,) = [c for c in _blocks("python") if marker in c]

@@ -95,10 +95,10 @@ def _write_images(folder, n, size, pixel_size_nm, masks=True):
     return folder
 
 
-def _train(root, pixel_size_nm):
+def _train(root, pixel_size_nm, model="unet"):
     data = _write_images(root / "d", 2, 32, pixel_size_nm)
     cfg = TrainConfig(
-        train=[DataSource(path=str(data))], run_dir=str(root / "run"),
+        train=[DataSource(path=str(data))], run_dir=str(root / "run"), model=model,
         model_params={"depth": 1, "width": 2}, patch_px=32, batch_size=2, max_steps=2,
         val_every=2, val_patches=2, amp=False,
     )  # fmt: skip
@@ -177,9 +177,13 @@ def test_resample_errors_and_warning(run, tmp_path, caplog):
     assert not (tmp_path / "p1").exists()  # refused before anything was written
     with pytest.raises(InputError, match="pixel_size_nm must be finite and > 0"):
         predict_folder(run, bare, tmp_path / "p2", tile_px=32, overlap_px=8, pixel_size_nm=-3)
-    with pytest.raises(InputError, match="samples"):
-        predict_folder(run, bare, tmp_path / "p3", tile_px=32, overlap_px=8, resample=True,
-                       samples=2)  # fmt: skip
+    # A 72 dpi TIFF (352778 nm pixels) against 10 nm: refused, not resampled 35000x.
+    dpi = tmp_path / "dpi"
+    dpi.mkdir()
+    tifffile.imwrite(dpi / "a.tif", disks(32, 2, 0)[0], resolution=(72, 72), resolutionunit=2)
+    with pytest.raises(InputError, match=r"352778 nm pixels .*\(more than 16x\)"):
+        predict_folder(run, dpi, tmp_path / "p3", tile_px=32, overlap_px=8, resample=True)
+    assert not (tmp_path / "p3").exists()
     far = _write_images(tmp_path / "far", 2, 32, 30.0, masks=False)
     with caplog.at_level(logging.WARNING, logger="segtrain"):
         predict_folder(run, far, tmp_path / "p4", tile_px=32, overlap_px=8)
@@ -190,6 +194,12 @@ def test_resample_errors_and_warning(run, tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="segtrain"):
         predict_folder(run, near, tmp_path / "p5", tile_px=32, overlap_px=8)
     assert not [r for r in caplog.records if "resampl" in r.getMessage()]
+
+
+def test_a_zoom_too_large_for_memory_is_refused_before_allocating():
+    net = _BoxDetector().eval()  # 64 px x 1e5 per side: 3e14 bytes, more than any machine's half
+    with pytest.raises(InputError, match="the resampled image would need"):
+        predict_image(net, np.zeros((64, 64), np.float32), zoom=1e5, tile_px=32, overlap_px=8)
 
 
 def test_resample_needs_a_run_that_knows_its_pixel_size(tmp_path):
@@ -226,3 +236,29 @@ def test_bench_reports_outputs_at_the_training_pixel_size(tmp_path):
         table.loc[("same", "plain"), "iou_mean"]
     )
     assert ("fine", "plain@train_px") in table.index  # (predict_folder's test: the zoom)
+
+
+def test_samples_are_resampled_back_to_the_input_pixels(tmp_path):
+    from segtrain import unzoom_probabilities, zoom_planes
+    from segtrain._interactive_folders import sampler
+
+    run = _train(tmp_path / "r", 10.0, model="prob_unet")
+    inp = _write_images(tmp_path / "in", 1, 40, 5.0, masks=False)
+    out = predict_folder(run, inp, tmp_path / "pred", tile_px=32, overlap_px=8, resample=True,
+                         samples=4)  # fmt: skip
+    prob = read_tiff(out / "probabilities" / "im0.tif")
+    std = read_tiff(out / "uncertainty" / "im0.tif")
+    assert prob.data.shape == std.data.shape == (40, 40)
+    assert prob.pixel_size_nm == pytest.approx((5.0, 5.0))
+    # The samples of the image zoomed by 0.5 (two samplers, one seed: the same draws), each
+    # mapped back: the written mean is their mean, the uncertainty their std.
+    img = read_tiff(inp / "images" / "im0.tif").data
+    kw = dict(samples=4, tile_px=32, overlap_px=8)
+    small, _ = sampler(run, **kw)(zoom_planes(img, (0.5, 0.5)), "im0")
+    assert small.mean.shape == (20, 20)
+    s, suggestions = sampler(run, **kw)(img, "im0", zoom=(0.5, 0.5))
+    back = unzoom_probabilities(small.samples, (40, 40))
+    np.testing.assert_array_equal(s.samples, back)
+    np.testing.assert_allclose(prob.data, back.mean(0), atol=1e-6)
+    np.testing.assert_allclose(std.data, back.std(0), atol=1e-6)
+    assert all(0 <= g.row < 40 and 0 <= g.col < 40 for g in suggestions)
