@@ -8,14 +8,17 @@
     .venv/bin/python benchmarks/lucchi.py --compare /tmp/lucchi_fwd /tmp/lucchi_rev
     # one table from benches run in several sittings (`mitoshape bench-merge`)
     .venv/bin/python benchmarks/lucchi.py --merge /tmp/lucchi_fwd_a /tmp/lucchi_fwd_b --out OUT
+    # rotation TTA too (the 8 flips and quarter turns; twice the prediction time of flips)
+    .venv/bin/python benchmarks/lucchi.py --models efficientnet_unet --seeds 0 --tta none,flips,d4
     # a few seconds, to check the script works (tiny models, 2 steps, 2 test slices)
     .venv/bin/python benchmarks/lucchi.py --smoke --out /tmp/lucchi_smoke
 
 Each run is `segtrain.run_bench` (the code behind `mitoshape bench`) with the training recipe
 (`segtrain.RECIPE`: the defaults of `mitoshape train`) and the bench defaults: equal steps
 (`--steps`, default the recipe's), seeds 0, 1, 2, held-out validation cut from the training
-slices (a band of each image for 5 slices, whole slices for 17), outputs plain, flip TTA, and
-each with small objects and holes removed at the sizes the run chose on its validation data.
+slices (a band of each image for 5 slices, whole slices for 17), outputs plain, flip TTA (and
+the 8 flips and quarter turns with ``--tta none,flips,d4``), and each with small objects and
+holes removed at the sizes the run chose on its validation data.
 Writes OUT/table.md (mean +- std over seeds [per-image std]), table.csv, table_seeds.csv,
 table.png, bench.yaml, timing.json, and the runs under OUT/runs/.
 """
@@ -78,7 +81,7 @@ def bench_config(args) -> dict:
         "seeds": [0] if args.smoke else [int(s) for s in args.seeds.split(",")],
         "tile_px": 128 if args.smoke else 512,
         "overlap_px": 32 if args.smoke else 64,
-        "tta": ["none"] if args.smoke else ["none", "flips"],
+        "tta": ["none"] if args.smoke else args.tta.split(","),
         "clean": True,
     }
 
@@ -113,6 +116,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--steps", type=int, default=None, help="steps per run (default: recipe)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tta", default="none,flips", help="outputs: none, flips, d4 (+quarter turns)")
     ap.add_argument("--smoke", action="store_true", help="tiny models, 2 steps, 2 test slices")
     ap.add_argument("--compare", nargs=2, type=Path, metavar=("FORWARD", "REVERSE"))
     ap.add_argument("--merge", nargs="+", type=Path, metavar="DIR", help="pool these benches")
