@@ -70,7 +70,7 @@ def evaluate(run: Path, folder: Path, context: int, tile_px: int):
     for src in sources(folder):
         stack = read_scaled_image(src["path"]).data
         labels = read_scaled_image(src["label_path"]).data
-        norm = tuple(cfg.normalize_percentiles)
+        norm = cfg.normalization
         prob = predict_stack(
             net, stack, context=context, tile_px=tile_px, overlap_px=tile_px // 8, normalize=norm
         )

@@ -175,7 +175,7 @@ def timing(run: Path, test: Path, *, n_clicks: int = 10) -> list[dict]:
     net, cfg = segtrain.load_run(run)
     net = net.to(memory_format=torch.channels_last)
     item = io.read_pairs_folder(test)[0]
-    x = segtrain.prepare_image(net, item.image, normalize=tuple(cfg.normalize_percentiles))
+    x = segtrain.prepare_image(net, item.image, normalize=cfg.normalization)
     rows = []
     for threads in (1, 2):
         with torch.inference_mode(), segtrain.torch_threads(threads):

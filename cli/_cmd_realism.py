@@ -12,7 +12,9 @@ from ._progress import progress_bar
 def register(app: typer.Typer) -> None:
     @app.command("realism")
     def realism_cmd(
-        real: Path = typer.Argument(..., help="the real image (TIFF/PNG, raw counts)"),
+        real: Path = typer.Argument(
+            ..., help="the real image (TIFF/PNG), or a folder of real tiles of one microscope"
+        ),
         synthetic: list[Path] = typer.Argument(
             ..., help="synthetic sets: dataset folders (images/) or folders of images"
         ),
@@ -54,7 +56,13 @@ def register(app: typer.Typer) -> None:
             names = [f"{n}_{i}" for i, n in enumerate(names)]
         folder = open_output_folder(out, command="realism", inputs=[real, *synthetic],
                                     overwrite=overwrite)  # fmt: skip
-        ref = read_scaled_image(real)
+        if real.is_dir():  # tiles of one microscope: each in its own regions
+            real_files = list_images(real)[:max_images]
+            ref = read_scaled_image(real_files[0])
+            real_data = [ref.data] + [read_image(p) for p in real_files[1:]]
+        else:
+            ref = read_scaled_image(real)
+            real_data = ref.data
         sets, files = {}, {}
         for label, path in zip(names, synthetic, strict=True):
             paths = list_images(image_folder(path))[:max_images]
@@ -69,7 +77,7 @@ def register(app: typer.Typer) -> None:
             sets[label] = [first.data] + [read_image(p) for p in paths[1:]]
             files[label] = len(paths)
         with progress_bar("training classifiers", folds * len(sets)) as bar:
-            result = realism_test(ref.data, sets, crop_px=crop_px, region_px=region_px,
+            result = realism_test(real_data, sets, crop_px=crop_px, region_px=region_px,
                                   folds=folds, epochs=epochs, seed=seed, threads=threads,
                                   progress=bar.update)  # fmt: skip
         aucs = {k: s.auc for k, s in result.scores.items()}

@@ -100,7 +100,9 @@ def register(app: typer.Typer) -> None:
         z_planes: int = typer.Option(1, "--z-planes", help="> 1 for z-stacks"),
         z_step_nm: float = typer.Option(250.0, "--z-step-nm", help="z-stack step, nm"),
         focal_depth_nm: float | None = typer.Option(None, "--focal-depth-nm", help="default auto"),
-        mask: str = typer.Option("in_focus", "--mask", help="in_focus or projection"),
+        mask: str = typer.Option(
+            "in_focus", "--mask", help="in_focus, projection or visible (the target mask)"
+        ),
         seed: int = typer.Option(0, "--seed"),
         workers: int | None = typer.Option(None, "--workers", help="processes (default: all)"),
         scheduler: str | None = typer.Option(
@@ -143,26 +145,40 @@ def register(app: typer.Typer) -> None:
 
     @app.command("dataset")
     def dataset_cmd(
-        source: Path = typer.Argument(..., help="library folder or one shape's folder"),
+        source: Path | None = typer.Argument(
+            None, help="library folder or one shape's folder (cell scenes: optional)"
+        ),
         out: Path = typer.Option(..., "-o", "--out", help="output dataset folder"),
-        preset: str = typer.Option("Epi1", "--preset", help="Conf1, Conf2 or Epi1"),
+        preset: str | None = typer.Option(
+            None, "--preset", help="Conf1, Conf2 or Epi1 (default: the scene's fitted one, Epi1)"
+        ),
         config: Path | None = typer.Option(None, "--config", help="microscope YAML instead"),
         camera: Path | None = typer.Option(None, "--camera", help="camera YAML (calibrate)"),
         n: int = typer.Option(100, "--n", help="number of images"),
-        size: int = typer.Option(256, "--size", help="image side, pixels"),
+        size: int | None = typer.Option(
+            None, "--size", help="image side, pixels (default: the scene config's, 256)"
+        ),
         objects: str | None = typer.Option(
             None, "--objects", help="objects per image, MIN-MAX (default 1-8; cell 20-60)"
         ),
-        scene_kind: str = typer.Option("objects", "--scene", help="objects (on black) or cell"),
+        scene_kind: str | None = typer.Option(
+            None, "--scene", help="objects (on black) or cell (default: the config's, objects)"
+        ),
         scene_config: Path | None = typer.Option(
-            None, "--scene-config", help="YAML of the scene's other fields (cell levels, ...)"
+            None,
+            "--scene-config",
+            help="YAML of the scene's fields (cell levels, ...; `fit-scenes` writes one)",
         ),
         shape_class: list[str] = typer.Option([], "--class", help="keep these classes"),
         allow_overlap: bool = typer.Option(False, "--allow-overlap"),
         z_planes: int = typer.Option(1, "--z-planes", help="> 1 for z-stacks"),
         z_step_nm: float = typer.Option(250.0, "--z-step-nm", help="z-stack step, nm"),
         focal_depth_nm: float | None = typer.Option(None, "--focal-depth-nm", help="default auto"),
-        mask: str = typer.Option("in_focus", "--mask", help="in_focus or projection"),
+        mask: str | None = typer.Option(
+            None,
+            "--mask",
+            help="in_focus, projection or visible (default: in_focus; cell scenes: visible)",
+        ),
         seed: int = typer.Option(0, "--seed"),
         workers: int | None = typer.Option(None, "--workers", help="processes (default: all)"),
         scheduler: str | None = typer.Option(
@@ -176,19 +192,35 @@ def register(app: typer.Typer) -> None:
         from simulator import Acquisition, CellSceneConfig, SceneConfig, write_dataset
         from simulator.io import microscope_from, read_shapes
 
-        shapes = read_shapes(source, classes=shape_class or None)
-        mic = microscope_from(preset, config=config, camera=camera)
+        fields = dict(read_config(scene_config)) if scene_config is not None else {}
+        scene_kind = scene_kind or str(fields.get("kind", "objects"))
+        kinds = {"objects": SceneConfig, "cell": CellSceneConfig}
+        if scene_kind not in kinds:
+            raise InputError(f"--scene must be objects or cell; got {scene_kind!r}.")
+        if source is None and scene_kind != "cell":
+            raise InputError("give a library folder (or one shape's folder) to render from.")
+        shapes = read_shapes(source, classes=shape_class or None) if source is not None else []
+        fitted = fields.get("microscope") if preset is None and config is None else None
+        if fitted is not None:  # the microscope a scene was fitted to
+            from simulator import Microscope
+
+            mic = Microscope.model_validate(fitted)
+            if camera is not None:
+                mic = microscope_from(None, config=None, camera=camera).model_copy(
+                    update={"optics": mic.optics, "labelling": mic.labelling}
+                )
+        else:
+            mic = microscope_from(preset, config=config, camera=camera)
+        if mask is None:
+            mask = "visible" if scene_kind == "cell" else "in_focus"
+        given = dict(fields.get("acquisition") or {})
         acq = Acquisition(
-            size_px=size,
+            size_px=size or int(given.get("size_px", 256)),
             z_planes=z_planes,
             z_step_nm=z_step_nm,
             focal_depth_nm=focal_depth_nm,
             mask=mask,
         )
-        kinds = {"objects": SceneConfig, "cell": CellSceneConfig}
-        if scene_kind not in kinds:
-            raise InputError(f"--scene must be objects or cell; got {scene_kind!r}.")
-        fields = dict(read_config(scene_config)) if scene_config is not None else {}
         fields.update(acquisition=acq, kind=scene_kind)
         if objects is not None:
             fields["objects"] = _parse_objects(objects)

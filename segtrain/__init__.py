@@ -80,6 +80,7 @@ _EXPORTS = {
     "quantify_volume": "._morphology3d",
     "plot_training_curves": "._figures",
     "plot_predictions": "._figures",
+    "plot_prediction_sheet": "._figures",
     "plot_bench_table": "._figures",
     "plot_fold_change": "._figures",
     "plot_explanation": "._figures",

@@ -26,29 +26,68 @@ from ._intensity import augment_intensity, augment_sections
 __all__ = [
     "Geometry",
     "augment_patch",
+    "noise_sigma",
+    "normalize_image",
     "normalize_percentile",
     "random_geometry",
     "sample_patch",
 ]
 
 
+def noise_sigma(image: np.ndarray) -> float:
+    """Robust std of the pixel noise: 1.4826 x the median absolute horizontal difference / sqrt 2.
+
+    Differences along rows cancel smooth light and per-row offsets (line noise), and the
+    median keeps to the background when objects cover less than half of the image. For
+    integer images the answer is at least a quantisation step's noise (1 / sqrt 12).
+    """
+    x = np.asarray(image, dtype=np.float64)
+    d = np.diff(x, axis=-1).ravel()
+    if d.size == 0:
+        return 0.0
+    sigma = 1.4826 * float(np.median(np.abs(d - np.median(d)))) / np.sqrt(2.0)
+    if np.issubdtype(np.asarray(image).dtype, np.integer):
+        sigma = max(sigma, 1.0 / np.sqrt(12.0))
+    return sigma
+
+
 def normalize_percentile(
-    image: np.ndarray, *, low: float = 1.0, high: float = 99.0, eps: float = 1e-6
+    image: np.ndarray,
+    *,
+    low: float = 1.0,
+    high: float = 99.0,
+    min_range_sigmas: float = 0.0,
+    eps: float = 1e-6,
 ) -> np.ndarray:
     """Map the image's `low` and `high` percentiles to 0 and 1 (no clipping).
+
+    With ``min_range_sigmas`` > 0 the mapped range is at least that many noise stds
+    (:func:`noise_sigma`): an image of pure noise is not stretched to the full range (it
+    stays near 0, as it would beside bright objects), whatever contrast stretch it was
+    exported with (the mapping is the same for ``a x + b``).
 
     Parameters
     ----------
     image : (Y, X) ndarray, any real dtype
     low, high : float, percentiles in [0, 100]
+    min_range_sigmas : float, the least range in noise stds (0: plain percentiles)
 
     Returns
     -------
     (Y, X) ndarray of float32
     """
+    raw = image
     image = np.asarray(image, dtype=np.float32)
-    lo, hi = np.percentile(image, [low, high])
-    return ((image - lo) / max(float(hi - lo), eps)).astype(np.float32)
+    lo, hi = (float(v) for v in np.percentile(image, [low, high]))
+    if min_range_sigmas > 0:
+        hi = max(hi, lo + min_range_sigmas * noise_sigma(raw))
+    return ((image - lo) / max(hi - lo, eps)).astype(np.float32)
+
+
+def normalize_image(image: np.ndarray, spec) -> np.ndarray:
+    """:func:`normalize_percentile` with a run's normalisation: (low, high[, min_range_sigmas])."""
+    floor = float(spec[2]) if len(spec) > 2 else 0.0
+    return normalize_percentile(image, low=spec[0], high=spec[1], min_range_sigmas=floor)
 
 
 @dataclass(frozen=True, eq=False)

@@ -230,6 +230,13 @@ class TrainConfig(BaseModel):
     normalize_percentiles: tuple[float, float] = Field(
         (1.0, 99.0), description="Per-image percentiles mapped to 0 and 1."
     )
+    normalize_min_range_sigmas: float = Field(
+        0.0,
+        ge=0,
+        le=10000,
+        description="Least normalised range in noise stds (0: off): an image of pure noise "
+        "stays dim instead of being stretched to full range (fluorescence: about 20).",
+    )
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     loss: LossName = Field(
         "bce+dice",
@@ -325,6 +332,12 @@ class TrainConfig(BaseModel):
                 + "); drop in_channels, it is derived from the config."
             )
         return self
+
+    @property
+    def normalization(self) -> tuple[float, float, float]:
+        """The normalisation every face applies: (low, high percentiles, min range sigmas)."""
+        lo, hi = self.normalize_percentiles
+        return (float(lo), float(hi), float(self.normalize_min_range_sigmas))
 
     @property
     def image_channels(self) -> int:

@@ -11,7 +11,7 @@ import torch
 
 from shapelib import InputError
 
-from ._augment import normalize_percentile, random_geometry, sample_patch
+from ._augment import normalize_image, random_geometry, sample_patch
 from ._augment_config import AugmentConfig
 from ._intensity import augment_intensity, augment_sections
 
@@ -47,20 +47,15 @@ def as_channels(image: np.ndarray) -> np.ndarray:
 
 
 def prepare_images(items, *, percentiles=(1.0, 99.0)):
-    """Normalise each `LabeledImage` (per-image, per-channel percentiles).
+    """Normalise each `LabeledImage` (per image and channel: the run's normalisation
+    ``(low, high[, min_range_sigmas])``, see :func:`normalize_image`).
 
     Returns
     -------
     images : list of (C, Y, X) float32; masks : list of (Y, X) uint8; sources : list of str
     """
     images = [
-        np.stack(
-            [
-                normalize_percentile(ch, low=percentiles[0], high=percentiles[1])
-                for ch in as_channels(it.image)
-            ]
-        )
-        for it in items
+        np.stack([normalize_image(ch, percentiles) for ch in as_channels(it.image)]) for it in items
     ]
     masks = [np.asarray(it.mask, dtype=np.uint8) for it in items]
     sources = [it.source for it in items]

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from shapelib import InputError
 
-from ._augment import normalize_percentile
+from ._augment import normalize_image
 from ._cam import (
     check_layer,
     check_method,
@@ -93,7 +93,7 @@ def prepare_input(model, image: np.ndarray, *, normalize=(1.0, 99.0), where: str
         )
     x = image[None] if image.ndim == 2 else image
     if normalize:
-        x = np.stack([normalize_percentile(ch, low=normalize[0], high=normalize[1]) for ch in x])
+        x = np.stack([normalize_image(ch, normalize) for ch in x])
     # An interactive network is explained without clicks (zero click channels).
     return with_zero_clicks(model, x.astype(np.float32))
 

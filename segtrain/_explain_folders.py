@@ -55,9 +55,7 @@ def _load(run_dir, which: str, device: str) -> _Run:
 
     model, cfg = load_run(run_dir, which=which)
     dev = pick_device(device)
-    return _Run(
-        model.to(dev).eval(), cfg.model, dict(cfg.model_params), cfg.normalize_percentiles, dev
-    )
+    return _Run(model.to(dev).eval(), cfg.model, dict(cfg.model_params), cfg.normalization, dev)
 
 
 def run_layers(run_dir, *, which: str = "best") -> tuple[str, list[LayerInfo], list[str]]:
@@ -171,7 +169,7 @@ def explain_folder(
         "object": object_id,
         "tile_px": tile_px,
         "overlap_px": overlap_px,
-        "normalize_percentiles": list(run.normalize),
+        "normalization": list(run.normalize),
     }
     folder = open_output_folder(
         out, command="explain", inputs=[run_dir, images], overwrite=overwrite, details=settings

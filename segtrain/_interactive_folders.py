@@ -85,7 +85,7 @@ def sampler(run_dir, *, samples: int, which="best", tile_px=256, overlap_px=64, 
         shape = np.shape(image)[-2:]
         if zoom != (1.0, 1.0):
             image = zoom_planes(image, zoom)
-        x = prepare_image(net, image, normalize=tuple(cfg.normalize_percentiles), where=where)
+        x = prepare_image(net, image, normalize=cfg.normalization, where=where)
         if settings is not None:
             x = network_input(x, (), None, radius_px=radius)
         with torch.inference_mode(), torch_threads(num_threads):
@@ -154,7 +154,7 @@ def refine_image(
         )
     image = Path(image)
     img = io.read_scaled_image(image)
-    x = prepare_image(net, img.data, normalize=tuple(cfg.normalize_percentiles), where=str(image))
+    x = prepare_image(net, img.data, normalize=cfg.normalization, where=str(image))
     given = clicks_from_rows(io.read_clicks_csv(clicks_csv), where=str(clicks_csv)) if (
         clicks_csv is not None) else ()  # fmt: skip
     all_clicks = check_clicks((*given, *clicks), x.shape[-2:], where=str(image))
@@ -277,7 +277,7 @@ def clicks_folder(
             "score it without clicks."
         )
     items = io.read_pairs_folder(data)
-    norm = tuple(cfg.normalize_percentiles)
+    norm = cfg.normalization
     for it in items:
         prepare_image(net, it.image[:2, :2], normalize=None, where=it.name)  # channel check
     details = {"run": str(run_dir), "data": str(data), "model": cfg.model,

@@ -10,7 +10,7 @@ import torch
 
 from shapelib import InputError, check_array_size
 
-from ._augment import normalize_percentile
+from ._augment import normalize_image
 from ._clicks import with_zero_clicks
 from ._device import autocast_for
 
@@ -251,7 +251,7 @@ def predict_image(
     device = torch.device(device)
     chans = image[None] if image.ndim == 2 else image
     if normalize:
-        x = np.stack([normalize_percentile(c, low=normalize[0], high=normalize[1]) for c in chans])
+        x = np.stack([normalize_image(c, normalize) for c in chans])
     else:
         x = chans.astype(np.float32)
     x = with_zero_clicks(model, x.astype(np.float32))  # an interactive net without clicks

@@ -256,7 +256,7 @@ def two_sample_auc(
 
 
 def realism_test(
-    real: np.ndarray,
+    real: np.ndarray | Sequence[np.ndarray],
     synthetic: Mapping[str, Sequence[np.ndarray]],
     *,
     crop_px: int = 64,
@@ -271,8 +271,9 @@ def realism_test(
 
     Parameters
     ----------
-    real : (Y, X) ndarray
-        The real image (raw counts).
+    real : (Y, X) ndarray, or a sequence of them
+        The real image (raw counts), or several (tiles of one microscope: each is cut into its
+        own regions, so a region never spans two images).
     synthetic : mapping of name -> sequence of (Y, X) (or (Z, Y, X): the middle plane) arrays
         Synthetic images at the real image's pixel size; each image is one region.
     crop_px, region_px, folds, epochs, seed, threads
@@ -286,7 +287,17 @@ def realism_test(
     """
     if not synthetic:
         raise InputError("give at least one set of synthetic images.")
-    real_crops = region_crops(real, crop_px=crop_px, region_px=region_px)
+    reals = [real] if isinstance(real, np.ndarray) else list(real)
+    if not reals:
+        raise InputError("give at least one real image.")
+    parts, first = [], 0
+    for img in reals:  # each real image in its own regions
+        part = region_crops(img, crop_px=crop_px, region_px=region_px, first_group=first)
+        parts.append(part)
+        first = int(part.groups.max()) + 1 if len(part.groups) else first
+    real_crops = Crops(
+        np.concatenate([p.images for p in parts]), np.concatenate([p.groups for p in parts])
+    )
     scores, done, total = {}, 0, folds * len(synthetic)
     for name, images in synthetic.items():
         if len(images) == 0:

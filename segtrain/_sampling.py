@@ -22,7 +22,7 @@ import torch
 
 from shapelib import InputError
 
-from ._augment import normalize_percentile
+from ._augment import normalize_image
 from ._clicks import Click, check_clicks, click_settings, image_channels, network_input
 from ._device import autocast_for
 from ._predict import _tta_transforms, blend_window, pad_for_tiles
@@ -95,7 +95,7 @@ def prepare_image(net, image: np.ndarray, *, normalize=(1.0, 99.0), where: str =
         )  # fmt: skip
     x = image[None] if image.ndim == 2 else image
     if normalize:
-        x = np.stack([normalize_percentile(c, low=normalize[0], high=normalize[1]) for c in x])
+        x = np.stack([normalize_image(c, normalize) for c in x])
     return np.asarray(x, np.float32)
 
 

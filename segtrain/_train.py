@@ -64,6 +64,7 @@ _RESUME_FIXED = (
     "seed",
     "loss",
     "normalize_percentiles",
+    "normalize_min_range_sigmas",
     "interactive",
     "clicks",
 )
@@ -137,7 +138,7 @@ def _check_resume(cfg: TrainConfig) -> None:
 
 def _data(cfg: TrainConfig, split: Holdout):
     """The training patch stream and what each validation scores."""
-    images, masks, sources = prepare_images(split.train, percentiles=cfg.normalize_percentiles)
+    images, masks, sources = prepare_images(split.train, percentiles=cfg.normalization)
     weights = {s.name or Path(s.path).stem: s.weight for s in cfg.train}
     kw = dict(patch_px=cfg.patch_px, sources=sources, source_weights=weights)
     n = cfg.max_steps * cfg.batch_size
@@ -152,7 +153,7 @@ def _data(cfg: TrainConfig, split: Holdout):
     train_patches = fixed.batch(0, cfg.val_patches)
     if cfg.interactive:  # scored without clicks (the held-out images too: predict_image)
         train_patches = with_zero_click_channels(train_patches)
-    v_images, v_masks, _ = prepare_images(split.val, percentiles=cfg.normalize_percentiles)
+    v_images, v_masks, _ = prepare_images(split.val, percentiles=cfg.normalization)
     if not split.held_out:
         log.warning("%s; the validation IoU cannot show overfitting.", split.description)
     else:

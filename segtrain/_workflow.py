@@ -92,7 +92,7 @@ def _predictor(
         tile_px=tile_px,
         overlap_px=overlap_px,
         tta=tta,
-        normalize=tuple(cfg.normalize_percentiles),
+        normalize=cfg.normalization,
         device=dev,
         amp=cfg.amp if amp is None else amp,
     )

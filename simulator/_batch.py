@@ -211,15 +211,16 @@ def write_dataset(
 ) -> Path:
     """A training set of fields of view, each with several objects (or a cell of tens).
 
-    Writes ``images/`` (uint16), ``masks/`` (uint8 0/1), ``instances/`` (uint16 object labels)
-    TIFFs with matching names ``img_000000.tif`` ..., for z-stack scenes also ``labels/`` (the
-    3D label volume on the stack's grid), plus ``contact_sheet.png`` (the first images beside
-    their object labels, titled, with a scale bar) and ``dataset.json`` (microscope, scene
-    config, seed, and per image its objects with ids and classes). Every TIFF carries the pixel
-    size (and z step). Image k draws from ``SeedSequence([seed, k])``: the first images of a
-    larger set are the same bytes, and ``scheduler`` (a Dask scheduler address, or a client)
-    renders on a cluster the same bytes as a local run. ``progress(done, total)`` counts
-    finished images.
+    Writes ``images/`` (uint16; uint8 with a cell scene's 8-bit export), ``masks/`` (uint8
+    0/1), ``instances/`` (uint16 object labels) TIFFs with matching names ``img_000000.tif``
+    ..., for z-stack scenes also ``labels/`` (the 3D label volume on the stack's grid), plus
+    ``contact_sheet.png`` (the first images beside their object labels, titled, with a scale
+    bar) and ``dataset.json`` (microscope, scene config, seed, and per image its objects with
+    ids and classes, and the draws of a cell scene: microscope variant, export). Every TIFF
+    carries its pixel size (a variant's own) and z step. Image k draws from
+    ``SeedSequence([seed, k])``: the first images of a larger set are the same bytes, and
+    ``scheduler`` (a Dask scheduler address, or a client) renders on a cluster the same bytes
+    as a local run. ``progress(done, total)`` counts finished images.
 
     ``out`` goes through the output guard as in :func:`write_simulations`: with ``overwrite``
     an earlier dataset's files are removed first, so a smaller set leaves no stale image.
@@ -227,9 +228,9 @@ def write_dataset(
     if n < 1:
         raise InputError(f"n must be >= 1 image; got {n}.")
     _check_seed(seed)
-    if not shapes:
-        raise InputError("write_dataset needs at least one shape.")
     cfg = scene or SceneConfig()
+    if not shapes and not isinstance(cfg, CellSceneConfig):
+        raise InputError("write_dataset needs at least one shape (cell scenes: networks only).")
     acq = cfg.acquisition
     guard = open_output_folder(
         out, command="dataset", inputs=inputs, overwrite=overwrite,
@@ -243,12 +244,16 @@ def write_dataset(
         name = f"img_{k:06d}.tif"
         if len(sheet) < SHEET_TILES:
             sheet.append((sc.image, sc.instances, name[:-4]))
-        write_tiff(guard.path(f"images/{name}"), sc.image, pixel_size_nm=px, z_step_nm=dz)
-        write_tiff(guard.path(f"masks/{name}"), sc.mask, pixel_size_nm=px, z_step_nm=dz)
-        write_tiff(guard.path(f"instances/{name}"), sc.instances, pixel_size_nm=px, z_step_nm=dz)
+        a = sc.params.get("pixel_size_nm", px)  # a microscope variant has its own
+        write_tiff(guard.path(f"images/{name}"), sc.image, pixel_size_nm=a, z_step_nm=dz)
+        write_tiff(guard.path(f"masks/{name}"), sc.mask, pixel_size_nm=a, z_step_nm=dz)
+        write_tiff(guard.path(f"instances/{name}"), sc.instances, pixel_size_nm=a, z_step_nm=dz)
         if dz is not None:
-            write_tiff(guard.path(f"labels/{name}"), sc.labels, pixel_size_nm=px, z_step_nm=dz)
-        entries.append({"name": name, "objects": sc.objects})
+            write_tiff(guard.path(f"labels/{name}"), sc.labels, pixel_size_nm=a, z_step_nm=dz)
+        entry = {"name": name, "objects": sc.objects}
+        if sc.params:
+            entry["params"] = sc.params
+        entries.append(entry)
         if progress is not None:
             progress(k + 1, n)
     classes = sorted({o["class"] for e in entries for o in e["objects"]})

@@ -21,7 +21,8 @@ def apply_camera(photons: np.ndarray, camera: Camera, *, rng=None) -> np.ndarray
         Normal(0, read noise), less ``min(QE (photons + background), subtracted_background_e)``
         (the acquisition software's background subtraction); ADU = gain x electrons + offset
         + the fixed pattern (a smooth offset field, row and column offsets: one draw per image,
-        shared by the planes of a stack), rounded and clipped to the bit depth.
+        shared by the planes of a stack), blurred by ``blur_px`` (per plane), rounded and
+        clipped to the bit depth.
         :class:`ThreeDMSLCamera`: each 2D plane is scaled to [offset, maximum] drawn uniformly
         from ``offset_range_adu`` and ``max_range_adu``, then Poisson (3DMSL's noise).
     rng : int or numpy.random.Generator, optional
@@ -53,6 +54,11 @@ def apply_camera(photons: np.ndarray, camera: Camera, *, rng=None) -> np.ndarray
     adu = electrons * camera.gain_adu_per_e + camera.offset_adu
     if _has_pattern(camera):
         adu += fixed_pattern_adu(x.shape[-2:], camera, rng=rng)
+    if camera.blur_px > 0:  # each plane on its own
+        from scipy.ndimage import gaussian_filter
+
+        sigma = (0,) * (adu.ndim - 2) + (camera.blur_px, camera.blur_px)
+        adu = gaussian_filter(adu, sigma, mode="reflect")
     adu = np.rint(adu)
     return np.clip(adu, 0, top).astype(np.uint16)
 

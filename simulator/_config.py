@@ -157,6 +157,13 @@ class PhysicalCamera(BaseModel):
         description="electrons of each pixel's signal removed by the acquisition software "
         "(background subtraction; their shot noise stays)",
     )
+    blur_px: float = Field(
+        0.0,
+        ge=0,
+        le=3,
+        description="std of a Gaussian over the read-out image, pixels (crosstalk, on-camera "
+        "processing or resampling: neighbouring pixels' noise correlates, as in real images)",
+    )
 
 
 class ThreeDMSLCamera(BaseModel):
@@ -252,8 +259,11 @@ class Acquisition(BaseModel):
     )
     z_planes: int = Field(1, ge=1, le=512, description="1 = a 2D image, > 1 = a z-stack")
     z_step_nm: float = Field(250.0, gt=0, le=5000, description="z-stack step, nm")
-    mask: Literal["in_focus", "projection"] = Field(
-        "in_focus", description="which 2D mask is the segmentation target"
+    mask: Literal["in_focus", "projection", "visible"] = Field(
+        "in_focus",
+        description="which 2D mask is the segmentation target: in_focus (the cross-section "
+        "within half the depth of field), projection (any part along z) or visible (the "
+        "in-focus part at its PSF-limited apparent width: what people label)",
     )
 
     @model_validator(mode="after")

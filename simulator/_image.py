@@ -28,7 +28,7 @@ from ._geometry import (
 )
 from ._render import render_emitters
 from ._seeds import stream
-from ._truth import Placement, truth_masks
+from ._truth import Placement, truth_masks, visible_from_in_focus
 
 __all__ = ["RenderedView", "render_view", "simulate_shape", "simulate_instance", "view_names"]
 
@@ -46,7 +46,7 @@ class RenderedView:
     expected : same shape, ndarray of float32
         Noise-free expected photons per pixel (before quantum efficiency).
     mask : same shape, ndarray of uint8 {0, 1}
-        The segmentation target chosen by ``Acquisition.mask`` (in-focus or projection).
+        The segmentation target chosen by ``Acquisition.mask`` (in-focus, projection, visible).
     in_focus : (H, W) or (Z, H, W) ndarray of uint8
         Object within half the depth of field of the focal plane.
     projection : (H, W) ndarray of uint8
@@ -165,6 +165,10 @@ def render_view(
     proj_u8 = projection.astype(np.uint8)
     if acq.mask == "in_focus":
         mask = in_focus_u8
+    elif acq.mask == "visible":
+        mask = visible_from_in_focus(
+            in_focus, pixel_size_nm=optics.pixel_size_nm, fwhm_nm=optics.nominal_fwhm_nm
+        ).astype(np.uint8)
     else:
         mask = np.broadcast_to(proj_u8, in_focus_u8.shape).copy()
     return RenderedView(

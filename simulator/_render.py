@@ -127,7 +127,7 @@ def _wrapped_offsets(ny: int, nx: int, h: float) -> tuple[np.ndarray, np.ndarray
     return yy, xx
 
 
-_KERNEL_CACHE_BYTES = 512 * 2**20  # kernel spectra kept per process (least recently used out)
+_KERNEL_CACHE_BYTES = 1024 * 2**20  # kernel spectra kept per process (least recently used out)
 _kernels: OrderedDict = OrderedDict()
 
 

@@ -24,9 +24,9 @@ from ._geometry import (
     sample_fluorophores,
 )
 from ._render import render_emitters
-from ._truth import Placement, truth_masks
+from ._truth import Placement, truth_masks, visible_from_in_focus
 
-__all__ = ["SceneConfig", "Scene", "SceneShape", "render_scene"]
+__all__ = ["SceneConfig", "Scene", "SceneShape", "render_scene", "target_mask"]
 
 
 class SceneConfig(BaseModel):
@@ -83,6 +83,9 @@ class Scene:
     objects : list of dict
         Per object: label, id, class, x_nm, y_nm, depth_nm, rotation (R, 3x3 list; rows of
         points rotate as ``points @ R.T``), n_emitters.
+    params : dict
+        What was drawn for this image beyond its objects (microscope variant, export), for
+        the record written beside it.
     """
 
     image: np.ndarray
@@ -91,6 +94,7 @@ class Scene:
     instances: np.ndarray
     labels: np.ndarray
     objects: list = field(default_factory=list)
+    params: dict = field(default_factory=dict)
 
 
 def render_scene(
@@ -157,7 +161,7 @@ def render_scene(
         # its truth, then its fluorophores in the image frame
         occupied |= proj
         label = len(objects) + 1
-        instances[in_focus if acq.mask == "in_focus" else np.broadcast_to(proj, shape3)] = label
+        instances[target_mask(acq.mask, in_focus, proj, optics)] = label
         labels[inside] = label
         em = sample_fluorophores(shape.mesh, microscope.labelling, rng=rng)
         all_xyz.append(place(em, m, shape.mesh.centroid, offset_nm=offset))
@@ -178,6 +182,17 @@ def render_scene(
     return image_scene(xyz, microscope, depths, instances, labels, objects, rng=rng)
 
 
+def target_mask(kind: str, in_focus: np.ndarray, projection: np.ndarray, optics) -> np.ndarray:
+    """One object's segmentation target, (P, H, W) bool: ``Acquisition.mask`` of its truth."""
+    if kind == "in_focus":
+        return in_focus
+    if kind == "visible":
+        return visible_from_in_focus(
+            in_focus, pixel_size_nm=optics.pixel_size_nm, fwhm_nm=optics.nominal_fwhm_nm
+        )
+    return np.broadcast_to(projection, in_focus.shape)
+
+
 def image_scene(
     emitters_nm: np.ndarray,
     microscope: Microscope,
@@ -187,12 +202,16 @@ def image_scene(
     objects: list,
     *,
     background: np.ndarray | None = None,
+    brightness: np.ndarray | None = None,
     rng: np.random.Generator,
 ) -> Scene:
     """Render placed fluorophores (plus a noise-free ``background`` in photons), add camera
-    noise and assemble the `Scene` with its truth (a 2D scene when one focal plane)."""
+    noise and assemble the `Scene` with its truth (a 2D scene when one focal plane).
+    ``brightness`` (N,) scales each emitter's photons (uneven labelling; default 1)."""
     optics = microscope.optics
     weights = np.full(len(emitters_nm), microscope.labelling.photons_per_fluorophore)
+    if brightness is not None:
+        weights = weights * np.asarray(brightness, float)
     expected = render_emitters(
         emitters_nm, weights, optics, size_px=instances.shape[-1], focal_depths_nm=focal_depths_nm
     )

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-__all__ = ["Placement", "ray_intervals", "surface_intervals", "truth_masks"]
+__all__ = [
+    "Placement",
+    "ray_intervals",
+    "surface_intervals",
+    "truth_masks",
+    "visible_from_in_focus",
+]
 
 
 def _hull_vertices(mesh: trimesh.Trimesh) -> np.ndarray:
@@ -164,3 +170,32 @@ def truth_masks(
         on = ray[(z_in <= f) & (z_out >= f)]
         label[k, ii[on], jj[on]] = True
     return in_focus, projection, label
+
+
+def visible_from_in_focus(in_focus: np.ndarray, *, pixel_size_nm: float, fwhm_nm: float):
+    """The ``visible`` mask of one object from its in-focus masks: each plane grown by half
+    the difference between the apparent width sqrt(w^2 + F^2) and the width w, where w is the
+    widest inscribed disk of that plane's in-focus mask (a tubule's diameter) and F the PSF's
+    half-maximum width. Pixel centres within that distance of an in-focus pixel centre.
+
+    Parameters
+    ----------
+    in_focus : (P, H, W) ndarray of bool
+    pixel_size_nm, fwhm_nm : float
+
+    Returns
+    -------
+    (P, H, W) ndarray of bool
+    """
+    from scipy.ndimage import distance_transform_edt
+
+    out = np.zeros_like(in_focus)
+    for k, plane in enumerate(in_focus):
+        if not plane.any():
+            continue
+        # in nm: the inscribed radius of a pixel-centre mask is about its EDT max minus half
+        # a pixel (the EDT counts from background pixel centres)
+        w = 2.0 * max(float(distance_transform_edt(plane).max()) - 0.5, 0.5) * pixel_size_nm
+        grow = (np.sqrt(w**2 + fwhm_nm**2) - w) / 2.0
+        out[k] = distance_transform_edt(~plane) * pixel_size_nm <= grow + 1e-6
+    return out

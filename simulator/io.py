@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from shapelib.io import (
     is_complete,
     open_output_folder,
     read_config,
+    read_grey,
     read_library_table,
     read_mesh,
     read_meta,
@@ -43,6 +45,8 @@ __all__ = [
     "prepare_out",
     "write_png",
     "read_image",
+    "RealImages",
+    "read_real_images",
     "read_tiff",
     "write_tiff",
     "read_config",
@@ -184,3 +188,80 @@ def prepare_out(
     and return its path: new or empty, or an earlier mitoshape output replaced with
     ``overwrite`` (its own files only)."""
     return open_output_folder(out, command=command, inputs=inputs, overwrite=overwrite).root
+
+
+REAL_SUFFIXES = (".tif", ".tiff", ".png")
+
+
+@dataclass(frozen=True)
+class RealImages:
+    """Real 2D images of one microscope, read and checked.
+
+    Attributes
+    ----------
+    names : list of str
+    images : list of (H, W) ndarrays (grey, as stored: uint8, uint16, float)
+    pixel_size_nm : float
+    sizes : list of (H, W)
+    """
+
+    names: list
+    images: list
+    pixel_size_nm: float
+    sizes: list
+
+
+def read_real_images(
+    path: str | Path | Sequence[str | Path], *, pixel_size_nm: float | None = None
+) -> RealImages:
+    """A folder (or a list) of real, unlabelled images: TIFF or PNG, grey (RGB with equal
+    channels is grey), 2D, of one bit depth; sizes may differ.
+
+    The pixel size comes from the files (TIFF metadata) or ``pixel_size_nm``; files that say
+    different sizes, or none when ``pixel_size_nm`` is not given, are refused with the fix.
+    """
+    paths = [Path(p) for p in ([path] if isinstance(path, str | Path) else path)]
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(f for f in p.iterdir() if f.suffix.lower() in REAL_SUFFIXES)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise InputError(f"{p} does not exist; give a folder of images or image files.")
+    if not files:
+        raise InputError(
+            f"no images (.tif, .tiff, .png) in {', '.join(map(str, paths))}; give a folder of "
+            "real images."
+        )
+    names, images, scales = [], [], set()
+    for f in files:
+        img = read_grey(f, ndims=(2,))
+        images.append(img.data)
+        names.append(f.name)
+        if img.pixel_size_nm is not None:
+            scales.add(round(float(np.mean(img.pixel_size_nm)), 3))
+    dtypes = sorted({str(x.dtype) for x in images})
+    if len(dtypes) > 1:
+        raise InputError(
+            f"the images mix bit depths ({', '.join(dtypes)}); 8-bit exports and raw camera "
+            "images differ in levels and noise: put each kind in its own folder."
+        )
+    if pixel_size_nm is None:
+        if not scales:
+            raise InputError(
+                "the images do not say their pixel size (PNG never does); give it with "
+                "--pixel-size-nm (e.g. --pixel-size-nm 80)."
+            )
+        if len(scales) > 1:
+            raise InputError(
+                f"the images say different pixel sizes ({sorted(scales)} nm); fit one "
+                "microscope and magnification at a time, or give --pixel-size-nm."
+            )
+        pixel_size_nm = scales.pop()
+    if not (1.0 <= float(pixel_size_nm) <= 5000.0):
+        raise InputError(f"pixel size must be 1-5000 nm; got {pixel_size_nm}.")
+    sizes = [tuple(x.shape) for x in images]
+    if len(set(sizes)) > 1:
+        logger.info("real images of %d sizes (fine: each is measured on its own)", len(set(sizes)))
+    return RealImages(names, images, float(pixel_size_nm), sizes)

@@ -221,7 +221,7 @@ class Segmenter:
         model = model.to(self._torch_device).eval()
         self._model = model.to(memory_format=torch.channels_last)
         self._cfg = cfg
-        self._normalize = tuple(cfg.normalize_percentiles)
+        self._normalize = cfg.normalization
 
     def predict(self, image: np.ndarray) -> Prediction:
         """The first prediction of a 2D image (no clicks yet)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from shapelib import InputError, as_grey_image
-from shapelib.io import TIFF_SUFFIXES, TiffImage, read_tiff
+from shapelib.io import TIFF_SUFFIXES, read_grey, read_scaled_image
 
 __all__ = [
     "IMAGE_DIRS",
@@ -91,44 +91,6 @@ def list_images(folder: str | Path) -> list[Path]:
             )
         stems[p.stem] = p
     return files
-
-
-def read_scaled_image(path: str | Path) -> TiffImage:
-    """Read a PNG or TIFF with its scale: ``data`` as stored (a grey PNG saved as RGB becomes
-    one channel), ``pixel_size_nm`` (y, x) and ``z_step_nm`` from TIFF metadata (None when the
-    file does not say; always None for PNG). A file that is not a readable image is an
-    InputError."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"image file {path} does not exist.")
-    if path.suffix.lower() in TIFF_SUFFIXES:
-        return read_tiff(path)
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("P", "PA"):  # palette: its colours, as scikit-image reads them
-                im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
-            elif im.mode == "LA":  # grey + alpha: the grey
-                im = im.convert("L")
-            arr = np.asarray(im)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
-        raise InputError(
-            f"could not read image {path} ({type(err).__name__}: {err}); is the file complete "
-            "and really a PNG?"
-        ) from None
-    if arr.ndim == 3 and arr.shape[-1] in (3, 4):  # RGB(A): grey when the channels agree
-        arr = as_grey_image(arr, f"image {path}", ndims=(2,))
-    return TiffImage(data=arr)
-
-
-def read_grey(path: str | Path, *, ndims: tuple[int, ...] = (2,)) -> TiffImage:
-    """An image to segment: :func:`read_scaled_image`, checked to be grey (colour refused),
-    of finite numbers, with ``ndims`` dimensions (2 = an image, 3 = an EM stack)."""
-    img = read_scaled_image(path)
-    data = as_grey_image(img.data, f"image {path}", ndims=ndims)
-    return TiffImage(data=data, pixel_size_nm=img.pixel_size_nm, z_step_nm=img.z_step_nm)
 
 
 def read_image(path: str | Path) -> np.ndarray:

@@ -9,6 +9,7 @@ from .._labels import check_label_volume
 from ._atomic import atomic_path, atomic_write
 from ._config import read_config, to_plain, write_config
 from ._figure import save_figure
+from ._image_read import read_grey, read_scaled_image
 from ._instance_io import (
     RELEASED_VOXEL_SIZE_NM,
     is_complete,
@@ -55,6 +56,8 @@ __all__: list[str] = [
     "TiffImage",
     "read_tiff",
     "write_tiff",
+    "read_grey",
+    "read_scaled_image",
     "Volume",
     "is_complete",
     "read_shape",
