@@ -43,6 +43,8 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check shapelib simulator segtrain webapp cli tests benchmarks docs
 	$(VENV)/bin/ruff format --check shapelib simulator segtrain webapp cli tests benchmarks docs
+	# types of the public API ([tool.mypy] in pyproject.toml; tests/test_typing.py keeps it annotated)
+	$(VENV)/bin/mypy
 
 # The documentation site (mkdocs.yml): strict, so a broken link or an unreadable docstring fails.
 docs: $(STAMP)

@@ -30,6 +30,7 @@ The split rule (DESIGN.md step 2, made safe):
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -40,7 +41,7 @@ from ._geodesic import bridges, distance_to_background, geodesic_regions
 from ._graph import join_pairs
 from ._instance import Instance
 from ._labels import check_label_volume
-from ._units import as_spacing_nm
+from ._units import as_spacing_nm, float3
 
 __all__ = ["ExtractParams", "extract_instances", "select", "component_parts", "check_params"]
 
@@ -234,7 +235,7 @@ def touches_border(offset, mask_shape, shape) -> bool:
 def extract_instances(
     labels: np.ndarray,
     *,
-    voxel_size_nm,
+    voxel_size_nm: float | Sequence[float],
     params: ExtractParams | None = None,
     source: str = "",
 ) -> list[Instance]:
@@ -271,7 +272,7 @@ def extract_instances(
     arr = _check(labels, params)
     # Select labels, then downsample.
     sel = select(arr, params)
-    spacing = tuple(s * params.downsample for s in spacing)
+    spacing = float3(s * params.downsample for s in spacing)
     # Connected components of the foreground (per label id in instance mode).
     cc, n = cc3d.connected_components(sel, connectivity=params.connectivity, return_N=True)
     if n == 0:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._errors import InputError
 from ._graph import join_pairs
 from ._units import as_spacing_nm, zyx_to_xyz
+
+if TYPE_CHECKING:
+    import trimesh
 
 __all__ = ["mesh_instance", "mesh_genus", "MeshFacts", "mesh_facts"]
 
@@ -30,7 +34,7 @@ def mesh_instance(
     voxel_size_nm: float | Sequence[float],
     offset_vox: Sequence[int] = (0, 0, 0),
     sigma_vox: float = 0.6,
-):
+) -> trimesh.Trimesh:
     """Triangle mesh of a boolean mask, watertight by construction.
 
     Steps: pad by ``ceil(3 sigma) + 1`` background voxels; Gaussian-smooth the 0/1 mask
@@ -130,7 +134,7 @@ class MeshFacts:
     genus: int
 
 
-def mesh_facts(mesh) -> MeshFacts:
+def mesh_facts(mesh: trimesh.Trimesh) -> MeshFacts:
     """Volume, area, watertightness, Euler number and genus in one numpy pass.
 
     trimesh computes the same through its full mass properties and face adjacency; doing only
@@ -160,6 +164,6 @@ def mesh_facts(mesh) -> MeshFacts:
     return MeshFacts(volume, area, watertight, int(euler), n_bodies, genus)
 
 
-def mesh_genus(mesh) -> int:
+def mesh_genus(mesh: trimesh.Trimesh) -> int:
     """Total genus of a closed mesh from its Euler number: ``C - chi / 2`` for ``C`` bodies."""
     return mesh_facts(mesh).genus

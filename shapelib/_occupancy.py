@@ -4,13 +4,18 @@ from the mesh itself."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._errors import InputError
 from ._pointcloud import unit_cube_frame
 from ._units import as_spacing_nm, xyz_to_zyx
+
+if TYPE_CHECKING:
+    import trimesh
 
 __all__ = ["Occupancy", "sample_occupancy", "points_inside"]
 
@@ -39,7 +44,7 @@ class Occupancy:
     scale: float
 
 
-def points_inside(mesh, points: np.ndarray, *, n_rays: int = 3) -> np.ndarray:
+def points_inside(mesh: trimesh.Trimesh, points: np.ndarray, *, n_rays: int = 3) -> np.ndarray:
     """Inside test of points against a closed mesh (same units as the mesh).
 
     Uses open3d's ``RaycastingScene.compute_occupancy`` (Embree ray parity, ``n_rays`` rays per
@@ -106,14 +111,14 @@ def _cells_from_mask(points_nm, mask, voxel_size_nm, offset_vox) -> tuple[np.nda
 
 
 def sample_occupancy(
-    mesh,
+    mesh: trimesh.Trimesh,
     n_points: int = 100_000,
     *,
     padding: float = 0.1,
     rng: int | np.random.Generator | None = None,
     source_mask: np.ndarray | None = None,
-    voxel_size_nm=None,
-    offset_vox=(0, 0, 0),
+    voxel_size_nm: float | Sequence[float] | None = None,
+    offset_vox: Sequence[int] = (0, 0, 0),
 ) -> Occupancy:
     """Uniform points in the padded unit cube with inside/outside labels from the mesh.
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._errors import InputError
+
+if TYPE_CHECKING:
+    import trimesh
 
 __all__ = ["PointCloud", "sample_pointcloud", "noisy_view", "unit_cube_frame"]
 
@@ -50,7 +54,7 @@ def unit_cube_frame(mesh) -> tuple[np.ndarray, float]:
 
 
 def sample_pointcloud(
-    mesh,
+    mesh: trimesh.Trimesh,
     n_points: int = 100_000,
     *,
     rng: int | np.random.Generator | None = None,

@@ -176,7 +176,9 @@ def plan_cell_scene(
     shape3 = (len(depths), n_px, n_px)
     instances = np.zeros(shape3, np.uint16)
     labels = np.zeros(shape3, np.uint16)
-    emitters, owner, objects = [], [], []
+    emitters: list[np.ndarray] = []
+    owner: list[np.ndarray] = []
+    objects: list[dict] = []
     free = cell & ~nucleus
     for shape in picks:
         # a place whose projection lies in the cytoplasm (inside the cell, off the nucleus)
