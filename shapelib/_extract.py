@@ -37,7 +37,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._errors import InputError
-from ._geodesic import bridges, distance_to_background, geodesic_regions
+from ._geodesic import bridges, distance_to_background, geodesic_regions, label_maxima
 from ._graph import join_pairs
 from ._instance import Instance
 from ._labels import check_label_volume
@@ -99,7 +99,6 @@ class ExtractParams(BaseModel):
 def _split_component(comp: np.ndarray, params: ExtractParams, at_border) -> np.ndarray:
     """Label one component's crop into objects (1..G, 0 = outside); see the module docstring."""
     import cc3d
-    from scipy import ndimage
 
     r = params.erode_radius_vox
     if r <= 0:
@@ -111,7 +110,7 @@ def _split_component(comp: np.ndarray, params: ExtractParams, at_border) -> np.n
         return comp.astype(np.int32)
     lab, dist = geodesic_regions(comp, cores, params.connectivity)
     # Merge regions joined by a long bridge or a shallow neck (cores 1..k; 0 stays outside).
-    depth = ndimage.maximum(edt, labels=lab, index=np.arange(k + 1))
+    depth = label_maxima(edt, lab, k)
     merge = []
     for a, b, gap, neck in bridges(lab, dist, edt, params.connectivity):
         long_bridge = gap > params.bridge_ratio * r

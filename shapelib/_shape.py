@@ -161,13 +161,13 @@ def build_shape(
     t0 = time.perf_counter()
     m = _mesh_measurements(mesh, skel)
     shape_class = classify_shape(skel, m["mesh_volume_um3"], thresholds=params.thresholds)
-    voxel_count = int(np.count_nonzero(mask))
-    # centroid from the per-axis projections (cheaper than listing every voxel)
+    # centroid from the per-axis projections (cheaper than listing every voxel); the y and x
+    # projections come from the (y, x) one, so the mask is read twice, not three times
+    per_z, per_yx = mask.sum(axis=(1, 2)), mask.sum(axis=0)
+    voxel_count = int(per_z.sum())
+    projections = (per_z, per_yx.sum(axis=1), per_yx.sum(axis=0))
     centroid_vox = np.array(
-        [
-            np.dot(mask.sum(axis=tuple(a for a in range(3) if a != ax)), np.arange(n))
-            for ax, n in enumerate(mask.shape)
-        ]
+        [np.dot(p, np.arange(n)) for p, n in zip(projections, mask.shape, strict=True)]
     ) / max(voxel_count, 1) + np.asarray(instance.offset_vox)
     # id and class are fields of the Shape, not measurements (meta.json stores each once)
     m.update(
