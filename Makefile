@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT ?= results
 
-.PHONY: setup demo test test-slow bench lint clean
+.PHONY: setup demo test test-slow bench lint docs clean
 
 # libusb-1.0 is a system library open3d needs; a fresh machine lacks it. So is chromium.
 $(STAMP): pyproject.toml
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	fi
 	@test -x $(PY) || python3 -m venv $(VENV)
 	# torch from the CPU wheel on disk, in the same pip call as the rest.
-	$(PY) -m pip install -q --disable-pip-version-check 'torch==2.13.0' -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check 'torch==2.13.0' -e '.[dev,docs]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -41,8 +41,14 @@ bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check shapelib simulator segtrain webapp cli tests benchmarks
-	$(VENV)/bin/ruff format --check shapelib simulator segtrain webapp cli tests benchmarks
+	$(VENV)/bin/ruff check shapelib simulator segtrain webapp cli tests benchmarks docs
+	$(VENV)/bin/ruff format --check shapelib simulator segtrain webapp cli tests benchmarks docs
+	# types of the public API ([tool.mypy] in pyproject.toml; tests/test_typing.py keeps it annotated)
+	$(VENV)/bin/mypy
+
+# The documentation site (mkdocs.yml): strict, so a broken link or an unreadable docstring fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache site

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._units import int3
+
 __all__ = ["BlockLabels", "block_labels", "connected_components", "label_block"]
 
 
@@ -123,7 +125,7 @@ def block_labels(cc, n, sel, *, index, origin, volume_shape) -> BlockLabels:
         for a in range(3)
         for plane in (np.take(cc, 0, axis=a), np.take(cc, -1, axis=a))
     )
-    return BlockLabels(tuple(int(i) for i in index), int(n), counts, boxes, first, values, faces)
+    return BlockLabels(int3(index), int(n), counts, boxes, first, values, faces)
 
 
 def label_block(

@@ -26,6 +26,7 @@ import numpy as np
 from ._block_labels import BlockLabels, block_labels, connected_components
 from ._errors import InputError
 from ._graph import join_pairs
+from ._units import int3
 
 __all__ = [
     "BlockGrid",
@@ -38,7 +39,7 @@ __all__ = [
 
 # Neighbour blocks one step away, one of each +- pair: the first non-zero step is +1.
 FORWARD_DIRECTIONS: tuple[tuple[int, int, int], ...] = tuple(
-    d for d in itertools.product((-1, 0, 1), repeat=3) if d > (0, 0, 0)
+    int3(d) for d in itertools.product((-1, 0, 1), repeat=3) if d > (0, 0, 0)
 )
 _MAX_STEPS = {6: 1, 18: 2, 26: 3}  # non-zero offsets allowed between two neighbour voxels
 
@@ -53,22 +54,22 @@ class BlockGrid:
     @property
     def grid(self) -> tuple[int, int, int]:
         """Blocks along each axis."""
-        return tuple(-(-s // b) for s, b in zip(self.shape, self.block_shape, strict=True))
+        return int3(-(-s // b) for s, b in zip(self.shape, self.block_shape, strict=True))
 
     def __len__(self) -> int:
         return int(np.prod(self.grid))
 
     def indices(self) -> list[tuple[int, int, int]]:
         """Every block index ``(i, j, k)`` in raster order."""
-        return list(itertools.product(*(range(n) for n in self.grid)))
+        return [int3(i) for i in itertools.product(*(range(n) for n in self.grid))]
 
     def linear(self, index) -> int:
         return int(np.ravel_multi_index(tuple(index), self.grid))
 
     def box(self, index) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
         """``(lo, hi)`` voxel corners of a block, half-open."""
-        lo = tuple(int(i * b) for i, b in zip(index, self.block_shape, strict=True))
-        hi = tuple(min(a + b, s) for a, b, s in zip(lo, self.block_shape, self.shape, strict=True))
+        lo = int3(i * b for i, b in zip(index, self.block_shape, strict=True))
+        hi = int3(min(a + b, s) for a, b, s in zip(lo, self.block_shape, self.shape, strict=True))
         return lo, hi
 
     def contains(self, index) -> bool:
@@ -246,10 +247,10 @@ def label_blockwise(
         raise InputError(f"volume must be 3D (Z, Y, X); got shape {volume.shape}.")
     if connectivity not in _MAX_STEPS:
         raise InputError(f"connectivity must be 6, 18 or 26; got {connectivity!r}.")
-    bshape = tuple(int(v) for v in np.broadcast_to(np.asarray(block_shape), (3,)))
+    bshape = int3(np.broadcast_to(np.asarray(block_shape), (3,)))
     if min(bshape) < 1:
         raise InputError(f"block_shape must be >= 1 voxel per axis; got {block_shape!r}.")
-    grid = BlockGrid(tuple(volume.shape), bshape)
+    grid = BlockGrid(int3(volume.shape), bshape)
     multilabel = volume.dtype != bool
     ccs, blocks = {}, {}
     for idx in grid.indices():
@@ -261,7 +262,7 @@ def label_blockwise(
     pairs = []
     for idx, bl in blocks.items():
         for d in FORWARD_DIRECTIONS:
-            nb = tuple(i + s for i, s in zip(idx, d, strict=True))
+            nb = int3(i + s for i, s in zip(idx, d, strict=True))
             if grid.contains(nb):
                 p = block_pairs(bl, blocks[nb], d, connectivity=connectivity, multilabel=multilabel)
                 pairs.append((idx, nb, p))

@@ -36,6 +36,7 @@ from ._extract import ExtractParams, check_params, component_parts, select, touc
 from ._fingerprint import fingerprint_of, hash_part
 from ._instance import Instance
 from ._labels import check_label_layout, check_label_volume
+from ._units import int3
 
 __all__ = [
     "InstanceRecord",
@@ -73,8 +74,8 @@ class _Layout:
 def _selection_shape(source_shape, params: ExtractParams) -> tuple[int, int, int]:
     f = params.downsample
     if params.instances:  # the centre voxel of every block of f^3
-        return tuple(len(range(f // 2, s, f)) for s in source_shape)
-    return tuple(-(-s // f) for s in source_shape)
+        return int3(len(range(f // 2, s, f)) for s in source_shape)
+    return int3(-(-s // f) for s in source_shape)
 
 
 def choose_block_shape(shape, *, chunks=None, factor: int = 1, budget_vox: int = BLOCK_BUDGET_VOX):
@@ -252,7 +253,7 @@ def chunked_instances(
     ChunkedInstances
     """
     params = ExtractParams.model_validate(params)
-    src_shape = tuple(int(s) for s in source.shape)
+    src_shape = int3(source.shape)
     dtype = check_label_layout(src_shape, source.dtype, what=f"the volume in {name or 'array'}")
     check_params(src_shape, dtype, params)
     shape = _selection_shape(src_shape, params)
@@ -260,7 +261,7 @@ def chunked_instances(
         block_shape = choose_block_shape(
             shape, chunks=getattr(source, "chunks", None), factor=params.downsample
         )
-    block_shape = tuple(int(v) for v in np.broadcast_to(np.asarray(block_shape), (3,)))
+    block_shape = int3(np.broadcast_to(np.asarray(block_shape), (3,)))
     if min(block_shape) < 1:
         raise InputError(f"block_shape must be >= 1 voxel per axis; got {block_shape}.")
     layout = _Layout(src_shape, shape, params.downsample, BlockGrid(shape, block_shape))

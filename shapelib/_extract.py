@@ -30,17 +30,18 @@ The split rule (DESIGN.md step 2, made safe):
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._errors import InputError
-from ._geodesic import bridges, distance_to_background, geodesic_regions
+from ._geodesic import bridges, distance_to_background, geodesic_regions, label_maxima
 from ._graph import join_pairs
 from ._instance import Instance
 from ._labels import check_label_volume
-from ._units import as_spacing_nm
+from ._units import as_spacing_nm, float3
 
 __all__ = ["ExtractParams", "extract_instances", "select", "component_parts", "check_params"]
 
@@ -98,7 +99,6 @@ class ExtractParams(BaseModel):
 def _split_component(comp: np.ndarray, params: ExtractParams, at_border) -> np.ndarray:
     """Label one component's crop into objects (1..G, 0 = outside); see the module docstring."""
     import cc3d
-    from scipy import ndimage
 
     r = params.erode_radius_vox
     if r <= 0:
@@ -110,7 +110,7 @@ def _split_component(comp: np.ndarray, params: ExtractParams, at_border) -> np.n
         return comp.astype(np.int32)
     lab, dist = geodesic_regions(comp, cores, params.connectivity)
     # Merge regions joined by a long bridge or a shallow neck (cores 1..k; 0 stays outside).
-    depth = ndimage.maximum(edt, labels=lab, index=np.arange(k + 1))
+    depth = label_maxima(edt, lab, k)
     merge = []
     for a, b, gap, neck in bridges(lab, dist, edt, params.connectivity):
         long_bridge = gap > params.bridge_ratio * r
@@ -234,7 +234,7 @@ def touches_border(offset, mask_shape, shape) -> bool:
 def extract_instances(
     labels: np.ndarray,
     *,
-    voxel_size_nm,
+    voxel_size_nm: float | Sequence[float],
     params: ExtractParams | None = None,
     source: str = "",
 ) -> list[Instance]:
@@ -271,7 +271,7 @@ def extract_instances(
     arr = _check(labels, params)
     # Select labels, then downsample.
     sel = select(arr, params)
-    spacing = tuple(s * params.downsample for s in spacing)
+    spacing = float3(s * params.downsample for s in spacing)
     # Connected components of the foreground (per label id in instance mode).
     cc, n = cc3d.connected_components(sel, connectivity=params.connectivity, return_N=True)
     if n == 0:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from ._errors import InputError
 
 __all__ = ["as_grey_image"]
 
 
-def as_grey_image(arr, where: str, *, ndims: tuple[int, ...] = (2,)) -> np.ndarray:
+def as_grey_image(arr: npt.ArrayLike, where: str, *, ndims: tuple[int, ...] = (2,)) -> np.ndarray:
     """Return ``arr`` as a grey image (or stack) of finite numbers, or raise InputError.
 
     - colour images ``(H, W, 3|4)`` become grey when their colour channels are equal (a grey

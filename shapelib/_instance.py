@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._units import float3
+
 __all__ = ["Instance"]
 
 
@@ -55,4 +57,4 @@ class Instance:
     def centroid_px(self) -> tuple[float, float, float]:
         """``(z, y, x)`` mean voxel index in the source volume (library.csv's centroid)."""
         idx = np.nonzero(self.mask)
-        return tuple(float(idx[a].mean() + self.offset_vox[a]) for a in range(3))
+        return float3(idx[a].mean() + self.offset_vox[a] for a in range(3))

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._chunked import InstanceRecord, chunked_instances
 from ._errors import InputError
@@ -27,7 +29,7 @@ from ._instance import Instance
 from ._labels import check_label_volume
 from ._runner import TaskRunner
 from ._shape import ShapeParams, build_shape
-from ._summary import summarize_table
+from ._summary import LibrarySummary, summarize_table
 from ._units import as_spacing_nm
 from .io import (
     Volume,
@@ -123,7 +125,7 @@ def _make_task(_shared, item, shape_params, seed: int, folder: str) -> str:
 def _versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {}
+    out: dict[str, str | None] = {}
     for name in ("mitoshape", "numpy", "scipy", "scikit-image", "connected-components-3d",
                  "edt", "trimesh", "skan"):  # fmt: skip
         try:
@@ -133,9 +135,12 @@ def _versions() -> dict:
     return out
 
 
-def _row(inst: Instance | InstanceRecord, meta: dict, folder: Path) -> dict:
+def _row(inst: Instance | InstanceRecord, meta: dict | None, folder: Path) -> dict:
     """One library.csv row: geometry from the instance, class and measurements from meta.json."""
-    meas = meta.get("measurements") if isinstance(meta.get("measurements"), dict) else {}
+    meta = meta or {}
+    meas = meta.get("measurements")
+    if not isinstance(meas, dict):
+        meas = {}
     cen_px = inst.centroid_px
     row = {
         "id": inst.id,
@@ -157,20 +162,20 @@ def _row(inst: Instance | InstanceRecord, meta: dict, folder: Path) -> dict:
 
 
 def extract_library(
-    volume,
+    volume: str | os.PathLike | Volume | npt.ArrayLike,
     out_dir: str | Path,
     *,
-    voxel_size_nm=None,
+    voxel_size_nm: float | Sequence[float] | str | None = None,
     extract: ExtractParams | None = None,
-    shape=None,
+    shape: ShapeParams | dict | None = None,
     seed: int = 0,
     n_workers: int | None = None,
     overwrite: bool = False,
     chunked: bool | None = None,
-    scheduler=None,
-    block_shape=None,
+    scheduler: str | Any = None,
+    block_shape: int | Sequence[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
-):
+) -> LibrarySummary:
     """Extract every instance of a label volume and write the library folder.
 
     Parameters
@@ -307,6 +312,7 @@ def _write_library(
     }
     inputs = source_files(source)
     guard = prepare_library_dir(out_dir, run, overwrite=overwrite, inputs=inputs)
+    assert guard is not None  # not a dry run: the folder is open
     out = guard.root
 
     # Claim every instance's files (in id order) before any is written, then build the

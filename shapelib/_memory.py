@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from ._errors import InputError
 
@@ -36,7 +37,12 @@ def format_bytes(n: float) -> str:
 
 
 def check_array_size(
-    shape: Sequence[float], dtype, *, what: str, hint: str = "", limit_bytes: int | None = None
+    shape: Sequence[float],
+    dtype: npt.DTypeLike,
+    *,
+    what: str,
+    hint: str = "",
+    limit_bytes: int | None = None,
 ) -> None:
     """Raise InputError when an array of ``shape`` and ``dtype`` would exceed the memory limit.
 

@@ -4,13 +4,18 @@ from the mesh itself."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._errors import InputError
 from ._pointcloud import unit_cube_frame
-from ._units import as_spacing_nm, xyz_to_zyx
+from ._units import as_spacing_nm
+
+if TYPE_CHECKING:
+    import trimesh
 
 __all__ = ["Occupancy", "sample_occupancy", "points_inside"]
 
@@ -39,7 +44,7 @@ class Occupancy:
     scale: float
 
 
-def points_inside(mesh, points: np.ndarray, *, n_rays: int = 3) -> np.ndarray:
+def points_inside(mesh: trimesh.Trimesh, points: np.ndarray, *, n_rays: int = 3) -> np.ndarray:
     """Inside test of points against a closed mesh (same units as the mesh).
 
     Uses open3d's ``RaycastingScene.compute_occupancy`` (Embree ray parity, ``n_rays`` rays per
@@ -79,41 +84,73 @@ def _inside(vertices, faces, points, *, n_rays: int = 3) -> np.ndarray:
     return occ.numpy().astype(bool)
 
 
+_CELLS = None
+
+
+def _cells_kernel():
+    """Compile (once, cached on disk) the per-point count of inside corners of its grid cell."""
+    from numba import njit
+
+    @njit(cache=True)
+    def count_corners(points_nm, spacing, offset, mask, count):  # pragma: no cover - compiled
+        nz, ny, nx = mask.shape
+        lo = np.empty(3, np.int64)
+        for n in range(points_nm.shape[0]):
+            valid = True
+            for a in range(3):
+                # (z, y, x) index in the crop padded by one voxel, as the numpy version had it
+                v = np.floor(points_nm[n, 2 - a] / spacing[a] - offset[a] + 1.0)
+                lo[a] = np.int64(v)
+                if lo[a] < 0 or lo[a] > mask.shape[a]:
+                    valid = False
+            if not valid:
+                continue
+            c = 0
+            for dz in range(2):
+                z = lo[0] + dz - 1
+                if z < 0 or z >= nz:
+                    continue
+                for dy in range(2):
+                    y = lo[1] + dy - 1
+                    if y < 0 or y >= ny:
+                        continue
+                    for dx in range(2):
+                        x = lo[2] + dx - 1
+                        if 0 <= x < nx and mask[z, y, x]:
+                            c += 1
+            count[n] = c
+
+    return count_corners
+
+
 def _cells_from_mask(points_nm, mask, voxel_size_nm, offset_vox) -> tuple[np.ndarray, np.ndarray]:
     """Label points from the voxel grid cell they fall in: (inside, unsure) boolean arrays.
 
     Voxel ``(k, j, i)`` of ``mask`` has its centre at ``(offset + (k, j, i)) * spacing``; a cell
     spans 8 neighbouring centres. All 8 inside: inside; all 8 outside: outside; else unsure.
+    Points beyond the crop padded by one voxel are outside (the object lies within the crop).
+    One compiled pass over the points (no padded copy of the mask).
     """
-    spacing = np.asarray(as_spacing_nm(voxel_size_nm))
-    padded = np.pad(np.asarray(mask, dtype=bool), 1)
-    idx = xyz_to_zyx(points_nm) / spacing - np.asarray(offset_vox, dtype=float) + 1.0
-    lo = np.floor(idx).astype(np.int64)
-    shape = np.array(padded.shape)
-    # points beyond the padded crop are outside (the object lies within the crop)
-    valid = np.all((lo >= 0) & (lo <= shape - 2), axis=1)
-    strides = np.array([shape[1] * shape[2], shape[2], 1])
-    base = lo[valid] @ strides
-    flat = padded.ravel()
-    count_valid = np.zeros(len(base), np.int8)
-    for dz in (0, 1):
-        for dy in (0, 1):
-            for dx in (0, 1):
-                count_valid += flat[base + (dz * strides[0] + dy * strides[1] + dx)]
+    global _CELLS
+    if _CELLS is None:
+        _CELLS = _cells_kernel()
+    spacing = np.asarray(as_spacing_nm(voxel_size_nm), dtype=np.float64)
+    offset = np.asarray(offset_vox, dtype=np.float64)
     count = np.zeros(len(points_nm), np.int8)
-    count[valid] = count_valid
+    pts = np.ascontiguousarray(points_nm, dtype=np.float64)
+    _CELLS(pts, spacing, offset, np.ascontiguousarray(mask, dtype=bool), count)
     return count == 8, (count > 0) & (count < 8)
 
 
 def sample_occupancy(
-    mesh,
+    mesh: trimesh.Trimesh,
     n_points: int = 100_000,
     *,
     padding: float = 0.1,
     rng: int | np.random.Generator | None = None,
     source_mask: np.ndarray | None = None,
-    voxel_size_nm=None,
-    offset_vox=(0, 0, 0),
+    voxel_size_nm: float | Sequence[float] | None = None,
+    offset_vox: Sequence[int] = (0, 0, 0),
 ) -> Occupancy:
     """Uniform points in the padded unit cube with inside/outside labels from the mesh.
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._errors import InputError
+
+if TYPE_CHECKING:
+    import trimesh
 
 __all__ = ["PointCloud", "sample_pointcloud", "noisy_view", "unit_cube_frame"]
 
@@ -38,10 +42,23 @@ class PointCloud:
         return self.points.astype(np.float64) * self.scale + self.loc
 
 
+def mesh_bounds(mesh) -> np.ndarray:
+    """``[[min x, y, z], [max x, y, z]]`` (float64) of the vertices the faces use: trimesh's
+    ``mesh.bounds``, without its cache (which hashes the vertex and face arrays at each call)."""
+    v = np.asarray(mesh.vertices, dtype=np.float64)
+    f = np.asarray(mesh.faces)
+    if len(f) == 0:
+        raise InputError("the mesh has no faces; cannot normalise it to the unit cube.")
+    used = np.zeros(len(v), bool)
+    used[f.ravel()] = True
+    v = v if used.all() else v[used]
+    return np.array([v.min(axis=0), v.max(axis=0)])
+
+
 def unit_cube_frame(mesh) -> tuple[np.ndarray, float]:
     """Occupancy-Networks normalisation of a mesh: ``loc`` = bounding-box centre (nm, float64
     (3,)), ``scale`` = largest bounding-box extent (nm); unit-cube = ``(nm - loc) / scale``."""
-    lo, hi = np.asarray(mesh.bounds, dtype=np.float64)
+    lo, hi = mesh_bounds(mesh)
     loc = (lo + hi) / 2.0
     scale = float(np.max(hi - lo))
     if not scale > 0:
@@ -50,7 +67,7 @@ def unit_cube_frame(mesh) -> tuple[np.ndarray, float]:
 
 
 def sample_pointcloud(
-    mesh,
+    mesh: trimesh.Trimesh,
     n_points: int = 100_000,
     *,
     rng: int | np.random.Generator | None = None,

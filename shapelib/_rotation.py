@@ -7,6 +7,7 @@ Convention: a rotation is a 3x3 matrix ``R`` acting on column vectors, so points
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["random_rotation", "rotate_points"]
 
@@ -34,7 +35,9 @@ def random_rotation(rng: int | np.random.Generator | None = None) -> np.ndarray:
     return Rotation.random(random_state=rng).as_matrix()
 
 
-def rotate_points(points: np.ndarray, rotation: np.ndarray, *, center=None) -> np.ndarray:
+def rotate_points(
+    points: np.ndarray, rotation: np.ndarray, *, center: npt.ArrayLike | None = None
+) -> np.ndarray:
     """Rotate ``(N, 3)`` points by ``rotation`` (column-vector convention) about ``center``."""
     points = np.asarray(points, dtype=float)
     rotation = np.asarray(rotation, dtype=float)

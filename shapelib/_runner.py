@@ -16,6 +16,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
 
 from ._errors import InputError
 
@@ -82,8 +83,8 @@ class TaskRunner:
         self.retries = int(retries)
         self.n_workers = int(n_workers or os.cpu_count() or 1)
         self._window = window
-        self._pool = None
-        self._client = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._client: Any = None  # a dask.distributed Client once started
         self._own_client = False
         self._shared_future = None
 
@@ -153,11 +154,14 @@ class TaskRunner:
         if self.where == "dask":
             yield from self._dask_unordered(fn, args)
             return
-        pending, nxt, slots = {}, 0, self._slots()
+        pool = self._pool
+        assert pool is not None  # _start made it
+        pending: dict = {}
+        nxt, slots = 0, self._slots()
         try:
             while pending or nxt < len(args):
                 while nxt < len(args) and len(pending) < slots:
-                    pending[self._pool.submit(_call_shared, fn, *args[nxt])] = nxt
+                    pending[pool.submit(_call_shared, fn, *args[nxt])] = nxt
                     nxt += 1
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:

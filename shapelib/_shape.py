@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +20,10 @@ from ._mesh import mesh_facts, mesh_instance
 from ._occupancy import Occupancy, points_inside, sample_occupancy
 from ._pointcloud import PointCloud, sample_pointcloud
 from ._skeleton import Skeleton, skeletonize_mask
-from ._units import as_spacing_nm, xyz_to_zyx, zyx_to_xyz
+from ._units import as_spacing_nm, int3, xyz_to_zyx, zyx_to_xyz
+
+if TYPE_CHECKING:
+    import trimesh
 
 __all__ = ["ShapeParams", "Shape", "build_shape", "classify_mesh", "voxelize_mesh"]
 
@@ -157,13 +161,13 @@ def build_shape(
     t0 = time.perf_counter()
     m = _mesh_measurements(mesh, skel)
     shape_class = classify_shape(skel, m["mesh_volume_um3"], thresholds=params.thresholds)
-    voxel_count = int(np.count_nonzero(mask))
-    # centroid from the per-axis projections (cheaper than listing every voxel)
+    # centroid from the per-axis projections (cheaper than listing every voxel); the y and x
+    # projections come from the (y, x) one, so the mask is read twice, not three times
+    per_z, per_yx = mask.sum(axis=(1, 2)), mask.sum(axis=0)
+    voxel_count = int(per_z.sum())
+    projections = (per_z, per_yx.sum(axis=1), per_yx.sum(axis=0))
     centroid_vox = np.array(
-        [
-            np.dot(mask.sum(axis=tuple(a for a in range(3) if a != ax)), np.arange(n))
-            for ax, n in enumerate(mask.shape)
-        ]
+        [np.dot(p, np.arange(n)) for p, n in zip(projections, mask.shape, strict=True)]
     ) / max(voxel_count, 1) + np.asarray(instance.offset_vox)
     # id and class are fields of the Shape, not measurements (meta.json stores each once)
     m.update(
@@ -197,7 +201,7 @@ def _skeleton(mask: np.ndarray, spacing, params: ShapeParams) -> Skeleton:
 
 def _skeleton_factors(spacing, skeleton_voxel_nm: float) -> tuple[int, int, int]:
     """Per-axis max-pool factors so thinning runs at about ``skeleton_voxel_nm`` or coarser."""
-    return tuple(max(1, int(skeleton_voxel_nm // s)) for s in spacing)
+    return int3(max(1, int(skeleton_voxel_nm // s)) for s in spacing)
 
 
 def _mesh_measurements(mesh, skel: Skeleton) -> dict:
@@ -220,7 +224,7 @@ def _mesh_measurements(mesh, skel: Skeleton) -> dict:
 
 
 def voxelize_mesh(
-    mesh, *, voxel_size_nm: float | Sequence[float]
+    mesh: trimesh.Trimesh, *, voxel_size_nm: float | Sequence[float]
 ) -> tuple[np.ndarray, tuple[int, int, int]]:
     """Voxels whose centres lie inside a closed mesh (vertices in nm).
 
@@ -245,12 +249,12 @@ def voxelize_mesh(
     axes = [np.arange(a, b) for a, b in zip(k0, k1, strict=True)]
     zz, yy, xx = np.meshgrid(*axes, indexing="ij")
     centres = zyx_to_xyz(np.stack([zz.ravel(), yy.ravel(), xx.ravel()], 1) * spacing)
-    inside = points_inside(mesh, centres).reshape(zz.shape)
-    return inside, tuple(int(v) for v in k0)
+    inside = np.asarray(points_inside(mesh, centres)).reshape(zz.shape)
+    return inside, int3(k0)
 
 
 def classify_mesh(
-    mesh,
+    mesh: trimesh.Trimesh,
     *,
     voxel_size_nm: float | Sequence[float],
     params: ShapeParams = ShapeParams(),

@@ -190,7 +190,7 @@ def skeletonize_mask(
         fz, fy, fx = factors.tolist()
         m = np.pad(mask, [(0, -n % f) for n, f in zip(mask.shape, factors, strict=True)])
         shp = [n // f for n, f in zip(m.shape, factors, strict=True)]
-        mask = m.reshape(shp[0], fz, shp[1], fy, shp[2], fx).any(axis=(1, 3, 5))
+        mask = np.asarray(m.reshape(shp[0], fz, shp[1], fy, shp[2], fx).any(axis=(1, 3, 5)))
         spacing = spacing * factors
     inside = np.pad(mask, 1)
     # fill cavities (background pockets enclosed by the object, annotation artifacts): thinning

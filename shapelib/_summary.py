@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class LibrarySummary:
     n_instances: int
     counts: dict
     n_touching_border: int
-    stats: object
+    stats: Any  # a pandas.DataFrame (pandas loads on first use)
 
     def to_text(self) -> str:
         """A plain-text report: counts per class and the size table."""
@@ -95,7 +96,7 @@ def summarize_table(table, *, path: str | Path | None = None) -> LibrarySummary:
     rows = {}
     groups = [("all", table)] + [(c, table[classes == c]) for c in counts]
     for name, part in groups if n else []:
-        entry = {"count": len(part)}
+        entry: dict[str, float] = {"count": len(part)}
         for col in _STAT_COLUMNS:
             vals = pd.to_numeric(part[col], errors="coerce").dropna() if col in part else []
             for stat in _STATS:

@@ -9,7 +9,15 @@ import numpy as np
 
 from ._errors import InputError
 
-__all__ = ["as_spacing_nm", "length_unit_nm", "zyx_to_xyz", "xyz_to_zyx", "MAX_SPACING_NM"]
+__all__ = [
+    "as_spacing_nm",
+    "length_unit_nm",
+    "zyx_to_xyz",
+    "xyz_to_zyx",
+    "int3",
+    "float3",
+    "MAX_SPACING_NM",
+]
 
 MAX_SPACING_NM = 1e6  # 1 mm: no microscope voxel is larger; beyond it coordinates overflow
 
@@ -46,7 +54,21 @@ def length_unit_nm(unit) -> float | None:
     return _UNIT_NM.get(str(unit).strip().lower())
 
 
-def as_spacing_nm(value: float | Sequence[float] | np.ndarray, *, name: str = "voxel_size_nm"):
+def int3(values) -> tuple[int, int, int]:
+    """Three per-axis values as a ``(z, y, x)`` tuple of ints (for shapes, offsets, indices)."""
+    a, b, c = (int(v) for v in values)
+    return (a, b, c)
+
+
+def float3(values) -> tuple[float, float, float]:
+    """Three per-axis values as a ``(z, y, x)`` tuple of floats."""
+    a, b, c = (float(v) for v in values)
+    return (a, b, c)
+
+
+def as_spacing_nm(
+    value: float | str | Sequence[float] | np.ndarray | None, *, name: str = "voxel_size_nm"
+) -> tuple[float, float, float]:
     """Turn a scalar or a per-axis value into a checked ``(z, y, x)`` spacing in nm.
 
     Parameters
@@ -96,7 +118,7 @@ def as_spacing_nm(value: float | Sequence[float] | np.ndarray, *, name: str = "v
             f"{name} must be at most {MAX_SPACING_NM:g} nm (1 mm) on every axis; got "
             f"{tuple(arr.tolist())}. Sizes are in nm: 8 nm is 8, 1 um is 1000."
         )
-    return tuple(float(v) for v in arr)
+    return float3(arr)
 
 
 def zyx_to_xyz(points: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from shapelib import InputError, TaskRunner
 from shapelib.io import open_output_folder, save_figure, write_config, write_tiff
@@ -96,8 +97,12 @@ def _check_seed(seed: int) -> None:
 
 
 def _check_unique(values, what: str) -> None:
-    seen = set()
-    twice = sorted({str(v) for v in values if v in seen or seen.add(v)})
+    seen, repeated = set(), set()
+    for v in values:
+        if v in seen:
+            repeated.add(str(v))
+        seen.add(v)
+    twice = sorted(repeated)
     if twice:
         raise InputError(
             f"{what} must be unique (each names its own files); given twice: {', '.join(twice)}."
@@ -113,7 +118,7 @@ def write_simulations(
     acquisition: Acquisition | None = None,
     seed: int = 0,
     workers: int | None = None,
-    scheduler=None,
+    scheduler: str | Any = None,
     overwrite: bool = False,
     inputs: Sequence[str | Path] = (),
     progress: Callable[[int, int], None] | None = None,
@@ -150,7 +155,8 @@ def write_simulations(
         write_config(guard.path(f"microscope_{mic.name}.yaml"), mic)
     write_config(guard.path("acquisition.yaml"), acq)
     tasks = [(i, mic, views, acq, seed) for i in range(len(shapes)) for mic in microscopes]
-    records, sheets = [], {}
+    records: list = []
+    sheets: dict = {}
     results = _run(_view_task, tasks, shapes, _workers(workers), scheduler)
     for done, (i, mic, result) in enumerate(results):
         shape = shapes[i]
@@ -204,7 +210,7 @@ def write_dataset(
     scene: SceneConfig | CellSceneConfig | None = None,
     seed: int = 0,
     workers: int | None = None,
-    scheduler=None,
+    scheduler: str | Any = None,
     overwrite: bool = False,
     inputs: Sequence[str | Path] = (),
     progress: Callable[[int, int], None] | None = None,
@@ -239,7 +245,8 @@ def write_dataset(
     write_config(guard.path(f"microscope_{microscope.name}.yaml"), microscope)
     tasks = [(k, microscope, cfg, seed) for k in range(n)]
     px, dz = microscope.optics.pixel_size_nm, acq.z_step_nm if acq.z_planes > 1 else None
-    entries, sheet = [], []
+    entries: list = []
+    sheet: list = []
     for k, sc in _run(_scene_task, tasks, shapes, _workers(workers), scheduler):
         name = f"img_{k:06d}.tif"
         if len(sheet) < SHEET_TILES:

@@ -355,7 +355,7 @@ def _calibrate_psf(stack, optics, *, z_step_nm, depth_nm, window_px, aberrations
         bead_diameter_nm=float(params["diameter_nm"]),
         background=float(bg),
         brightness=float(amp),
-        position_nm=tuple(float(v) for v in position),
+        position_nm=(float(position[0]), float(position[1]), float(position[2])),
         model=full.astype(np.float32),
         measured=_widths(b, bg, a, z_step_nm),
         fitted=_widths(full, bg, a, z_step_nm),

@@ -288,11 +288,12 @@ def _measure_sensor(image, patch_px: int, read_var: float, *, knee: bool) -> dic
         d = np.hypot(iy[:, None] - iy[None, :], ix[:, None] - ix[None, :]) * patch_px
         g = 0.5 * (mm[:, None] - mm[None, :]) ** 2
         lags = np.arange(1, max(2, min(x.shape) // patch_px // 2)) * patch_px
-        gamma = []
-        for lag in lags:
-            ring = (d >= lag - patch_px / 2) & (d < lag + patch_px / 2)
-            gamma.append(g[ring].mean() if ring.any() else np.nan)
-        gamma = np.asarray(gamma)
+        gamma = np.asarray(
+            [
+                g[ring].mean() if ring.any() else np.nan
+                for ring in ((d >= lag - patch_px / 2) & (d < lag + patch_px / 2) for lag in lags)
+            ]
+        )
         far = np.nanmean(gamma[-max(1, len(gamma) // 4) :])
         reach = np.flatnonzero(gamma >= (1 - np.exp(-1)) * far)
         if len(reach):

@@ -9,7 +9,9 @@ from ._config import Camera, PhysicalCamera, ThreeDMSLCamera
 __all__ = ["apply_camera", "fixed_pattern_adu"]
 
 
-def apply_camera(photons: np.ndarray, camera: Camera, *, rng=None) -> np.ndarray:
+def apply_camera(
+    photons: np.ndarray, camera: Camera, *, rng: int | np.random.Generator | None = None
+) -> np.ndarray:
     """Turn expected photons per pixel into a noisy digital image.
 
     Parameters

@@ -192,13 +192,14 @@ class CellPlan:
 
 
 @lru_cache(maxsize=8)
-def _variants(randomize: Randomize, focal_height_nm: tuple, mic_json: str) -> tuple:
+def _variants(randomize: Randomize, focal_height_nm: tuple[float, float], mic_json: str) -> tuple:
     """The optics variants of a microscope, each with its focal depth (100 nm grid); the
     same for every image of a data set (a fixed stream: variants depend on the config only)."""
     mic = Microscope.model_validate_json(mic_json)
     rng = np.random.default_rng(np.random.SeedSequence([0x6D69746F, randomize.optics_variants]))
     optics = optics_variants(mic, randomize, rng)
-    focal = 100.0 * np.round(rng.uniform(*focal_height_nm, len(optics)) / 100.0)
+    lo, hi = focal_height_nm
+    focal = 100.0 * np.round(rng.uniform(lo, hi, len(optics)) / 100.0)
     return tuple(zip(optics, focal.tolist(), strict=True))
 
 

@@ -92,7 +92,7 @@ class CellField:
         i, j = np.divmod(idx[rng.integers(len(idx))], self.cell.shape[1])
         a, m = self.pixel_size_nm, self.margin_px
         x, y = (j - m + rng.random()) * a, (i - m + rng.random()) * a
-        top = float(min(self.height_nm[i, j], self.layer_nm))
+        top = min(float(self.height_nm[i, j]), self.layer_nm)
         z = rng.uniform(margin_nm, max(margin_nm, top - margin_nm))
         return np.array([x, y, z])
 

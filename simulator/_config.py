@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-_ABERRATION_NM = {"ge": -300.0, "le": 300.0}
+_ABERRATION_NM: dict = {"ge": -300.0, "le": 300.0}
 
 
 class Aberrations(BaseModel):

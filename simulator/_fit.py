@@ -36,6 +36,7 @@ from shapelib import InputError
 from ._cell import CellSceneConfig, render_cell_scene
 from ._config import Acquisition, Microscope
 from ._fit_stats import field_stats
+from ._network import TubuleConfig
 from ._scene import SceneShape
 from ._seeds import stream
 from ._variation import Export
@@ -210,7 +211,7 @@ def fit_scene(
     randomize = base.randomize
     if randomize is not None:
         randomize = randomize.model_copy(update={"photons_scale": spread_sig})
-    tub = base.tubules or CellSceneConfig().tubules
+    tub = base.tubules or TubuleConfig()
     params = {
         "density": float(np.mean(tub.density_um_per_um2)),
         "width": float(np.mean(tub.width_nm)),

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["fit_figure"]
 
@@ -24,7 +28,7 @@ def fit_figure(
     summary: Sequence[dict],
     *,
     pixel_size_nm: float,
-):
+) -> Figure:
     """Top row real, bottom row fitted synthetic (each shown at its own 0.5-99.8 %), and a
     table of the statistics' medians, real against synthetic.
 
@@ -32,13 +36,10 @@ def fit_figure(
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     n = max(1, min(len(real), len(synthetic), 6))
-    fig = plt.figure(figsize=(2.2 * n, 6.4))
+    fig = Figure(figsize=(2.2 * n, 6.4), layout="constrained")
     grid = fig.add_gridspec(3, n, height_ratios=[1, 1, 0.8])
     for k in range(n):
         _show(fig.add_subplot(grid[0, k]), real[k], f"real: {real_names[k]}")
@@ -62,5 +63,4 @@ def fit_figure(
         "each image at its own 0.5-99.8 % range",
         fontsize=9,
     )
-    fig.tight_layout()
     return fig

@@ -140,7 +140,12 @@ def _face_cdf(mesh: trimesh.Trimesh) -> np.ndarray:
     return cdf
 
 
-def sample_fluorophores(mesh: trimesh.Trimesh, labelling: Labelling, *, rng=None) -> np.ndarray:
+def sample_fluorophores(
+    mesh: trimesh.Trimesh,
+    labelling: Labelling,
+    *,
+    rng: int | np.random.Generator | None = None,
+) -> np.ndarray:
     """Fluorophore positions on the surface or in the volume of a mesh (Poisson count).
 
     Parameters

@@ -83,11 +83,9 @@ def _pupil(na: float, n_s: float) -> tuple[np.ndarray, np.ndarray]:
     edges = [0.0, 1.0]
     if na > n_s:
         edges = [0.0, n_s / na, 1.0]
-    rho, wt = [], []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        rho.append(0.5 * (b - a) * x + 0.5 * (b + a))
-        wt.append(0.5 * (b - a) * w)
-    rho, wt = np.concatenate(rho), np.concatenate(wt)
+    pairs = list(zip(edges[:-1], edges[1:], strict=True))
+    rho = np.concatenate([0.5 * (b - a) * x + 0.5 * (b + a) for a, b in pairs])
+    wt = np.concatenate([0.5 * (b - a) * w for a, b in pairs])
     rho.setflags(write=False)
     wt.setflags(write=False)
     return rho, wt
@@ -225,7 +223,7 @@ def best_focus_stage_nm(optics: Optics, depth_nm: float, wavelength_nm: float | 
     rho, w = _pupil(na, n_s)
     depth = np.array([depth_nm], float)
     terms = optics.aberrations.terms
-    e0 = 1.0
+    e0: float | np.ndarray = 1.0
     if terms:  # only the m = 0 harmonic of the pupil reaches the axis
         orders, coef = pupil_harmonics(terms, lam, rho)
         e0 = coef[:, int(np.flatnonzero(orders == 0)[0])]

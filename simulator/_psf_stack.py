@@ -72,7 +72,7 @@ def _check_psf_request(optics, size_px, z_planes, z_step_nm, depth_nm, pixel_siz
     px = optics.pixel_size_nm if pixel_size_nm is None else pixel_size_nm
 
     def whole(v) -> bool:
-        return isinstance(v, (int, np.integer)) and v >= 1
+        return isinstance(v, (int, np.integer)) and bool(v >= 1)
 
     checks = [
         ("size_px (--size)", size_px, whole(size_px), "an integer >= 1"),

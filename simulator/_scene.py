@@ -141,7 +141,8 @@ def render_scene(
     occupied = np.zeros((n_px, n_px), bool)
     instances = np.zeros(shape3, np.uint16)
     labels = np.zeros(shape3, np.uint16)
-    all_xyz, objects = [], []
+    all_xyz: list[np.ndarray] = []
+    objects: list[dict] = []
     for shape in picks:
         # place each object where its projection is free (or anywhere, allow_overlap)
         check_mesh(shape.mesh, name=f"mesh of shape {shape.id}")

@@ -120,7 +120,7 @@ def surface_intervals(mesh, xy: np.ndarray) -> list[np.ndarray]:
     """
     ray, z_in, z_out = ray_intervals(mesh, xy)
     out: list[np.ndarray] = [np.empty((0, 2)) for _ in range(len(xy))]
-    splits = np.flatnonzero(np.r_[True, ray[1:] != ray[:-1]]) if len(ray) else []
+    splits = np.flatnonzero(np.r_[True, ray[1:] != ray[:-1]]) if len(ray) else np.zeros(0, int)
     for a, b in zip(splits, list(splits[1:]) + [len(ray)], strict=True):
         out[ray[a]] = np.c_[z_in[a:b], z_out[a:b]]
     return out

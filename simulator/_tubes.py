@@ -145,8 +145,8 @@ def stamp_disks(
     h, w = shape
     half = int(np.ceil(r.max() / a)) + 1
     off = np.arange(-half, half + 1)
-    oy, ox = np.meshgrid(off, off, indexing="ij")
-    oy, ox = oy.ravel(), ox.ravel()
+    grid_y, grid_x = np.meshgrid(off, off, indexing="ij")
+    oy, ox = grid_y.ravel(), grid_x.ravel()
     # in chunks, so the (disks x window) arrays stay small
     chunk = max(1, 2_000_000 // len(oy))
     for s in range(0, len(r), chunk):

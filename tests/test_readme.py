@@ -1,5 +1,7 @@
-"""The README as written: its commands and options exist, its configs validate, its Python
-snippets define every name they use (and the quick ones run on the shipped data)."""
+"""The README and the guides in docs/ as written: their commands and options exist, their
+configs validate, their Python snippets define every name they use and use only names the
+packages have (and the quick ones run on the shipped data), and the README's links resolve.
+Links between the docs pages are checked by `make docs` (mkdocs --strict)."""
 
 from __future__ import annotations
 
@@ -12,16 +14,23 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+# every page a reader sees: the README, the guides, and the root pages the site shows
+PAGES = [README, ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def _blocks(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", README.read_text(), flags=re.S)
+def _blocks(lang: str, pages=PAGES) -> list[str]:
+    return [
+        block
+        for page in pages
+        for block in re.findall(rf"```{lang}\n(.*?)```", page.read_text(), flags=re.S)
+    ]
 
 
-def _commands() -> list[list[str]]:
+def _commands(pages=PAGES) -> list[list[str]]:
     out = []
-    for block in _blocks("bash"):
+    for block in _blocks("bash", pages):
         for line in block.replace("\\\n", " ").splitlines():  # join continued lines
             line = line.split("#", 1)[0].strip()
             if line.startswith("mitoshape "):
@@ -31,7 +40,8 @@ def _commands() -> list[list[str]]:
 
 def test_every_readme_command_and_option_exists(invoke):
     commands = _commands()
-    assert len(commands) >= 20
+    assert len(commands) >= 40
+    assert len(_commands([README])) >= 5
     helps: dict[str, str] = {}
     for args in commands:
         name = args[:2] if args[0] == "library" else args[:1]
@@ -74,7 +84,8 @@ def _undefined(code: str) -> set[str]:
 
 def test_readme_python_snippets_define_every_name():
     snippets = _blocks("python")
-    assert len(snippets) >= 4
+    assert len(snippets) >= 5
+    assert len(_blocks("python", [README])) == 1  # the README's one example
     for code in snippets:
         compile(code, "README.md", "exec")
         assert not _undefined(code), (_undefined(code), code)
@@ -116,7 +127,50 @@ def test_readme_python_snippets_use_names_the_packages_have():
     assert not missing, f"README snippets use names the packages do not have: {missing}"
 
 
-@pytest.mark.parametrize("marker", ["phantoms.torus", "render_view("])
+def test_readme_verb_table_names_every_command(invoke):
+    """The README's table of verbs lists every command `mitoshape --help` shows, and no other."""
+    rows = re.findall(r"^\| `mitoshape ([a-z-]+(?: [a-z]+)?)` \|", README.read_text(), flags=re.M)
+    listed = {r.split()[0] for r in rows}
+    shown = set(re.findall(r"^│ ([a-z][a-z-]+) ", invoke("--help").stdout, flags=re.M))
+    assert shown and listed == shown, (sorted(shown - listed), sorted(listed - shown))
+
+
+def test_readme_links_resolve():
+    """README and CONTRIBUTING link only to files that exist (the docs pages' links: mkdocs)."""
+    for page in (README, ROOT / "CONTRIBUTING.md"):
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" not in target:
+                assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def test_every_docs_page_is_in_the_site_nav():
+    import yaml
+
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]
+
+    def leaves(item):
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, list):
+            for x in item:
+                yield from leaves(x)
+        elif isinstance(item, dict):
+            for v in item.values():
+                yield from leaves(v)
+
+    pages = set(leaves(nav))
+    missing = [p.name for p in (ROOT / "docs").glob("*.md") if p.name not in pages]
+    assert not missing, f"docs pages not in mkdocs.yml nav: {missing}"
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "phantoms.torus",
+        "render_view(mesh_nm",
+        pytest.param("phantom_volume(6", marks=pytest.mark.slow),  # the README's, ~15 s
+    ],
+)
 def test_quick_readme_snippets_run_as_written(marker, shared_data, tmp_path, monkeypatch):
     (code,) = [c for c in _blocks("python") if marker in c]
     project = tmp_path / "project"

@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import InputError, format_validation_error
 from ._atomic import atomic_write
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
 __all__ = ["read_config", "write_config", "to_plain"]
 
-M = TypeVar("M")
+M = TypeVar("M", bound="BaseModel")
 
 _MAX_CONFIG_BYTES = 16 * 2**20  # a config is text of a few kB; refuse to parse a huge file
 
 
-def read_config(path: str | Path, model: type[M] | None = None, *, key: str | None = None):
+def read_config(path: str | Path, model: type[M] | None = None, *, key: str | None = None) -> Any:
     """Read a YAML or JSON mapping; validate it as ``model`` when given.
 
     Parameters

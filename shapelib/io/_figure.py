@@ -4,13 +4,17 @@ without pyplot, so the caller's backend (a notebook's, say) is never switched.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._atomic import atomic_path
+
+if TYPE_CHECKING:
+    import matplotlib.figure
 
 __all__ = ["save_figure"]
 
 
-def save_figure(fig, path: str | Path, *, dpi: int = 120) -> Path:
+def save_figure(fig: matplotlib.figure.Figure, path: str | Path, *, dpi: int = 120) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix) through a temporary file.
 
     Parameters

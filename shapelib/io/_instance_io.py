@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +32,9 @@ from .._shape import Shape
 from .._units import as_spacing_nm, zyx_to_xyz
 from ._atomic import atomic_write
 from ._instance_bytes import npz_bytes, off_bytes, ply_bytes
+
+if TYPE_CHECKING:
+    import trimesh
 
 __all__ = [
     "write_shape",
@@ -199,7 +204,12 @@ def _released_unit_nm(voxel_size_nm) -> np.ndarray:
     return zyx_to_xyz(np.asarray(unit_nm))
 
 
-def read_mesh(folder: str | os.PathLike, *, voxel_size_nm=None, meta: dict | None = None):
+def read_mesh(
+    folder: str | os.PathLike,
+    *,
+    voxel_size_nm: float | Sequence[float] | None = None,
+    meta: dict | None = None,
+) -> trimesh.Trimesh:
     """The mesh of an instance folder (ours or a released 3DMSL one), vertices (x, y, z) in nm.
 
     The one reader of ``raw_mesh.off``. Released folders (no ``meta.json``) are in voxel units
@@ -274,7 +284,9 @@ def _read_occupancy(npz, path: Path, to_nm: np.ndarray) -> Occupancy:
     )
 
 
-def read_shape(folder: str | os.PathLike, *, voxel_size_nm=None) -> Shape:
+def read_shape(
+    folder: str | os.PathLike, *, voxel_size_nm: float | Sequence[float] | None = None
+) -> Shape:
     """Read an instance folder as a :class:`~shapelib.Shape`: ours (with ``meta.json``) or a
     released 3DMSL one. (``read_instance`` is the same function under its former name.)
 

@@ -10,6 +10,7 @@ import logging
 import math
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._errors import InputError
 from ._atomic import atomic_write
@@ -21,6 +22,9 @@ from ._outputs import (
     open_output_folder,
     read_manifest,
 )
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = [
     "INSTANCE_FILES",
@@ -81,7 +85,8 @@ def prepare_library_dir(
         old = (header.get("details") or {}).get("run") or {}
         if old == run:
             if dry_run:
-                return check_output_folder(out, command="extract", inputs=inputs, resume=True)
+                check_output_folder(out, command="extract", inputs=inputs, resume=True)
+                return None
             log.info("resuming the library in %s", out)
             return open_output_folder(out, command="extract", inputs=inputs, resume=True)
         if not overwrite:
@@ -92,7 +97,8 @@ def prepare_library_dir(
                 "(only those), or choose another folder."
             )
     if dry_run:
-        return check_output_folder(out, command="extract", inputs=inputs, overwrite=overwrite)
+        check_output_folder(out, command="extract", inputs=inputs, overwrite=overwrite)
+        return None
     return open_output_folder(
         out, command="extract", inputs=inputs, overwrite=overwrite, details={"run": run}
     )
@@ -173,7 +179,7 @@ def _check_table_text(path: Path) -> None:
         )
 
 
-def read_library_table(library_dir: str | Path):
+def read_library_table(library_dir: str | Path) -> pandas.DataFrame:
     """``library.csv`` of a library folder as a pandas DataFrame (one row per instance).
 
     Raises InputError for a table that is cut or edited (see :func:`_check_table_text`).

@@ -7,12 +7,13 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .._errors import InputError
 from .._labels import check_label_volume
-from .._units import as_spacing_nm, length_unit_nm
+from .._units import as_spacing_nm, float3, length_unit_nm
 from ._tiff import read_tiff
 
 __all__ = ["Volume", "read_volume", "check_label_volume"]
@@ -39,7 +40,7 @@ class Volume:
         The path (and dataset) the volume was read from.
     """
 
-    data: np.ndarray
+    data: Any  # an ndarray, or a lazy array read on demand (LazyVolume, zarr, h5py, dask)
     voxel_size_nm: tuple[float, float, float]
     source: str = ""
 
@@ -77,7 +78,7 @@ def _size_from_attrs(attrs) -> tuple[float, float, float] | None:
         if val.size == 1:
             val = np.repeat(val, 3)
         if val.size == 3:
-            return tuple(float(v) * scale for v in val)
+            return float3(float(v) * scale for v in val)
     return None
 
 
@@ -140,7 +141,7 @@ def _ngff_size(attrs: dict) -> tuple[tuple[float, float, float] | None, str | No
             scale = [float(s) for s in tr["scale"]]
     if scale is None or len(scale) < 3:
         return None, ds0["path"]
-    sizes = []
+    sizes: list[float | None] = []
     for ax_name in ("z", "y", "x"):
         if ax_name in names:
             i = names.index(ax_name)
@@ -150,7 +151,7 @@ def _ngff_size(attrs: dict) -> tuple[tuple[float, float, float] | None, str | No
             sizes.append(None)
     if None in sizes:
         sizes = [s * 1e3 for s in scale[-3:]]  # no axes: NGFF default unit is not fixed; um
-    return tuple(sizes), ds0["path"]
+    return float3(sizes), ds0["path"]
 
 
 def _zarr_array(path: Path, key: str | None):
@@ -163,6 +164,7 @@ def _zarr_array(path: Path, key: str | None):
         raise InputError(f"could not open Zarr store {path}: {err}") from None
     size = None
     if isinstance(node, zarr.Group):
+        group = node
         group_attrs = dict(node.attrs)
         size, ngff_path = _ngff_size(group_attrs)
         key = key or ngff_path
@@ -176,7 +178,7 @@ def _zarr_array(path: Path, key: str | None):
         try:
             node = node[key.strip("/")]
         except KeyError:
-            arrays = sorted(name for name, _ in zarr.open(str(path), mode="r").arrays())
+            arrays = sorted(name for name, _ in group.arrays())
             raise InputError(
                 f"array {key!r} is not in Zarr group {path}; it holds: {arrays}."
             ) from None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Sequence
 from itertools import product
 from pathlib import Path
 
@@ -210,9 +211,9 @@ def _tiff_size(path: Path):
 
 
 def open_volume(
-    path_spec: str | Path,
+    path_spec: str | os.PathLike,
     *,
-    voxel_size_nm: float | tuple[float, float, float] | str | None = None,
+    voxel_size_nm: float | Sequence[float] | str | None = None,
 ) -> Volume:
     """Open a 3D label volume lazily: its metadata now, its voxels when sliced.
 

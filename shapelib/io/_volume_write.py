@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,9 @@ from ._tiff import write_tiff
 __all__ = ["write_volume"]
 
 
-def write_volume(path: str | Path, data: np.ndarray, *, voxel_size_nm) -> Path:
+def write_volume(
+    path: str | Path, data: np.ndarray, *, voxel_size_nm: float | Sequence[float]
+) -> Path:
     """Save a ``(Z, Y, X)`` volume as an ImageJ hyperstack TIFF with its voxel size in nm.
 
     Parameters

@@ -251,7 +251,7 @@ def phantom_volume(
         if pos is None:
             if fixed:
                 raise InputError(
-                    f"could not place {n_objects} objects in a volume of shape {tuple(shape)}; "
+                    f"could not place {n_objects} objects in a volume of shape {labels.shape}; "
                     "pass a larger shape or shape=None to size it automatically."
                 )
             # grow along z with a fresh slab for this unit

@@ -248,3 +248,35 @@ def test_phantom_volume_with_touching_pairs_gives_one_instance_per_object(
         pv.labels, voxel_size_nm=pv.voxel_size_nm, params=ExtractParams(instances=True)
     )
     assert sorted(i.source_label for i in per_id) == sorted(o["id"] for o in pv.objects)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_distance_to_background_is_edt_of_the_bool_mask(seed):
+    """The uint8 view edt is given gives the distances of the bool mask (its other path)."""
+    import edt
+
+    from shapelib._geodesic import distance_to_background
+    from shapelib.phantoms import phantom_volume
+
+    vol = phantom_volume(4, touching_pairs=1, rng=seed)
+    comp = vol.labels > 0
+    at_border = [(True, False), (False, True), (False, False)]
+    got = distance_to_background(comp, at_border)
+    padded = np.pad(comp, [(0, 0), (0, 1), (1, 1)])
+    want = edt.edt(padded, black_border=False, parallel=1)[:, :-1, 1:-1]
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    assert got.max() > 3.5
+
+
+def test_label_maxima_equals_scipy():
+    from scipy import ndimage
+
+    from shapelib._geodesic import label_maxima
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 6, (20, 30, 40))
+    labels[labels == 4] = 0  # a label without voxels
+    values = (rng.random(labels.shape) * 7).astype(np.float32)
+    want = ndimage.maximum(values, labels=labels, index=np.arange(6))
+    got = label_maxima(values, labels, 5)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
