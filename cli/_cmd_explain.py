@@ -38,29 +38,44 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Grad-CAM / HiResCAM heatmaps (TIFF), overlays (PNG), faithfulness, explain.json."""
+        from segtrain import InferenceConfig, Run
         from shapelib import InputError
 
+        config = InferenceConfig(
+            checkpoint=which,
+            tile_px=tile_px,
+            overlap_px=overlap_px,
+            threshold=threshold,
+            device=device,
+        )
+        if not list_layers and (images is None or out is None):
+            raise InputError("explain needs IMAGES and -o OUT (or --list-layers).")
         if list_layers:
             from segtrain import run_layers
 
-            name, infos, defaults = run_layers(run, which=which)
+            name, infos, defaults = run_layers(Run.open(run, config))
             typer.echo(f"{name}: {len(infos)} layers (forward order; * = default)")
             for i in infos:
                 mark = "*" if i.name in defaults else " "
                 typer.echo(f"{mark} {i.name:32s} {i.kind:18s} {i.channels:5d} ch  1/{i.stride} res")
             return
-        if images is None or out is None:
-            raise InputError("explain needs IMAGES and -o OUT (or --list-layers).")
         from segtrain import explain_folder
 
         from ._progress import progress_bar
 
+        opened = Run.open(run, config)
         with progress_bar("explain") as bar:
             res = explain_folder(
-                run, images, out, layers=layer or None, methods=(method,), object_id=object_id,
-                faithfulness=faithfulness, which=which, tile_px=tile_px, overlap_px=overlap_px,
-                threshold=threshold, device=device, overwrite=overwrite, progress=bar.update,
-            )  # fmt: skip
+                opened,
+                images,
+                out,
+                layers=layer or None,
+                methods=(method,),
+                object_id=object_id,
+                faithfulness=faithfulness,
+                overwrite=overwrite,
+                progress=bar.update,
+            )
         typer.echo(f"wrote {res.out}/heatmaps, overlays and explain.json")
         if res.summary is not None and len(res.summary):
             for r in res.summary.itertuples():
@@ -92,16 +107,30 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Per image: input, masks, heatmap, objects by class with a table (um); a summary."""
-        from segtrain import report_folder
+        from segtrain import InferenceConfig, Run, report_folder
 
         from ._progress import progress_bar
 
+        config = InferenceConfig(
+            checkpoint=which,
+            tile_px=tile_px,
+            overlap_px=overlap_px,
+            threshold=threshold,
+            device=device,
+        )
+        opened = Run.open(run, config)
         with progress_bar("report") as bar:
             res = report_folder(
-                run, images, out, gt=gt, pixel_size_nm=pixel_size_nm, layer=layer, method=method,
-                which=which, tile_px=tile_px, overlap_px=overlap_px, threshold=threshold,
-                device=device, overwrite=overwrite, progress=bar.update,
-            )  # fmt: skip
+                opened,
+                images,
+                out,
+                gt=gt,
+                pixel_size_nm=pixel_size_nm,
+                layer=layer,
+                method=method,
+                overwrite=overwrite,
+                progress=bar.update,
+            )
         per = res.per_image
         typer.echo(
             f"{len(per)} images, {int(per['count'].sum())} objects; wrote {res.out}/figures, "

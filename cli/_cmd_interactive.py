@@ -7,6 +7,14 @@ from pathlib import Path
 import typer
 
 
+def _config(which: str, device: str, threads: int | None):
+    """How refine and clicks predict: 512 px tiles, in float32 (whatever the run was trained
+    in)."""
+    from segtrain import InferenceConfig
+
+    return InferenceConfig(checkpoint=which, tile_px=512, amp=False, threads=threads, device=device)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("refine")
     def refine_cmd(
@@ -36,14 +44,20 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """The mask, probability and uncertainty after the clicks, and the next suggestions."""
-        from segtrain import parse_click, refine_image
+        from segtrain import RefineConfig, Run, parse_click, refine_image
 
         given = [parse_click(c) for c in click or []]
+        opened = Run.open(run, _config(which, device, threads))
+        options = RefineConfig(samples=samples, window_px=window_px, enforce_px=enforce_px)
         res = refine_image(
-            run, image, out, clicks=given, clicks_csv=clicks, samples=samples,
-            window_px=window_px, enforce_px=enforce_px, which=which, device=device,
-            num_threads=threads, overwrite=overwrite,
-        )  # fmt: skip
+            opened,
+            image,
+            out,
+            clicks=given,
+            clicks_csv=clicks,
+            options=options,
+            overwrite=overwrite,
+        )
         r = res.refinement
         typer.echo(
             f"{len(r.clicks)} click(s) in {r.seconds:.2f} s; foreground {r.mask.mean():.3f} of "
@@ -87,17 +101,26 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Simulated-user evaluation: IoU per click, mIoU@k, NoC@85/90/95, uncertainty AUROC."""
-        from segtrain import clicks_folder
+        from segtrain import RefineConfig, Run, SimulatedUser, clicks_folder
 
         from ._progress import progress_bar
 
+        user = SimulatedUser(
+            max_clicks=max_clicks,
+            clickers=tuple(clicker or ("error", "uncertainty")),
+            scopes=tuple(scope or ("image",)),
+            stop_iou=stop_iou,
+        )
+        opened = Run.open(run, _config(which, device, threads))
         with progress_bar("clicks") as bar:
             res = clicks_folder(
-                run, data, out, max_clicks=max_clicks,
-                clickers=tuple(clicker or ("error", "uncertainty")),
-                scopes=tuple(scope or ("image",)), samples=samples, stop_iou=stop_iou,
-                which=which, device=device, num_threads=threads, overwrite=overwrite,
+                opened,
+                data,
+                out,
+                user=user,
+                options=RefineConfig(samples=samples),
+                overwrite=overwrite,
                 progress=bar.update,
-            )  # fmt: skip
+            )
         typer.echo((res.out / "summary.md").read_text().rstrip())
         typer.echo(f"wrote {res.out}/clicks.csv, summary.csv, miou.png, uncertainty.csv")

@@ -261,26 +261,29 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Predict probabilities and masks (TIFF) by overlapping tiles with smooth blending."""
-        from segtrain import predict_folder
+        from segtrain import InferenceConfig, Run, predict_folder
 
         from ._progress import progress_bar
 
+        config = InferenceConfig(
+            checkpoint=which,
+            tile_px=tile_px,
+            overlap_px=overlap_px,
+            tta="d4" if tta_rotations else ("flips" if tta else "none"),
+            amp=amp,
+            threads=threads,
+            threshold=threshold,
+            device=device,
+        )
+        opened = Run.open(run, config)
         with progress_bar("predict") as bar:
             res = predict_folder(
-                run,
+                opened,
                 input,
                 out,
-                which=which,
-                tile_px=tile_px,
-                overlap_px=overlap_px,
-                tta="d4" if tta_rotations else ("flips" if tta else "none"),
-                threshold=threshold,
                 clean=clean,
                 min_size_px=min_size_px,
                 max_hole_px=max_hole_px,
-                device=device,
-                num_threads=threads,
-                amp=amp,
                 overwrite=overwrite,
                 samples=samples,
                 resample=resample,

@@ -17,22 +17,25 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shapelib import InputError
-from shapelib.io import OutputFolder, atomic_write, check_output_folder, open_output_folder
+from shapelib.io import atomic_write, check_output_folder, open_output_folder
 
 from . import io
 from ._bench_config import BenchConfig, all_sources, base_train, regime_sources
 from ._bench_table import GROUP, aggregate_seeds, format_table
 from ._config import DataSource, TrainConfig
 from ._figures import plot_bench_table
+from ._inference_config import InferenceConfig
 from ._round import evaluate_items, predict_items
+from ._run import Run
 
 __all__ = ["BenchConfig", "format_table", "merge_bench", "run_bench"]
 
 log = logging.getLogger(__name__)
 
 
-def _train_regime(cfg: BenchConfig, model: str, params: dict, regime: str, seed: int,
-                  bench: OutputFolder, progress):  # fmt: skip
+def _train_regime(
+    cfg: BenchConfig, model: str, params: dict, regime: str, seed: int, bench, progress
+) -> Path:
     """Train one (model, regime, seed) in ``bench``'s ``runs/`` (each run folder claimed by the
     bench, so the bench's ``overwrite`` replaces it; a run is never trained over otherwise)."""
     from ._train import train
@@ -52,31 +55,26 @@ def _train_regime(cfg: BenchConfig, model: str, params: dict, regime: str, seed:
     return train(tc, progress=progress)
 
 
-def _run_facts(run_dir: Path) -> dict:
+def _run_facts(run: Run) -> dict:
     """steps, s_per_step (training time, validation excluded) and params of a finished run."""
-    from ._run import load_run
-
-    rows = io.read_log_csv(run_dir / "log.csv")
-    net, _ = load_run(run_dir, which="last")
+    rows = io.read_log_csv(run.source / "log.csv")
     steps = int(rows[-1]["step"])
     return {
         "steps": steps,
         "s_per_step": float(rows[-1]["elapsed_s"]) / max(steps, 1),
-        "params": int(sum(p.numel() for p in net.parameters())),
+        "params": int(sum(p.numel() for p in run.model.parameters())),
     }
 
 
-def _outputs(cfg: BenchConfig, run_dir: Path) -> list[tuple[str, str, tuple[int, int], bool]]:
+def _outputs(cfg: BenchConfig, run: Run) -> list[tuple[str, str, tuple[int, int], bool]]:
     """(output name, tta mode, (min_size_px, max_hole_px), resample) of every output to
     evaluate; with `cfg.resample`, each TTA mode once more on images resampled to the training
     pixel size ("plain@train_px", ..., without clean-up: its sizes are training pixels)."""
     sizes = None
-    if cfg.clean:
-        try:
-            chosen = io.read_postprocess(run_dir)
-            sizes = (int(chosen["min_size_px"]), int(chosen["max_hole_px"]))
-        except FileNotFoundError:
-            log.warning("bench: %s chose no post-processing; no clean output", run_dir)
+    if cfg.clean and run.postprocess is None:
+        log.warning("bench: %s chose no post-processing; no clean output", run.source)
+    elif cfg.clean:
+        sizes = (int(run.postprocess["min_size_px"]), int(run.postprocess["max_hole_px"]))
     out = []
     for mode in cfg.tta:
         name = "plain" if mode == "none" else mode
@@ -133,20 +131,24 @@ def run_bench(
         tests[name] = io.read_source(DataSource(path=str(path), name=name), context=context)
     bench = open_output_folder(out, command="bench", inputs=ins, overwrite=overwrite)
     io.write_yaml(bench.path("bench.yaml"), cfg)
+    inference = InferenceConfig(
+        tile_px=cfg.tile_px, overlap_px=cfg.overlap_px, threads=cfg.train.get("num_threads")
+    )
     rows = []
     for model, params in cfg.models.items():
         for regime in cfg.regimes:
             for k, seed in enumerate(cfg.seeds):
                 log.info("bench: training %s on %s, seed %d", model, regime, seed)
                 run_dir = _train_regime(cfg, model, params, regime, seed, bench, progress)
-                facts = _run_facts(run_dir)
+                run = Run.open(run_dir, inference)
+                facts = _run_facts(run)
                 names = "+".join(d.name or Path(d.path).name for d in all_sources(cfg, regime))
                 head = {"model": model, "training": regime, "train_data": names, "seed": seed}
                 save = cfg.save_predictions == "all" or (
                     cfg.save_predictions == "first_seed" and k == 0
                 )
                 for test_name, test in tests.items():
-                    rows += _evaluate_run(cfg, run_dir, test_name, test, bench, head, facts, save)
+                    rows += _evaluate_run(cfg, run, test_name, test, bench, head, facts, save)
     per_seed = pd.DataFrame(rows)
     table = aggregate_seeds(per_seed)
     bench.claim("table.csv", "table.md", "table.png")
@@ -203,26 +205,20 @@ def merge_bench(folders, out: str | Path, *, overwrite: bool = False):
     return table
 
 
-def _evaluate_run(cfg, run_dir, test_name, test, bench, head, facts, save) -> list[dict]:
+def _evaluate_run(cfg, run: Run, test_name, test, bench, head, facts, save) -> list[dict]:
     """Rows (one per output) of one run on one test set; prediction once per TTA mode (and
     resampling)."""
     rows = []
     probs_by_mode = {}
-    for output, mode, sizes, resample in _outputs(cfg, run_dir):
+    for output, mode, sizes, resample in _outputs(cfg, run):
         if (mode, resample) not in probs_by_mode:
-            probs_by_mode[mode, resample] = predict_items(
-                run_dir,
-                test,
-                tile_px=cfg.tile_px,
-                overlap_px=cfg.overlap_px,
-                tta=mode,
-                num_threads=cfg.train.get("num_threads"),
-                resample=resample,
-            )
+            here = run.with_config(run.config.replace(tta=mode))
+            probs_by_mode[mode, resample] = predict_items(here, test, resample=resample)
         pred = open_output_folder(
-            bench.subfolder(f"pred/{run_dir.name}/{test_name}/{output}"), command="predict",
-            inputs=[run_dir],
-        )  # fmt: skip
+            bench.subfolder(f"pred/{run.name}/{test_name}/{output}"),
+            command="predict",
+            inputs=[run.source],
+        )
         res, _ = evaluate_items(
             probs_by_mode[mode, resample],
             test,

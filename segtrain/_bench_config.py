@@ -14,8 +14,15 @@ from ._config import DataSource
 from ._metrics import Connectivity
 from ._registry import ModelName
 
-__all__ = ["BenchConfig", "REGIMES", "Regime", "TTAMode", "base_train", "regime_sources",
-           "all_sources"]  # fmt: skip
+__all__ = [
+    "BenchConfig",
+    "REGIMES",
+    "Regime",
+    "TTAMode",
+    "base_train",
+    "regime_sources",
+    "all_sources",
+]
 
 Regime = Literal["real", "synthetic", "synthetic_then_real", "real_plus_synthetic"]
 REGIMES = ("real", "synthetic", "synthetic_then_real", "real_plus_synthetic")

@@ -28,6 +28,8 @@ import torch.nn.functional as F
 
 from shapelib import InputError
 
+from ._device import device_of
+
 __all__ = [
     "METHODS",
     "LayerInfo",
@@ -37,7 +39,6 @@ __all__ = [
     "check_method",
     "combine_maps",
     "default_layers",
-    "device_of",
     "eval_mode",
     "input_channels",
     "layer_gradient",
@@ -74,11 +75,6 @@ class LayerInfo:
 
 def model_label(model) -> str:
     return type(model).__name__
-
-
-def device_of(model) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
 
 
 @contextmanager

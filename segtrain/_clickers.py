@@ -195,9 +195,15 @@ def simulate_clicks(
             stop = "stop_iou"
             break
         c = next_click(
-            state.mask, truth, clicker=clicker, clicks=clicks, valid=valid,
-            uncertainty=getattr(state, "uncertainty", None), radius_px=radius_px, rng=rng,
-        )  # fmt: skip
+            state.mask,
+            truth,
+            clicker=clicker,
+            clicks=clicks,
+            valid=valid,
+            uncertainty=getattr(state, "uncertainty", None),
+            radius_px=radius_px,
+            rng=rng,
+        )
         if c is None:
             stop = "no_error"
             break

@@ -35,13 +35,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ._clickers import ClickTrace, simulate_clicks
-from ._clicks import click_settings
-from ._refine import Refinement, refine_input
+from shapelib import InputError
+
+from ._clickers import CLICKERS, ClickTrace, simulate_clicks
+from ._inference_config import RefineConfig
+from ._refine import Refinement
 
 __all__ = [
     "MIOU_AT",
+    "SCOPES",
+    "SimulatedUser",
     "THRESHOLDS",
     "UncertaintyScores",
     "auroc",
@@ -57,6 +62,46 @@ __all__ = [
 
 THRESHOLDS: tuple[float, ...] = (0.85, 0.90, 0.95)
 MIOU_AT: tuple[int, ...] = (0, 1, 3, 5, 10, 20)
+SCOPES: tuple[str, ...] = ("image", "object")
+
+
+class SimulatedUser(BaseModel):
+    """The simulated user of `segtrain.clicks_folder`: how many clicks, by which clickers, in
+    which scopes, when it stops, and which true objects the object scope takes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_clicks: int = Field(
+        20, ge=0, le=1000, description="Clicks per image or object; 0 scores the run alone."
+    )
+    clickers: tuple[str, ...] = Field(
+        ("error", "uncertainty"), description="Clickers to run (error, uncertainty, random)."
+    )
+    scopes: tuple[str, ...] = Field(
+        ("image",),
+        description="image (the whole image as one object) or object (RITM, per mitochondrion).",
+    )
+    stop_iou: float | None = Field(
+        None, gt=0, le=1, description="Stop a user once its IoU reaches this (None: never)."
+    )
+    min_object_px: int = Field(64, ge=1, description="Object scope: least object area, pixels.")
+    min_crop_px: int = Field(96, ge=1, description="Object scope: least side of its crop, pixels.")
+
+    @model_validator(mode="after")
+    def _known_choices(self):
+        bad = [s for s in self.scopes if s not in SCOPES]
+        bad += [c for c in self.clickers if c not in CLICKERS]
+        if bad or not self.scopes or not self.clickers:
+            raise InputError(
+                f"choose scopes from {', '.join(SCOPES)} and clickers from "
+                f"{', '.join(CLICKERS)}; got scopes {list(self.scopes)}, clickers "
+                f"{list(self.clickers)}."
+            )
+        return self
+
+    def replace(self, **changes) -> SimulatedUser:
+        """A copy with `changes` applied (validated)."""
+        return SimulatedUser(**{**self.model_dump(), **changes})
 
 
 # --- bookkeeping ------------------------------------------------------------------------------
@@ -83,14 +128,21 @@ def trace_rows(trace: ClickTrace, max_clicks: int, **keys) -> list[dict]:
     for k in range(max_clicks + 1):
         j = min(k, n - 1)
         c = trace.clicks[k - 1] if 1 <= k <= len(trace.clicks) else None
-        rows.append({
-            **keys, "clicks": k, "iou": trace.ious[j], "intersection": trace.intersections[j],
-            "union": trace.unions[j], "clicked": k < n,
-            "row": c.row if c else None, "col": c.col if c else None,
-            "positive": c.positive if c else None,
-            "seconds": trace.seconds[k - 1] if 1 <= k <= len(trace.seconds) else None,
-            "stop": trace.stop,
-        })  # fmt: skip
+        rows.append(
+            {
+                **keys,
+                "clicks": k,
+                "iou": trace.ious[j],
+                "intersection": trace.intersections[j],
+                "union": trace.unions[j],
+                "clicked": k < n,
+                "row": c.row if c else None,
+                "col": c.col if c else None,
+                "positive": c.positive if c else None,
+                "seconds": trace.seconds[k - 1] if 1 <= k <= len(trace.seconds) else None,
+                "stop": trace.stop,
+            }
+        )
     return rows
 
 
@@ -112,8 +164,15 @@ def summarize_traces(table, *, max_clicks: int, thresholds=THRESHOLDS):
         miou = by_k["iou"].mean()
         pooled = by_k["intersection"].sum() / by_k["union"].sum().clip(lower=1)
         for k in range(max_clicks + 1):
-            curves.append({"scope": scope, "clicker": clicker, "clicks": k,
-                           "miou": float(miou[k]), "pooled_iou": float(pooled[k])})  # fmt: skip
+            curves.append(
+                {
+                    "scope": scope,
+                    "clicker": clicker,
+                    "clicks": k,
+                    "miou": float(miou[k]),
+                    "pooled_iou": float(pooled[k]),
+                }
+            )
         row = {"scope": scope, "clicker": clicker, "n": int(t.groupby(["image", "object"]).ngroups)}
         row |= {f"miou@{k}": float(miou[k]) for k in range(max_clicks + 1)}
         row |= {f"pooled_iou@{k}": float(pooled[k]) for k in range(max_clicks + 1)}
@@ -219,42 +278,68 @@ def object_crops(truth: np.ndarray, *, min_object_px: int = 64, min_crop_px: int
     return labels, out
 
 
-def _radius(net) -> int:
-    settings = click_settings(net)
-    return settings.radius_px if settings is not None else 20
-
-
 def _first_state(prob, unc, threshold) -> Refinement:
     return Refinement((prob >= threshold).astype(np.uint8), prob, unc, (), 0.0, (), None)
 
 
-def run_image_scope(net, x, truth, first: Refinement, *, clicker, max_clicks, stop_iou=None,
-                    click_rng=None, **kw) -> ClickTrace:  # fmt: skip
-    """One simulated user on a whole image (normalised input `x`, zero-click state `first`);
-    `click_rng` draws the random clicker's clicks; `kw` goes to `refine_input`."""
-    radius = _radius(net)
+def run_image_scope(
+    run,
+    x: np.ndarray,
+    truth: np.ndarray,
+    first: Refinement,
+    *,
+    clicker: str,
+    user: SimulatedUser,
+    options: RefineConfig,
+    click_rng=None,
+    rng=0,
+) -> ClickTrace:
+    """One simulated user on a whole image: `run` (a `segtrain.Run`) refines its prepared
+    input `x` from the zero-click state `first`; `click_rng` draws the random clicker's clicks,
+    `rng` the latent samples."""
+    quiet = options.replace(n_suggestions=0)
 
     def predict(clicks, prev):
-        return refine_input(net, x, clicks, prev.probability, prev_uncertainty=prev.uncertainty,
-                            n_suggestions=0, **kw)  # fmt: skip
+        return run.refine(x, clicks, prev, options=quiet, rng=rng, prepared=True)
 
-    return simulate_clicks(predict, truth, clicker=clicker, max_clicks=max_clicks, first=first,
-                           radius_px=radius, stop_iou=stop_iou, rng=click_rng)  # fmt: skip
+    return simulate_clicks(
+        predict,
+        truth,
+        clicker=clicker,
+        max_clicks=user.max_clicks,
+        first=first,
+        radius_px=run.click_radius_px,
+        stop_iou=user.stop_iou,
+        rng=click_rng,
+    )
 
 
-def run_object_scope(net, x, truth, first: Refinement, *, clicker, max_clicks, stop_iou=None,
-                     min_object_px=64, min_crop_px=96, context_px=32, threshold=0.5,
-                     click_rng=None, **kw) -> list[tuple[int, ClickTrace]]:  # fmt: skip
-    """RITM's per-object protocol on one image: (object id, trace) per true object."""
-    radius = _radius(net)
-    labels, crops = object_crops(truth, min_object_px=min_object_px, min_crop_px=min_crop_px)
-    rng = np.random.default_rng(click_rng)
+def run_object_scope(
+    run,
+    x: np.ndarray,
+    truth: np.ndarray,
+    first: Refinement,
+    *,
+    clicker: str,
+    user: SimulatedUser,
+    options: RefineConfig,
+    click_rng=None,
+    rng=0,
+) -> list[tuple[int, ClickTrace]]:
+    """RITM's per-object protocol on one image: (object id, trace) per true object
+    (`run_image_scope`'s arguments)."""
+    m = options.context_px
+    kw = {"min_object_px": user.min_object_px, "min_crop_px": user.min_crop_px}
+    labels, crops = object_crops(truth, **kw)
+    quiet = options.replace(n_suggestions=0)
+    threshold = run.config.threshold
+    click_rng = np.random.default_rng(click_rng)
     out = []
     h, w = labels.shape
     for oid, (y0, y1, x0, x1) in crops:
         # The sub-problem: the crop with its context, the crop as the fixed window.
-        ry0, ry1 = max(y0 - context_px, 0), min(y1 + context_px, h)
-        rx0, rx1 = max(x0 - context_px, 0), min(x1 + context_px, w)
+        ry0, ry1 = max(y0 - m, 0), min(y1 + m, h)
+        rx0, rx1 = max(x0 - m, 0), min(x1 + m, w)
         sub_labels = labels[ry0:ry1, rx0:rx1]
         target = sub_labels == oid
         valid = np.zeros(target.shape, bool)
@@ -262,17 +347,24 @@ def run_object_scope(net, x, truth, first: Refinement, *, clicker, max_clicks, s
         valid &= (sub_labels == 0) | target
         window = (y0 - ry0, y1 - ry0, x0 - rx0, x1 - rx0)
         sub_x = x[:, ry0:ry1, rx0:rx1]
-        start = _first_state(first.probability[ry0:ry1, rx0:rx1].copy(),
-                             first.uncertainty[ry0:ry1, rx0:rx1].copy(), threshold)  # fmt: skip
+        prob = first.probability[ry0:ry1, rx0:rx1].copy()
+        start = _first_state(prob, first.uncertainty[ry0:ry1, rx0:rx1].copy(), threshold)
 
         def predict(clicks, prev, sub_x=sub_x, window=window):
-            return refine_input(net, sub_x, clicks, prev.probability,
-                                prev_uncertainty=prev.uncertainty, window=window,
-                                context_px=context_px, threshold=threshold, n_suggestions=0,
-                                **kw)  # fmt: skip
+            return run.refine(
+                sub_x, clicks, prev, options=quiet, window=window, rng=rng, prepared=True
+            )
 
-        trace = simulate_clicks(predict, target, clicker=clicker, max_clicks=max_clicks,
-                                first=start, valid=valid, radius_px=radius, stop_iou=stop_iou,
-                                rng=rng)  # fmt: skip
+        trace = simulate_clicks(
+            predict,
+            target,
+            clicker=clicker,
+            max_clicks=user.max_clicks,
+            first=start,
+            valid=valid,
+            radius_px=run.click_radius_px,
+            stop_iou=user.stop_iou,
+            rng=click_rng,
+        )
         out.append((oid, trace))
     return out

@@ -8,7 +8,7 @@ import torch
 
 from shapelib import InputError
 
-__all__ = ["autocast_for", "pick_device", "torch_threads"]
+__all__ = ["autocast_for", "device_of", "pick_device", "torch_threads"]
 
 
 def _mps_available() -> bool:
@@ -45,6 +45,12 @@ def pick_device(name: str = "auto") -> torch.device:
             f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)."
         )
     return dev
+
+
+def device_of(net) -> torch.device:
+    """The device a network's parameters are on (CPU for one without parameters)."""
+    p = next(net.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
 
 
 def autocast_for(device: torch.device, enabled: bool):

@@ -26,7 +26,6 @@ from ._cam import (
     check_method,
     combine_maps,
     default_layers,
-    device_of,
     eval_mode,
     input_channels,
     layer_gradient,
@@ -35,6 +34,8 @@ from ._cam import (
     upsample_map,
 )
 from ._clicks import click_settings, image_channels, with_zero_clicks
+from ._device import device_of
+from ._inference_config import InferenceConfig
 from ._predict import blend_window, pad_for_tiles
 
 __all__ = [
@@ -99,21 +100,18 @@ def prepare_input(model, image: np.ndarray, *, normalize=(1.0, 99.0), where: str
 
 
 def tiled_probability(
-    model,
-    x: np.ndarray,
-    *,
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    batch_size: int = 4,
-    device: str | torch.device | None = None,
+    model, x: np.ndarray, config: InferenceConfig | None = None, *, batch_size: int = 4
 ) -> np.ndarray:
     """Foreground probability (Y, X) of a normalised input (C, Y, X), tiled and blended as
-    `predict_image` does (no TTA; equal to it for one channel)."""
-    device = torch.device(device) if device is not None else device_of(model)
+    `predict_image` does with the tiles of `config` (no TTA, float32; equal to it for one
+    channel)."""
+    config = config or InferenceConfig()
+    device = device_of(model)
     h, w = x.shape[-2:]
-    m = overlap_px
-    xp, coords = pad_for_tiles(np.asarray(x, np.float32), tile_px, overlap_px)
-    win = blend_window(tile_px, overlap_px)
+    tile_px = config.tile_px
+    m = config.overlap_px
+    xp, coords = pad_for_tiles(np.asarray(x, np.float32), tile_px, m)
+    win = blend_window(tile_px, m)
     acc = np.zeros(xp.shape[-2:], np.float32)
     wsum = np.zeros(xp.shape[-2:], np.float32)
     with eval_mode(model), torch.no_grad():
@@ -132,12 +130,10 @@ def cam_tiled(
     model,
     x: np.ndarray,
     target: np.ndarray,
+    config: InferenceConfig | None = None,
     *,
     layer: str,
     methods=("gradcam",),
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    device: str | torch.device | None = None,
 ) -> dict[str, np.ndarray]:
     """Grad-CAM and/or HiResCAM of a normalised input (C, Y, X) of any size, by tiles.
 
@@ -145,24 +141,27 @@ def cam_tiled(
     ----------
     x : (C, Y, X) ndarray of float32, the network input
     target : (Y, X) ndarray, weight of each pixel's logit in the explained score (0/1 mask)
+    config : InferenceConfig or None, the tiling of `predict_image` (``tile_px``,
+        ``overlap_px``)
     layer : str, a name from `list_layers`
     methods : "gradcam" and/or "hirescam"
-    tile_px, overlap_px : the tiling of `predict_image`
 
     Returns
     -------
     dict method -> (Y, X) ndarray of float32 >= 0
     """
+    config = config or InferenceConfig()
     for method in methods:
         check_method(method)
     check_layer(model, layer)
-    device = torch.device(device) if device is not None else device_of(model)
+    device = device_of(model)
     h, w = x.shape[-2:]
-    m = overlap_px
-    xp, coords = pad_for_tiles(np.asarray(x, np.float32), tile_px, overlap_px)
+    tile_px = config.tile_px
+    m = config.overlap_px
+    xp, coords = pad_for_tiles(np.asarray(x, np.float32), tile_px, m)
     grid = xp.shape[-2:]
     # Each tile's share of the score: blend weight / the weights' sum, zero in the padding.
-    win = blend_window(tile_px, overlap_px)
+    win = blend_window(tile_px, m)
     wsum = np.zeros(grid, np.float32)
     for y, x0 in coords:
         wsum[y : y + tile_px, x0 : x0 + tile_px] += win
@@ -236,15 +235,12 @@ def target_mask(mask: np.ndarray, object_id: int | None = None, *, where: str = 
 def explain_image(
     model,
     image: np.ndarray,
+    config: InferenceConfig | None = None,
     *,
     layer: str | None = None,
     methods=("gradcam",),
     object_id: int | None = None,
-    threshold: float = 0.5,
     normalize: tuple[float, float] | None = (1.0, 99.0),
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    device: str | torch.device | None = None,
     where: str = "image",
 ) -> Explanation:
     """Explain a segmenter's mask of one image: predict, pick the target, compute heatmaps.
@@ -253,13 +249,14 @@ def explain_image(
     ----------
     model : network (B, C, H, W) -> logits (B, 1, H, W) (any registered segtrain model)
     image : (Y, X) ndarray (one channel) or (C, Y, X), raw intensities
+    config : InferenceConfig or None, the tiling of `predict_image` (``tile_px``,
+        ``overlap_px``) and the ``threshold`` of the explained mask (its TTA and precision do
+        not apply: explanations are float32, untransformed)
     layer : str or None, a name from `list_layers`; None: the first of `default_layers`
     methods : "gradcam" and/or "hirescam"
     object_id : int or None, explain one object (4-connected component, numbered as in the
         report) instead of the whole predicted mask
-    threshold : float, probability -> mask
     normalize : (low, high) percentiles, or None when `image` is normalised already
-    tile_px, overlap_px : the tiling of `predict_image`
 
     Returns
     -------
@@ -267,18 +264,19 @@ def explain_image(
 
     Examples
     --------
-    >>> from segtrain import build_model
+    >>> from segtrain import InferenceConfig, build_model
     >>> net = build_model("unet", {"depth": 2, "width": 4}).eval()
     >>> img = np.random.default_rng(0).random((64, 48))
-    >>> ex = explain_image(net, img, methods=("gradcam", "hirescam"), tile_px=64, overlap_px=16)
+    >>> tiles = InferenceConfig(tile_px=64, overlap_px=16)
+    >>> ex = explain_image(net, img, tiles, methods=("gradcam", "hirescam"))
     >>> ex.layer, ex.heatmaps["gradcam"].shape
     ('dec.1', (64, 48))
     """
+    config = config or InferenceConfig()
     x = prepare_input(model, image, normalize=normalize, where=where)
     layer = layer or default_layers(model)[0]
-    kw = dict(tile_px=tile_px, overlap_px=overlap_px, device=device)
-    prob = tiled_probability(model, x, **kw)
-    mask = prob >= threshold
+    prob = tiled_probability(model, x, config)
+    mask = prob >= config.threshold
     target = target_mask(mask, object_id, where=where)
-    heat = cam_tiled(model, x, target, layer=layer, methods=tuple(methods), **kw)
+    heat = cam_tiled(model, x, target, config, layer=layer, methods=tuple(methods))
     return Explanation(layer, heat, prob, mask, target, x)

@@ -19,6 +19,8 @@ from shapelib.io import atomic_write, open_output_folder
 
 from . import io
 from ._cam import METHODS, LayerInfo, check_layer, default_layers, list_layers
+from ._faithfulness import DeletionConfig
+from ._run import Run
 
 __all__ = ["ExplainResult", "explain_folder", "run_layers"]
 
@@ -40,30 +42,9 @@ class ExplainResult:
     summary: object | None = None
 
 
-@dataclass(frozen=True)
-class _Run:
-    model: object
-    name: str
-    params: dict
-    normalize: tuple[float, float]
-    device: object
-
-
-def _load(run_dir, which: str, device: str) -> _Run:
-    from ._device import pick_device
-    from ._run import load_run
-
-    model, cfg = load_run(run_dir, which=which)
-    dev = pick_device(device)
-    return _Run(
-        model.to(dev).eval(), cfg.model, dict(cfg.model_params), cfg.normalize_percentiles, dev
-    )
-
-
-def run_layers(run_dir, *, which: str = "best") -> tuple[str, list[LayerInfo], list[str]]:
+def run_layers(run: Run) -> tuple[str, list[LayerInfo], list[str]]:
     """(model name, every layer that can be explained, the default layers) of a run."""
-    run = _load(run_dir, which, "cpu")
-    return run.name, list_layers(run.model), default_layers(run.model)
+    return run.train_config.model, list_layers(run.model), default_layers(run.model)
 
 
 def _image_files(images) -> list[Path]:
@@ -79,7 +60,7 @@ def _check_methods(methods) -> tuple[str, ...]:
     return methods
 
 
-def _layers(run: _Run, layers) -> list[str]:
+def _layers(run: Run, layers) -> list[str]:
     layers = list(layers) if layers else default_layers(run.model)
     for layer in layers:
         check_layer(run.model, layer)
@@ -100,7 +81,7 @@ def _first_channel(img: np.ndarray) -> np.ndarray:
 
 
 def explain_folder(
-    run_dir: str | Path,
+    run: Run,
     images: str | Path,
     out: str | Path,
     *,
@@ -108,15 +89,8 @@ def explain_folder(
     methods=("gradcam",),
     object_id: int | None = None,
     faithfulness: bool = True,
-    which: str = "best",
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    threshold: float = 0.5,
-    step: float = 0.05,
-    blur_sigma_px: float | None = None,
-    n_random: int = 2,
+    deletion: DeletionConfig | None = None,
     rng=0,
-    device: str = "auto",
     overwrite: bool = False,
     progress: Progress = None,
 ) -> ExplainResult:
@@ -132,15 +106,15 @@ def explain_folder(
 
     Parameters
     ----------
-    run_dir : a run folder of `segtrain.train`
+    run : Run, its config gives the tiles and the threshold of the explained mask
     images : an image file or a folder of images (2D grey, or (C, Y, X) for a C-channel model)
     layers : layer names (`run_layers`); None: the model's defaults (decoder, bottleneck)
     methods : "gradcam" and/or "hirescam"
     object_id : int or None, explain one object of the predicted mask
     faithfulness : bool, measure deletion curves (about ``(2 + n_random) / step`` predictions
         per image and heatmap)
-    step, blur_sigma_px, n_random, rng : deletion settings (`measure_faithfulness`)
-    tile_px, overlap_px, threshold : as `predict_folder`
+    deletion : DeletionConfig or None, the deletion settings (`measure_faithfulness`; None:
+        its defaults); `rng` seeds its random orders
     progress : callable or None, called as ``progress(images done, images in all)``
 
     Returns
@@ -154,30 +128,23 @@ def explain_folder(
     from ._figures import plot_deletion_curves, plot_explanation
     from ._figures._explain import METHOD_NAMES
 
+    deletion = deletion or DeletionConfig()
     methods = _check_methods(methods)
     files = _image_files(images)
-    run = _load(run_dir, which, device)
     layers = _layers(run, layers)
-    target = _target_text(object_id, threshold)
-    settings = {
-        "model": run.name,
-        "model_params": run.params,
-        "run": str(run_dir),
-        "checkpoint": which,
-        "layers": layers,
-        "methods": list(methods),
-        "target": target,
-        "threshold": threshold,
-        "object": object_id,
-        "tile_px": tile_px,
-        "overlap_px": overlap_px,
-        "normalize_percentiles": list(run.normalize),
-    }
+    c = run.config
+    target = _target_text(object_id, c.threshold)
+    settings = {"model": run.train_config.model, "model_params": run.train_config.model_params}
+    settings |= {"run": str(run.source), "checkpoint": c.checkpoint, "layers": layers}
+    settings |= {"methods": list(methods), "target": target, "threshold": c.threshold}
+    settings |= {"object": object_id, "tile_px": c.tile_px, "overlap_px": c.overlap_px}
+    settings["normalize_percentiles"] = list(run.normalize)
+    inputs = [*([run.source] if run.source is not None else []), images]
     folder = open_output_folder(
-        out, command="explain", inputs=[run_dir, images], overwrite=overwrite, details=settings
+        out, command="explain", inputs=inputs, overwrite=overwrite, details=settings
     )
     rng = np.random.default_rng(rng)
-    kw = dict(tile_px=tile_px, overlap_px=overlap_px, device=run.device)
+    step, n_random = deletion.step, deletion.n_random
     rows, curve_rows = [], []
     for k, f in enumerate(files):
         img = io.read_scaled_image(f)
@@ -185,39 +152,50 @@ def explain_folder(
         px_nm = float(pixel[1]) if pixel is not None else None
         # Predict, and pick the explained pixels.
         x = prepare_input(run.model, img.data, normalize=run.normalize, where=str(f))
-        prob = tiled_probability(run.model, x, **kw)
-        mask = prob >= threshold
-        tmask = target_mask(mask, object_id, where=str(f))
+        prob = tiled_probability(run.model, x, c)
+        tmask = target_mask(prob >= c.threshold, object_id, where=str(f))
         if not tmask.any():
             log.warning("%s: the predicted mask is empty; its heatmaps are zero", f)
-        io.write_tiff(
-            folder.path(f"masks/{f.stem}.tif"), tmask.astype(np.uint8), pixel_size_nm=pixel
-        )
+        mask_path = folder.path(f"masks/{f.stem}.tif")
+        io.write_tiff(mask_path, tmask.astype(np.uint8), pixel_size_nm=pixel)
 
         def score(xi, tmask=tmask):
-            return float(tiled_probability(run.model, xi, **kw)[tmask].mean())
+            return float(tiled_probability(run.model, xi, c)[tmask].mean())
 
         base = randoms = None
         if faithfulness and tmask.any():
-            sigma = blur_sigma_px if blur_sigma_px is not None else blur_sigma_for(tmask)
+            sigma = deletion.blur_sigma_px
+            sigma = sigma if sigma is not None else blur_sigma_for(tmask)
             base = blurred_copy(x, sigma_px=sigma)
             randoms = random_curves(score, x, base, n=n_random, step=step, rng=rng)
         for layer in layers:
-            heat = cam_tiled(run.model, x, tmask, layer=layer, methods=methods, **kw)
+            heat = cam_tiled(run.model, x, tmask, c, layer=layer, methods=methods)
             for method in methods:
                 rel = f"{method}/{layer}/{f.stem}"
                 io.write_tiff(folder.path(f"heatmaps/{rel}.tif"), heat[method], pixel_size_nm=pixel)
                 fig = plot_explanation(
-                    _first_channel(img.data), heat[method], tmask, pixel_size_nm=px_nm,
-                    method=method, layer=layer, title=f.stem,
-                )  # fmt: skip
+                    _first_channel(img.data),
+                    heat[method],
+                    tmask,
+                    pixel_size_nm=px_nm,
+                    method=method,
+                    layer=layer,
+                    title=f.stem,
+                )
                 io.write_figure(folder.path(f"overlays/{rel}.png"), fig)
                 if not faithfulness:
                     continue
                 res = measure_faithfulness(
-                    score, x, heat[method], tmask, baseline=base, randoms=randoms, step=step,
-                    n_random=n_random, rng=rng,
-                )  # fmt: skip
+                    score,
+                    x,
+                    heat[method],
+                    tmask,
+                    baseline=base,
+                    randoms=randoms,
+                    step=step,
+                    n_random=n_random,
+                    rng=rng,
+                )
                 rows.append({"image": f.stem, "layer": layer, "method": method, **res.row()})
                 if res.verdict.startswith("no better"):
                     log.warning("%s %s %s: %s", f.stem, METHOD_NAMES[method], layer, res.verdict)
@@ -225,12 +203,10 @@ def explain_folder(
                     continue  # an empty target has no curve
                 curves = {"heatmap": res.heatmap_curve, "inverse": res.inverse_curve}
                 curves.update({f"random_{i}": r for i, r in enumerate(res.random_curves)})
-                for order, c in curves.items():
-                    for fr, s in zip(res.fractions, c, strict=True):
-                        curve_rows.append(
-                            {"image": f.stem, "layer": layer, "method": method,
-                             "order": order, "fraction": fr, "score": s}
-                        )  # fmt: skip
+                head = {"image": f.stem, "layer": layer, "method": method}
+                for order, cv in curves.items():
+                    for fr, sc in zip(res.fractions, cv, strict=True):
+                        curve_rows.append({**head, "order": order, "fraction": fr, "score": sc})
         if progress is not None:
             progress(k + 1, len(files))
     table = summary = None
@@ -243,19 +219,24 @@ def explain_folder(
         if len(curves_table):
             fig = plot_deletion_curves(_mean_curves(curves_table, METHOD_NAMES))
             io.write_figure(folder.path("deletion_curves.png"), fig)
-        settings["faithfulness"] = {
-            "score": "mean foreground probability over the target pixels",
-            "step": step,
-            "baseline": "Gaussian blur of the input, sigma "
-            + (f"{blur_sigma_px:g} px" if blur_sigma_px else "= equivalent diameter of the "
-               "largest target object"),
-            "n_random": n_random,
-            "verdict": "better than random when the deletion AUC is below every random order's",
-            "summary": summary.to_dict(orient="records") if len(summary) else [],
-        }  # fmt: skip
+        settings["faithfulness"] = _faithfulness_text(deletion, summary)
     settings["images"] = [f.stem for f in files]
     atomic_write(folder.path("explain.json"), json.dumps(settings, indent=2, default=str) + "\n")
     return ExplainResult(Path(out), table, summary)
+
+
+def _faithfulness_text(deletion: DeletionConfig, summary) -> dict:
+    """How faithfulness was measured, and its summary, for ``explain.json``."""
+    sigma = deletion.blur_sigma_px
+    blur = f"{sigma:g} px" if sigma else "= equivalent diameter of the largest target object"
+    return {
+        "score": "mean foreground probability over the target pixels",
+        "step": deletion.step,
+        "baseline": "Gaussian blur of the input, sigma " + blur,
+        "n_random": deletion.n_random,
+        "verdict": "better than random when the deletion AUC is below every random order's",
+        "summary": summary.to_dict(orient="records") if len(summary) else [],
+    }
 
 
 def _summarize(table):
@@ -289,6 +270,9 @@ def _mean_curves(curves, names) -> dict[str, dict]:
             [g.groupby("fraction")["score"].mean().to_numpy() for _, g in rnd.groupby("image")]
         )
         panels[f"{names.get(method, method)} {layer}"] = {
-            "fractions": fr, "heatmap": heat, "inverse": inv, "random": rnd,
-        }  # fmt: skip
+            "fractions": fr,
+            "heatmap": heat,
+            "inverse": inv,
+            "random": rnd,
+        }
     return panels

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "DeletionConfig",
     "Faithfulness",
     "blur_sigma_for",
     "blurred_copy",
@@ -28,6 +30,23 @@ __all__ = [
 ]
 
 ScoreFn = Callable[[np.ndarray], float]
+
+
+class DeletionConfig(BaseModel):
+    """How deletion curves are measured (`measure_faithfulness`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    step: float = Field(
+        0.05, gt=0, le=0.5, description="Share of the pixels deleted per step (0.05 = 5 %)."
+    )
+    blur_sigma_px: float | None = Field(
+        None,
+        gt=0,
+        description="Gaussian sigma of the blurred baseline, pixels; None: the equivalent "
+        "diameter of the largest explained object (`blur_sigma_for`).",
+    )
+    n_random: int = Field(2, ge=1, le=100, description="Random deletion orders to compare.")
 
 
 @dataclass(frozen=True, eq=False)

@@ -42,9 +42,13 @@ def with_zero_click_channels(batch: Batch) -> Batch:
 
 def _inputs(images, clicks, prevs, radius_px) -> torch.Tensor:
     return torch.from_numpy(
-        np.stack([network_input(x, c, p, radius_px=radius_px)
-                  for x, c, p in zip(images, clicks, prevs, strict=True)])
-    )  # fmt: skip
+        np.stack(
+            [
+                network_input(x, c, p, radius_px=radius_px)
+                for x, c, p in zip(images, clicks, prevs, strict=True)
+            ]
+        )
+    )
 
 
 @torch.no_grad()
@@ -99,8 +103,10 @@ def add_feedback(model, batch: Batch, cfg: ClickConfig, *, rng, device, amp: boo
     images = list(batch.image.float().cpu().numpy())
     truth = batch.mask[:, 0].cpu().numpy() > 0.5
     b = len(images)
-    n = [0 if rng.random() < cfg.zero_click_p else int(rng.integers(1, cfg.max_clicks + 1))
-         for _ in range(b)]  # fmt: skip
+    n = [
+        0 if rng.random() < cfg.zero_click_p else int(rng.integers(1, cfg.max_clicks + 1))
+        for _ in range(b)
+    ]
     m = int(rng.integers(0, cfg.iterative_clicks + 1))
     clicks: list[list[Click]] = [[] for _ in range(b)]
     prevs: list = [None] * b
@@ -124,9 +130,15 @@ def add_feedback(model, batch: Batch, cfg: ClickConfig, *, rng, device, amp: boo
                 for i in range(b):
                     if iters[i] < j:
                         continue
-                    c = next_click(q[i] >= 0.5, truth[i], clicker=cfg.clicker, clicks=clicks[i],
-                                   uncertainty=None if unc is None else unc[i],
-                                   radius_px=cfg.radius_px, rng=rng)  # fmt: skip
+                    c = next_click(
+                        q[i] >= 0.5,
+                        truth[i],
+                        clicker=cfg.clicker,
+                        clicks=clicks[i],
+                        uncertainty=None if unc is None else unc[i],
+                        radius_px=cfg.radius_px,
+                        rng=rng,
+                    )
                     if c is None:  # a perfect prediction: a click that confirms it
                         c = _placed(q[i], truth[i], 1, cfg.radius_px, rng)[0]
                     clicks[i] = [*clicks[i], c]

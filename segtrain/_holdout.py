@@ -113,8 +113,10 @@ def _band(items: Sequence, fraction: float, gap_px: int) -> Holdout:
         return str(lo) if lo == hi else f"{lo}-{hi}"
 
     n_rows = [v.mask.shape[0] for v in val]
-    gaps = [it.mask.shape[0] - t.mask.shape[0] - v.mask.shape[0]
-            for it, t, v in zip(items, train, val, strict=True)]  # fmt: skip
+    gaps = [
+        it.mask.shape[0] - t.mask.shape[0] - v.mask.shape[0]
+        for it, t, v in zip(items, train, val, strict=True)
+    ]
     text = (
         f"held out the bottom {fraction:.0%} of the rows ({span(n_rows)} rows) of each of the "
         f"{len(items)} training images, with {span(gaps)} rows between them and the training "

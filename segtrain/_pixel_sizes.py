@@ -1,33 +1,18 @@
-"""Pixel sizes between a run and the images it predicts (a workflow: it reads a run's
-``split.json``): the training images' size a run records and the zoom that brings an image to
-it (`predict --resample`)."""
+"""Pixel sizes between a run and the images it predicts: the zoom that brings each image to the
+pixel size of the run's training images (`predict --resample`), with the warning when they
+differ and no resampling is asked for."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 
 from shapelib import InputError
 
-from . import io
-
-__all__ = ["MAX_RESAMPLE_ZOOM", "RESAMPLE_WARN_RATIO", "image_zooms", "training_pixel_size"]
+__all__ = ["MAX_RESAMPLE_ZOOM", "RESAMPLE_WARN_RATIO", "image_zooms"]
 
 log = logging.getLogger(__name__)
-
-
-def training_pixel_size(run_dir) -> tuple[float, float] | None:
-    """The (y, x) pixel size in nm of a run's training images (``split.json``), or None when
-    they carried none (or disagreed); `run_dir` may be a checkpoint file in the run folder."""
-    folder = Path(run_dir)
-    folder = folder if folder.is_dir() else folder.parent
-    try:
-        px = io.read_split(folder).get("pixel_size_nm")
-    except FileNotFoundError:  # a checkpoint copied out of its run folder: size unknown
-        return None
-    return None if px is None else (float(px[0]), float(px[1]))
 
 
 # Pixel sizes this far from the training images' (ratio) draw a warning without `resample`.
@@ -76,8 +61,13 @@ def image_zooms(run_px: tuple[float, float] | None, pixel_sizes: dict, *, resamp
             "%d of %d images (e.g. %s: %s nm pixels) differ in pixel size from the run's "
             "training images (%s nm) by more than %gx: objects are not the size in pixels the "
             "network learned; resampling (predict --resample) may help.",
-            len(far), len(pixel_sizes), where, _nm(px), _nm(run_px), RESAMPLE_WARN_RATIO,
-        )  # fmt: skip
+            len(far),
+            len(pixel_sizes),
+            where,
+            _nm(px),
+            _nm(run_px),
+            RESAMPLE_WARN_RATIO,
+        )
     return zooms
 
 

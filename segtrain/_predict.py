@@ -12,10 +12,10 @@ from shapelib import InputError, check_array_size
 
 from ._augment import normalize_percentile
 from ._clicks import with_zero_clicks
-from ._device import autocast_for
+from ._device import autocast_for, device_of
+from ._inference_config import TTA_MODES, InferenceConfig
 
 __all__ = [
-    "TTA_MODES",
     "blend_window",
     "check_zoom",
     "pad_for_tiles",
@@ -24,6 +24,7 @@ __all__ = [
     "predict_stack",
     "resample_zoom",
     "stack_context",
+    "tta_transforms",
     "unzoom_probabilities",
     "zoom_planes",
 ]
@@ -101,14 +102,12 @@ def pad_for_tiles(
     return np.pad(x, pads, mode="reflect" if min(h, w) > 1 else "edge"), coords
 
 
-TTA_MODES = ("none", "flips", "d4")
-
-
-def _tta_transforms(tta) -> list[tuple]:
-    """(forward, inverse) pairs on (B, C, H, W) tensors for a TTA mode (True = "flips")."""
-    mode = {True: "flips", False: "none", None: "none"}.get(tta, tta)
+def tta_transforms(mode: str) -> list[tuple]:
+    """(forward, inverse) pairs on (B, C, H, W) tensors of a TTA mode (`TTA_MODES`): the
+    identity; the 4 flips; or those and the same after a transpose (the 8 symmetries of a
+    square)."""
     if mode not in TTA_MODES:
-        raise InputError(f"tta must be one of {', '.join(TTA_MODES)} (or a bool); got {tta!r}.")
+        raise InputError(f"tta must be one of {', '.join(TTA_MODES)}; got {mode!r}.")
 
     def flip(dims):
         return (lambda t: torch.flip(t, dims)), (lambda t: torch.flip(t, dims))
@@ -120,7 +119,6 @@ def _tta_transforms(tta) -> list[tuple]:
     if mode == "flips":
         return flips
 
-    # d4: the four flips and the four flips after a transpose (the 8 symmetries of a square).
     def transposed(fwd, inv):
         return (lambda t: fwd(t.transpose(-2, -1))), (lambda t: inv(t).transpose(-2, -1))
 
@@ -133,8 +131,7 @@ def resample_zoom(image_px_nm, model_px_nm, where: str = "image") -> tuple[float
     so 48 nm pixels for a model of 109 nm pixels give 0.44 (the image shrinks)."""
     img = np.broadcast_to(np.asarray(image_px_nm, dtype=float), (2,))
     mod = np.broadcast_to(np.asarray(model_px_nm, dtype=float), (2,))
-    if not (np.all(np.isfinite(img)) and np.all(img > 0) and np.all(np.isfinite(mod))
-            and np.all(mod > 0)):  # fmt: skip
+    if not all(np.all(np.isfinite(a)) and np.all(a > 0) for a in (img, mod)):
         raise InputError(
             f"pixel sizes must be positive numbers of nm; got {image_px_nm!r} for {where} and "
             f"{model_px_nm!r} for the network."
@@ -162,13 +159,14 @@ def zoom_planes(image: np.ndarray, zoom: tuple[float, float]) -> np.ndarray:
     image = np.asarray(image)
     shape = _zoomed_shape(image.shape[-2:], zoom)
     planes = image[None] if image.ndim == 2 else image
-    check_array_size((len(planes), *shape), np.float64, what="the resampled image",
-                     hint="Check the zoom (the image's pixel size).")  # fmt: skip
-    out = np.stack([
-        resize(c.astype(np.float32), shape, order=1, anti_aliasing=any(z < 1 for z in zoom),
-               preserve_range=True)
+    hint = "Check the zoom (the image's pixel size)."
+    check_array_size((len(planes), *shape), np.float64, what="the resampled image", hint=hint)
+    smooth = any(z < 1 for z in zoom)
+    out = [
+        resize(c.astype(np.float32), shape, order=1, anti_aliasing=smooth, preserve_range=True)
         for c in planes
-    ]).astype(np.float32)  # fmt: skip
+    ]
+    out = np.stack(out).astype(np.float32)
     return out[0] if image.ndim == 2 else out
 
 
@@ -186,22 +184,19 @@ def unzoom_probabilities(prob: np.ndarray, shape: tuple[int, int]) -> np.ndarray
 def predict_image(
     model: torch.nn.Module,
     image: np.ndarray,
+    config: InferenceConfig | None = None,
     *,
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    batch_size: int = 4,
-    tta: bool | str = False,
     normalize: tuple[float, float] | None = (1.0, 99.0),
-    device: str | torch.device = "cpu",
-    amp: bool = False,
     zoom: float | tuple[float, float] = 1.0,
+    batch_size: int = 4,
 ) -> np.ndarray:
     """Foreground probability of one 2D image by overlapping tiles with smooth blending.
 
     The image is reflect-padded so the tiles start on a regular grid of stride
     ``tile_px - overlap_px`` (keep the stride a multiple of the network's down-sampling factor
     for exact agreement with untiled prediction), each tile is predicted, weighted by
-    `blend_window`, summed and normalised, and the padding is cropped.
+    `blend_window`, summed and normalised, and the padding is cropped. The network runs on its
+    own device.
 
     Parameters
     ----------
@@ -210,17 +205,18 @@ def predict_image(
         An interactive network gets it without clicks (zero click and previous-mask channels;
         `segtrain.refine` takes clicks); a probabilistic one gives the probability of its mean
         output (`segtrain.sample_prediction` draws samples)
-    tile_px, overlap_px : int, tile side and overlap between neighbouring tiles
-    tta : "none", "flips" (the identity, horizontal, vertical and both flips; also True) or
-        "d4" (those and the same after a transpose: all 8 symmetries of the square); the
-        probabilities of the transformed tiles are mapped back and averaged
+    config : InferenceConfig or None, the tiles (``tile_px``, ``overlap_px``), the test-time
+        augmentation ``tta`` ("none"; "flips": the identity, horizontal, vertical and both
+        flips; "d4": those and the same after a transpose, all 8 symmetries of the square;
+        the probabilities of the transformed tiles are mapped back and averaged) and ``amp``
+        (bf16/fp16 autocast); None: the defaults
     normalize : (low, high) percentiles applied per channel, or None when `image` is already
         normalised
-    amp : bool, bf16/fp16 autocast
     zoom : float or (y, x) factors; not 1: the image is resampled by them (linear
         interpolation, anti-aliased when shrinking) before prediction and the probabilities
         back to its shape, so a network sees objects at the size in pixels it was trained at
         (`resample_zoom` gives the factors from pixel sizes)
+    batch_size : int, tiles per forward pass
 
     Returns
     -------
@@ -228,27 +224,27 @@ def predict_image(
 
     Examples
     --------
-    >>> from segtrain import build_model
+    >>> from segtrain import InferenceConfig, build_model
     >>> net = build_model("unet", {"depth": 2, "width": 4}).eval()
-    >>> predict_image(net, np.random.default_rng(0).random((100, 70)), tile_px=32,
-    ...               overlap_px=8).shape
+    >>> image = np.random.default_rng(0).random((100, 70))
+    >>> predict_image(net, image, InferenceConfig(tile_px=32, overlap_px=8)).shape
     (100, 70)
     """
+    config = config or InferenceConfig()
     image = np.asarray(image)
     if image.ndim not in (2, 3):
         raise InputError(
             f"predict_image needs a 2D (Y, X) image or a (C, Y, X) multi-channel image; got "
             f"shape {image.shape}."
         )
-    _check_tiles(tile_px, overlap_px)
     zoom = check_zoom(zoom)
     if zoom != (1.0, 1.0):
-        prob = predict_image(model, zoom_planes(image, zoom), tile_px=tile_px,
-                             overlap_px=overlap_px, batch_size=batch_size, tta=tta,
-                             normalize=normalize, device=device, amp=amp)  # fmt: skip
+        small = zoom_planes(image, zoom)
+        prob = predict_image(model, small, config, normalize=normalize, batch_size=batch_size)
         return unzoom_probabilities(prob, image.shape[-2:])
-    transforms = _tta_transforms(tta)
-    device = torch.device(device)
+    tile, m = config.tile_px, config.overlap_px
+    transforms = tta_transforms(config.tta)
+    device = device_of(model)
     chans = image[None] if image.ndim == 2 else image
     if normalize:
         x = np.stack([normalize_percentile(c, low=normalize[0], high=normalize[1]) for c in chans])
@@ -256,24 +252,23 @@ def predict_image(
         x = chans.astype(np.float32)
     x = with_zero_clicks(model, x.astype(np.float32))  # an interactive net without clicks
     h, w = x.shape[-2:]
-    m = overlap_px
-    xp, coords = pad_for_tiles(x, tile_px, overlap_px)
-    win = blend_window(tile_px, overlap_px)
+    xp, coords = pad_for_tiles(x, tile, m)
+    win = blend_window(tile, m)
     acc = np.zeros(xp.shape[-2:], np.float32)
     wsum = np.zeros(xp.shape[-2:], np.float32)
     for k in range(0, len(coords), batch_size):
         chunk = coords[k : k + batch_size]
-        batch = np.stack([xp[:, y0 : y0 + tile_px, x0 : x0 + tile_px] for y0, x0 in chunk])
+        batch = np.stack([xp[:, y0 : y0 + tile, x0 : x0 + tile] for y0, x0 in chunk])
         t = torch.from_numpy(batch).to(device)
         prob = torch.zeros((t.shape[0], 1, *t.shape[-2:]), device=device)
         for forward, inverse in transforms:
-            with autocast_for(device, amp):
+            with autocast_for(device, bool(config.amp)):
                 out = model(forward(t))
             prob += inverse(torch.sigmoid(out.float()))
         prob = (prob / len(transforms))[:, 0].cpu().numpy()
         for (y0, x0), p in zip(chunk, prob, strict=True):
-            acc[y0 : y0 + tile_px, x0 : x0 + tile_px] += p * win
-            wsum[y0 : y0 + tile_px, x0 : x0 + tile_px] += win
+            acc[y0 : y0 + tile, x0 : x0 + tile] += p * win
+            wsum[y0 : y0 + tile, x0 : x0 + tile] += win
     out = acc / np.maximum(wsum, 1e-12)
     return np.clip(out[m : m + h, m : m + w], 0, 1).astype(np.float32)
 
@@ -288,16 +283,19 @@ def stack_context(stack: np.ndarray, z: int, context: int) -> np.ndarray:
 def predict_stack(
     model: torch.nn.Module,
     stack: np.ndarray,
+    config: InferenceConfig | None = None,
     *,
     context: int = 0,
+    normalize: tuple[float, float] | None = (1.0, 99.0),
+    zoom: float | tuple[float, float] = 1.0,
     progress: Callable[[int, int], None] | None = None,
-    **kw,
 ) -> np.ndarray:
     """Slice-by-slice `predict_image` over a (Z, Y, X) stack; returns (Z, Y, X) float32.
 
     With ``context = k > 0`` (2.5D) each slice goes in with its k neighbours per side as
     channels (`stack_context`), each normalised on its own as in training. `progress`, when
-    given, is called as ``progress(slices done, slices in all)``; `kw` goes to `predict_image`.
+    given, is called as ``progress(slices done, slices in all)``; `config`, `normalize` and
+    `zoom` go to `predict_image`.
     """
     stack = np.asarray(stack)
     if stack.ndim != 3:
@@ -305,7 +303,7 @@ def predict_stack(
     planes = []
     for z in range(stack.shape[0]):
         image = stack_context(stack, z, context) if context > 0 else stack[z]
-        planes.append(predict_image(model, image, **kw))
+        planes.append(predict_image(model, image, config, normalize=normalize, zoom=zoom))
         if progress is not None:
             progress(z + 1, stack.shape[0])
     return np.stack(planes)
@@ -317,12 +315,19 @@ def postprocess_mask(
     """Threshold a probability map, drop objects smaller than `min_size_px` and fill holes
     smaller than `max_hole_px` (scikit-image; 0 = off). Report metrics with and without it.
 
+    Parameters
+    ----------
+    prob : (Y, X) ndarray, or (Z, Y, X) for a stack (cleaned slice by slice)
+
     Returns
     -------
-    (Y, X) ndarray of uint8 {0, 1}
+    ndarray of uint8 {0, 1}, the shape of `prob`
     """
     from skimage.morphology import remove_small_holes, remove_small_objects
 
+    if np.ndim(prob) == 3:
+        kw = {"threshold": threshold, "min_size_px": min_size_px, "max_hole_px": max_hole_px}
+        return np.stack([postprocess_mask(p, **kw) for p in prob])
     m = np.asarray(prob) >= threshold
     # scikit-image >= 0.26 names the limit max_size (removes sizes <= it); older: min_size /
     # area_threshold (removes sizes < it).

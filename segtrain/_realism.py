@@ -21,8 +21,15 @@ import numpy as np
 
 from shapelib import InputError
 
-__all__ = ["Crops", "RealismScore", "RealismResult", "region_crops", "roc_auc", "two_sample_auc",
-           "realism_test"]  # fmt: skip
+__all__ = [
+    "Crops",
+    "RealismScore",
+    "RealismResult",
+    "region_crops",
+    "roc_auc",
+    "two_sample_auc",
+    "realism_test",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +84,7 @@ class RealismResult:
                     "n_synthetic_crops": s.n_synthetic,
                 }
                 for k, s in self.scores.items()
-            },  # fmt: skip
+            },
         }
 
 
@@ -161,8 +168,15 @@ def _net():
     def block(i, o):
         return [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2)]
 
-    return nn.Sequential(*block(1, 8), *block(8, 16), *block(16, 32), *block(32, 32),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 1))  # fmt: skip
+    return nn.Sequential(
+        *block(1, 8),
+        *block(8, 16),
+        *block(16, 32),
+        *block(32, 32),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(32, 1),
+    )
 
 
 def _augment(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -203,8 +217,10 @@ def _train_and_score(train_x, train_y, test_x, *, epochs, batch, lr, seed, threa
             opt.step()
     net.eval()
     with torch.no_grad():
-        scores = [net(torch.from_numpy(test_x[s : s + 256][:, None].copy())).squeeze(1).numpy()
-                  for s in range(0, len(test_x), 256)]  # fmt: skip
+        scores = [
+            net(torch.from_numpy(test_x[s : s + 256][:, None].copy())).squeeze(1).numpy()
+            for s in range(0, len(test_x), 256)
+        ]
     return np.concatenate(scores)
 
 
@@ -245,14 +261,27 @@ def two_sample_auc(
         train_y = np.r_[np.zeros((ka != k).sum()), np.ones((kb != k).sum())]
         test_x = np.concatenate([a.images[ka == k], b.images[kb == k]])
         test_y = np.r_[np.zeros((ka == k).sum()), np.ones((kb == k).sum())]
-        scores = _train_and_score(train_x, train_y, test_x, epochs=epochs, batch=batch, lr=lr,
-                                  seed=seed + 1000 * (k + 1), threads=threads)  # fmt: skip
+        scores = _train_and_score(
+            train_x,
+            train_y,
+            test_x,
+            epochs=epochs,
+            batch=batch,
+            lr=lr,
+            seed=seed + 1000 * (k + 1),
+            threads=threads,
+        )
         aucs.append(roc_auc(scores, test_y))
         logger.info("fold %d: AUC %.3f", k, aucs[-1])
         if progress is not None:
             progress(k + 1, folds)
-    return RealismScore(float(np.mean(aucs)), float(np.std(aucs, ddof=1) if folds > 1 else 0.0),
-                        tuple(float(x) for x in aucs), len(a.groups), len(b.groups))  # fmt: skip
+    return RealismScore(
+        float(np.mean(aucs)),
+        float(np.std(aucs, ddof=1) if folds > 1 else 0.0),
+        tuple(float(x) for x in aucs),
+        len(a.groups),
+        len(b.groups),
+    )
 
 
 def realism_test(
@@ -292,17 +321,25 @@ def realism_test(
         if len(images) == 0:
             raise InputError(f"synthetic set {name!r} holds no image.")
         parts = [region_crops(img, crop_px=crop_px, first_group=i) for i, img in enumerate(images)]
-        syn = Crops(np.concatenate([p.images for p in parts]),
-                    np.concatenate([p.groups for p in parts]))  # fmt: skip
+        syn = Crops(
+            np.concatenate([p.images for p in parts]), np.concatenate([p.groups for p in parts])
+        )
 
         def step(k, _n, base=done):
             if progress is not None:
                 progress(base + k, total)
 
-        scores[name] = two_sample_auc(real_crops, syn, folds=folds, epochs=epochs, seed=seed,
-                                      threads=threads, progress=step)  # fmt: skip
+        scores[name] = two_sample_auc(
+            real_crops, syn, folds=folds, epochs=epochs, seed=seed, threads=threads, progress=step
+        )
         done += folds
-    settings = {"crop_px": crop_px, "region_px": region_px, "folds": folds, "epochs": epochs,
-                "seed": seed, "normalisation": "per crop, 1st-99th percentile",
-                "split": "by region (real) and by image (synthetic)"}  # fmt: skip
+    settings = {
+        "crop_px": crop_px,
+        "region_px": region_px,
+        "folds": folds,
+        "epochs": epochs,
+        "seed": seed,
+        "normalisation": "per crop, 1st-99th percentile",
+        "split": "by region (real) and by image (synthetic)",
+    }
     return RealismResult(scores, settings)

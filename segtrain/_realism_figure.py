@@ -60,10 +60,14 @@ def plot_realism(
             ax_mv.plot([], [], label=f"{label}: too few flat patches", **style)
         counts, edges = np.histogram(img, bins=bins, density=True)
         ax_h.step(edges[:-1], np.maximum(counts, 1e-12), where="post", label=label, **style)
-    ax_mv.set(xscale="log", yscale="log", xlabel="patch mean (ADU)",
-              ylabel="noise variance (ADU$^2$)", title="mean-variance (flat patches)")  # fmt: skip
-    ax_h.set(yscale="log", xlabel="intensity (ADU)", ylabel="density",
-             title="intensity histogram")  # fmt: skip
+    ax_mv.set(
+        xscale="log",
+        yscale="log",
+        xlabel="patch mean (ADU)",
+        ylabel="noise variance (ADU$^2$)",
+        title="mean-variance (flat patches)",
+    )
+    ax_h.set(yscale="log", xlabel="intensity (ADU)", ylabel="density", title="intensity histogram")
     ax_h.set_ylim(bottom=1e-7)
     for ax in (ax_mv, ax_h):
         ax.legend(fontsize=7)

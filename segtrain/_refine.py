@@ -29,10 +29,11 @@ import numpy as np
 from shapelib import InputError
 
 from ._clicks import Click, check_clicks, disk, network_input, require_interactive
-from ._sampling import prepare_image, samples_of_input
+from ._inference_config import InferenceConfig, RefineConfig
+from ._sampling import draw_eps, is_probabilistic, prepare_image, samples_of_input
 from ._suggest import Suggestion, suggest_clicks
 
-__all__ = ["Refinement", "Box", "click_window", "refine", "refine_input"]
+__all__ = ["Box", "Refinement", "click_window", "previous_state", "refine", "refine_input"]
 
 # (row0, row1, col0, col1), half-open.
 Box = tuple[int, int, int, int]
@@ -130,7 +131,7 @@ def _enforce(prob, unc, clicks, enforce_px: int):
         unc[y0:y1, x0:x1][part] = 0.0
 
 
-def _step(net, x, clicks, prob, unc, window, *, radius_px, context_px, run):
+def _step(x, clicks, prob, unc, window, *, radius_px, context_px, run):
     """Re-predict `window` (a box) for `clicks` from previous `prob`, `unc`; new arrays."""
     y0, y1, x0, x1 = _expand(window, context_px, prob.shape)
     sub = network_input(
@@ -144,78 +145,84 @@ def _step(net, x, clicks, prob, unc, window, *, radius_px, context_px, run):
     return prob, unc
 
 
+def previous_state(previous, shape) -> tuple[np.ndarray, np.ndarray] | None:
+    """(probability, uncertainty) of a previous state: a `Refinement` (or any state with a
+    ``probability`` and an ``uncertainty``), a probability map (its uncertainty zeros) or None;
+    a one-line error for another image's."""
+    if previous is None:
+        return None
+    prob = getattr(previous, "probability", previous)
+    if np.shape(prob) != tuple(shape):
+        raise InputError(
+            f"prev_mask has shape {np.shape(prob)}, the image {tuple(shape)}; pass the "
+            "previous probability (or Refinement) of this image."
+        )
+    unc = getattr(previous, "uncertainty", None)
+    unc = np.zeros(shape, np.float32) if unc is None else np.asarray(unc, np.float32)
+    return np.asarray(prob, np.float32), unc
+
+
 def refine_input(
     net,
     x: np.ndarray,
     clicks: Sequence[Click],
-    prev_mask: np.ndarray | None = None,
+    previous: Refinement | np.ndarray | None = None,
     *,
-    prev_uncertainty: np.ndarray | None = None,
-    samples: int = 16,
+    config: InferenceConfig | None = None,
+    options: RefineConfig | None = None,
     window: str | Box | None = "auto",
-    window_px: int = 192,
-    max_window_px: int | None = 384,
-    context_px: int = 32,
-    enforce_px: int = 3,
-    n_suggestions: int = 3,
-    threshold: float = 0.5,
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    device=None,
-    amp: bool = False,
     rng=0,
 ) -> Refinement:
     """`refine` on a normalised image (C, Y, X) with clicks already checked (the hot path of
     the web app and the simulated user, which normalise an image once)."""
     t0 = time.perf_counter()
+    config, options = config or InferenceConfig(), options or RefineConfig()
     settings = require_interactive(net)
     r = settings.radius_px
     clicks = tuple(clicks)
-    eps = None
-    if getattr(net, "sample_logits", None) is not None:
-        from ._sampling import draw_eps
-
-        eps = draw_eps(net, samples, rng)  # the same draws for every window: coherent samples
+    # The same latent draws for every window: coherent samples.
+    eps = draw_eps(net, options.samples, rng) if is_probabilistic(net) else None
 
     def run(sub, *, whole, crop=None):
         return samples_of_input(
-            net, sub, samples=samples, eps=eps, whole=whole, crop=crop, tile_px=tile_px,
-            overlap_px=overlap_px, device=device, amp=amp,
-        )  # fmt: skip
+            net, sub, config, samples=options.samples, eps=eps, whole=whole, crop=crop
+        )
 
     h, w = x.shape[-2:]
-    if prev_mask is None:
+    before = previous_state(previous, (h, w))
+    if before is None:
         # No previous state: the zero-click prediction, then the clicks in order.
         first = run(network_input(x, (), None, radius_px=r), whole=False)
         prob, unc = first.mean, first.std
         steps = [clicks[: i + 1] for i in range(len(clicks))]
     else:
-        prob = np.asarray(prev_mask, np.float32)
-        unc = (
-            np.zeros((h, w), np.float32)
-            if prev_uncertainty is None
-            else np.asarray(prev_uncertainty, np.float32)
-        )
+        prob, unc = before
         steps = [clicks] if clicks else []
     box = None
     for given in steps:
         if window is None:
-            box = (0, 0 + h, 0, w)
+            box = (0, h, 0, w)
             full = run(network_input(x, given, prob, radius_px=r), whole=False)
             prob, unc = full.mean, full.std
             continue
-        box = click_window(prob >= threshold, given[-1], radius_px=r, window_px=window_px,
-                           max_window_px=max_window_px) if (
-            isinstance(window, str)
-        ) else _check_box(window, (h, w))  # fmt: skip
+        if isinstance(window, str):
+            box = click_window(
+                prob >= config.threshold,
+                given[-1],
+                radius_px=r,
+                window_px=options.window_px,
+                max_window_px=options.max_window_px,
+            )
+        else:
+            box = _check_box(window, (h, w))
         prob, unc = _step(
-            net, x, given, prob, unc, box, radius_px=r, context_px=context_px, run=run
+            x, given, prob, unc, box, radius_px=r, context_px=options.context_px, run=run
         )
     prob, unc = prob.copy(), unc.copy()
-    _enforce(prob, unc, clicks, enforce_px)
-    suggestions = suggest_clicks(unc, clicks=clicks, n=n_suggestions, radius_px=r)
+    _enforce(prob, unc, clicks, options.enforce_px)
+    suggestions = suggest_clicks(unc, clicks=clicks, n=options.n_suggestions, radius_px=r)
     return Refinement(
-        mask=(prob >= threshold).astype(np.uint8),
+        mask=(prob >= config.threshold).astype(np.uint8),
         probability=prob.astype(np.float32),
         uncertainty=unc.astype(np.float32),
         suggestions=suggestions,
@@ -241,22 +248,12 @@ def refine(
     net,
     image: np.ndarray,
     clicks: Sequence[Click],
-    prev_mask: np.ndarray | None = None,
+    previous: Refinement | np.ndarray | None = None,
     *,
-    prev_uncertainty: np.ndarray | None = None,
-    samples: int = 16,
+    config: InferenceConfig | None = None,
+    options: RefineConfig | None = None,
     window: str | Box | None = "auto",
-    window_px: int = 192,
-    max_window_px: int | None = 384,
-    context_px: int = 32,
-    enforce_px: int = 3,
-    n_suggestions: int = 3,
-    threshold: float = 0.5,
-    tile_px: int = 256,
-    overlap_px: int = 64,
     normalize: tuple[float, float] | None = (1.0, 99.0),
-    device=None,
-    amp: bool = False,
     rng=0,
 ) -> Refinement:
     """The mask, probability and uncertainty of an interactive network after `clicks`, and the
@@ -267,17 +264,18 @@ def refine(
     net : an interactive network (a run trained with ``interactive: true``), eval mode
     image : (Y, X) ndarray (or (C, Y, X) for 2.5D runs), raw intensities; any size
     clicks : sequence of Click (row, col, positive), in the order they were given
-    prev_mask : (Y, X) float or None; the previous probability, which answered all clicks but
-        the last (then only the last click is applied); None: predict without clicks first,
-        then apply every click in order
-    prev_uncertainty : (Y, X) or None, the previous uncertainty (kept outside the window)
-    samples : int, K prior samples (probabilistic networks); a deterministic network gives the
-        spread of its 4 flips for ``samples > 1``, none for 1
+    previous : Refinement, (Y, X) float or None; the previous state (or its probability, with
+        zero uncertainty), which answered all clicks but the last (then only the last click is
+        applied); None: predict without clicks first, then apply every click in order
+    config : InferenceConfig or None, the tiles of a whole-image prediction, the threshold
+        and the precision (``amp``)
+    options : RefineConfig or None: ``samples`` (K prior samples of a probabilistic network; a
+        deterministic one gives the spread of its 4 flips for more than 1, none for 1), the
+        window's least and largest side (``window_px``, ``max_window_px``), the image margin
+        the network sees around it (``context_px``), the radius about each click that takes
+        its label (``enforce_px``) and the suggestions (``n_suggestions``)
     window : "auto" (around the click, RITM's zoom-in), None (whole image) or a box
         (row0, row1, col0, col1)
-    window_px, max_window_px : least and largest side of an automatic window (None: no limit)
-    context_px : image margin the network sees around the window
-    enforce_px : the probability within this radius of each click takes the click's label
     normalize : percentiles per channel, or None when `image` is normalised already
     rng : seed of the latent draws (the same for every call: coherent samples across clicks)
 
@@ -288,21 +286,12 @@ def refine(
     Examples
     --------
     >>> out = refine(net, image, [Click(120, 300, True)])                   # doctest: +SKIP
-    >>> out2 = refine(net, image, [*out.clicks, Click(40, 80, False)],
-    ...               out.probability, prev_uncertainty=out.uncertainty)   # doctest: +SKIP
+    >>> out2 = refine(net, image, [*out.clicks, Click(40, 80, False)], out)  # doctest: +SKIP
     """
     require_interactive(net)
     x = prepare_image(net, image, normalize=normalize, where="image")
     clicks = check_clicks(clicks, x.shape[-2:], where="the image")
-    if prev_mask is not None and np.shape(prev_mask) != x.shape[-2:]:
-        raise InputError(
-            f"prev_mask has shape {np.shape(prev_mask)}, the image {x.shape[-2:]}; pass the "
-            "previous probability of this image."
-        )
+    previous_state(previous, x.shape[-2:])  # another image's state fails before any work
     return refine_input(
-        net, x, clicks, prev_mask, prev_uncertainty=prev_uncertainty, samples=samples,
-        window=window, window_px=window_px, max_window_px=max_window_px, context_px=context_px,
-        enforce_px=enforce_px,
-        n_suggestions=n_suggestions, threshold=threshold, tile_px=tile_px,
-        overlap_px=overlap_px, device=device, amp=amp, rng=rng,
-    )  # fmt: skip
+        net, x, clicks, previous, config=config, options=options, window=window, rng=rng
+    )

@@ -15,7 +15,8 @@ from shapelib import InputError
 from shapelib.io import atomic_write, open_output_folder
 
 from . import io
-from ._explain_folders import Progress, _check_methods, _first_channel, _image_files, _layers, _load
+from ._explain_folders import Progress, _check_methods, _first_channel, _image_files, _layers
+from ._run import Run
 
 __all__ = ["ReportResult", "report_folder"]
 
@@ -46,7 +47,7 @@ def _pixel_size(img, given: float | None, where: str) -> float:
 
 
 def report_folder(
-    run_dir: str | Path,
+    run: Run,
     images: str | Path,
     out: str | Path,
     *,
@@ -54,11 +55,6 @@ def report_folder(
     pixel_size_nm: float | None = None,
     layer: str | None = None,
     method: str = "gradcam",
-    which: str = "best",
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    threshold: float = 0.5,
-    device: str = "auto",
     overwrite: bool = False,
     progress: Progress = None,
 ) -> ReportResult:
@@ -73,6 +69,7 @@ def report_folder(
 
     Parameters
     ----------
+    run : Run, its config gives the tiles and the threshold
     gt : folder of true masks (or instance labels) named like the images, or None
     pixel_size_nm : float or None; None: each image TIFF's own (an error when it has none)
     layer : str or None, the heatmap's layer (default: the decoder stage before the head)
@@ -82,7 +79,6 @@ def report_folder(
     -------
     ReportResult
     """
-    from ._explain import explain_image
     from ._figures import plot_image_report, plot_report_summary
     from ._morphology import QuantifyParams, compare_morphology, quantify_masks
 
@@ -96,10 +92,11 @@ def report_folder(
                 f"no true mask in {io.mask_folder(gt)} for image(s) {missing[:5]}; names must "
                 "match (extension may differ)."
             )
-    run = _load(run_dir, which, device)
     layer = _layers(run, [layer] if layer else None)[0]
-    details = {"model": run.name, "run": str(run_dir), "layer": layer, "method": method}
-    inputs = [run_dir, images] + ([gt] if gt is not None else [])
+    model = run.train_config.model
+    details = {"model": model, "run": str(run.source), "layer": layer, "method": method}
+    sources = [run.source] if run.source is not None else []
+    inputs = [*sources, images] + ([gt] if gt is not None else [])
     folder = open_output_folder(
         out, command="report", inputs=inputs, overwrite=overwrite, details=details
     )
@@ -108,11 +105,7 @@ def report_folder(
         img = io.read_scaled_image(f)
         px = _pixel_size(img, pixel_size_nm, str(f))
         params[f.stem] = QuantifyParams(pixel_size_nm=px)
-        ex = explain_image(
-            run.model, img.data, layer=layer, methods=(method,), threshold=threshold,
-            normalize=run.normalize, tile_px=tile_px, overlap_px=overlap_px, device=run.device,
-            where=str(f),
-        )  # fmt: skip
+        ex = run.explain(img.data, layer=layer, methods=(method,), where=str(f))
         masks[f.stem] = ex.mask.astype(np.uint8)
         io.write_tiff(folder.path(f"masks/{f.stem}.tif"), masks[f.stem], pixel_size_nm=px)
         io.write_tiff(folder.path(f"heatmaps/{f.stem}.tif"), ex.heatmaps[method], pixel_size_nm=px)
@@ -127,9 +120,16 @@ def report_folder(
             gt_masks[f.stem] = gt_mask
         objects, _ = quantify_masks({f.stem: masks[f.stem]}, params=params[f.stem])
         fig = plot_image_report(
-            _first_channel(img.data), ex.mask, ex.heatmaps[method], objects.drop(columns="image"),
-            pixel_size_nm=px, gt_mask=gt_mask, method=method, layer=layer, title=f.stem,
-        )  # fmt: skip
+            _first_channel(img.data),
+            ex.mask,
+            ex.heatmaps[method],
+            objects.drop(columns="image"),
+            pixel_size_nm=px,
+            gt_mask=gt_mask,
+            method=method,
+            layer=layer,
+            title=f.stem,
+        )
         io.write_figure(folder.path(f"figures/{f.stem}.png"), fig)
         if progress is not None:
             progress(k + 1, len(files))
@@ -153,9 +153,9 @@ def report_folder(
             "images": list(masks),
             "gt": str(gt) if gt is not None else None,
             "pixel_size_nm": {n: p.pixel_size_nm for n, p in params.items()},
-            "threshold": threshold,
-            "tile_px": tile_px,
-            "overlap_px": overlap_px,
+            "threshold": run.config.threshold,
+            "tile_px": run.config.tile_px,
+            "overlap_px": run.config.overlap_px,
             "objects": "4-connected components of the predicted mask (quantify_masks)",
         }
     )

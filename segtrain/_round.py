@@ -13,13 +13,14 @@ import numpy as np
 from shapelib.io import OutputFolder, check_output_folder, open_output_folder
 
 from . import io
-from ._config import RECIPE, DataSource, TrainConfig
+from ._config import DataSource, TrainConfig
 from ._figures import plot_predictions
+from ._inference_config import InferenceConfig
 from ._metrics import Connectivity, EvaluationResult, evaluate_images
-from ._pixel_sizes import image_zooms, training_pixel_size
+from ._pixel_sizes import image_zooms
 from ._predict import postprocess_mask
-from ._registry import ModelName
-from ._workflow import _predictor, _write_prediction
+from ._run import Run
+from ._workflow import write_prediction
 
 __all__ = ["evaluate_items", "predict_and_evaluate", "predict_items", "train_and_evaluate"]
 
@@ -27,35 +28,19 @@ Progress = Callable[[int, int], None] | None
 
 
 def predict_items(
-    run_dir,
-    test: list,
-    *,
-    which: str = "best",
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    tta: bool | str = False,
-    num_threads: int | None = None,
-    resample: bool = False,
-    progress: Progress = None,
+    run: Run, test: list, *, resample: bool = False, progress: Progress = None
 ) -> dict[str, np.ndarray]:
     """Probabilities of test images already read (`LabeledImage` list; 2.5D items are
     (C, Y, X)): name -> (Y, X) float32. `resample`: each image resampled to the pixel size of
     the run's training images first (`predict_folder`)."""
-    predict = _predictor(
-        run_dir,
-        which=which,
-        tile_px=tile_px,
-        overlap_px=overlap_px,
-        tta=tta,
-        device="auto",
-        num_threads=num_threads,
-    )
     sizes = {it.name: it.pixel_size_nm for it in test}
-    zooms = image_zooms(training_pixel_size(run_dir), sizes, resample=resample)
+    zooms = image_zooms(run.training_pixel_size_nm, sizes, resample=resample)
     probs = {}
     for k, it in enumerate(test):
         channels = np.ndim(it.image) == 3
-        probs[it.name] = predict(it.image, it.name, channels=channels, zoom=zooms[it.name])
+        probs[it.name] = run.predict(
+            it.image, where=it.name, channels=channels, zoom=zooms[it.name]
+        )
         if progress is not None:
             progress(k + 1, len(test))
     return probs
@@ -73,19 +58,13 @@ def evaluate_items(
     """Masks of `probs` (post-processed with `sizes`), written to `out` (an output folder of the
     guard) as `predict_folder` does (unless None), evaluated against the test items; returns
     the result and the masks."""
-
+    lo, hole = sizes
     masks = {}
     for it in test:
         p = probs[it.name]
-        if out is None:
-            lo, hole = sizes
-            masks[it.name] = postprocess_mask(
-                p, threshold=threshold, min_size_px=lo, max_hole_px=hole
-            )
-        else:
-            masks[it.name] = _write_prediction(
-                out, it.name, p, threshold, (it.pixel_size_nm, None), sizes
-            )
+        masks[it.name] = postprocess_mask(p, threshold=threshold, min_size_px=lo, max_hole_px=hole)
+        if out is not None:
+            write_prediction(out, it.name, p, masks[it.name], (it.pixel_size_nm, None))
     images = (
         (it.name, masks[it.name], None, it.mask, it.instances)
         for it in sorted(test, key=lambda it: it.name)
@@ -94,32 +73,27 @@ def evaluate_items(
 
 
 def predict_and_evaluate(
-    run_dir,
+    run: Run,
     test: list,
     out: Path | OutputFolder,
     *,
-    which: str = "best",
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    tta: bool | str = False,
-    threshold: float = 0.5,
     connectivity: Connectivity = 4,
-    num_threads: int | None = None,
     overwrite: bool = False,
     progress: Progress = None,
 ) -> tuple[EvaluationResult, dict[str, np.ndarray]]:
-    """Predict test images already read (`LabeledImage` list), write the predictions to `out`
-    as `predict_folder` does (through the output guard), and evaluate them in memory; returns
-    the result and the masks."""
-    guard = out if isinstance(out, OutputFolder) else open_output_folder(
-        out, command="predict", inputs=[run_dir], overwrite=overwrite,
-        details={"run": str(run_dir), "which": which, "tta": tta, "threshold": threshold},
-    )  # fmt: skip
-    probs = predict_items(
-        run_dir, test, which=which, tile_px=tile_px, overlap_px=overlap_px, tta=tta,
-        num_threads=num_threads, progress=progress,
-    )  # fmt: skip
-    return evaluate_items(probs, test, guard, threshold=threshold, connectivity=connectivity)
+    """Predict test images already read (`LabeledImage` list) with a run, write the predictions
+    to `out` as `predict_folder` does (through the output guard), and evaluate them in memory;
+    returns the result and the masks."""
+    c = run.config
+    if not isinstance(out, OutputFolder):
+        details = {"run": str(run.source), "which": c.checkpoint, "tta": c.tta}
+        details["threshold"] = c.threshold
+        inputs = [run.source] if run.source is not None else []
+        out = open_output_folder(
+            out, command="predict", inputs=inputs, overwrite=overwrite, details=details
+        )
+    probs = predict_items(run, test, progress=progress)
+    return evaluate_items(probs, test, out, threshold=c.threshold, connectivity=connectivity)
 
 
 def train_and_evaluate(
@@ -127,18 +101,11 @@ def train_and_evaluate(
     test_data: str | Path,
     out: str | Path,
     *,
-    model: ModelName = RECIPE.model,
-    model_params: dict | None = None,
-    max_steps: int | None = None,
-    minutes: float | None = None,
-    patch_px: int | None = None,
-    batch_size: int | None = None,
-    seed: int = 0,
-    tta: bool | str = False,
-    num_threads: int | None = None,
+    inference: InferenceConfig | None = None,
     n_figure: int = 3,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    **train,
 ) -> EvaluationResult:
     """Train with the recipe on `train_data`, predict `test_data` with ``best.pt``, evaluate,
     and draw a figure.
@@ -154,11 +121,12 @@ def train_and_evaluate(
     ----------
     train_data, test_data : folders with images/ and masks/ (or image/ and label/)
     out : output folder
-    max_steps : int or None, steps (None: the recipe's)
-    minutes : float or None, also stop after this many wall-clock minutes
-    num_threads : int or None, torch CPU threads for training and prediction
+    inference : InferenceConfig or None, how the test images are predicted (None: the
+        defaults, with the training's ``num_threads``)
     progress : callable or None, ``progress(done, total)`` of the training (steps), then of the
         prediction (images)
+    **train : `TrainConfig` fields over the recipe's (``max_steps``, ``model``,
+        ``model_params``, ``time_budget_min``, ``num_threads``, ``seed``, ...)
 
     Returns
     -------
@@ -170,33 +138,24 @@ def train_and_evaluate(
     ...                          max_steps=500)                             # doctest: +SKIP
     >>> res.summary["iou_pooled"]                                           # doctest: +SKIP
     """
-    from ._train import train
+    from ._train import train as train_run
 
     out = Path(out)
     ins = [Path(train_data), Path(test_data)]
     check_output_folder(out, command="train_and_evaluate", inputs=ins, overwrite=overwrite)
     test = io.read_pairs_folder(test_data)  # before training: a bad test folder fails early
     guard = open_output_folder(out, command="train_and_evaluate", inputs=ins, overwrite=overwrite)
-    given = {
-        "max_steps": max_steps,
-        "time_budget_min": minutes,
-        "patch_px": patch_px,
-        "batch_size": batch_size,
-        "model_params": model_params,
-        "num_threads": num_threads,
-    }
     cfg = TrainConfig(
-        train=[DataSource(path=str(train_data))],
-        run_dir=str(guard.subfolder("run")),
-        model=model,
-        seed=seed,
-        **{k: v for k, v in given.items() if v is not None},
+        **{
+            "train": [DataSource(path=str(train_data))],
+            "run_dir": str(guard.subfolder("run")),
+            **train,
+        }
     )
-    run = train(cfg, progress=progress)
-    pred = open_output_folder(guard.subfolder("pred"), command="predict", inputs=[run])
-    res, masks = predict_and_evaluate(
-        run, test, pred, tta=tta, num_threads=num_threads, progress=progress
-    )
+    run_dir = train_run(cfg, progress=progress)
+    inference = inference or InferenceConfig(threads=cfg.num_threads)
+    pred = open_output_folder(guard.subfolder("pred"), command="predict", inputs=[run_dir])
+    res, masks = predict_and_evaluate(Run.open(run_dir, inference), test, pred, progress=progress)
     io.write_csv(guard.path("metrics.csv"), res.per_image)
     io.write_csv(guard.path("summary.csv"), res.summary_table().reset_index(names="metric"))
     # Figure: the first n_figure test images with prediction and truth.

@@ -1,127 +1,362 @@
-"""Reading a run folder back (a workflow over io): its config (`read_train_config`) and its
-network (`load_run`), checked against each other so a folder that mixes two runs, a foreign
-checkpoint or a config of another format version is refused with the reason. Writing one:
-`_train.py`.
+"""A trained run, opened once (`Run`): its network on a device, its training config, how it
+predicts (`InferenceConfig`), its normalisation, clicks, pixel size and post-processing; with
+`Run.predict`, `Run.sample`, `Run.refine` and `Run.explain`. Every workflow, the benchmarks and
+the faces take a `Run`, so a run folder is read in one place.
+
+Where the weights come from is kept apart and small (`_weights.py`): `Run.open` reads a run
+folder (or a checkpoint file in one), `Run.from_checkpoint` builds one from a checkpoint already
+in memory, `Run.from_model` wraps a network at hand.
 """
 
 from __future__ import annotations
 
-import json
+import copy
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from shapelib import InputError
 
-from . import io
-from ._clicks import mark_interactive
-from ._config import CONFIG_VERSION, ClickConfig, TrainConfig, model_build_params
-from ._registry import build_model
+from ._clicks import (
+    Click,
+    check_clicks,
+    click_settings,
+    mark_interactive,
+    network_input,
+    require_interactive,
+)
+from ._config import ClickConfig, TrainConfig
+from ._inference_config import SAMPLES, InferenceConfig, RefineConfig
+from ._weights import network_from_checkpoint, read_run_files, stored_config
 
-__all__ = ["load_run", "read_train_config"]
-
-
-def read_train_config(path: str | Path) -> TrainConfig:
-    """Read a `TrainConfig` from YAML or JSON, naming the file in any error.
-
-    A run folder may be given: its ``config.json`` is read. A config of another format version
-    is refused.
-    """
-    from pydantic import ValidationError
-
-    from shapelib._errors import format_validation_error
-
-    data = io.read_run_config(path)
-    version = data.get("version", CONFIG_VERSION)
-    if version != CONFIG_VERSION:
-        raise InputError(
-            f"config {path} has format version {version}; this segtrain reads version "
-            f"{CONFIG_VERSION}. Re-train, or write the config again with the current fields."
-        )
-    try:
-        return TrainConfig.model_validate(data)
-    except ValidationError as err:
-        raise InputError(
-            f"config {path} does not fit this segtrain version ({format_validation_error(err)}). "
-            "Fix the fields, or re-train if the run folder comes from an older version."
-        ) from None
+__all__ = ["Run"]
 
 
-def load_run(run_dir: str | Path, *, which: str = "best", expect_model: str | None = None):
-    """Load a trained network and its config from a run folder (or a checkpoint file).
+@dataclass(frozen=True, eq=False)
+class Run:
+    """A trained run, opened once: everything a prediction needs.
 
-    The network is built with the params stored in the checkpoint (the ones it was trained
-    with, input channels included), so a later change of the recipe cannot change it. An
-    interactive run's network carries its click settings (`segtrain._clicks.click_settings`);
-    the checkpoint and config.json must agree on whether the run is interactive.
+    Build one with `Run.open` (a run folder), `Run.from_checkpoint` (a checkpoint in memory)
+    or `Run.from_model` (a network at hand); change how it predicts with `Run.with_config`.
 
-    Parameters
+    Attributes
     ----------
-    run_dir : path to a run folder, or to a ``.pt`` file written by `train`
-    which : "best" or "last"
-    expect_model : str or None, error if the checkpoint holds another model
+    model : torch.nn.Module, in eval mode on `device` (not to be changed in place)
+    train_config : TrainConfig, how it was trained (normalisation, 2.5D context, clicks)
+    config : InferenceConfig, how it predicts; ``amp`` resolved (None: as trained)
+    device : torch.device
+    postprocess : dict or None, the small-object and hole sizes chosen on its validation
+        images (``min_size_px``, ``max_hole_px``, ...; ``postprocess.json``)
+    training_pixel_size_nm : (y, x) or None, the pixel size of its training images
+    source : Path or None, the run folder or checkpoint file it was read from
 
-    Returns
-    -------
-    model : torch.nn.Module in eval mode, on CPU
-    config : TrainConfig
+    Examples
+    --------
+    >>> run = Run.open("runs/unet", InferenceConfig(tta="flips"))   # doctest: +SKIP
+    >>> prob = run.predict(image)                                    # doctest: +SKIP
+    >>> mask = run.mask(prob)                                        # doctest: +SKIP
     """
-    if which not in ("best", "last"):
-        raise InputError(f"which must be 'best' or 'last'; got {which!r}.")
-    path = Path(run_dir)
-    if path.is_dir():
-        cand = path / f"{which}.pt"
-        path = cand if cand.is_file() else path / "last.pt"
-    ck = io.load_checkpoint(path)
-    missing = {"model_name", "config_json", "state_dict"} - set(ck)
-    if missing:
-        raise InputError(f"checkpoint {path} lacks {sorted(missing)}; it is cut or foreign.")
-    cfg = read_train_config(path.parent) if (path.parent / "config.json").is_file() else None
-    if cfg is None:
-        try:
-            cfg = TrainConfig(**json.loads(ck["config_json"]))
-        except (TypeError, ValueError) as err:
-            raise InputError(f"checkpoint {path} holds no valid config ({err}).") from None
-    name = ck["model_name"]
-    if expect_model is not None and name != expect_model:
-        raise InputError(
-            f"checkpoint {path} holds a {name!r} model, not {expect_model!r}; pass a run of "
-            f"{expect_model!r} or ask for {name!r}."
+
+    model: object
+    train_config: TrainConfig
+    config: InferenceConfig
+    device: object
+    postprocess: dict | None = None
+    training_pixel_size_nm: tuple[float, float] | None = None
+    source: Path | None = None
+
+    # --- where the weights come from ---------------------------------------------------------
+
+    @classmethod
+    def open(cls, run_dir: str | Path, config: InferenceConfig | None = None) -> Run:
+        """Open a run folder written by `segtrain.train` (or a ``.pt`` checkpoint in one): its
+        ``config.checkpoint`` weights, config, post-processing and training pixel size.
+
+        The device is checked before the weights are read (a one-line error names the devices
+        this machine has)."""
+        from ._device import pick_device
+
+        config = config or InferenceConfig()
+        pick_device(config.device)
+        files = read_run_files(run_dir, config.checkpoint)
+        return cls.from_checkpoint(
+            files.checkpoint,
+            config,
+            train_config=files.config,
+            postprocess=files.postprocess,
+            training_pixel_size_nm=files.training_pixel_size_nm,
+            source=Path(run_dir),
         )
-    if name != cfg.model:
-        raise InputError(
-            f"checkpoint {path} holds a {name!r} model but the run's config.json says "
-            f"{cfg.model!r}; the folder mixes two runs. Re-train or fix config.json."
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        checkpoint: dict,
+        config: InferenceConfig | None = None,
+        *,
+        train_config: TrainConfig | None = None,
+        postprocess: dict | None = None,
+        training_pixel_size_nm: tuple[float, float] | None = None,
+        source: Path | None = None,
+    ) -> Run:
+        """A run from a checkpoint dict (as `segtrain.io.load_checkpoint` reads it), checked
+        against its config (`train_config`, else the one stored in the checkpoint)."""
+        where = source if source is not None else "in memory"
+        cfg = train_config if train_config is not None else stored_config(checkpoint, where)
+        model = network_from_checkpoint(checkpoint, cfg, where)
+        return cls.from_model(
+            model,
+            cfg,
+            config,
+            postprocess=postprocess,
+            training_pixel_size_nm=training_pixel_size_nm,
+            source=source,
         )
-    interactive = bool(ck.get("interactive", False))
-    if interactive != cfg.interactive:
-        said = "interactive" if interactive else "not interactive"
-        raise InputError(
-            f"checkpoint {path} is {said} but the run's config.json says interactive: "
-            f"{str(cfg.interactive).lower()}; the folder mixes two runs. Re-train or fix "
-            "config.json."
+
+    @classmethod
+    def from_model(
+        cls,
+        model,
+        train_config: TrainConfig,
+        config: InferenceConfig | None = None,
+        *,
+        postprocess: dict | None = None,
+        training_pixel_size_nm: tuple[float, float] | None = None,
+        source: Path | None = None,
+    ) -> Run:
+        """A run of a network at hand, trained as `train_config` says (its normalisation,
+        2.5D context and clicks); the network is put in eval mode on the config's device."""
+        from ._device import pick_device
+
+        config = config or InferenceConfig()
+        device = pick_device(config.device)
+        if train_config.interactive and click_settings(model) is None:
+            mark_interactive(model, train_config.clicks)
+        amp = train_config.amp if config.amp is None else config.amp
+        return cls(
+            model.to(device).eval(),
+            train_config,
+            config.replace(amp=amp),
+            device,
+            postprocess,
+            training_pixel_size_nm,
+            source,
         )
-    if interactive and ck.get("clicks_json"):
-        stored_clicks = ClickConfig.model_validate_json(ck["clicks_json"])
-        if stored_clicks != cfg.clicks:
+
+    def with_config(self, config: InferenceConfig) -> Run:
+        """The same run (the same network) predicting with other settings; the checkpoint
+        and device cannot change without opening the run again."""
+        for field in ("checkpoint", "device"):
+            if getattr(config, field) != getattr(self.config, field):
+                raise InputError(
+                    f"a run opened with {field} {getattr(self.config, field)!r} cannot predict "
+                    f"with {getattr(config, field)!r}; open it again (Run.open) for another."
+                )
+        amp = self.train_config.amp if config.amp is None else config.amp
+        return Run(
+            self.model,
+            self.train_config,
+            config.replace(amp=amp),
+            self.device,
+            self.postprocess,
+            self.training_pixel_size_nm,
+            self.source,
+        )
+
+    # --- what it is --------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The run folder's name (the model's name for a run without one)."""
+        if self.source is None:
+            return self.train_config.model
+        return self.source.name if self.source.is_dir() else self.source.parent.name
+
+    @property
+    def normalize(self) -> tuple[float, float]:
+        """The percentiles each image channel is normalised to, as in training."""
+        return tuple(self.train_config.normalize_percentiles)
+
+    @property
+    def clicks(self) -> ClickConfig | None:
+        """The click settings of an interactive run; None for one that takes no clicks."""
+        return click_settings(self.model)
+
+    @property
+    def click_radius_px(self) -> int:
+        """The radius of a click's disk: the run's, else the default (for suggestions)."""
+        return (self.clicks or ClickConfig()).radius_px
+
+    @property
+    def probabilistic(self) -> bool:
+        """True for a network that draws latent samples (``prob_unet``)."""
+        from ._sampling import is_probabilistic
+
+        return is_probabilistic(self.model)
+
+    @functools.cached_property
+    def _sampler(self):
+        # Samples and clicks run on a channels_last copy of the network (their tiles and
+        # windows are channels_last; a plain prediction keeps the network as trained).
+        import torch
+
+        return copy.deepcopy(self.model).to(memory_format=torch.channels_last).eval()
+
+    def _running(self, *, grad: bool = False):
+        """The threads of the config, and no autograd unless `grad`."""
+        import contextlib
+
+        import torch
+
+        from ._device import torch_threads
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch_threads(self.config.threads))
+        if not grad:
+            stack.enter_context(torch.inference_mode())
+        return stack
+
+    # --- what it does ------------------------------------------------------------------------
+
+    def prepare(self, image: np.ndarray, *, where: str = "image") -> np.ndarray:
+        """The normalised image channels (C, Y, X) float32 of a raw image, checked against the
+        network's image channels (`prepared=True` in `sample` and `refine` takes them)."""
+        from ._sampling import prepare_image
+
+        return prepare_image(self.model, image, normalize=self.normalize, where=where)
+
+    def predict(
+        self, image: np.ndarray, *, where: str = "image", channels: bool = False, zoom=1.0
+    ) -> np.ndarray:
+        """Foreground probability of a 2D image (Y, X) or an EM stack (Z, Y, X), float32.
+
+        A stack is predicted slice by slice (with its neighbours as channels for a 2.5D run);
+        with `channels` a 3D `image` is one slice and its neighbours (C, Y, X), as
+        `segtrain.io.read_stack` gives it. `zoom` resamples each slice first
+        (`segtrain.predict_image`)."""
+        from ._predict import predict_image, predict_stack
+
+        image = np.asarray(image)
+        context = self.train_config.context_slices
+        if image.ndim == 2 and context:
             raise InputError(
-                f"checkpoint {path} was trained with clicks {stored_clicks.model_dump()}, the "
-                f"run's config.json gives {cfg.clicks.model_dump()}; it comes from another run."
+                f"{where} is a 2D image, but the run uses 2.5D input (context_slices="
+                f"{context}): predict EM stacks (3D TIFF) with it."
             )
-    params = model_build_params(cfg)
-    stored = json.loads(ck.get("model_params_json", "null") or "null")
-    if stored is not None and stored != params:
-        raise InputError(
-            f"checkpoint {path} does not fit the run's config.json: it was trained with model "
-            f"params {stored}, the config gives {params}; it comes from another run or settings."
+        if image.ndim not in (2, 3):
+            raise InputError(f"{where} must be a 2D image or a 3D stack; got shape {image.shape}.")
+        kw = {"normalize": self.normalize, "zoom": zoom}
+        with self._running():
+            if image.ndim == 2 or channels:
+                return predict_image(self.model, image, self.config, **kw)
+            return predict_stack(self.model, image, self.config, context=context, **kw)
+
+    def mask(self, prob: np.ndarray, *, sizes: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """The mask (uint8 0/1) of a probability map (2D, or per slice of a stack): at and above
+        the config's threshold, without objects under ``sizes[0]`` and holes under
+        ``sizes[1]`` pixels (`segtrain.postprocess_mask`)."""
+        from ._predict import postprocess_mask
+
+        lo, hole = sizes
+        return postprocess_mask(
+            prob, threshold=self.config.threshold, min_size_px=lo, max_hole_px=hole
         )
-    model = build_model(name, params)
-    try:
-        model.load_state_dict(ck["state_dict"])
-    except RuntimeError as err:
-        first = str(err).splitlines()[1:2]
-        raise InputError(
-            f"checkpoint {path} does not fit a {name!r} model with params {params} "
-            f"({first[0].strip() if first else err}); it comes from another model or settings."
-        ) from None
-    model.eval()
-    mark_interactive(model, cfg.clicks if cfg.interactive else None)
-    return model, cfg
+
+    def sample(
+        self,
+        image: np.ndarray,
+        *,
+        samples: int = SAMPLES,
+        rng=0,
+        zoom=1.0,
+        prepared: bool = False,
+        where: str = "image",
+    ):
+        """`Samples` of a 2D image without clicks: K prior draws of a probabilistic run (from
+        `rng`), the 4 flips of a deterministic one (one pass for ``samples=1``). With `zoom`
+        the image is resampled first and every sample back, so mean and std are in the
+        image's pixels. `prepared`: `image` is `prepare`'s output (normalised already)."""
+        from ._predict import check_zoom, unzoom_probabilities, zoom_planes
+        from ._sampling import samples_of_input, summarize_samples
+
+        if not prepared and np.ndim(image) != 2 and self.train_config.context_slices == 0:
+            raise InputError(f"sampling predicts 2D images; {where} has shape {np.shape(image)}.")
+        zoom = check_zoom(zoom)
+        shape = np.shape(image)[-2:]
+        if zoom != (1.0, 1.0):
+            image = zoom_planes(image, zoom)
+        x = image if prepared else self.prepare(image, where=where)
+        if self.clicks is not None:
+            x = network_input(x, (), None, radius_px=self.click_radius_px)
+        with self._running():
+            s = samples_of_input(self._sampler, x, self.config, samples=samples, rng=rng)
+        if zoom == (1.0, 1.0):
+            return s
+        return summarize_samples(unzoom_probabilities(s.samples, shape), s.kind)
+
+    def suggest(self, uncertainty: np.ndarray, *, clicks: Sequence[Click] = (), n: int = 3):
+        """Where to click next: `segtrain.suggest_clicks` with the run's click radius."""
+        from ._suggest import suggest_clicks
+
+        return suggest_clicks(uncertainty, clicks=clicks, n=n, radius_px=self.click_radius_px)
+
+    def refine(
+        self,
+        image: np.ndarray,
+        clicks: Sequence[Click],
+        previous=None,
+        *,
+        options: RefineConfig | None = None,
+        window="auto",
+        rng=0,
+        prepared: bool = False,
+        where: str = "image",
+    ):
+        """The state (`Refinement`) of an interactive run after `clicks` (`segtrain.refine`;
+        `previous` the state before the last click, or None to apply them all in order).
+        `prepared`: `image` is `prepare`'s output (normalised already)."""
+        from ._refine import previous_state, refine_input
+
+        require_interactive(self.model)
+        x = image if prepared else self.prepare(image, where=where)
+        clicks = check_clicks(clicks, x.shape[-2:], where=where)
+        previous_state(previous, x.shape[-2:])
+        with self._running():
+            return refine_input(
+                self._sampler,
+                x,
+                clicks,
+                previous,
+                config=self.config,
+                options=options,
+                window=window,
+                rng=rng,
+            )
+
+    def explain(
+        self,
+        image: np.ndarray,
+        *,
+        layer: str | None = None,
+        methods=("gradcam",),
+        object_id: int | None = None,
+        where: str = "image",
+    ):
+        """Heatmaps of the run's mask of one image (`segtrain.explain_image`, with the config's
+        tiles and threshold)."""
+        from ._explain import explain_image
+
+        with self._running(grad=True):
+            return explain_image(
+                self.model,
+                image,
+                self.config,
+                layer=layer,
+                methods=methods,
+                object_id=object_id,
+                normalize=self.normalize,
+                where=where,
+            )

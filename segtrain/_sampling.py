@@ -24,8 +24,9 @@ from shapelib import InputError
 
 from ._augment import normalize_percentile
 from ._clicks import Click, check_clicks, click_settings, image_channels, network_input
-from ._device import autocast_for
-from ._predict import _tta_transforms, blend_window, pad_for_tiles
+from ._device import autocast_for, device_of
+from ._inference_config import SAMPLES, InferenceConfig
+from ._predict import blend_window, pad_for_tiles, tta_transforms
 
 __all__ = [
     "Samples",
@@ -86,22 +87,16 @@ def prepare_image(net, image: np.ndarray, *, normalize=(1.0, 99.0), where: str =
     got = 1 if image.ndim == 2 else image.shape[0] if image.ndim == 3 else None
     if got != want:
         what = f"{got} channel(s)" if got is not None else f"{image.ndim} dimensions"
+        grey = "2D grey images (convert RGB to grey, or split a stack into slices)"
+        fix = grey if want == 1 else f"({want}, Y, X) images"
         raise InputError(
             f"{where} has shape {image.shape} ({what}), but the run's {type(net).__name__} takes "
-            f"{want} image channel(s): pass "
-            + ("2D grey images (convert RGB to grey, or split a stack into slices)" if want == 1
-               else f"({want}, Y, X) images")
-            + "."
-        )  # fmt: skip
+            f"{want} image channel(s): pass {fix}."
+        )
     x = image[None] if image.ndim == 2 else image
     if normalize:
         x = np.stack([normalize_percentile(c, low=normalize[0], high=normalize[1]) for c in x])
     return np.asarray(x, np.float32)
-
-
-def _device_of(net) -> torch.device:
-    p = next(net.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
 
 
 def _probabilities(net, t: torch.Tensor, eps, kind: str, amp: bool, crop=None) -> torch.Tensor:
@@ -110,9 +105,7 @@ def _probabilities(net, t: torch.Tensor, eps, kind: str, amp: bool, crop=None) -
         if kind == "latent":
             return torch.sigmoid(net.sample_logits(t, eps, crop=crop).float())[:, :, 0]
         if kind == "flips":
-            outs = [
-                inv(torch.sigmoid(net(fwd(t)).float())) for fwd, inv in _tta_transforms("flips")
-            ]
+            outs = [inv(torch.sigmoid(net(fwd(t)).float())) for fwd, inv in tta_transforms("flips")]
             p = torch.stack(outs)[:, :, 0]
         else:
             p = torch.sigmoid(net(t).float())[None, :, 0]
@@ -129,32 +122,31 @@ def _kind(net, samples: int) -> str:
 def samples_of_input(
     net,
     x: np.ndarray,
+    config: InferenceConfig | None = None,
     *,
-    samples: int = 16,
+    samples: int = SAMPLES,
     eps: torch.Tensor | None = None,
     rng=None,
     whole: bool = False,
     crop=None,
-    tile_px: int = 256,
-    overlap_px: int = 64,
     batch_size: int = 4,
-    device=None,
-    amp: bool = False,
 ) -> Samples:
     """`Samples` of a prepared network input `x` (C, Y, X) (normalised image channels, and the
-    click channels of an interactive network).
+    click channels of an interactive network), on the network's device.
 
     Probabilistic nets: `samples` prior draws (`eps`, or drawn from `rng`); deterministic nets:
     the 4 flips when ``samples > 1``, else one pass. `whole`: one pass over all of `x` (a
     window; `crop` (row0, row1, col0, col1): only that part is returned, and a probabilistic
-    net runs its heads there only), else tiles as `predict_image`.
+    net runs its heads there only), else the tiles of `config` as `predict_image` (its
+    ``tta`` does not apply: samples are the augmentation; ``amp`` does).
     """
+    config = config or InferenceConfig()
     if samples < 1:
         raise InputError(f"samples must be >= 1; got {samples}.")
     kind = _kind(net, samples)
     if kind == "latent" and eps is None:
         eps = draw_eps(net, samples, rng)
-    device = torch.device(device) if device is not None else _device_of(net)
+    device, amp = device_of(net), bool(config.amp)
     was = net.training
     net.eval()
     try:
@@ -163,21 +155,21 @@ def samples_of_input(
             t = t.contiguous(memory_format=torch.channels_last)
             stack = _probabilities(net, t, eps, kind, amp, crop)[:, 0].cpu().numpy()
             return summarize_samples(np.clip(stack, 0, 1), kind)
+        tile, m = config.tile_px, config.overlap_px
         h, w = x.shape[-2:]
-        m = overlap_px
-        xp, coords = pad_for_tiles(np.asarray(x, np.float32), tile_px, overlap_px)
-        win = blend_window(tile_px, overlap_px)
+        xp, coords = pad_for_tiles(np.asarray(x, np.float32), tile, m)
+        win = blend_window(tile, m)
         k = eps.shape[0] if kind == "latent" else 4 if kind == "flips" else 1
         acc = np.zeros((k, *xp.shape[-2:]), np.float32)
         wsum = np.zeros(xp.shape[-2:], np.float32)
         for s in range(0, len(coords), batch_size):
             chunk = coords[s : s + batch_size]
-            batch = np.stack([xp[:, y0 : y0 + tile_px, x0 : x0 + tile_px] for y0, x0 in chunk])
+            batch = np.stack([xp[:, y0 : y0 + tile, x0 : x0 + tile] for y0, x0 in chunk])
             t = torch.from_numpy(batch).to(device).contiguous(memory_format=torch.channels_last)
             prob = _probabilities(net, t, eps, kind, amp).cpu().numpy()
             for b, (y0, x0) in enumerate(chunk):
-                acc[:, y0 : y0 + tile_px, x0 : x0 + tile_px] += prob[:, b] * win
-                wsum[y0 : y0 + tile_px, x0 : x0 + tile_px] += win
+                acc[:, y0 : y0 + tile, x0 : x0 + tile] += prob[:, b] * win
+                wsum[y0 : y0 + tile, x0 : x0 + tile] += win
         stack = acc[:, m : m + h, m : m + w] / np.maximum(wsum[m : m + h, m : m + w], 1e-12)
         return summarize_samples(np.clip(stack, 0, 1), kind)
     finally:
@@ -206,16 +198,12 @@ def _input(net, image, clicks, prev_mask, normalize, where) -> np.ndarray:
 def sample_prediction(
     net,
     image: np.ndarray,
+    config: InferenceConfig | None = None,
     *,
-    samples: int = 16,
+    samples: int = SAMPLES,
     clicks: Sequence[Click] = (),
     prev_mask: np.ndarray | None = None,
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    batch_size: int = 4,
     normalize: tuple[float, float] | None = (1.0, 99.0),
-    device=None,
-    amp: bool = False,
     rng=None,
 ) -> Samples:
     """K samples of a probabilistic network's prediction of one 2D image, by tiles.
@@ -224,6 +212,7 @@ def sample_prediction(
     ----------
     net : a probabilistic network (``prob_unet``), in eval mode
     image : (Y, X) ndarray (or (C, Y, X) for 2.5D runs), raw intensities
+    config : InferenceConfig or None, the tiles and the precision (``amp``)
     samples : int, K draws from the prior (DeepPI-EM: 16)
     clicks, prev_mask : for an interactive network: the clicks so far and the previous
         probability (Y, X) (None: zeros)
@@ -236,10 +225,11 @@ def sample_prediction(
 
     Examples
     --------
-    >>> from segtrain import build_model
+    >>> from segtrain import InferenceConfig, build_model
     >>> net = build_model("prob_unet", {"depth": 2, "width": 4}).eval()
-    >>> s = sample_prediction(net, np.random.default_rng(0).random((40, 30)), samples=4,
-    ...                       tile_px=32, overlap_px=8, rng=0)
+    >>> image = np.random.default_rng(0).random((40, 30))
+    >>> tiles = InferenceConfig(tile_px=32, overlap_px=8)
+    >>> s = sample_prediction(net, image, tiles, samples=4, rng=0)
     >>> s.samples.shape, s.mean.shape
     ((4, 40, 30), (40, 30))
     """
@@ -249,29 +239,19 @@ def sample_prediction(
             "needs a prob_unet run (mitoshape train --model prob_unet)."
         )
     x = _input(net, image, clicks, prev_mask, normalize, "image")
-    return samples_of_input(
-        net, x, samples=samples, rng=rng, tile_px=tile_px, overlap_px=overlap_px,
-        batch_size=batch_size, device=device, amp=amp,
-    )  # fmt: skip
+    return samples_of_input(net, x, config, samples=samples, rng=rng)
 
 
 def flip_samples(
     net,
     image: np.ndarray,
+    config: InferenceConfig | None = None,
     *,
-    tile_px: int = 256,
-    overlap_px: int = 64,
-    batch_size: int = 4,
     normalize: tuple[float, float] | None = (1.0, 99.0),
-    device=None,
-    amp: bool = False,
 ) -> Samples:
     """The 4 flip TTA predictions of a deterministic network as `Samples` (kind "flips"): the
     baseline uncertainty (their spread). Interactive networks get the zero-click input."""
     if is_probabilistic(net):
         raise InputError("flip_samples is the deterministic baseline; use sample_prediction.")
     x = _input(net, image, (), None, normalize, "image")
-    return samples_of_input(
-        net, x, samples=4, tile_px=tile_px, overlap_px=overlap_px, batch_size=batch_size,
-        device=device, amp=amp,
-    )  # fmt: skip
+    return samples_of_input(net, x, config, samples=4)

@@ -32,16 +32,16 @@ from ._figures import plot_training_curves
 from ._holdout import Holdout, split_holdout
 from ._losses import compute_loss, loss_fn
 from ._registry import build_model
-from ._run import load_run, read_train_config
 from ._schedule import lr_at, projected_total
 from ._validate import (
     ValData,
     choose_postprocess,
     predict_normalised,
     validate,
-    validation_tile_px,
+    validation_config,
     warn_if_diverging,
 )
+from ._weights import load_run, read_train_config
 
 __all__ = ["train", "loss_fn"]
 
@@ -142,9 +142,14 @@ def _data(cfg: TrainConfig, split: Holdout):
     kw = dict(patch_px=cfg.patch_px, sources=sources, source_weights=weights)
     n = cfg.max_steps * cfg.batch_size
     ds = PatchDataset(
-        images, masks, length=n, fg_fraction=cfg.fg_fraction, augment=cfg.augment, seed=cfg.seed,
+        images,
+        masks,
+        length=n,
+        fg_fraction=cfg.fg_fraction,
+        augment=cfg.augment,
+        seed=cfg.seed,
         **kw,
-    )  # fmt: skip
+    )
     # Training IoU: fixed, un-augmented, uniformly placed patches (like crops of whole images).
     fixed = PatchDataset(
         images, masks, length=cfg.val_patches, fg_fraction=0.0, seed=cfg.seed + 1, **kw
@@ -244,8 +249,11 @@ def _train(cfg: TrainConfig, *, resume: bool, overwrite: bool, progress) -> Path
             )
         if plain_start:  # a plain run starts an interactive one: click channels start at zero
             widened = load_plain_weights(model, init.state_dict(), cfg.image_channels)
-            log.info("init_from %s (not interactive): click channels of %s start at zero",
-                     cfg.init_from, ", ".join(widened))  # fmt: skip
+            log.info(
+                "init_from %s (not interactive): click channels of %s start at zero",
+                cfg.init_from,
+                ", ".join(widened),
+            )
         else:
             model.load_state_dict(init.state_dict())
     if resume:
@@ -258,13 +266,23 @@ def _train(cfg: TrainConfig, *, resume: bool, overwrite: bool, progress) -> Path
         log.info("resuming %s at step %d", run_dir, step)
     # The run folder through the output guard (overwrite removes only an earlier run's files).
     out_dir = open_output_folder(
-        run_dir, command="train", inputs=_input_paths(cfg), overwrite=overwrite, resume=resume,
+        run_dir,
+        command="train",
+        inputs=_input_paths(cfg),
+        overwrite=overwrite,
+        resume=resume,
         details={"model": cfg.model},
-    )  # fmt: skip
+    )
     out_dir.claim(
-        "config.json", "config.yaml", "best.pt", "last.pt", "log.csv", "curves.png",
-        io.SPLIT_FILE, io.POSTPROCESS_FILE,
-    )  # fmt: skip
+        "config.json",
+        "config.yaml",
+        "best.pt",
+        "last.pt",
+        "log.csv",
+        "curves.png",
+        io.SPLIT_FILE,
+        io.POSTPROCESS_FILE,
+    )
     if not resume:  # a choice of an earlier run in this folder must not outlive it
         (run_dir / io.POSTPROCESS_FILE).unlink(missing_ok=True)
     io.write_run_config(run_dir, cfg)
@@ -300,8 +318,9 @@ def _train(cfg: TrainConfig, *, resume: bool, overwrite: bool, progress) -> Path
         batch = ds.batch(step * cfg.batch_size, cfg.batch_size).to(device, channels_last=cfg.amp)
         if cfg.interactive:  # clicks from a simulated user (segtrain._feedback)
             feedback_rng = np.random.default_rng((cfg.seed, 10, step))
-            batch = add_feedback(model, batch, cfg.clicks, rng=feedback_rng, device=device,
-                                 amp=cfg.amp).to(device, channels_last=cfg.amp)  # fmt: skip
+            batch = add_feedback(
+                model, batch, cfg.clicks, rng=feedback_rng, device=device, amp=cfg.amp
+            ).to(device, channels_last=cfg.amp)
         with autocast_for(device, cfg.amp):
             out = compute_loss(cfg.loss, model, batch)
         if not torch.isfinite(out.loss):
@@ -370,8 +389,7 @@ def _write_postprocess(model, val_data: ValData, cfg: TrainConfig, device, run_d
     """Choose small-object and hole sizes on the held-out images with the best weights."""
     ck = io.load_checkpoint(run_dir / "best.pt")
     model.load_state_dict(ck["state_dict"])
-    tile = validation_tile_px(cfg.patch_px)
-    probs = predict_normalised(model, val_data.images, tile_px=tile, device=device, amp=cfg.amp)
+    probs = predict_normalised(model, val_data.images, validation_config(cfg))
     choice = choose_postprocess(probs, val_data.masks)
     io.write_config(run_dir / io.POSTPROCESS_FILE, {**choice.as_dict(), "chosen_on": "validation"})
     log.info(

@@ -17,6 +17,7 @@ import torch
 from ._config import TrainConfig
 from ._data import Batch
 from ._device import autocast_for
+from ._inference_config import InferenceConfig
 from ._metrics import betti_error
 from ._predict import postprocess_mask, predict_image
 
@@ -30,6 +31,7 @@ __all__ = [
     "probability_loss",
     "score_patches",
     "validate",
+    "validation_config",
     "validation_tile_px",
     "warn_if_diverging",
 ]
@@ -74,25 +76,21 @@ def validation_tile_px(patch_px: int) -> int:
     return max(256, 2 * patch_px)
 
 
+def validation_config(cfg: TrainConfig) -> InferenceConfig:
+    """How validation images are predicted: tiles of `validation_tile_px` overlapping by an
+    eighth, in the training's precision, no TTA."""
+    tile = validation_tile_px(cfg.patch_px)
+    return InferenceConfig(tile_px=tile, overlap_px=tile // 8, amp=cfg.amp)
+
+
 @torch.no_grad()
 def predict_normalised(
-    model, images: Sequence[np.ndarray], *, tile_px: int, device, amp: bool
+    model, images: Sequence[np.ndarray], config: InferenceConfig
 ) -> list[np.ndarray]:
-    """Probabilities of already normalised (C, Y, X) images by tiles (overlap tile_px // 8)."""
+    """Probabilities of already normalised (C, Y, X) images by the tiles of `config`."""
     was_training = model.training
     model.eval()
-    out = [
-        predict_image(
-            model,
-            im,
-            tile_px=tile_px,
-            overlap_px=tile_px // 8,
-            normalize=None,
-            device=device,
-            amp=amp,
-        )
-        for im in images
-    ]
+    out = [predict_image(model, im, config, normalize=None) for im in images]
     model.train(was_training)
     return out
 
@@ -132,17 +130,16 @@ def validate(model, data: ValData, cfg: TrainConfig, device) -> dict:
     tr = score_patches(
         model, data.train_patches, device=device, amp=cfg.amp, batch_size=cfg.batch_size
     )
-    if not data.held_out:
+    if data.held_out:
+        probs = predict_normalised(model, data.images, validation_config(cfg))
+        scores = pooled_scores(probs, data.masks)
+        loss = probability_loss(probs, data.masks, cfg.loss)
+    else:  # the training patches stand in
+        scores = tr
         truths = list(data.train_patches.mask[:, 0].numpy())
         loss = probability_loss(list(tr["probs"]), truths, cfg.loss)
-        return {"train_iou": tr["iou"], "val_loss": loss, "val_dice": tr["dice"],
-                "val_iou": tr["iou"]}  # fmt: skip
-    tile = validation_tile_px(cfg.patch_px)
-    probs = predict_normalised(model, data.images, tile_px=tile, device=device, amp=cfg.amp)
-    scores = pooled_scores(probs, data.masks)
-    loss = probability_loss(probs, data.masks, cfg.loss)
-    return {"train_iou": tr["iou"], "val_loss": loss, "val_dice": scores["dice"],
-            "val_iou": scores["iou"]}  # fmt: skip
+    val = {"val_loss": loss, "val_dice": scores["dice"], "val_iou": scores["iou"]}
+    return {"train_iou": tr["iou"], **val}
 
 
 def warn_if_diverging(row: dict, cfg: TrainConfig, held_out: bool, warned: bool) -> bool:
@@ -222,9 +219,9 @@ def choose_postprocess(
                 betti_error(m, t, connectivity=connectivity)["betti_error"]
                 for m, t in zip(masks, truths, strict=True)
             ]
-            cache[(lo, hole)] = {"min_size_px": int(lo), "max_hole_px": int(hole),
-                                 "iou": pooled_scores(masks, truths)["iou"],
-                                 "betti_error": float(np.mean(errors))}  # fmt: skip
+            iou = pooled_scores(masks, truths)["iou"]
+            row = {"min_size_px": int(lo), "max_hole_px": int(hole), "iou": iou}
+            cache[(lo, hole)] = {**row, "betti_error": float(np.mean(errors))}
         return cache[(lo, hole)]
 
     floor = score(0, 0)["iou"] - max_iou_loss

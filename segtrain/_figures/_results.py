@@ -42,8 +42,15 @@ def plot_training_curves(rows: list[dict], *, note: str | None = None):
     b.plot(steps, [r["val_iou"] for r in rows], marker="s", label="validation IoU (fg)")
     b.plot(steps, [r["val_dice"] for r in rows], marker=".", ls=":", label="validation Dice")
     k = int(np.argmax([r["val_iou"] for r in rows]))
-    b.plot([steps[k]], [rows[k]["val_iou"]], marker="*", ms=14, ls="none", color="k",
-           label=f"best (step {steps[k]}, IoU {rows[k]['val_iou']:.3f})")  # fmt: skip
+    b.plot(
+        [steps[k]],
+        [rows[k]["val_iou"]],
+        marker="*",
+        ms=14,
+        ls="none",
+        color="k",
+        label=f"best (step {steps[k]}, IoU {rows[k]['val_iou']:.3f})",
+    )
     b.set_xlabel("step")
     b.set_ylabel("pooled over pixels")
     b.set_ylim(0, 1)
@@ -127,11 +134,27 @@ def plot_bench_table(table):
     ax = fig.subplots()
     ax.bar(x, table["iou_mean"], color="tab:blue", alpha=0.8)
     if "iou_image_std" in table:
-        ax.errorbar(x, table["iou_mean"], yerr=table["iou_image_std"], fmt="none", ecolor="0.5",
-                    capsize=6, lw=1, label="std over images")  # fmt: skip
+        ax.errorbar(
+            x,
+            table["iou_mean"],
+            yerr=table["iou_image_std"],
+            fmt="none",
+            ecolor="0.5",
+            capsize=6,
+            lw=1,
+            label="std over images",
+        )
     if "iou_seed_std" in table:
-        ax.errorbar(x, table["iou_mean"], yerr=table["iou_seed_std"], fmt="none", ecolor="k",
-                    capsize=3, lw=2.5, label="std over seeds")  # fmt: skip
+        ax.errorbar(
+            x,
+            table["iou_mean"],
+            yerr=table["iou_seed_std"],
+            fmt="none",
+            ecolor="k",
+            capsize=3,
+            lw=2.5,
+            label="std over seeds",
+        )
         ax.legend(fontsize=7, loc="lower right")
     ax.set_xticks(x, labels, fontsize=7)
     ax.set_ylabel("foreground IoU (mean per image)")

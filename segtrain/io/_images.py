@@ -148,8 +148,12 @@ def as_mask(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None]
     if arr.size == 0:
         raise InputError(f"mask {where} is empty (shape {arr.shape}).")
     if arr.dtype.kind not in "ui":
-        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(np.mod(arr, 1) == 0) \
-                and arr.min() >= 0:  # fmt: skip
+        if (
+            arr.dtype.kind == "f"
+            and np.all(np.isfinite(arr))
+            and np.all(np.mod(arr, 1) == 0)
+            and arr.min() >= 0
+        ):
             arr = arr.astype(np.int64)
         else:
             raise InputError(

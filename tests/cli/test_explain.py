@@ -57,7 +57,7 @@ def test_explain_and_report(tiny, invoke):
     assert heat.dtype == np.float32 and heat.shape == (48, 48)
     meta = json.loads((out / "explain.json").read_text())
     assert meta["layers"] == ["dec.1"] and meta["methods"] == ["hirescam"]
-    r = invoke("explain", run, images, "-o", out, "--tile-px", 64)
+    r = invoke("explain", run, images, "-o", out, "--tile-px", 64, "--overlap-px", 8)
     assert r.exit_code == 2 and "pass --overwrite" in r.stderr
     rep = root / "rep"
     r = invoke("report", run, images, "-o", rep, "--gt", root / "test" / "masks",

@@ -11,6 +11,9 @@ from segtrain import (
     Click,
     ClickConfig,
     DataSource,
+    InferenceConfig,
+    RefineConfig,
+    Run,
     TrainConfig,
     build_model,
     load_run,
@@ -91,11 +94,13 @@ def test_an_interactive_run_says_so_and_loading_checks_it(tmp_path):
     net, cfg = load_run(run)
     assert cfg.input_channels == 4 and click_settings(net).radius_px == 5
     # Predicting with it means no clicks; refining takes them.
-    out = predict_folder(run, data / "images", tmp_path / "pred", tile_px=32, overlap_px=8)
+    opened = Run.open(run, InferenceConfig(tile_px=32, overlap_px=8))
+    assert opened.clicks == click_settings(net) and opened.click_radius_px == 5
+    out = predict_folder(opened, data / "images", tmp_path / "pred")
     assert len(list((out / "masks").iterdir())) == 2
     img = np.asarray(disks(48, 2, rng=0)[0], np.float32)
-    r = refine(net, img, [Click(5, 5, True)], samples=1, tile_px=32, overlap_px=8)
-    assert r.mask[5, 5] == 1
+    r = opened.refine(img, [Click(5, 5, True)], options=RefineConfig(samples=1))
+    assert r.mask[5, 5] == 1 and r.clicks == (Click(5, 5, True),)
     # A config.json that says otherwise: the folder mixes two runs.
     raw = read_run_config(run)
     write_run_config(run, {**raw, "interactive": False})
@@ -135,7 +140,10 @@ def test_a_trained_interactive_network_follows_a_positive_click(tmp_path):
                batch_size=8, max_steps=400, val_every=400, lr=3e-3,
                clicks=ClickConfig(radius_px=6, zero_click_p=0.2, iterative_clicks=1))  # fmt: skip
     net, _ = load_run(train(cfg), which="last")
-    kw = dict(samples=1, tile_px=96, overlap_px=0, enforce_px=0)
+    kw = dict(
+        config=InferenceConfig(tile_px=96, overlap_px=0),
+        options=RefineConfig(samples=1, enforce_px=0),
+    )
 
     def iou(m, truth):
         return (m.astype(bool) & truth).sum() / (m.astype(bool) | truth).sum()
