@@ -1,4 +1,5 @@
-"""Simulated feedback for interactive training: clicks and the previous mask of each patch.
+"""Simulated feedback for interactive training: clicks and the previous mask of each patch,
+given to the training loop as a batch hook (`ClickFeedback`).
 
 For each patch of a batch (`ClickConfig`): with probability ``zero_click_p`` no clicks and a
 zero previous mask (the automatic mode); otherwise n clicks, n uniform in 1..max_clicks, of
@@ -30,14 +31,7 @@ from ._data import Batch
 from ._device import autocast_for
 from ._suggest import corrected_mask
 
-__all__ = ["add_feedback", "with_zero_click_channels"]
-
-
-def with_zero_click_channels(batch: Batch) -> Batch:
-    """The batch with zero click and previous-mask channels (the zero-click input)."""
-    b, _, h, w = batch.image.shape
-    zeros = batch.image.new_zeros((b, 3, h, w))
-    return Batch(image=torch.cat([batch.image, zeros], dim=1), mask=batch.mask)
+__all__ = ["ClickFeedback", "add_feedback"]
 
 
 def _inputs(images, clicks, prevs, radius_px) -> torch.Tensor:
@@ -153,3 +147,24 @@ def add_feedback(model, batch: Batch, cfg: ClickConfig, *, rng, device, amp: boo
             model.train(was)
     x = _inputs(images, clicks, prevs, cfg.radius_px).to(batch.image.device, batch.image.dtype)
     return Batch(image=x, mask=batch.mask)
+
+
+class ClickFeedback:
+    """The batch hook of interactive training (`segtrain._loop.BatchHook`): every batch gets
+    its simulated clicks and previous masks (`add_feedback`), drawn from ``(seed, 10, step)``,
+    so a run repeats and a resumed run continues with the same clicks.
+
+    Parameters
+    ----------
+    clicks : ClickConfig, the encoding and the simulated user
+    seed : int, the run's seed
+    device : torch.device of the network
+    amp : bool, the forward passes in mixed precision
+    """
+
+    def __init__(self, clicks: ClickConfig, *, seed: int, device, amp: bool):
+        self.clicks, self.seed, self.device, self.amp = clicks, seed, device, amp
+
+    def __call__(self, model, batch: Batch, step: int) -> Batch:
+        rng = np.random.default_rng((self.seed, 10, step))
+        return add_feedback(model, batch, self.clicks, rng=rng, device=self.device, amp=self.amp)

@@ -4,10 +4,11 @@ by steps or by a wall-clock budget, whichever ends first."""
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from ._config import TrainConfig
 
-__all__ = ["lr_at", "projected_total"]
+__all__ = ["Budget", "budget", "lr_at", "projected_total"]
 
 # Steps of linear warm-up at the start of every run.
 WARMUP_STEPS = 20
@@ -32,3 +33,16 @@ def projected_total(cfg: TrainConfig, step: int, elapsed_s: float) -> int:
         return cfg.max_steps
     left_s = max(0.0, 60 * cfg.time_budget_min - elapsed_s)
     return int(min(cfg.max_steps, step + math.ceil(left_s * step / elapsed_s)))
+
+
+class Budget(NamedTuple):
+    """Where a run stands in its budget: the learning rate of its next step and the steps it
+    will make in all."""
+
+    lr: float
+    total: int
+
+
+def budget(cfg: TrainConfig, step: int, elapsed_s: float) -> Budget:
+    """`lr_at` and `projected_total` after `step` steps and `elapsed_s` training seconds."""
+    return Budget(lr_at(cfg, step, elapsed_s), projected_total(cfg, step, elapsed_s))

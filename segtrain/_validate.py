@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._batches import ValData
 from ._config import TrainConfig
-from ._data import Batch
 from ._device import autocast_for
 from ._inference_config import InferenceConfig
 from ._metrics import betti_error
@@ -24,7 +24,6 @@ from ._predict import postprocess_mask, predict_image
 __all__ = [
     "POSTPROCESS_SIZES_PX",
     "PostprocessChoice",
-    "ValData",
     "choose_postprocess",
     "pooled_scores",
     "predict_normalised",
@@ -33,7 +32,6 @@ __all__ = [
     "validate",
     "validation_config",
     "validation_tile_px",
-    "warn_if_diverging",
 ]
 
 log = logging.getLogger(__name__)
@@ -114,24 +112,15 @@ def score_patches(model, batch, *, device, amp: bool, batch_size: int) -> dict:
     return {**pooled_scores(list(p), list(t)), "probs": p}
 
 
-@dataclass(frozen=True, eq=False)
-class ValData:
-    """What each validation scores: held-out images (normalised) and fixed training patches."""
-
-    images: list
-    masks: list
-    train_patches: Batch
-    held_out: bool
-
-
 def validate(model, data: ValData, cfg: TrainConfig, device) -> dict:
     """Training IoU on fixed training patches; validation loss, Dice and IoU on the held-out
     images (on the training patches when nothing is held out)."""
+    images = validation_config(cfg)
     tr = score_patches(
         model, data.train_patches, device=device, amp=cfg.amp, batch_size=cfg.batch_size
     )
     if data.held_out:
-        probs = predict_normalised(model, data.images, validation_config(cfg))
+        probs = predict_normalised(model, data.images, images)
         scores = pooled_scores(probs, data.masks)
         loss = probability_loss(probs, data.masks, cfg.loss)
     else:  # the training patches stand in
@@ -140,25 +129,6 @@ def validate(model, data: ValData, cfg: TrainConfig, device) -> dict:
         loss = probability_loss(list(tr["probs"]), truths, cfg.loss)
     val = {"val_loss": loss, "val_dice": scores["dice"], "val_iou": scores["iou"]}
     return {"train_iou": tr["iou"], **val}
-
-
-def warn_if_diverging(row: dict, cfg: TrainConfig, held_out: bool, warned: bool) -> bool:
-    """Warn (once per run) when the training IoU runs ahead of the held-out IoU."""
-    gap = row["train_iou"] - row["val_iou"]
-    if warned or not held_out or gap <= cfg.overfit_gap:
-        return warned
-    log.warning(
-        "training IoU %.3f vs held-out IoU %.3f at step %d (gap %.3f > overfit_gap %.2f): the "
-        "model fits its training images better than unseen ones. More augmentation, more or more "
-        "varied data, or fewer steps may help; best.pt keeps the weights of the best held-out "
-        "IoU.",
-        row["train_iou"],
-        row["val_iou"],
-        row["step"],
-        gap,
-        cfg.overfit_gap,
-    )
-    return True
 
 
 @dataclass(frozen=True, eq=False)

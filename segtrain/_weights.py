@@ -21,6 +21,7 @@ from ._registry import build_model
 
 __all__ = [
     "RunFiles",
+    "as_train_config",
     "load_run",
     "network_from_checkpoint",
     "read_run_files",
@@ -53,6 +54,15 @@ def read_train_config(path: str | Path) -> TrainConfig:
             f"config {path} does not fit this segtrain version ({format_validation_error(err)}). "
             "Fix the fields, or re-train if the run folder comes from an older version."
         ) from None
+
+
+def as_train_config(config: TrainConfig | dict | str | Path) -> TrainConfig:
+    """A `TrainConfig` of its fields, a YAML/JSON file or a run folder (`read_train_config`)."""
+    if isinstance(config, TrainConfig):
+        return config
+    if isinstance(config, dict):
+        return TrainConfig(**config)
+    return read_train_config(config)
 
 
 def _read(run_dir: str | Path, which: str) -> tuple[dict, TrainConfig, Path]:

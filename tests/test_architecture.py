@@ -29,6 +29,9 @@ WORKFLOWS = {
     "simulator": {"simulator._batch"},
     "segtrain": {
         "segtrain._train",
+        "segtrain._train_data",
+        "segtrain._resume",
+        "segtrain._run_folder",
         "segtrain._run",
         "segtrain._weights",
         "segtrain._bench",
