@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from segtrain import RECIPE, InferenceConfig, autocast_for, build_model, predict_image
-from segtrain._losses import loss_fn
+from segtrain.training._losses import loss_fn
 
 PARAMS = dict(RECIPE.model_params)
 RECIPES = [

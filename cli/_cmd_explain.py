@@ -6,11 +6,19 @@ from pathlib import Path
 
 import typer
 
+from ._options import Flag, config_options, given
+
+# InferenceConfig fields offered by explain and report (explanations are float32, no TTA).
+RUN_FLAGS = ("tile_px", "overlap_px", "threshold", Flag("checkpoint", ("--which",)), "device")
+
 METHOD_HELP = "gradcam (channel weights) or hirescam (element-wise)."
 
 
 def register(app: typer.Typer) -> None:
+    from segtrain import InferenceConfig
+
     @app.command("explain")
+    @config_options(InferenceConfig, RUN_FLAGS)
     def explain_cmd(
         run: Path = typer.Argument(..., help="Run folder written by `mitoshape train`."),
         images: Path = typer.Argument(None, help="Image or folder of images to explain."),
@@ -28,26 +36,16 @@ def register(app: typer.Typer) -> None:
         faithfulness: bool = typer.Option(
             True, "--faithfulness/--no-faithfulness", help="Deletion curves (slow on big images)."
         ),
-        tile_px: int = typer.Option(256, "--tile-px", help="Tile side in pixels."),
-        overlap_px: int = typer.Option(64, "--overlap-px", help="Overlap between tiles."),
-        threshold: float = typer.Option(0.5, "--threshold", help="Probability -> mask."),
-        which: str = typer.Option("best", "--which", help="best or last checkpoint."),
-        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
         overwrite: bool = typer.Option(
             False, "--overwrite", help="Replace an earlier explain output in OUT."
         ),
+        **options,
     ) -> None:
         """Grad-CAM / HiResCAM heatmaps (TIFF), overlays (PNG), faithfulness, explain.json."""
-        from segtrain import InferenceConfig, Run
+        from segtrain import Run
         from shapelib import InputError
 
-        config = InferenceConfig(
-            checkpoint=which,
-            tile_px=tile_px,
-            overlap_px=overlap_px,
-            threshold=threshold,
-            device=device,
-        )
+        config = InferenceConfig(**given(options))
         if not list_layers and (images is None or out is None):
             raise InputError("explain needs IMAGES and -o OUT (or --list-layers).")
         if list_layers:
@@ -87,6 +85,7 @@ def register(app: typer.Typer) -> None:
                 )
 
     @app.command("report")
+    @config_options(InferenceConfig, RUN_FLAGS)
     def report_cmd(
         run: Path = typer.Argument(..., help="Run folder written by `mitoshape train`."),
         images: Path = typer.Argument(..., help="Image or folder of images."),
@@ -97,27 +96,17 @@ def register(app: typer.Typer) -> None:
         ),
         layer: str = typer.Option(None, "--layer", help="Heatmap layer (default: decoder)."),
         method: str = typer.Option("gradcam", "--method", help=METHOD_HELP),
-        tile_px: int = typer.Option(256, "--tile-px", help="Tile side in pixels."),
-        overlap_px: int = typer.Option(64, "--overlap-px", help="Overlap between tiles."),
-        threshold: float = typer.Option(0.5, "--threshold", help="Probability -> mask."),
-        which: str = typer.Option("best", "--which", help="best or last checkpoint."),
-        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
         overwrite: bool = typer.Option(
             False, "--overwrite", help="Replace an earlier report output in OUT."
         ),
+        **options,
     ) -> None:
         """Per image: input, masks, heatmap, objects by class with a table (um); a summary."""
-        from segtrain import InferenceConfig, Run, report_folder
+        from segtrain import Run, report_folder
 
         from ._progress import progress_bar
 
-        config = InferenceConfig(
-            checkpoint=which,
-            tile_px=tile_px,
-            overlap_px=overlap_px,
-            threshold=threshold,
-            device=device,
-        )
+        config = InferenceConfig(**given(options))
         opened = Run.open(run, config)
         with progress_bar("report") as bar:
             res = report_folder(

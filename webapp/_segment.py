@@ -85,9 +85,10 @@ class Prediction:
     seconds: float
 
 
-def _suggestions(found) -> tuple:
-    """segtrain suggestions (row, col) as the page's (x, y)."""
-    return tuple(Suggestion(int(g.col), int(g.row), float(g.score)) for g in found)
+def _answer(prob, mask, uncertainty, found, t0: float) -> Prediction:
+    """The page's answer of a segtrain state, its suggestions (row, col) as the page's (x, y)."""
+    suggestions = tuple(Suggestion(int(g.col), int(g.row), float(g.score)) for g in found)
+    return Prediction(prob, mask, uncertainty, suggestions, time.perf_counter() - t0)
 
 
 class Segmenter:
@@ -184,27 +185,17 @@ class Segmenter:
         if image.ndim != 2:
             raise InputError(f"segmenting needs a 2D image; got shape {image.shape}.")
         t0 = time.perf_counter()
+        n = self.options.n_suggestions
         with self._lock:
             if not self.uses_clicks:
-                s = self.run.sample(image, samples=self.options.samples)
-                return self._first(s.mean, s.std, t0)
+                seg = self.run.segment(image, samples=self.options.samples, n_suggestions=n)
+                return _answer(seg.probability, seg.mask, seg.uncertainty, seg.suggestions, t0)
             # The zero-click state of an interactive run, and the tab's history from it.
             x = self.run.prepare(image)
-            quiet = self.options.replace(n_suggestions=0)
-            r = self.run.refine(x, (), options=quiet, prepared=True)
-            out = self._first(r.probability, r.uncertainty, t0)
+            r = self.run.refine(x, (), options=self.options, prepared=True)
+            out = _answer(r.probability, r.mask, r.uncertainty, r.suggestions, t0)
             self._remember(out, x)
         return out
-
-    def _first(self, prob: np.ndarray, unc: np.ndarray, t0: float) -> Prediction:
-        found = self.run.suggest(unc, n=self.options.n_suggestions)
-        return Prediction(
-            probability=prob,
-            mask=self.run.mask(prob),
-            uncertainty=unc,
-            suggestions=_suggestions(found),
-            seconds=time.perf_counter() - t0,
-        )
 
     def _remember(self, first: Prediction, x: np.ndarray) -> dict:
         """A tab's history: its normalised image and the state after each click sequence."""
@@ -236,19 +227,11 @@ class Segmenter:
             # From the longest sequence already answered, one click (one window) at a time.
             n = max(k for k in range(len(keys)) if keys[:k] in states)
             state = states[keys[:n]]
-            t0 = time.perf_counter()
+            t0, x, run = time.perf_counter(), tab["x"], self._click_run
             for k in range(n + 1, len(keys) + 1):
                 seq = [SegClick(*c) for c in keys[:k]]
-                r = self._click_run.refine(
-                    tab["x"], seq, state, options=self.options, prepared=True
-                )
-                state = Prediction(
-                    probability=r.probability,
-                    mask=r.mask,
-                    uncertainty=r.uncertainty,
-                    suggestions=_suggestions(r.suggestions),
-                    seconds=time.perf_counter() - t0,
-                )
+                r = run.refine(x, seq, state, options=self.options, prepared=True)
+                state = _answer(r.probability, r.mask, r.uncertainty, r.suggestions, t0)
                 states[keys[:k]] = state
             while len(states) > self.max_states:
                 oldest = next(iter(states))

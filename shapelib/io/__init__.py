@@ -10,6 +10,7 @@ from ._atomic import atomic_path, atomic_write
 from ._config import read_config, to_plain, write_config
 from ._figure import save_figure
 from ._instance_io import (
+    MESH_FILE,
     RELEASED_VOXEL_SIZE_NM,
     is_complete,
     read_instance,
@@ -36,6 +37,7 @@ from ._volume_lazy import LazyVolume, open_volume
 from ._volume_write import write_volume
 
 __all__: list[str] = [
+    "MESH_FILE",
     "RELEASED_VOXEL_SIZE_NM",
     "atomic_path",
     "atomic_write",

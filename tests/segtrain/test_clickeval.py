@@ -21,9 +21,14 @@ from segtrain import (
     summarize_traces,
     uncertainty_quality,
 )
-from segtrain._clickeval import object_crops, run_image_scope, run_object_scope, trace_rows
-from segtrain._clicks import click_settings
-from segtrain._refine import Refinement
+from segtrain.inference._clicks import click_settings
+from segtrain.interactive._clickeval import (
+    object_crops,
+    run_image_scope,
+    run_object_scope,
+    trace_rows,
+)
+from segtrain.interactive._refine import Refinement
 
 from .test_refine import _net, _scene
 

@@ -15,7 +15,7 @@ from segtrain import (
     list_layers,
     predict_image,
 )
-from segtrain._explain import prepare_input, target_mask, tiled_probability
+from segtrain.explain._explain import prepare_input, target_mask, tiled_probability
 from shapelib import InputError
 
 
@@ -201,10 +201,10 @@ def test_a_model_without_gradients_is_one_clear_error():
 
 def test_images_of_another_channel_count():
     net = build_model("unet", {"depth": 1, "width": 2}).eval()
-    with pytest.raises(InputError, match=r"shape \(3, 16, 16\) \(3 channel\(s\)\).*takes 1 input"):
+    with pytest.raises(InputError, match=r"shape \(3, 16, 16\) \(3 channel\(s\)\).*takes 1 image"):
         prepare_input(net, np.zeros((3, 16, 16)), where="rgb.tif")
     two = build_model("unet", {"depth": 1, "width": 2, "in_channels": 2}).eval()
-    with pytest.raises(InputError, match=r"takes 2 input channel\(s\): pass \(2, Y, X\)"):
+    with pytest.raises(InputError, match=r"takes 2 image channel\(s\): pass \(2, Y, X\)"):
         prepare_input(two, np.zeros((16, 16)))
     image = np.random.default_rng(0).random((2, 24, 24))
     ex = explain_image(two, image, InferenceConfig(tile_px=24, overlap_px=0))
@@ -213,7 +213,7 @@ def test_images_of_another_channel_count():
 
 def test_an_interactive_prob_unet_is_explained_on_its_mean_output_without_clicks():
     from segtrain import ClickConfig, explain_image
-    from segtrain._clicks import mark_interactive
+    from segtrain.inference._clicks import mark_interactive
 
     net = build_model("prob_unet", {"depth": 2, "width": 4, "in_channels": 4}).eval()
     mark_interactive(net, ClickConfig())

@@ -20,7 +20,7 @@ from segtrain import (
     run_layers,
     train,
 )
-from segtrain._morphology import QuantifyParams
+from segtrain.evaluate._morphology import QuantifyParams
 from shapelib.io import OutputExistsError, read_tiff, write_tiff
 from tests.segtrain._tiny import disks, write_pairs
 

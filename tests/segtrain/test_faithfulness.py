@@ -5,10 +5,15 @@ import pytest
 import torch
 
 from segtrain import InferenceConfig, build_model, explain_image, measure_faithfulness
-from segtrain._augment import normalize_percentile
-from segtrain._explain import tiled_probability
-from segtrain._faithfulness import blur_sigma_for, deletion_curve, deletion_order, mass_in_mask
-from segtrain._train import loss_fn
+from segtrain.explain._explain import tiled_probability
+from segtrain.explain._faithfulness import (
+    blur_sigma_for,
+    deletion_curve,
+    deletion_order,
+    mass_in_mask,
+)
+from segtrain.inference._normalise import normalize_percentile
+from segtrain.training._losses import loss_fn
 from tests.segtrain._tiny import disks
 
 

@@ -21,10 +21,10 @@ from segtrain import (
     refine,
     train,
 )
-from segtrain._clicks import click_settings, mark_interactive
-from segtrain._data import Batch
-from segtrain._feedback import add_feedback
+from segtrain.inference._clicks import click_settings, mark_interactive
 from segtrain.io import load_checkpoint, read_run_config, write_run_config
+from segtrain.training._data import Batch
+from segtrain.training._feedback import add_feedback
 from shapelib import InputError
 
 from ._tiny import disks, write_pairs
@@ -32,7 +32,7 @@ from ._tiny import disks, write_pairs
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    from segtrain._device import torch_threads
+    from segtrain.inference._device import torch_threads
 
     with torch_threads(1):
         yield
@@ -165,7 +165,7 @@ def test_a_trained_interactive_network_follows_a_positive_click(tmp_path):
 @pytest.mark.parametrize("name", ["unet", "attention_res_unet", "efficientnet_unet", "prob_unet"])
 def test_an_interactive_network_started_from_a_plain_one_predicts_as_it_does(name):
     """Zero weights for the click channels: with any clicks, at first the same output."""
-    from segtrain._clicks import load_plain_weights
+    from segtrain.inference._clicks import load_plain_weights
 
     # width 8: at width 4 attention_res_unet's first block would switch from a 1x1 shortcut to
     # the identity when the input grows to 4 channels (another architecture, refused)

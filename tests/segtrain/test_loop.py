@@ -5,11 +5,11 @@ import numpy as np
 import torch
 
 from segtrain import DataSource, TrainConfig
-from segtrain._batches import training_data
-from segtrain._holdout import split_holdout
-from segtrain._loop import LoopState, TrainLoop
-from segtrain._resume import start_training
 from segtrain.io import LabeledImage
+from segtrain.training._batches import training_data
+from segtrain.training._holdout import split_holdout
+from segtrain.training._loop import LoopState, TrainLoop
+from segtrain.workflows._resume import start_training
 
 from ._tiny import disks
 

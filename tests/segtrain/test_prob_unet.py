@@ -16,7 +16,7 @@ from segtrain import (
     sample_prediction,
     train,
 )
-from segtrain._losses import compute_loss
+from segtrain.training._losses import compute_loss
 from shapelib import InputError
 
 from ._tiny import disks, write_pairs
@@ -25,7 +25,7 @@ from ._tiny import disks, write_pairs
 @pytest.fixture(autouse=True)
 def one_thread():
     """Tiny networks run faster on one thread (and on a busy machine much faster)."""
-    from segtrain._device import torch_threads
+    from segtrain.inference._device import torch_threads
 
     with torch_threads(1):
         yield
@@ -52,7 +52,7 @@ def test_forward_is_the_mean_of_fixed_latent_draws_and_the_loss_has_a_kl():
     torch.testing.assert_close(torch.sigmoid(logits), per.mean(0), atol=1e-5, rtol=1e-4)
     assert torch.allclose(net.mean_eps.mean(0), torch.zeros(6), atol=1e-6)  # antithetic pairs
     # The elbo loss: a posterior sample's BCE plus beta x KL, differentiable.
-    from segtrain._data import Batch
+    from segtrain.training._data import Batch
 
     net.train()
     batch = Batch(image=torch.randn(2, 1, 32, 32), mask=(torch.rand(2, 1, 32, 32) > 0.5).float())

@@ -15,14 +15,14 @@ from segtrain import (
     predict_image,
     refine,
 )
-from segtrain._clicks import mark_interactive
-from segtrain._refine import click_window
+from segtrain.inference._clicks import mark_interactive
+from segtrain.interactive._refine import click_window
 from shapelib import InputError
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    from segtrain._device import torch_threads
+    from segtrain.inference._device import torch_threads
 
     with torch_threads(1):
         yield

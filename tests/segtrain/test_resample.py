@@ -264,7 +264,7 @@ def test_samples_are_resampled_back_to_the_input_pixels(tmp_path):
     small = run.sample(zoom_planes(img, (0.5, 0.5)), samples=4, rng=seed)
     assert small.mean.shape == (20, 20)
     s = run.sample(img, samples=4, rng=seed, zoom=(0.5, 0.5))
-    suggestions = run.suggest(s.std)
+    suggestions = run.segment(img, samples=4, rng=seed, zoom=(0.5, 0.5)).suggestions
     back = unzoom_probabilities(small.samples, (40, 40))
     np.testing.assert_array_equal(s.samples, back)
     np.testing.assert_allclose(prob.data, back.mean(0), atol=1e-6)

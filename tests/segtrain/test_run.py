@@ -60,15 +60,24 @@ def test_open_reads_the_run_once_with_everything_a_prediction_needs(run_dir):
     np.testing.assert_array_equal(prob, want)
     plain = predict_image(net, image, TILES, normalize=tuple(cfg.normalize_percentiles))
     assert np.abs(plain - prob).max() > 0  # the flips do change it
-    # mask thresholds at the config's threshold, and cleans up with sizes.
-    np.testing.assert_array_equal(run.mask(prob), (prob >= 0.4).astype(np.uint8))
+    # segment: the probability and its mask at the config's threshold, cleaned up with sizes.
+    seg = run.segment(image)
+    np.testing.assert_array_equal(seg.probability, prob)
+    np.testing.assert_array_equal(seg.mask, (prob >= 0.4).astype(np.uint8))
+    assert seg.uncertainty is None and seg.suggestions == ()
     cleaned = postprocess_mask(prob, threshold=0.4, min_size_px=30, max_hole_px=5)
-    np.testing.assert_array_equal(run.mask(prob, sizes=(30, 5)), cleaned)
+    np.testing.assert_array_equal(run.segment(image, sizes=(30, 5)).mask, cleaned)
+    # With samples: their mean, their spread and the clicks it suggests (flips here).
+    sampled = run.segment(image, samples=4)
+    flips = run.sample(image, samples=4)
+    np.testing.assert_array_equal(sampled.probability, flips.mean)
+    np.testing.assert_array_equal(sampled.uncertainty, flips.std)
+    assert 1 <= len(sampled.suggestions) <= 3
     # A stack is predicted slice by slice.
     stack = np.stack([image, image[::-1].copy()])
-    both = run.predict(stack)
-    np.testing.assert_array_equal(both[0], prob)
-    assert run.mask(both).shape == stack.shape
+    both = run.segment(stack)
+    np.testing.assert_array_equal(both.probability[0], prob)
+    assert both.mask.shape == stack.shape
 
 
 def test_from_checkpoint_and_from_model_give_the_same_run(run_dir):

@@ -163,7 +163,7 @@ def test_fine_tune_from_another_run(tmp_path):
 
 
 def _flat_validation(monkeypatch, train_iou=0.5, val_iou=0.5):
-    import segtrain._loop as tr
+    import segtrain.training._loop as tr
 
     flat = {"train_iou": train_iou, "val_loss": 1.0, "val_dice": 0.5, "val_iou": val_iou}
     monkeypatch.setattr(tr, "validate", lambda *a, **k: dict(flat))
