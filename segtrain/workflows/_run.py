@@ -1,5 +1,6 @@
 """A trained run, opened once (`Run`): its network on a device, its training config, how it
 predicts (`InferenceConfig`), its normalisation, clicks, pixel size and post-processing; with
+`Run.segment` (probability, mask and, with samples, uncertainty and suggested clicks),
 `Run.predict`, `Run.sample`, `Run.refine` and `Run.explain`. Every workflow, the benchmarks and
 the faces take a `Run`, so a run folder is read in one place.
 
