@@ -34,9 +34,9 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lucchi_pp" / "
 
 
 def _label(run: Path, seen: set[str]) -> str:
-    from segtrain import load_run
+    from segtrain import read_train_config
 
-    _, cfg = load_run(run)
+    cfg = read_train_config(run)
     label = cfg.model
     k = 2
     while label in seen:
@@ -83,7 +83,7 @@ def main() -> None:
     import pandas as pd
     import torch
 
-    from segtrain import explain_folder
+    from segtrain import DeletionConfig, InferenceConfig, Run, explain_folder
     from segtrain.io import list_images, read_scaled_image, write_tiff
 
     torch.set_num_threads(args.threads)
@@ -100,19 +100,18 @@ def main() -> None:
             write_tiff(crops[-1], crop, pixel_size_nm=img.pixel_size_nm)
         files = crops
     tables, timings, seen = [], {}, set()
+    config = InferenceConfig(tile_px=args.tile, overlap_px=args.overlap, device="cpu")
     for run in args.runs:
         label = _label(run, seen)
+        opened = Run.open(run, config)
         for f in files:
             t0 = time.perf_counter()
             res = explain_folder(
-                run,
+                opened,
                 f,
                 args.out / label / f.stem,
                 methods=("gradcam", "hirescam"),
-                tile_px=args.tile,
-                overlap_px=args.overlap,
-                n_random=args.n_random,
-                device="cpu",
+                deletion=DeletionConfig(n_random=args.n_random),
                 overwrite=True,
             )
             timings[f"{label}/{f.stem}"] = time.perf_counter() - t0

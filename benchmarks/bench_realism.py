@@ -133,7 +133,7 @@ def main(argv=None) -> None:
         print(f"| {name} | {s.auc:.3f} +- {s.auc_std:.3f} | "
               f"{', '.join(f'{x:.3f}' for x in s.fold_aucs)} |")  # fmt: skip
     # the noise curve of each set against the real one, at equal means (overlapping range)
-    from segtrain._realism_figure import mosaic
+    from segtrain.figures._realism import mosaic
     from shapelib import InputError
     from simulator import mean_variance
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from segtrain import RECIPE, autocast_for, build_model, predict_image
-from segtrain._losses import loss_fn
+from segtrain import RECIPE, InferenceConfig, autocast_for, build_model, predict_image
+from segtrain.training._losses import loss_fn
 
 PARAMS = dict(RECIPE.model_params)
 RECIPES = [
@@ -68,9 +68,10 @@ def predict_speed(name: str) -> float:
     if RECIPE.amp:  # channels_last goes with autocast, as in training and prediction
         net = net.to(memory_format=torch.channels_last)
     img = np.random.default_rng(0).random((768, 1024)).astype(np.float32)
-    predict_image(net, img[:256, :256], tile_px=256, overlap_px=64, amp=RECIPE.amp)  # warm-up
+    config = InferenceConfig(tile_px=256, overlap_px=64, amp=RECIPE.amp)
+    predict_image(net, img[:256, :256], config)  # warm-up
     t0 = time.perf_counter()
-    predict_image(net, img, tile_px=256, overlap_px=64, amp=RECIPE.amp)
+    predict_image(net, img, config)
     return img.size / 1e6 / (time.perf_counter() - t0)
 
 

@@ -60,20 +60,18 @@ def sources(folder: Path) -> list[dict]:
     ]
 
 
-def evaluate(run: Path, folder: Path, context: int, tile_px: int):
-    """Per-slice evaluation of every test stack (the label volume's slices as truth)."""
-    from segtrain import evaluate_images, load_run, predict_stack
+def evaluate(run: Path, folder: Path, tile_px: int):
+    """Per-slice evaluation of every test stack (the label volume's slices as truth), each slice
+    with the run's context."""
+    from segtrain import InferenceConfig, Run, evaluate_images
     from segtrain.io import read_scaled_image
 
-    net, cfg = load_run(run)
+    opened = Run.open(run, InferenceConfig(tile_px=tile_px, overlap_px=tile_px // 8, amp=False))
     rows = []
     for src in sources(folder):
         stack = read_scaled_image(src["path"]).data
         labels = read_scaled_image(src["label_path"]).data
-        norm = cfg.normalization
-        prob = predict_stack(
-            net, stack, context=context, tile_px=tile_px, overlap_px=tile_px // 8, normalize=norm
-        )
+        prob = opened.predict(stack, where=src["name"])
         for z in range(stack.shape[0]):
             rows.append((f"{src['name']}_z{z:03d}", prob[z], None, labels[z] > 0, labels[z]))
     return evaluate_images(rows).summary
@@ -174,7 +172,7 @@ def main() -> None:
                 fields |= {"max_steps": 2, "val_every": 2, "batch_size": 2,
                            "model_params": TINY[args.model]}  # fmt: skip
             run = train(TrainConfig(**fields), overwrite=True)
-            s = evaluate(run, paths["test"], context, tile_px=min(512, args.size))
+            s = evaluate(run, paths["test"], tile_px=min(512, args.size))
             rows.append({"context_slices": context, "seed": seed, **s})
     per_seed = pd.DataFrame(rows)
     text = write_table(per_seed, args.out)

@@ -123,23 +123,33 @@ def evaluate(args, runs: dict[str, Path], test: Path, out: Path) -> dict:
 
     res = {}
     clicks = 2 if args.smoke else 20
-    common = dict(samples=2 if args.smoke else 16, num_threads=args.eval_threads, overwrite=True)
-    for name, run in runs.items():
+    # The code behind `mitoshape clicks`: 512 px tiles, float32 (bf16-trained runs too).
+    config = segtrain.InferenceConfig(tile_px=512, amp=False, threads=args.eval_threads)
+    options = segtrain.RefineConfig(samples=2 if args.smoke else 16)
+    users = {
+        "none": segtrain.SimulatedUser(max_clicks=0, scopes=("image", "object")),
+        "image": segtrain.SimulatedUser(max_clicks=clicks, clickers=("uncertainty", "error")),
+        "object": segtrain.SimulatedUser(
+            max_clicks=clicks, clickers=("uncertainty", "error"), scopes=("object",), stop_iou=0.95
+        ),
+    }
+    for name, run_dir in runs.items():
         if name not in args.runs:
             continue
         t0 = time.perf_counter()
-        if not RUNS[name]["interactive"]:
-            r = segtrain.clicks_folder(run, test, out / f"{name}_none", max_clicks=0,
-                                       scopes=("image", "object"), **common)  # fmt: skip
-            res[name] = {"none": r}
-        else:
-            img = segtrain.clicks_folder(run, test, out / f"{name}_image", max_clicks=clicks,
-                                         clickers=("uncertainty", "error"), scopes=("image",),
-                                         **common)  # fmt: skip
-            obj = segtrain.clicks_folder(run, test, out / f"{name}_object", max_clicks=clicks,
-                                         clickers=("uncertainty", "error"), scopes=("object",),
-                                         stop_iou=0.95, **common)  # fmt: skip
-            res[name] = {"image": img, "object": obj}
+        run = segtrain.Run.open(run_dir, config)
+        kinds = ("image", "object") if RUNS[name]["interactive"] else ("none",)
+        res[name] = {
+            kind: segtrain.clicks_folder(
+                run,
+                test,
+                out / f"{name}_{kind}",
+                user=users[kind],
+                options=options,
+                overwrite=True,
+            )
+            for kind in kinds
+        }
         print(f"evaluated {name} in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
     return res
 
@@ -172,23 +182,22 @@ def timing(run: Path, test: Path, *, n_clicks: int = 10) -> list[dict]:
     import segtrain
     from segtrain import io
 
-    net, cfg = segtrain.load_run(run)
-    net = net.to(memory_format=torch.channels_last)
+    opened = segtrain.Run.open(run, segtrain.InferenceConfig(tile_px=512, amp=False))
     item = io.read_pairs_folder(test)[0]
-    x = segtrain.prepare_image(net, item.image, normalize=cfg.normalization)
+    x = opened.prepare(item.image)
     rows = []
     for threads in (1, 2):
+        here = opened.with_config(opened.config.replace(threads=threads))
         with torch.inference_mode(), segtrain.torch_threads(threads):
             load0 = os.getloadavg()[0]
-            state = segtrain.refine_input(net, x, (), tile_px=512)
+            state = here.refine(x, (), prepared=True)
             first_s = state.seconds
             secs = []
             for _ in range(n_clicks):
                 c = segtrain.next_click(state.mask, item.mask, clicks=state.clicks)
                 if c is None:
                     break
-                state = segtrain.refine_input(net, x, (*state.clicks, c), state.probability,
-                                              prev_uncertainty=state.uncertainty)  # fmt: skip
+                state = here.refine(x, (*state.clicks, c), state, prepared=True)
                 secs.append(state.seconds)
         rows.append({"threads": threads, "image": f"{item.name} {item.image.shape}",
                      "first_prediction_s": round(first_s, 2),

@@ -6,11 +6,19 @@ from pathlib import Path
 
 import typer
 
+from ._options import Flag, config_options, given
+
+# InferenceConfig fields offered by explain and report (explanations are float32, no TTA).
+RUN_FLAGS = ("tile_px", "overlap_px", "threshold", Flag("checkpoint", ("--which",)), "device")
+
 METHOD_HELP = "gradcam (channel weights) or hirescam (element-wise)."
 
 
 def register(app: typer.Typer) -> None:
+    from segtrain import InferenceConfig
+
     @app.command("explain")
+    @config_options(InferenceConfig, RUN_FLAGS)
     def explain_cmd(
         run: Path = typer.Argument(..., help="Run folder written by `mitoshape train`."),
         images: Path = typer.Argument(None, help="Image or folder of images to explain."),
@@ -28,39 +36,44 @@ def register(app: typer.Typer) -> None:
         faithfulness: bool = typer.Option(
             True, "--faithfulness/--no-faithfulness", help="Deletion curves (slow on big images)."
         ),
-        tile_px: int = typer.Option(256, "--tile-px", help="Tile side in pixels."),
-        overlap_px: int = typer.Option(64, "--overlap-px", help="Overlap between tiles."),
-        threshold: float = typer.Option(0.5, "--threshold", help="Probability -> mask."),
-        which: str = typer.Option("best", "--which", help="best or last checkpoint."),
-        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
         overwrite: bool = typer.Option(
             False, "--overwrite", help="Replace an earlier explain output in OUT."
         ),
+        **options,
     ) -> None:
         """Grad-CAM / HiResCAM heatmaps (TIFF), overlays (PNG), faithfulness, explain.json."""
+        from segtrain import Run
         from shapelib import InputError
 
+        config = InferenceConfig(**given(options))
+        if not list_layers and (images is None or out is None):
+            raise InputError("explain needs IMAGES and -o OUT (or --list-layers).")
         if list_layers:
             from segtrain import run_layers
 
-            name, infos, defaults = run_layers(run, which=which)
+            name, infos, defaults = run_layers(Run.open(run, config))
             typer.echo(f"{name}: {len(infos)} layers (forward order; * = default)")
             for i in infos:
                 mark = "*" if i.name in defaults else " "
                 typer.echo(f"{mark} {i.name:32s} {i.kind:18s} {i.channels:5d} ch  1/{i.stride} res")
             return
-        if images is None or out is None:
-            raise InputError("explain needs IMAGES and -o OUT (or --list-layers).")
         from segtrain import explain_folder
 
         from ._progress import progress_bar
 
+        opened = Run.open(run, config)
         with progress_bar("explain") as bar:
             res = explain_folder(
-                run, images, out, layers=layer or None, methods=(method,), object_id=object_id,
-                faithfulness=faithfulness, which=which, tile_px=tile_px, overlap_px=overlap_px,
-                threshold=threshold, device=device, overwrite=overwrite, progress=bar.update,
-            )  # fmt: skip
+                opened,
+                images,
+                out,
+                layers=layer or None,
+                methods=(method,),
+                object_id=object_id,
+                faithfulness=faithfulness,
+                overwrite=overwrite,
+                progress=bar.update,
+            )
         typer.echo(f"wrote {res.out}/heatmaps, overlays and explain.json")
         if res.summary is not None and len(res.summary):
             for r in res.summary.itertuples():
@@ -72,6 +85,7 @@ def register(app: typer.Typer) -> None:
                 )
 
     @app.command("report")
+    @config_options(InferenceConfig, RUN_FLAGS)
     def report_cmd(
         run: Path = typer.Argument(..., help="Run folder written by `mitoshape train`."),
         images: Path = typer.Argument(..., help="Image or folder of images."),
@@ -82,26 +96,30 @@ def register(app: typer.Typer) -> None:
         ),
         layer: str = typer.Option(None, "--layer", help="Heatmap layer (default: decoder)."),
         method: str = typer.Option("gradcam", "--method", help=METHOD_HELP),
-        tile_px: int = typer.Option(256, "--tile-px", help="Tile side in pixels."),
-        overlap_px: int = typer.Option(64, "--overlap-px", help="Overlap between tiles."),
-        threshold: float = typer.Option(0.5, "--threshold", help="Probability -> mask."),
-        which: str = typer.Option("best", "--which", help="best or last checkpoint."),
-        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
         overwrite: bool = typer.Option(
             False, "--overwrite", help="Replace an earlier report output in OUT."
         ),
+        **options,
     ) -> None:
         """Per image: input, masks, heatmap, objects by class with a table (um); a summary."""
-        from segtrain import report_folder
+        from segtrain import Run, report_folder
 
         from ._progress import progress_bar
 
+        config = InferenceConfig(**given(options))
+        opened = Run.open(run, config)
         with progress_bar("report") as bar:
             res = report_folder(
-                run, images, out, gt=gt, pixel_size_nm=pixel_size_nm, layer=layer, method=method,
-                which=which, tile_px=tile_px, overlap_px=overlap_px, threshold=threshold,
-                device=device, overwrite=overwrite, progress=bar.update,
-            )  # fmt: skip
+                opened,
+                images,
+                out,
+                gt=gt,
+                pixel_size_nm=pixel_size_nm,
+                layer=layer,
+                method=method,
+                overwrite=overwrite,
+                progress=bar.update,
+            )
         per = res.per_image
         typer.echo(
             f"{len(per)} images, {int(per['count'].sum())} objects; wrote {res.out}/figures, "

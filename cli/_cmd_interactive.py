@@ -6,9 +6,24 @@ from pathlib import Path
 
 import typer
 
+from ._options import Flag, config_options, given
+
+# InferenceConfig fields offered by refine and clicks (they predict on 512 px tiles in float32,
+# whatever the run was trained in).
+RUN_FLAGS = (Flag("threads"), Flag("checkpoint", ("--which",)), "device")
+
+
+def _config(options: dict):
+    from segtrain import InferenceConfig
+
+    return InferenceConfig(**{"tile_px": 512, "amp": False, **given(options)})
+
 
 def register(app: typer.Typer) -> None:
+    from segtrain import InferenceConfig
+
     @app.command("refine")
+    @config_options(InferenceConfig, RUN_FLAGS)
     def refine_cmd(
         run: Path = typer.Argument(..., help="Interactive run folder (train --interactive)."),
         image: Path = typer.Argument(..., help="Image to refine (TIFF or PNG)."),
@@ -26,24 +41,26 @@ def register(app: typer.Typer) -> None:
         enforce_px: int = typer.Option(
             3, "--enforce-px", min=0, help="Radius around each click set to its label (0: off)."
         ),
-        threads: int = typer.Option(
-            None, "--threads", help="torch CPU threads. (default: torch's, all cores)"
-        ),
-        which: str = typer.Option("best", "--which", help="best or last checkpoint."),
-        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
         overwrite: bool = typer.Option(
             False, "--overwrite", help="Replace an earlier refine output in OUT."
         ),
+        **options,
     ) -> None:
         """The mask, probability and uncertainty after the clicks, and the next suggestions."""
-        from segtrain import parse_click, refine_image
+        from segtrain import RefineConfig, Run, parse_click, refine_image
 
         given = [parse_click(c) for c in click or []]
+        opened = Run.open(run, _config(options))
+        window = RefineConfig(samples=samples, window_px=window_px, enforce_px=enforce_px)
         res = refine_image(
-            run, image, out, clicks=given, clicks_csv=clicks, samples=samples,
-            window_px=window_px, enforce_px=enforce_px, which=which, device=device,
-            num_threads=threads, overwrite=overwrite,
-        )  # fmt: skip
+            opened,
+            image,
+            out,
+            clicks=given,
+            clicks_csv=clicks,
+            options=window,
+            overwrite=overwrite,
+        )
         r = res.refinement
         typer.echo(
             f"{len(r.clicks)} click(s) in {r.seconds:.2f} s; foreground {r.mask.mean():.3f} of "
@@ -53,6 +70,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  next: row {s.row} col {s.col} (score {s.score:.3g})")
 
     @app.command("clicks")
+    @config_options(InferenceConfig, RUN_FLAGS)
     def clicks_cmd(
         run: Path = typer.Argument(
             ..., help="Run folder (interactive, or any with --max-clicks 0)."
@@ -77,27 +95,32 @@ def register(app: typer.Typer) -> None:
         stop_iou: float = typer.Option(
             None, "--stop-iou", help="Stop a user once its IoU reaches this. (default: never)"
         ),
-        threads: int = typer.Option(
-            None, "--threads", help="torch CPU threads. (default: torch's, all cores)"
-        ),
-        which: str = typer.Option("best", "--which", help="best or last checkpoint."),
-        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or mps."),
         overwrite: bool = typer.Option(
             False, "--overwrite", help="Replace an earlier clicks output in OUT."
         ),
+        **options,
     ) -> None:
         """Simulated-user evaluation: IoU per click, mIoU@k, NoC@85/90/95, uncertainty AUROC."""
-        from segtrain import clicks_folder
+        from segtrain import RefineConfig, Run, SimulatedUser, clicks_folder
 
         from ._progress import progress_bar
 
+        user = SimulatedUser(
+            max_clicks=max_clicks,
+            clickers=tuple(clicker or ("error", "uncertainty")),
+            scopes=tuple(scope or ("image",)),
+            stop_iou=stop_iou,
+        )
+        opened = Run.open(run, _config(options))
         with progress_bar("clicks") as bar:
             res = clicks_folder(
-                run, data, out, max_clicks=max_clicks,
-                clickers=tuple(clicker or ("error", "uncertainty")),
-                scopes=tuple(scope or ("image",)), samples=samples, stop_iou=stop_iou,
-                which=which, device=device, num_threads=threads, overwrite=overwrite,
+                opened,
+                data,
+                out,
+                user=user,
+                options=RefineConfig(samples=samples),
+                overwrite=overwrite,
                 progress=bar.update,
-            )  # fmt: skip
+            )
         typer.echo((res.out / "summary.md").read_text().rstrip())
         typer.echo(f"wrote {res.out}/clicks.csv, summary.csv, miou.png, uncertainty.csv")

@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
         fit_cfg = FitConfig(
             rounds=rounds,
             images_per_round=images_per_round,
-            size_px=min(max(sizes[len(sizes) // 2], 32), 1024),
+            size_px=min(max(sizes[len(sizes) // 2], 32), 256),
         )
         total = images_per_round * (rounds + 1)
         with progress_bar("fitting scenes", total) as bar:

@@ -65,4 +65,16 @@ __all__ = [
     "xyz_to_zyx",
     "zyx_to_xyz",
 ]
-__version__ = "0.1.0"
+
+
+def _version() -> str:
+    """The distribution's version: pyproject.toml's, as installed (the one place it is kept)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mitoshape")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+__version__ = _version()

@@ -32,6 +32,7 @@ from ._image import simulate_shape, view_names
 from ._scene import SceneConfig, SceneShape, render_scene
 from ._seeds import stream
 from ._sheet import contact_sheet_figure
+from .io import DATASET_FILE
 
 __all__ = ["write_simulations", "write_dataset", "view_file_name"]
 
@@ -265,7 +266,7 @@ def write_dataset(
             progress(k + 1, n)
     classes = sorted({o["class"] for e in entries for o in e["objects"]})
     write_config(
-        guard.path("dataset.json"),
+        guard.path(DATASET_FILE),
         {
             "microscope": microscope.model_dump(mode="json"),
             "scene": cfg.model_dump(mode="json"),

@@ -56,7 +56,13 @@ class FitConfig(BaseModel):
 
     rounds: int = Field(4, ge=1, le=20, description="rounds of render, measure, update")
     images_per_round: int = Field(16, ge=2, le=1000, description="scenes rendered per round")
-    size_px: int = Field(256, ge=32, le=4096, description="side of the rendered scenes, px")
+    size_px: int = Field(
+        256,
+        ge=32,
+        le=4096,
+        description="side of the rendered scenes, px; larger real images are measured in "
+        "fields of this side",
+    )
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,22 @@ class SceneFit:
             }
         )
         return rows
+
+
+def _fields(images, names, size_px: int):
+    """Each real image as fields of the rendered scenes' size (a large image in tiles; the
+    remainder under half a field is left out), so both sides are measured alike."""
+    for x, n in zip(images, names, strict=True):
+        x = np.asarray(x)
+        h, w = x.shape[-2:]
+        ny, nx = max(1, round(h / size_px)), max(1, round(w / size_px))
+        if ny * nx == 1:
+            yield n, x
+            continue
+        th, tw = h // ny, w // nx
+        for i in range(ny):
+            for j in range(nx):
+                yield f"{n}[{i},{j}]", x[i * th : (i + 1) * th, j * tw : (j + 1) * tw]
 
 
 def _lit(rows: Sequence[dict]) -> list[dict]:
@@ -184,7 +206,7 @@ def fit_scene(
     names = list(names) if names is not None else [f"image_{k}" for k in range(len(images))]
     real = [
         {"name": n, **field_stats(x, pixel_size_nm=a, fwhm_nm=fwhm).as_dict()}
-        for n, x in zip(names, images, strict=True)
+        for n, x in _fields(images, names, cfg.size_px)
     ]
     if not _lit(real):
         raise InputError(

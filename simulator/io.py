@@ -37,6 +37,10 @@ from ._presets import get_preset
 from ._scene import SceneShape
 
 __all__ = [
+    "DATASET_FILE",
+    "DatasetImage",
+    "DatasetInfo",
+    "read_dataset_info",
     "read_shapes",
     "read_microscope",
     "read_camera",
@@ -56,6 +60,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# What `write_dataset` writes beside a dataset's images: the microscope, the scene and each
+# image's objects (read back with `read_dataset_info`).
+DATASET_FILE = "dataset.json"
 
 # Former names of the shared writers (the same objects as shapelib.io's).
 write_yaml = write_config
@@ -265,3 +273,62 @@ def read_real_images(
     if len(set(sizes)) > 1:
         logger.info("real images of %d sizes (fine: each is measured on its own)", len(set(sizes)))
     return RealImages(names, images, float(pixel_size_nm), sizes)
+
+
+@dataclass(frozen=True)
+class DatasetImage:
+    """One image of a dataset: its file name and its objects (dicts with id, class, ...)."""
+
+    name: str
+    objects: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What ``dataset.json`` says of a simulator dataset (`write_dataset`).
+
+    Attributes
+    ----------
+    n : int or None, images
+    pixel_size_nm, z_step_nm : float or None
+    classes : list of str, the shape classes drawn
+    seed : int or None
+    microscope : str or None, the microscope's name
+    images : tuple of DatasetImage
+    """
+
+    n: int | None
+    pixel_size_nm: float | None
+    z_step_nm: float | None
+    classes: list
+    seed: int | None
+    microscope: str | None
+    images: tuple[DatasetImage, ...]
+
+
+def read_dataset_info(folder: str | Path) -> DatasetInfo | None:
+    """The ``dataset.json`` of a dataset folder written by `write_dataset`; None when the
+    folder has none (a plain folder of images and masks)."""
+    path = Path(folder) / DATASET_FILE
+    if not path.is_file():
+        return None
+    info = read_config(path)
+    try:
+        images = tuple(
+            DatasetImage(str(e["name"]), tuple(e.get("objects") or ()))
+            for e in info.get("images", [])
+        )
+    except (KeyError, TypeError, AttributeError):
+        raise InputError(
+            f"{path} lists images without a name; it was not written by `mitoshape dataset`. "
+            "Remove it, or write the dataset again."
+        ) from None
+    return DatasetInfo(
+        n=info.get("n"),
+        pixel_size_nm=info.get("pixel_size_nm"),
+        z_step_nm=info.get("z_step_nm"),
+        classes=list(info.get("classes") or []),
+        seed=info.get("seed"),
+        microscope=(info.get("microscope") or {}).get("name"),
+        images=images,
+    )

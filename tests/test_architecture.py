@@ -4,6 +4,10 @@
   module level or inside a function: a circle hidden in a function is still a circle).
 - Packages import one way: cli -> webapp -> segtrain -> simulator -> shapelib.
 - Inside a package, compute modules never import the package's io modules or its workflows.
+  The layers are read from the layout: a module under an ``io`` folder is io, one under a
+  ``workflows`` folder a workflow, any other compute (shapelib and simulator, flat still,
+  name their few workflow modules below). segtrain's sub-packages import one way too, in the
+  order its ``__init__.py`` declares them.
 - shapelib and simulator never import torch at module level.
 - Library code never switches the matplotlib backend or uses pyplot (figures are Figures).
 - The web app is a face: cli reaches it only through `serve`; its route handlers import no
@@ -22,23 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 ORDER = ["shapelib", "simulator", "segtrain", "webapp", "cli"]
 PACKAGES = [p for p in ORDER if (ROOT / p / "__init__.py").is_file()]
 
-# Workflow modules: they run folders or libraries through several steps and may use io.
-# Every module that is neither io nor listed here is compute.
-WORKFLOWS = {
+# Workflow modules of the packages that keep them beside their compute modules (no
+# ``workflows`` folder yet): they run folders or libraries through several steps and may use io.
+FLAT_WORKFLOWS = {
     "shapelib": {"shapelib._library", "shapelib._summary"},
     "simulator": {"simulator._batch"},
-    "segtrain": {
-        "segtrain._train",
-        "segtrain._run",
-        "segtrain._bench",
-        "segtrain._round",
-        "segtrain._workflow",
-        "segtrain._pixel_sizes",
-        "segtrain._quantify_folders",
-        "segtrain._explain_folders",
-        "segtrain._report_folders",
-        "segtrain._interactive_folders",
-    },
 }
 
 
@@ -111,10 +103,85 @@ def _is_io(mod: str) -> bool:
     return any(p == "io" or p.startswith("_io") for p in parts[1:])
 
 
+def _is_workflow(mod: str) -> bool:
+    """A module under a ``workflows`` folder (or named by a flat package)."""
+    pkg = mod.split(".")[0]
+    return "workflows" in mod.split(".")[1:] or mod in FLAT_WORKFLOWS.get(pkg, set())
+
+
+WORKFLOWS = {pkg: {m for m in MODULES if m.split(".")[0] == pkg and _is_workflow(m)}
+             for pkg in PACKAGES}  # fmt: skip
+
+
 def test_the_graph_sees_the_packages():
     assert PACKAGES[:3] == ["shapelib", "simulator", "segtrain"]
     assert len(MODULES) > 40
     assert sum(len(v) for v in GRAPH.values()) > 50
+    # The layout names segtrain's workflows; the model registry and segtrain's names are
+    # plain imports the graph sees.
+    assert {"segtrain.workflows._train", "segtrain.workflows._run"} <= WORKFLOWS["segtrain"]
+    assert all(m.split(".")[1] == "workflows" for m in WORKFLOWS["segtrain"])
+    registry = {t for t, _, _ in GRAPH["segtrain.models._registry"]}
+    assert {"segtrain.models._unet", "segtrain.models._prob_unet"} <= registry
+    top = {t for t, _, _ in GRAPH["segtrain"]}
+    assert {"segtrain.workflows", "segtrain.training", "segtrain.inference"} <= top
+
+
+def _segtrain_layers() -> list[str]:
+    """segtrain's sub-packages, lowest first: the order of its ``__init__.py`` block."""
+    tree = ast.parse((ROOT / "segtrain" / "__init__.py").read_text(encoding="utf-8"))
+    blocks = [n for n in tree.body if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n)]
+    block = blocks[0]
+    return [n.module for n in block.body if isinstance(n, ast.ImportFrom)]
+
+
+def test_segtrain_sub_packages_import_one_way():
+    layers = _segtrain_layers()
+    subs = {p.name for p in (ROOT / "segtrain").iterdir() if (p / "__init__.py").is_file()}
+    assert subs == set(layers), "every sub-package of segtrain is declared in its __init__.py"
+    bad = []
+    for mod, edges in GRAPH.items():
+        parts = mod.split(".")
+        if parts[0] != "segtrain" or len(parts) < 3:
+            continue
+        for target, line, _ in edges:
+            t = target.split(".")
+            if t[0] == "segtrain" and len(t) > 1 and t[1] != parts[1] and t[1] in layers:
+                if layers.index(t[1]) > layers.index(parts[1]):
+                    bad.append(f"{MODULES[mod].relative_to(ROOT)}:{line} imports {target}")
+    assert not bad, "segtrain sub-packages importing a later one: " + "; ".join(bad)
+
+
+def test_segtrain_names_are_its_sub_packages_names_once():
+    """Each public name is declared by one sub-package, and segtrain's names are theirs (and
+    the few of ``io`` it names): none kept by hand."""
+    import importlib
+
+    import segtrain
+    from segtrain._exports import declared
+
+    io_names = set(declared(ROOT / "segtrain" / "__init__.py")["io"])
+    owners: dict[str, list[str]] = {}
+    for layer in _segtrain_layers():
+        names = io_names if layer == "io" else importlib.import_module(f"segtrain.{layer}").__all__
+        for n in names:
+            owners.setdefault(n, []).append(layer)
+    twice = {n: ls for n, ls in owners.items() if len(ls) > 1}
+    assert not twice, f"names declared by two sub-packages: {twice}"
+    assert set(segtrain.__all__) == set(owners)
+    missing = [n for n in segtrain.__all__ if not hasattr(segtrain, n)]
+    assert not missing, f"declared but not importable: {missing}"
+
+
+def test_import_segtrain_and_its_configs_without_torch():
+    """``import segtrain`` and its configs (the CLI's --help) never import torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, segtrain; segtrain.TrainConfig, segtrain.InferenceConfig, "
+            "segtrain.BenchConfig, segtrain.RECIPE, segtrain.MODELS, segtrain.ClickConfig; "
+            "assert 'torch' not in sys.modules, 'torch imported'")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_no_import_circle():
@@ -302,3 +369,50 @@ def test_webapp_calls_models_in_one_place():
                 if isinstance(node.value, ast.Name) and node.value.id == "segtrain":
                     bad.append(f"{mod}:{node.lineno} calls segtrain.{node.attr}")
     assert not bad, "model access outside webapp._segment: " + "; ".join(bad)
+
+
+# --- signatures and formatting --------------------------------------------------------------
+
+PUBLIC_PACKAGES = [*ORDER, "shapelib.io", "simulator.io", "segtrain.io"]
+MAX_PARAMETERS = 12
+
+
+def _public_callables():
+    import importlib
+    import inspect
+
+    for pkg in PUBLIC_PACKAGES:
+        module = importlib.import_module(pkg)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj):
+                yield f"{pkg}.{name}", obj
+            elif inspect.isclass(obj) and obj.__module__.split(".")[0] == pkg.split(".")[0]:
+                for attr, value in vars(obj).items():
+                    value = getattr(value, "__func__", value)  # class and static methods
+                    if inspect.isfunction(value) and (attr == "__init__" or attr[0] != "_"):
+                        yield f"{pkg}.{name}.{attr}", value
+
+
+def test_no_public_function_takes_more_than_12_parameters():
+    """A long parameter list is an options object waiting to be born (STYLE.md)."""
+    import inspect
+
+    long = []
+    for where, func in _public_callables():
+        params = [p for p in inspect.signature(func).parameters if p not in ("self", "cls")]
+        if len(params) > MAX_PARAMETERS:
+            long.append(f"{where} ({len(params)})")
+    assert not long, "public functions over 12 parameters: " + ", ".join(long)
+
+
+def test_segtrain_does_not_fight_the_formatter():
+    """No ``# fmt: skip`` in segtrain: a call too long for one line is shortened instead."""
+    marker = "# fmt: " + "skip"
+    bad = [
+        f"{path.relative_to(ROOT)}:{i}"
+        for path in sorted((ROOT / "segtrain").rglob("*.py"))
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if marker in line
+    ]
+    assert not bad, "fmt: skip in segtrain: " + ", ".join(bad)

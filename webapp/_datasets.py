@@ -37,7 +37,7 @@ class Dataset:
 
 def _open_dataset(path: Path, taken: set[str]) -> Dataset:
     from segtrain.io import image_folder, instance_folder, list_images, mask_folder
-    from shapelib.io import read_config
+    from simulator.io import read_dataset_info
 
     if not path.is_dir():
         raise FileNotFoundError(f"--dataset {path} is not a folder; pass a dataset folder.")
@@ -59,14 +59,11 @@ def _open_dataset(path: Path, taken: set[str]) -> Dataset:
     while key in taken:
         key, k = f"{base}-{k}", k + 1
     ds = Dataset(key, root.name, root, folders)
-    if (root / "dataset.json").is_file():
-        info = read_config(root / "dataset.json")
-        ds.info = {k: info.get(k) for k in ("n", "pixel_size_nm", "z_step_nm", "classes", "seed")}
-        ds.info["microscope"] = (info.get("microscope") or {}).get("name")
-        ds.images = [
-            {"name": str(e["name"]), "objects": list(e.get("objects") or [])}
-            for e in info.get("images", [])
-        ]
+    info = read_dataset_info(root)
+    if info is not None:
+        keys = ("n", "pixel_size_nm", "z_step_nm", "classes", "seed", "microscope")
+        ds.info = {k: getattr(info, k) for k in keys}
+        ds.images = [{"name": e.name, "objects": list(e.objects)} for e in info.images]
     else:
         ds.images = [{"name": p.name, "objects": []} for p in list_images(images_dir)]
     return ds

@@ -20,6 +20,7 @@ from typing import Literal
 from fastapi import HTTPException
 
 from shapelib import InputError
+from shapelib.io import MESH_FILE
 
 from ._cache import BytesCache
 from ._paths import inside
@@ -28,7 +29,6 @@ __all__ = ["Catalog", "Library", "SKELETON_KEYS"]
 
 log = logging.getLogger(__name__)
 
-MESH_FILE = "raw_mesh.off"
 SKELETON_KEYS = (
     "skeleton_length_um", "n_branches", "n_junctions", "n_end_points", "n_loops", "genus",
     "loops_agree",

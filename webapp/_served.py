@@ -30,7 +30,7 @@ class Served:
 def open_served(cfg: ServeConfig) -> Served:
     """Check every folder of `cfg` and open it; errors name the option to fix."""
     catalog = Catalog(cfg.libraries)
-    segmenter = Segmenter(cfg.run, device=cfg.device) if cfg.run is not None else None
+    segmenter = Segmenter.open(cfg.run, device=cfg.device) if cfg.run is not None else None
     bench = Workbench(
         segmenter,
         cfg.images,

@@ -13,7 +13,8 @@ __all__ = ["read_clicks_csv"]
 def read_clicks_csv(path: str | Path) -> list[dict]:
     """The rows of a clicks CSV as dicts (header names stripped and lower-cased), in order.
 
-    Plain data: the caller checks the columns and values (`segtrain._clicks.clicks_from_rows`).
+    Plain data: the caller checks the columns and values (`clicks_from_rows` of
+    `segtrain.inference._clicks`).
     """
     path = Path(path)
     if not path.is_file():

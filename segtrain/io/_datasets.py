@@ -13,6 +13,7 @@ from ._images import (
     IMAGE_DIRS,
     MASK_DIRS,
     as_mask,
+    check_names_match,
     image_folder,
     instance_folder,
     list_images,
@@ -75,12 +76,9 @@ def read_pairs_folder(root: str | Path, *, source: str | None = None) -> list[La
         inst_dir = None
     images = list_images(img_dir)
     masks = {p.stem: p for p in list_images(mask_dir)}
-    missing = [p.name for p in images if p.stem not in masks]
-    if missing:
-        raise InputError(
-            f"images without a mask of the same name in {mask_dir}: {missing[:5]}"
-            f"{' ...' if len(missing) > 5 else ''}; names must match (extension may differ)."
-        )
+    stems = [p.stem for p in images]
+    kw = {"have_where": mask_dir, "need_where": img_dir, "both_ways": False}
+    check_names_match(masks, stems, nouns=("mask", "image"), **kw)
     out = []
     src = source or root.name
     for p in images:
@@ -157,12 +155,14 @@ def read_source(source, *, context: int = 0) -> list[LabeledImage]:
     `source` is read by its fields (``path``, ``kind``, ``label_path``, ``slices``, ``name``).
     ``context > 0`` (2.5D input, see `read_stack`) needs an EM stack.
     """
+    from simulator.io import DATASET_FILE  # the simulator owns its dataset's files
+
     path = Path(source.path)
     kind = source.kind
     if kind == "auto":
         if source.label_path is not None or path.is_file():
             kind = "stack"
-        elif (path / "dataset.json").is_file():
+        elif (path / DATASET_FILE).is_file():
             kind = "simulator"
         else:
             kind = "folder"
@@ -179,8 +179,8 @@ def read_source(source, *, context: int = 0) -> list[LabeledImage]:
             "2D images whose neighbours are unknown; give the stack TIFF and its label_path "
             "(kind: stack), or set context_slices to 0."
         )
-    if kind == "simulator" and not (path / "dataset.json").is_file():
-        raise FileNotFoundError(f"simulator dataset {path} has no dataset.json.")
+    if kind == "simulator" and not (path / DATASET_FILE).is_file():
+        raise FileNotFoundError(f"simulator dataset {path} has no {DATASET_FILE}.")
     items = read_pairs_folder(path, source=name)
     if source.slices:
         items = items[parse_slice(source.slices)]

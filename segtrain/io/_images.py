@@ -22,6 +22,7 @@ __all__ = [
     "MASK_DIRS",
     "MaskFile",
     "as_mask",
+    "check_names_match",
     "image_folder",
     "instance_folder",
     "list_images",
@@ -43,6 +44,24 @@ IMAGE_SUFFIXES = (*TIFF_SUFFIXES, ".png")
 IMAGE_DIRS = ("images", "image", "img", "raw")
 MASK_DIRS = ("masks", "mask", "labels", "label", "gt")
 INSTANCE_DIR = "instances"
+
+
+def check_names_match(
+    have, need, *, have_where, need_where, nouns=("prediction", "truth"), both_ways=True
+) -> None:
+    """Files of two folders pair by name (the extension may differ): every name of `need` is
+    in `have` (and, `both_ways`, every name of `have` in `need`); an InputError that names
+    what is missing where otherwise. `nouns`: what `have` and `need` hold."""
+    have, need = set(have), set(need)
+    missing, extra = sorted(need - have), sorted(have - need) if both_ways else []
+    if not (missing or extra):
+        return
+    a, b = nouns
+    parts = [f"no {a} in {have_where} for {missing[:5]}"] if missing else []
+    parts += [f"no {b} in {need_where} for {extra[:5]}"] if extra else []
+    raise InputError(
+        f"{a} and {b} names differ: {'; '.join(parts)}. Names must match (extension may differ)."
+    )
 
 
 def _first_dir(root: Path, names: tuple[str, ...]) -> Path | None:
@@ -110,8 +129,12 @@ def as_mask(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None]
     if arr.size == 0:
         raise InputError(f"mask {where} is empty (shape {arr.shape}).")
     if arr.dtype.kind not in "ui":
-        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(np.mod(arr, 1) == 0) \
-                and arr.min() >= 0:  # fmt: skip
+        if (
+            arr.dtype.kind == "f"
+            and np.all(np.isfinite(arr))
+            and np.all(np.mod(arr, 1) == 0)
+            and arr.min() >= 0
+        ):
             arr = arr.astype(np.int64)
         else:
             raise InputError(

@@ -11,6 +11,7 @@ from ._config import read_config, to_plain, write_config
 from ._figure import save_figure
 from ._image_read import read_grey, read_scaled_image
 from ._instance_io import (
+    MESH_FILE,
     RELEASED_VOXEL_SIZE_NM,
     is_complete,
     read_instance,
@@ -37,6 +38,7 @@ from ._volume_lazy import LazyVolume, open_volume
 from ._volume_write import write_volume
 
 __all__: list[str] = [
+    "MESH_FILE",
     "RELEASED_VOXEL_SIZE_NM",
     "atomic_path",
     "atomic_write",

@@ -57,7 +57,7 @@ def test_explain_and_report(tiny, invoke):
     assert heat.dtype == np.float32 and heat.shape == (48, 48)
     meta = json.loads((out / "explain.json").read_text())
     assert meta["layers"] == ["dec.1"] and meta["methods"] == ["hirescam"]
-    r = invoke("explain", run, images, "-o", out, "--tile-px", 64)
+    r = invoke("explain", run, images, "-o", out, "--tile-px", 64, "--overlap-px", 8)
     assert r.exit_code == 2 and "pass --overwrite" in r.stderr
     rep = root / "rep"
     r = invoke("report", run, images, "-o", rep, "--gt", root / "test" / "masks",
@@ -83,7 +83,7 @@ def test_one_line_errors(tiny, invoke, tmp_path):
     tifffile.imwrite(rgb / "c.tif", np.zeros((3, 32, 32), np.uint16), photometric="minisblack")
     r = invoke("explain", run, rgb, "-o", tmp_path / "e4")
     assert r.exit_code == 2 and r.stderr.count("\n") == 1
-    assert "3 channel(s)), but the run's UNet takes 1 input channel(s)" in r.stderr
+    assert "3 channel(s)), but the run's UNet takes 1 image channel(s)" in r.stderr
     r = invoke("explain", run)
     assert r.exit_code == 2 and "explain needs IMAGES and -o OUT" in r.stderr
     plain = tmp_path / "plain"

@@ -169,3 +169,46 @@ def test_errors_are_one_line(tmp_path, invoke):
     assert r.exit_code == 2 and "no .png/.tif" in r.stderr
     r = invoke("quantify", data / "masks", "-o", tmp_path / "q.csv")
     assert r.exit_code == 2 and "pixel_size_nm is required" in r.stderr and "im00.tif" in r.stderr
+
+
+def test_train_and_predict_flags_are_the_config_fields():
+    """Each option of train and predict is a field of TrainConfig or InferenceConfig: its type,
+    its description in the help, its bounds checked by the config."""
+    import typer.main
+
+    from cli import app
+    from segtrain import InferenceConfig, TrainConfig
+
+    commands = typer.main.get_command(app).commands
+    train = {p.name: p for p in commands["train"].params}
+    for field in ("max_steps", "val_every", "weight_decay", "schedule", "time_budget_min"):
+        assert field in train, field
+        assert TrainConfig.model_fields[field].description.split()[0] in train[field].help
+    assert train["time_budget_min"].opts == ["--minutes"] and "-o" in train["run_dir"].opts
+    predict = {p.name: p for p in commands["predict"].params}
+    assert set(InferenceConfig.model_fields) <= set(predict)
+    assert predict["checkpoint"].opts == ["--which"] and predict["tta"].opts == ["--tta"]
+
+
+def test_tta_takes_a_mode(tmp_path, invoke):
+    from shapelib.io import read_manifest
+
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    r = invoke("train", "--data", data, "--run-dir", tmp_path / "run", "--max-steps", 1,
+               "--model-params", "depth=1,width=2", "--patch-px", 32, "--batch-size", 2,
+               "--no-amp", "--threads", 1)  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    for args, mode in (([], "none"), (["--tta", "flips"], "flips"), (["--tta", "d4"], "d4"),
+                       (["--tta-rotations"], "d4")):  # fmt: skip
+        out = tmp_path / f"p_{mode}_{len(args)}"
+        r = invoke("predict", tmp_path / "run", data / "images", "-o", out, *args, "--tile-px",
+                   32, "--overlap-px", 8)  # fmt: skip
+        assert r.exit_code == 0, r.stderr
+        assert read_manifest(out)[0]["details"]["tta"] == mode
+    r = invoke("predict", tmp_path / "run", data / "images", "-o", tmp_path / "x", "--tta", "rot")
+    assert r.exit_code == 2 and "'none', 'flips' or 'd4'" in r.stderr
+    # The old boolean --tta, followed by another option: one line saying what it became.
+    r = invoke("predict", tmp_path / "run", data / "images", "-o", tmp_path / "x", "--tta",
+               "--clean")  # fmt: skip
+    assert r.exit_code == 2 and "--tta flips" in r.stderr
+    assert not (tmp_path / "x").exists()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from segtrain import AugmentConfig, augment_patch
-from segtrain._augment import Geometry, sample_patch
+from segtrain.training._augment import Geometry, sample_patch
 
 OFF = AugmentConfig.none()
 

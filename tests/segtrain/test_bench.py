@@ -144,14 +144,14 @@ def test_bench_budget_rules():
     with pytest.raises(ValueError, match="may not set"):
         BenchConfig(**base, train={"seed": 3})
     cfg = BenchConfig(**base, budget="minutes", minutes=2)
-    from segtrain._bench_config import base_train
+    from segtrain.bench._config import base_train
 
     assert base_train(cfg)["time_budget_min"] == 2 and base_train(cfg)["max_steps"] > 1e6
     assert BenchConfig(**base, tta=True).tta == ["none", "flips"]
 
 
 def test_mixture_weights_give_the_synthetic_share(tmp_path):
-    from segtrain._bench_config import regime_sources
+    from segtrain.bench._config import regime_sources
 
     cfg = BenchConfig(
         models={"unet": {}},

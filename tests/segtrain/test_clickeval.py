@@ -7,9 +7,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segtrain import ClickTrace, auroc, iou_curve, noc, summarize_traces, uncertainty_quality
-from segtrain._clickeval import object_crops, run_image_scope, run_object_scope, trace_rows
-from segtrain._refine import Refinement
+from segtrain import (
+    ClickTrace,
+    DataSource,
+    InferenceConfig,
+    RefineConfig,
+    Run,
+    SimulatedUser,
+    TrainConfig,
+    auroc,
+    iou_curve,
+    noc,
+    summarize_traces,
+    uncertainty_quality,
+)
+from segtrain.inference._clicks import click_settings
+from segtrain.interactive._clickeval import (
+    object_crops,
+    run_image_scope,
+    run_object_scope,
+    trace_rows,
+)
+from segtrain.interactive._refine import Refinement
 
 from .test_refine import _net, _scene
 
@@ -87,15 +106,17 @@ def test_object_crops_grow_the_box_and_skip_specks():
 def test_both_scopes_on_a_hand_made_network():
     image, truth, dim = _scene()
     net = _net()
-    kw = dict(samples=1, enforce_px=0, tile_px=64, overlap_px=16)
+    cfg = TrainConfig(train=[DataSource(path="-")], interactive=True, clicks=click_settings(net))
+    run = Run.from_model(net, cfg, InferenceConfig(tile_px=64, overlap_px=16, device="cpu"))
+    kw = dict(clicker="error", options=RefineConfig(samples=1, enforce_px=0))
     x = image[None]
     prob = (image > 0.6).astype(np.float32)
     first = Refinement((prob >= 0.5).astype(np.uint8), prob, np.zeros_like(prob), (), 0.0)
-    tr = run_image_scope(net, x, truth, first, clicker="error", max_clicks=5, **kw)
+    tr = run_image_scope(run, x, truth, first, user=SimulatedUser(max_clicks=5), **kw)
     assert tr.ious[0] < 0.9 and tr.ious[1] > tr.ious[0]  # the first click finds the dim object
     assert tr.clicks[0].row == 80 and tr.clicks[0].col == 120 and tr.clicks[0].positive
-    per = run_object_scope(net, x, truth, first, clicker="error", max_clicks=3,
-                           min_object_px=10, min_crop_px=32, **kw)  # fmt: skip
+    user = SimulatedUser(max_clicks=3, min_object_px=10, min_crop_px=32)
+    per = run_object_scope(run, x, truth, first, user=user, **kw)
     assert len(per) == 2
     found = dict(per)
     # The bright object is right without clicks; the dim one needs its click.

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from segtrain import Click, encode_clicks, next_click, parse_click, simulate_clicks
-from segtrain._clicks import check_clicks, clicks_from_rows, disk
-from segtrain._suggest import suggest_clicks
+from segtrain.inference._clicks import check_clicks, clicks_from_rows, disk
+from segtrain.interactive._suggest import suggest_clicks
 from shapelib import InputError
 
 

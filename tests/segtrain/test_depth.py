@@ -6,7 +6,15 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from segtrain import DataSource, TrainConfig, build_model, load_run, predict_image, train
+from segtrain import (
+    DataSource,
+    InferenceConfig,
+    TrainConfig,
+    build_model,
+    load_run,
+    predict_image,
+    train,
+)
 from tests.segtrain._tiny import write_pairs
 
 
@@ -50,7 +58,8 @@ def test_depth_six_trains_and_predicts_on_256_px_patches(tmp_path):
     )
     run = train(cfg)
     net, _ = load_run(run)
-    prob = predict_image(net, np.random.default_rng(0).random((300, 260)), tile_px=256)
+    image = np.random.default_rng(0).random((300, 260))
+    prob = predict_image(net, image, InferenceConfig(tile_px=256))
     assert prob.shape == (300, 260) and np.isfinite(prob).all()
 
 

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from segtrain import (
+    InferenceConfig,
     build_model,
     cam_batch,
     cam_tiled,
@@ -14,7 +15,7 @@ from segtrain import (
     list_layers,
     predict_image,
 )
-from segtrain._explain import prepare_input, target_mask, tiled_probability
+from segtrain.explain._explain import prepare_input, target_mask, tiled_probability
 from shapelib import InputError
 
 
@@ -54,7 +55,8 @@ def test_heatmap_mass_lies_in_the_quadrant_the_model_looks_at(method):
     torch.manual_seed(0)
     net = QuadrantNet().eval()
     image = np.random.default_rng(0).random((64, 64)) + 0.5
-    ex = explain_image(net, image, layer="features", methods=(method,), tile_px=64, overlap_px=0)
+    tiles = InferenceConfig(tile_px=64, overlap_px=0)
+    ex = explain_image(net, image, tiles, layer="features", methods=(method,))
     assert ex.mask.all()  # the whole image is foreground, but only one quadrant is evidence
     heat = ex.heatmaps[method]
     in_quadrant = heat[:32, :32].sum() / heat.sum()
@@ -109,9 +111,8 @@ def test_tiled_explanation_equals_untiled_away_from_borders(layer):
     x = np.random.default_rng(0).random((1, 112, 128)).astype(np.float32)
     target = np.zeros((112, 128), bool)
     target[20:90, 30:110] = True
-    tiled = cam_tiled(
-        net, x, target, layer=layer, methods=("gradcam", "hirescam"), tile_px=96, overlap_px=48
-    )
+    tiles = InferenceConfig(tile_px=96, overlap_px=48)
+    tiled = cam_tiled(net, x, target, tiles, layer=layer, methods=("gradcam", "hirescam"))
     t = torch.from_numpy(target.astype(np.float32))[None, None]
     for method in ("gradcam", "hirescam"):
         whole = cam_batch(net, torch.from_numpy(x)[None], t, layer=layer, method=method)[0]
@@ -127,10 +128,9 @@ def test_tiled_probability_is_predict_image():
     torch.manual_seed(0)
     net = build_model("unet", {"depth": 2, "width": 4}).eval()
     x = np.random.default_rng(3).random((90, 70)).astype(np.float32)
-    p = tiled_probability(net, x[None], tile_px=48, overlap_px=16)
-    np.testing.assert_array_equal(
-        p, predict_image(net, x, tile_px=48, overlap_px=16, normalize=None)
-    )
+    tiles = InferenceConfig(tile_px=48, overlap_px=16)
+    p = tiled_probability(net, x[None], tiles)
+    np.testing.assert_array_equal(p, predict_image(net, x, tiles, normalize=None))
 
 
 TINY = {
@@ -195,29 +195,31 @@ class NoGradNet(nn.Module):
 def test_a_model_without_gradients_is_one_clear_error():
     net = NoGradNet().eval()
     with pytest.raises(InputError, match="NoGradNet cannot give gradients at layer 'conv'"):
-        explain_image(net, np.random.default_rng(0).random((16, 16)), layer="conv", tile_px=16,
-                      overlap_px=0)  # fmt: skip
+        image = np.random.default_rng(0).random((16, 16))
+        explain_image(net, image, InferenceConfig(tile_px=16, overlap_px=0), layer="conv")
 
 
 def test_images_of_another_channel_count():
     net = build_model("unet", {"depth": 1, "width": 2}).eval()
-    with pytest.raises(InputError, match=r"shape \(3, 16, 16\) \(3 channel\(s\)\).*takes 1 input"):
+    with pytest.raises(InputError, match=r"shape \(3, 16, 16\) \(3 channel\(s\)\).*takes 1 image"):
         prepare_input(net, np.zeros((3, 16, 16)), where="rgb.tif")
     two = build_model("unet", {"depth": 1, "width": 2, "in_channels": 2}).eval()
-    with pytest.raises(InputError, match=r"takes 2 input channel\(s\): pass \(2, Y, X\)"):
+    with pytest.raises(InputError, match=r"takes 2 image channel\(s\): pass \(2, Y, X\)"):
         prepare_input(two, np.zeros((16, 16)))
-    ex = explain_image(two, np.random.default_rng(0).random((2, 24, 24)), tile_px=24, overlap_px=0)
+    image = np.random.default_rng(0).random((2, 24, 24))
+    ex = explain_image(two, image, InferenceConfig(tile_px=24, overlap_px=0))
     assert ex.input.shape == (2, 24, 24) and ex.heatmaps["gradcam"].shape == (24, 24)
 
 
 def test_an_interactive_prob_unet_is_explained_on_its_mean_output_without_clicks():
     from segtrain import ClickConfig, explain_image
-    from segtrain._clicks import mark_interactive
+    from segtrain.inference._clicks import mark_interactive
 
     net = build_model("prob_unet", {"depth": 2, "width": 4, "in_channels": 4}).eval()
     mark_interactive(net, ClickConfig())
     img = np.random.default_rng(1).random((48, 40))
-    ex = explain_image(net, img, methods=("gradcam", "hirescam"), tile_px=48, overlap_px=8)
+    tiles = InferenceConfig(tile_px=48, overlap_px=8)
+    ex = explain_image(net, img, tiles, methods=("gradcam", "hirescam"))
     assert ex.layer == "dec.1" and ex.input.shape == (4, 48, 40)
     assert np.all(ex.input[1:] == 0)  # no clicks, no previous mask
     assert ex.heatmaps["gradcam"].shape == (48, 40)

@@ -9,6 +9,9 @@ import torch
 
 from segtrain import (
     DataSource,
+    DeletionConfig,
+    InferenceConfig,
+    Run,
     TrainConfig,
     explain_folder,
     plot_image_report,
@@ -17,7 +20,7 @@ from segtrain import (
     run_layers,
     train,
 )
-from segtrain._morphology import QuantifyParams
+from segtrain.evaluate._morphology import QuantifyParams
 from shapelib.io import OutputExistsError, read_tiff, write_tiff
 from tests.segtrain._tiny import disks, write_pairs
 
@@ -54,7 +57,7 @@ def tiny_run(tmp_path_factory):
         write_tiff(root / "test" / "images" / f"t{i}.tif", img, pixel_size_nm=20)
         write_tiff(root / "test" / "masks" / f"t{i}.tif", (lab > 0).astype(np.uint8),
                    pixel_size_nm=20)  # fmt: skip
-    return run, root / "test"
+    return Run.open(run, InferenceConfig(tile_px=64, overlap_px=8)), root / "test"
 
 
 def test_run_layers(tiny_run):
@@ -67,7 +70,7 @@ def test_explain_folder_writes_heatmaps_scores_and_json(tiny_run, tmp_path):
     run, test = tiny_run
     out = tmp_path / "ex"
     res = explain_folder(run, test / "images" / "t0.tif", out, methods=("gradcam", "hirescam"),
-                         tile_px=64, overlap_px=8, n_random=1)  # fmt: skip
+                         deletion=DeletionConfig(n_random=1))  # fmt: skip
     heat = read_tiff(out / "heatmaps" / "gradcam" / "dec.1" / "t0.tif")
     assert heat.data.dtype == np.float32 and heat.data.shape == (48, 48)
     assert heat.pixel_size_nm == pytest.approx((20, 20))
@@ -87,7 +90,7 @@ def test_explain_folder_writes_heatmaps_scores_and_json(tiny_run, tmp_path):
 def test_explain_folder_one_object_and_the_output_guard(tiny_run, tmp_path):
     run, test = tiny_run
     out = tmp_path / "ex"
-    kw = dict(layers=["dec.1"], tile_px=64, overlap_px=8, faithfulness=False)
+    kw = dict(layers=["dec.1"], faithfulness=False)
     first = explain_folder(run, test / "images" / "t1.tif", out, **kw)
     assert first.faithfulness is None and not (out / "faithfulness.csv").exists()
     whole = tifffile.imread(out / "masks" / "t1.tif")
@@ -103,7 +106,7 @@ def test_explain_folder_one_object_and_the_output_guard(tiny_run, tmp_path):
 def test_report_folder_with_truth(tiny_run, tmp_path):
     run, test = tiny_run
     out = tmp_path / "rep"
-    res = report_folder(run, test / "images", out, gt=test / "masks", tile_px=64, overlap_px=8)
+    res = report_folder(run, test / "images", out, gt=test / "masks")
     for name in ("summary.png", "objects.csv", "per_image.csv", "comparison.csv",
                  "gt_objects.csv", "report.json", "figures/t0.png", "heatmaps/t1.tif"):  # fmt: skip
         assert (out / name).is_file(), name

@@ -4,11 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from segtrain import build_model, explain_image, measure_faithfulness
-from segtrain._augment import normalize_percentile
-from segtrain._explain import tiled_probability
-from segtrain._faithfulness import blur_sigma_for, deletion_curve, deletion_order, mass_in_mask
-from segtrain._train import loss_fn
+from segtrain import InferenceConfig, build_model, explain_image, measure_faithfulness
+from segtrain.explain._explain import tiled_probability
+from segtrain.explain._faithfulness import (
+    blur_sigma_for,
+    deletion_curve,
+    deletion_order,
+    mass_in_mask,
+)
+from segtrain.inference._normalise import normalize_percentile
+from segtrain.training._losses import loss_fn
 from tests.segtrain._tiny import disks
 
 
@@ -43,13 +48,13 @@ def trained_net():
 @pytest.mark.parametrize("method", ["gradcam", "hirescam"])
 def test_deletion_by_the_heatmap_beats_random_order(trained_net, method):
     image, labels = disks(48, 3, 5)
-    ex = explain_image(trained_net, image, layer="dec.1", methods=(method,), tile_px=64,
-                       overlap_px=16)  # fmt: skip
+    tiles = InferenceConfig(tile_px=64, overlap_px=16)
+    ex = explain_image(trained_net, image, tiles, layer="dec.1", methods=(method,))
     dice = 2 * (ex.mask & (labels > 0)).sum() / (ex.mask.sum() + (labels > 0).sum())
     assert dice > 0.8  # the model learned the task
 
     def score(x):
-        return float(tiled_probability(trained_net, x, tile_px=64, overlap_px=16)[ex.target].mean())
+        return float(tiled_probability(trained_net, x, tiles)[ex.target].mean())
 
     f = measure_faithfulness(score, ex.input, ex.heatmaps[method], ex.target, rng=0)
     assert f.heatmap_curve[0] > 0.8 and f.fractions[1] == pytest.approx(0.05)

@@ -11,6 +11,9 @@ from segtrain import (
     Click,
     ClickConfig,
     DataSource,
+    InferenceConfig,
+    RefineConfig,
+    Run,
     TrainConfig,
     build_model,
     load_run,
@@ -18,10 +21,10 @@ from segtrain import (
     refine,
     train,
 )
-from segtrain._clicks import click_settings, mark_interactive
-from segtrain._data import Batch
-from segtrain._feedback import add_feedback
+from segtrain.inference._clicks import click_settings, mark_interactive
 from segtrain.io import load_checkpoint, read_run_config, write_run_config
+from segtrain.training._data import Batch
+from segtrain.training._feedback import add_feedback
 from shapelib import InputError
 
 from ._tiny import disks, write_pairs
@@ -29,7 +32,7 @@ from ._tiny import disks, write_pairs
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    from segtrain._device import torch_threads
+    from segtrain.inference._device import torch_threads
 
     with torch_threads(1):
         yield
@@ -91,11 +94,13 @@ def test_an_interactive_run_says_so_and_loading_checks_it(tmp_path):
     net, cfg = load_run(run)
     assert cfg.input_channels == 4 and click_settings(net).radius_px == 5
     # Predicting with it means no clicks; refining takes them.
-    out = predict_folder(run, data / "images", tmp_path / "pred", tile_px=32, overlap_px=8)
+    opened = Run.open(run, InferenceConfig(tile_px=32, overlap_px=8))
+    assert opened.clicks == click_settings(net) and opened.click_radius_px == 5
+    out = predict_folder(opened, data / "images", tmp_path / "pred")
     assert len(list((out / "masks").iterdir())) == 2
     img = np.asarray(disks(48, 2, rng=0)[0], np.float32)
-    r = refine(net, img, [Click(5, 5, True)], samples=1, tile_px=32, overlap_px=8)
-    assert r.mask[5, 5] == 1
+    r = opened.refine(img, [Click(5, 5, True)], options=RefineConfig(samples=1))
+    assert r.mask[5, 5] == 1 and r.clicks == (Click(5, 5, True),)
     # A config.json that says otherwise: the folder mixes two runs.
     raw = read_run_config(run)
     write_run_config(run, {**raw, "interactive": False})
@@ -135,7 +140,10 @@ def test_a_trained_interactive_network_follows_a_positive_click(tmp_path):
                batch_size=8, max_steps=400, val_every=400, lr=3e-3,
                clicks=ClickConfig(radius_px=6, zero_click_p=0.2, iterative_clicks=1))  # fmt: skip
     net, _ = load_run(train(cfg), which="last")
-    kw = dict(samples=1, tile_px=96, overlap_px=0, enforce_px=0)
+    kw = dict(
+        config=InferenceConfig(tile_px=96, overlap_px=0),
+        options=RefineConfig(samples=1, enforce_px=0),
+    )
 
     def iou(m, truth):
         return (m.astype(bool) & truth).sum() / (m.astype(bool) | truth).sum()
@@ -157,7 +165,7 @@ def test_a_trained_interactive_network_follows_a_positive_click(tmp_path):
 @pytest.mark.parametrize("name", ["unet", "attention_res_unet", "efficientnet_unet", "prob_unet"])
 def test_an_interactive_network_started_from_a_plain_one_predicts_as_it_does(name):
     """Zero weights for the click channels: with any clicks, at first the same output."""
-    from segtrain._clicks import load_plain_weights
+    from segtrain.inference._clicks import load_plain_weights
 
     # width 8: at width 4 attention_res_unet's first block would switch from a 1x1 shortcut to
     # the identity when the input grows to 4 channels (another architecture, refused)

@@ -3,14 +3,14 @@
 import numpy as np
 import torch
 
-from segtrain import blend_window, build_model, predict_image
+from segtrain import InferenceConfig, blend_window, build_model, predict_image
 
 
 def test_tiles_equal_whole_image():
     torch.manual_seed(0)
     net = build_model("unet", {"depth": 1, "width": 4}).eval()
     x = np.random.default_rng(0).random((150, 170)).astype(np.float32)
-    tiled = predict_image(net, x, tile_px=96, overlap_px=48, normalize=None)
+    tiled = predict_image(net, x, InferenceConfig(tile_px=96, overlap_px=48), normalize=None)
     with torch.no_grad():
         whole = torch.sigmoid(net(torch.from_numpy(x)[None, None]))[0, 0].numpy()
     np.testing.assert_allclose(tiled[16:-16, 16:-16], whole[16:-16, 16:-16], atol=1e-4)
@@ -20,9 +20,8 @@ def test_window_covers_and_tta_shape():
     w = blend_window(32, 16)
     assert w.max() == 1 and w[0, 0] < 1e-5
     net = build_model("patch_cnn", {"width": 2, "fc": 4}).eval()
-    p = predict_image(
-        net, np.random.default_rng(1).random((40, 30)), tile_px=32, overlap_px=8, tta=True
-    )
+    image = np.random.default_rng(1).random((40, 30))
+    p = predict_image(net, image, InferenceConfig(tile_px=32, overlap_px=8, tta=True))
     assert p.shape == (40, 30) and p.min() >= 0 and p.max() <= 1
 
 
@@ -31,9 +30,10 @@ def test_stack_slice_by_slice():
 
     net = build_model("unet", {"depth": 1, "width": 2}).eval()
     vol = np.random.default_rng(2).random((3, 40, 36)).astype(np.float32)
-    p = predict_stack(net, vol, tile_px=32, overlap_px=8)
+    tiles = InferenceConfig(tile_px=32, overlap_px=8)
+    p = predict_stack(net, vol, tiles)
     assert p.shape == vol.shape
-    np.testing.assert_allclose(p[1], predict_image(net, vol[1], tile_px=32, overlap_px=8))
+    np.testing.assert_allclose(p[1], predict_image(net, vol[1], tiles))
 
 
 def test_tta_modes_are_exact_symmetries():
@@ -41,18 +41,21 @@ def test_tta_modes_are_exact_symmetries():
     net = build_model("unet", {"depth": 2, "width": 4}).eval()
     # A 16 px square in one 32 px tile is padded alike on every side: transforms commute.
     x = np.random.default_rng(3).random((16, 16)).astype(np.float32)
-    kw = dict(tile_px=32, overlap_px=8, normalize=None)
-    flips = predict_image(net, x, tta="flips", **kw)
-    np.testing.assert_allclose(predict_image(net, x[::-1].copy(), tta="flips", **kw)[::-1],
-                               flips, atol=1e-5)  # fmt: skip
-    d4 = predict_image(net, x, tta="d4", **kw)
-    np.testing.assert_allclose(predict_image(net, x.T.copy(), tta="d4", **kw).T, d4, atol=1e-5)
-    np.testing.assert_allclose(predict_image(net, x, tta=True, **kw), flips)
-    assert np.abs(d4 - predict_image(net, x, **kw)).max() > 1e-4  # TTA does change the output
+    tiles = InferenceConfig(tile_px=32, overlap_px=8)
+
+    def predict(image, tta="none"):
+        return predict_image(net, image, tiles.replace(tta=tta), normalize=None)
+
+    flips = predict(x, "flips")
+    np.testing.assert_allclose(predict(x[::-1].copy(), "flips")[::-1], flips, atol=1e-5)
+    d4 = predict(x, "d4")
+    np.testing.assert_allclose(predict(x.T.copy(), "d4").T, d4, atol=1e-5)
+    np.testing.assert_allclose(predict(x, True), flips)
+    assert np.abs(d4 - predict(x)).max() > 1e-4  # TTA does change the output
     import pytest
 
-    with pytest.raises(ValueError, match="tta must be"):
-        predict_image(net, x, tta="rot45", **kw)
+    with pytest.raises(ValueError, match="'none', 'flips' or 'd4'"):
+        tiles.replace(tta="rot45")
 
 
 def test_multichannel_and_2p5d_stack():
@@ -60,8 +63,9 @@ def test_multichannel_and_2p5d_stack():
 
     net = build_model("unet", {"depth": 1, "width": 2, "in_channels": 3}).eval()
     vol = np.random.default_rng(4).random((4, 24, 20)).astype(np.float32)
-    p = predict_stack(net, vol, context=1, tile_px=16, overlap_px=4)
+    tiles = InferenceConfig(tile_px=16, overlap_px=4)
+    p = predict_stack(net, vol, tiles, context=1)
     assert p.shape == vol.shape
     ctx = stack_context(vol, 0, 1)
     np.testing.assert_array_equal(ctx[0], vol[0])  # the first slice stands in for z = -1
-    np.testing.assert_allclose(p[0], predict_image(net, ctx, tile_px=16, overlap_px=4))
+    np.testing.assert_allclose(p[0], predict_image(net, ctx, tiles))

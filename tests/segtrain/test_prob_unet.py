@@ -6,6 +6,7 @@ import torch
 
 from segtrain import (
     DataSource,
+    InferenceConfig,
     TrainConfig,
     build_model,
     flip_samples,
@@ -15,7 +16,7 @@ from segtrain import (
     sample_prediction,
     train,
 )
-from segtrain._losses import compute_loss
+from segtrain.training._losses import compute_loss
 from shapelib import InputError
 
 from ._tiny import disks, write_pairs
@@ -24,7 +25,7 @@ from ._tiny import disks, write_pairs
 @pytest.fixture(autouse=True)
 def one_thread():
     """Tiny networks run faster on one thread (and on a busy machine much faster)."""
-    from segtrain._device import torch_threads
+    from segtrain.inference._device import torch_threads
 
     with torch_threads(1):
         yield
@@ -51,7 +52,7 @@ def test_forward_is_the_mean_of_fixed_latent_draws_and_the_loss_has_a_kl():
     torch.testing.assert_close(torch.sigmoid(logits), per.mean(0), atol=1e-5, rtol=1e-4)
     assert torch.allclose(net.mean_eps.mean(0), torch.zeros(6), atol=1e-6)  # antithetic pairs
     # The elbo loss: a posterior sample's BCE plus beta x KL, differentiable.
-    from segtrain._data import Batch
+    from segtrain.training._data import Batch
 
     net.train()
     batch = Batch(image=torch.randn(2, 1, 32, 32), mask=(torch.rand(2, 1, 32, 32) > 0.5).float())
@@ -78,10 +79,13 @@ def prob_run(tmp_path_factory):
     return train(cfg)
 
 
+TILES48 = InferenceConfig(tile_px=48, overlap_px=8)
+
+
 def test_samples_of_a_trained_model_differ_and_agree_where_they_agree(prob_run):
     net, _ = load_run(prob_run)
     image, _ = disks(70, 3, rng=5)  # another size than the patches: tiled
-    s = sample_prediction(net, image, samples=8, tile_px=48, overlap_px=8, rng=1)
+    s = sample_prediction(net, image, TILES48, samples=8, rng=1)
     assert s.samples.shape == (8, 70, 70) and s.kind == "latent"
     assert float(s.std.max()) > 1e-4  # the latent draws give different masks
     np.testing.assert_allclose(s.mean, s.samples.mean(0), atol=1e-6)
@@ -89,17 +93,17 @@ def test_samples_of_a_trained_model_differ_and_agree_where_they_agree(prob_run):
     same = s.samples.max(0) == s.samples.min(0)
     assert np.all(s.std[same] == 0)
     # The same seed gives the same samples; another seed others.
-    again = sample_prediction(net, image, samples=8, tile_px=48, overlap_px=8, rng=1)
+    again = sample_prediction(net, image, TILES48, samples=8, rng=1)
     np.testing.assert_array_equal(again.samples, s.samples)
-    other = sample_prediction(net, image, samples=8, tile_px=48, overlap_px=8, rng=2)
+    other = sample_prediction(net, image, TILES48, samples=8, rng=2)
     assert not np.array_equal(other.samples, s.samples)
     # Where every draw agrees the std is exactly 0: z cut off from the head, all draws equal.
     with torch.no_grad():
         net.head.z.weight.zero_()
-    flat = sample_prediction(net, image, samples=8, tile_px=48, overlap_px=8, rng=1)
+    flat = sample_prediction(net, image, TILES48, samples=8, rng=1)
     assert np.all(flat.std == 0) and np.all(flat.samples == flat.samples[0])
     # predict_image gives the mean output (no error, same shape), in [0, 1].
-    p = predict_image(net, image, tile_px=32, overlap_px=8)
+    p = predict_image(net, image, InferenceConfig(tile_px=32, overlap_px=8))
     assert p.shape == (70, 70) and 0 <= p.min() <= p.max() <= 1
 
 
@@ -107,7 +111,8 @@ def test_sampling_refuses_deterministic_runs_and_wrong_channels():
     unet = build_model("unet", {"depth": 2, "width": 4}).eval()
     with pytest.raises(InputError, match="this run is not probabilistic"):
         sample_prediction(unet, np.zeros((32, 32)))
-    f = flip_samples(unet, np.random.default_rng(0).random((40, 33)), tile_px=32, overlap_px=8)
+    image = np.random.default_rng(0).random((40, 33))
+    f = flip_samples(unet, image, InferenceConfig(tile_px=32, overlap_px=8))
     assert f.kind == "flips" and f.samples.shape == (4, 40, 33)
     net = build_model("prob_unet", {"depth": 2, "width": 4}).eval()
     with pytest.raises(InputError, match="takes 1 image channel"):

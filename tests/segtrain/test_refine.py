@@ -6,15 +6,23 @@ import pytest
 import torch
 from torch import nn
 
-from segtrain import Click, ClickConfig, build_model, predict_image, refine
-from segtrain._clicks import mark_interactive
-from segtrain._refine import click_window
+from segtrain import (
+    Click,
+    ClickConfig,
+    InferenceConfig,
+    RefineConfig,
+    build_model,
+    predict_image,
+    refine,
+)
+from segtrain.inference._clicks import mark_interactive
+from segtrain.interactive._refine import click_window
 from shapelib import InputError
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    from segtrain._device import torch_threads
+    from segtrain.inference._device import torch_threads
 
     with torch_threads(1):
         yield
@@ -52,7 +60,11 @@ def _net(radius=6):
 def test_a_positive_click_on_a_missed_object_raises_its_iou():
     image, truth, dim = _scene()
     net = _net()
-    kw = dict(normalize=None, samples=1, enforce_px=0, tile_px=64, overlap_px=16)
+    kw = dict(
+        normalize=None,
+        options=RefineConfig(samples=1, enforce_px=0),
+        config=InferenceConfig(tile_px=64, overlap_px=16),
+    )
     first = refine(net, image, [], **kw)
     assert first.mask[dim].sum() == 0 and first.clicks == ()
     after = refine(net, image, [Click(80, 120, True)], first.probability, **kw)
@@ -66,8 +78,7 @@ def test_a_positive_click_on_a_missed_object_raises_its_iou():
     # A negative click on the bright object removes its disk; the clicks replay in order.
     both = refine(net, image, [Click(80, 120, True), Click(40, 40, False)], **kw)
     assert both.mask[80, 120] == 1 and both.mask[40, 40] == 0
-    step = refine(net, image, [Click(80, 120, True), Click(40, 40, False)], after.probability,
-                  prev_uncertainty=after.uncertainty, **kw)  # fmt: skip
+    step = refine(net, image, [Click(80, 120, True), Click(40, 40, False)], after, **kw)
     np.testing.assert_array_equal(step.mask, both.mask)
     # The whole image instead of a window gives the same answer for this local network.
     whole = refine(net, image, [Click(80, 120, True)], first.probability, window=None, **kw)
@@ -83,12 +94,15 @@ def test_clicks_are_honoured_at_their_pixels_and_suggestions_avoid_them():
             return 20 * (x[:, :1] - 0.6) * self.w
 
     deaf = mark_interactive(Ignores().eval(), ClickConfig(radius_px=6))
-    r = refine(deaf, image, [Click(80, 120, True)], normalize=None, samples=1, enforce_px=3)
+    one = RefineConfig(samples=1)
+    r = refine(deaf, image, [Click(80, 120, True)], normalize=None, options=one)
     assert r.mask[80, 120] == 1 and r.mask[80, 124] == 0 and r.uncertainty[80, 120] == 0
-    r = refine(deaf, image, [Click(80, 120, True)], normalize=None, samples=1, enforce_px=0)
+    r = refine(
+        deaf, image, [Click(80, 120, True)], normalize=None, options=one.replace(enforce_px=0)
+    )
     assert r.mask[80, 120] == 0  # the network alone
     # Flip spread of a deterministic network as its uncertainty; suggestions never on clicks.
-    r = refine(net, image, [Click(40, 40, True)], normalize=None, samples=4)
+    r = refine(net, image, [Click(40, 40, True)], normalize=None, options=one.replace(samples=4))
     assert r.uncertainty.shape == image.shape
     assert all((s.row - 40) ** 2 + (s.col - 40) ** 2 > 36 for s in r.suggestions)
 
@@ -126,7 +140,8 @@ def test_an_interactive_network_predicts_without_clicks_at_any_size():
     net = mark_interactive(build_model("unet", {"depth": 2, "width": 4, "in_channels": 4}).eval(),
                            ClickConfig())  # fmt: skip
     img = np.random.default_rng(0).random((150, 97))
-    p = predict_image(net, img, tile_px=64, overlap_px=16)
+    tiles = InferenceConfig(tile_px=64, overlap_px=16)
+    p = predict_image(net, img, tiles)
     assert p.shape == (150, 97)
-    r = refine(net, img, [Click(10, 10, True)], samples=1, tile_px=64, overlap_px=16)
+    r = refine(net, img, [Click(10, 10, True)], config=tiles, options=RefineConfig(samples=1))
     assert r.mask.shape == (150, 97) and r.mask[10, 10] == 1

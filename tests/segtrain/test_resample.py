@@ -10,6 +10,8 @@ import torch
 
 from segtrain import (
     DataSource,
+    InferenceConfig,
+    Run,
     TrainConfig,
     predict_folder,
     predict_image,
@@ -21,6 +23,13 @@ from shapelib import InputError
 from shapelib.io import read_tiff, write_tiff
 
 from ._tiny import disks
+
+TILES = InferenceConfig(tile_px=32, overlap_px=8)
+
+
+def _predict(run_dir, images, out, *, threshold=0.5, **kw):
+    """`predict_folder` with the run opened on 32 px tiles."""
+    return predict_folder(Run.open(run_dir, TILES.replace(threshold=threshold)), images, out, **kw)
 
 
 class _BoxDetector(torch.nn.Module):
@@ -43,7 +52,7 @@ def _disk(size: int, r: float) -> np.ndarray:
 def test_zoom_brings_small_objects_to_the_size_the_network_knows():
     net = _BoxDetector().eval()
     disk = _disk(64, 3.0)  # 7 px across: too small for the 9 x 9 box
-    kw = dict(tile_px=64, overlap_px=16, normalize=None)
+    kw = dict(config=InferenceConfig(tile_px=64, overlap_px=16), normalize=None)
     plain = predict_image(net, disk, **kw)
     assert plain.max() < 0.5  # missed at its own scale
     # Pixels of 48 nm for a network trained at 24 nm: zoom 2 makes the disk 13 px across.
@@ -67,7 +76,7 @@ def test_zoom_is_identity_on_smooth_images_for_a_pointwise_network():
         net.bias.fill_(-2.0)
     yy, xx = np.mgrid[:90, :70] / 90.0
     image = (0.5 + 0.4 * np.sin(3 * yy) * np.cos(2 * xx)).astype(np.float32)
-    kw = dict(tile_px=32, overlap_px=8, normalize=None)
+    kw = dict(config=TILES, normalize=None)
     ref = predict_image(net, image, **kw)
     for zoom in (0.6, 1.7, (0.8, 1.3)):
         np.testing.assert_allclose(predict_image(net, image, zoom=zoom, **kw), ref, atol=0.02)
@@ -76,7 +85,7 @@ def test_zoom_is_identity_on_smooth_images_for_a_pointwise_network():
 def test_zoom_and_pixel_sizes_are_checked():
     net = torch.nn.Conv2d(1, 1, 1).eval()
     with pytest.raises(InputError, match="zoom"):
-        predict_image(net, np.zeros((8, 8)), tile_px=16, overlap_px=0, zoom=0)
+        predict_image(net, np.zeros((8, 8)), InferenceConfig(tile_px=16, overlap_px=0), zoom=0)
     with pytest.raises(InputError, match="positive"):
         resample_zoom(-1.0, 5.0)
     assert resample_zoom((10.0, 20.0), 5.0) == (2.0, 4.0)
@@ -135,30 +144,30 @@ def test_predict_folder_resamples_to_the_training_pixel_size(run, tmp_path):
     from segtrain import load_run
 
     inp = _write_images(tmp_path / "in", 1, 40, 5.0, masks=False)
-    out = predict_folder(run, inp, tmp_path / "pred", tile_px=32, overlap_px=8, resample=True)
+    out = _predict(run, inp, tmp_path / "pred", resample=True)
     prob = read_tiff(out / "probabilities" / "im0.tif")
     assert prob.data.shape == (40, 40) and prob.pixel_size_nm == pytest.approx((5.0, 5.0))
     # The same as predict_image with the zoom from the two pixel sizes (5 nm / 10 nm = 0.5).
     net, cfg = load_run(run)
     img = read_tiff(inp / "images" / "im0.tif").data
-    want = predict_image(net, img, tile_px=32, overlap_px=8, zoom=(0.5, 0.5),
-                         normalize=tuple(cfg.normalize_percentiles))  # fmt: skip
+    norm = tuple(cfg.normalize_percentiles)
+    want = predict_image(net, img, TILES, zoom=(0.5, 0.5), normalize=norm)
     np.testing.assert_allclose(prob.data, want, atol=1e-5)
     # Clean-up sizes are in training pixels: 40 px of 10 nm are 160 px of 5 nm.
     from segtrain import postprocess_mask
 
     t = float(np.median(prob.data))  # a speckled mask (two steps of training), half foreground
-    sized = predict_folder(run, inp, tmp_path / "sized", tile_px=32, overlap_px=8,
-                           resample=True, min_size_px=40, max_hole_px=8, threshold=t)  # fmt: skip
+    sized = _predict(
+        run, inp, tmp_path / "sized", resample=True, min_size_px=40, max_hole_px=8, threshold=t
+    )
     want_mask = postprocess_mask(prob.data, threshold=t, min_size_px=160, max_hole_px=32)
     np.testing.assert_array_equal(read_tiff(sized / "masks" / "im0.tif").data, want_mask)
     unscaled = postprocess_mask(prob.data, threshold=t, min_size_px=40, max_hole_px=8)
     assert not np.array_equal(want_mask, unscaled)
-    plain = predict_folder(run, inp, tmp_path / "plain", tile_px=32, overlap_px=8)
+    plain = _predict(run, inp, tmp_path / "plain")
     assert np.abs(read_tiff(plain / "probabilities" / "im0.tif").data - want).max() > 1e-5
     # --pixel-size-nm overrides the file's (10 nm: the run's own, so no resampling at all).
-    given = predict_folder(run, inp, tmp_path / "given", tile_px=32, overlap_px=8,
-                           resample=True, pixel_size_nm=10.0)  # fmt: skip
+    given = _predict(run, inp, tmp_path / "given", resample=True, pixel_size_nm=10.0)
     np.testing.assert_allclose(
         read_tiff(given / "probabilities" / "im0.tif").data,
         read_tiff(plain / "probabilities" / "im0.tif").data,
@@ -173,33 +182,33 @@ def test_resample_errors_and_warning(run, tmp_path, caplog):
     bare.mkdir()
     tifffile.imwrite(bare / "a.tif", disks(32, 2, 0)[0])  # no pixel size
     with pytest.raises(InputError, match="pixel-size-nm"):
-        predict_folder(run, bare, tmp_path / "p1", tile_px=32, overlap_px=8, resample=True)
+        _predict(run, bare, tmp_path / "p1", resample=True)
     assert not (tmp_path / "p1").exists()  # refused before anything was written
     with pytest.raises(InputError, match="pixel_size_nm must be finite and > 0"):
-        predict_folder(run, bare, tmp_path / "p2", tile_px=32, overlap_px=8, pixel_size_nm=-3)
+        _predict(run, bare, tmp_path / "p2", pixel_size_nm=-3)
     # A 72 dpi TIFF (352778 nm pixels) against 10 nm: refused, not resampled 35000x.
     dpi = tmp_path / "dpi"
     dpi.mkdir()
     tifffile.imwrite(dpi / "a.tif", disks(32, 2, 0)[0], resolution=(72, 72), resolutionunit=2)
     with pytest.raises(InputError, match=r"352778 nm pixels .*\(more than 16x\)"):
-        predict_folder(run, dpi, tmp_path / "p3", tile_px=32, overlap_px=8, resample=True)
+        _predict(run, dpi, tmp_path / "p3", resample=True)
     assert not (tmp_path / "p3").exists()
     far = _write_images(tmp_path / "far", 2, 32, 30.0, masks=False)
     with caplog.at_level(logging.WARNING, logger="segtrain"):
-        predict_folder(run, far, tmp_path / "p4", tile_px=32, overlap_px=8)
+        _predict(run, far, tmp_path / "p4")
     warned = [r.getMessage() for r in caplog.records if "resampl" in r.getMessage()]
     assert len(warned) == 1 and "2 of 2 images" in warned[0] and "10 nm" in warned[0]
     caplog.clear()
     near = _write_images(tmp_path / "near", 1, 32, 11.0, masks=False)
     with caplog.at_level(logging.WARNING, logger="segtrain"):
-        predict_folder(run, near, tmp_path / "p5", tile_px=32, overlap_px=8)
+        _predict(run, near, tmp_path / "p5")
     assert not [r for r in caplog.records if "resampl" in r.getMessage()]
 
 
 def test_a_zoom_too_large_for_memory_is_refused_before_allocating():
     net = _BoxDetector().eval()  # 64 px x 1e5 per side: 3e14 bytes, more than any machine's half
     with pytest.raises(InputError, match="the resampled image would need"):
-        predict_image(net, np.zeros((64, 64), np.float32), zoom=1e5, tile_px=32, overlap_px=8)
+        predict_image(net, np.zeros((64, 64), np.float32), TILES, zoom=1e5)
 
 
 def test_resample_needs_a_run_that_knows_its_pixel_size(tmp_path):
@@ -211,8 +220,7 @@ def test_resample_needs_a_run_that_knows_its_pixel_size(tmp_path):
     shutil.copy(run / "best.pt", lone / "best.pt")  # a checkpoint without its split.json
     inp = _write_images(tmp_path / "in", 1, 32, 5.0, masks=False)
     with pytest.raises(InputError, match="training images"):
-        predict_folder(lone / "best.pt", inp, tmp_path / "p", tile_px=32, overlap_px=8,
-                       resample=True)  # fmt: skip
+        _predict(lone / "best.pt", inp, tmp_path / "p", resample=True)
 
 
 def test_bench_reports_outputs_at_the_training_pixel_size(tmp_path):
@@ -240,12 +248,10 @@ def test_bench_reports_outputs_at_the_training_pixel_size(tmp_path):
 
 def test_samples_are_resampled_back_to_the_input_pixels(tmp_path):
     from segtrain import unzoom_probabilities, zoom_planes
-    from segtrain._interactive_folders import sampler
 
-    run = _train(tmp_path / "r", 10.0, model="prob_unet")
+    run_dir = _train(tmp_path / "r", 10.0, model="prob_unet")
     inp = _write_images(tmp_path / "in", 1, 40, 5.0, masks=False)
-    out = predict_folder(run, inp, tmp_path / "pred", tile_px=32, overlap_px=8, resample=True,
-                         samples=4)  # fmt: skip
+    out = _predict(run_dir, inp, tmp_path / "pred", resample=True, samples=4)
     prob = read_tiff(out / "probabilities" / "im0.tif")
     std = read_tiff(out / "uncertainty" / "im0.tif")
     assert prob.data.shape == std.data.shape == (40, 40)
@@ -253,10 +259,12 @@ def test_samples_are_resampled_back_to_the_input_pixels(tmp_path):
     # The samples of the image zoomed by 0.5 (two samplers, one seed: the same draws), each
     # mapped back: the written mean is their mean, the uncertainty their std.
     img = read_tiff(inp / "images" / "im0.tif").data
-    kw = dict(samples=4, tile_px=32, overlap_px=8)
-    small, _ = sampler(run, **kw)(zoom_planes(img, (0.5, 0.5)), "im0")
+    run = Run.open(run_dir, TILES)
+    seed = np.random.SeedSequence(0).spawn(1)[0]  # predict_folder's draws of its first image
+    small = run.sample(zoom_planes(img, (0.5, 0.5)), samples=4, rng=seed)
     assert small.mean.shape == (20, 20)
-    s, suggestions = sampler(run, **kw)(img, "im0", zoom=(0.5, 0.5))
+    s = run.sample(img, samples=4, rng=seed, zoom=(0.5, 0.5))
+    suggestions = run.segment(img, samples=4, rng=seed, zoom=(0.5, 0.5)).suggestions
     back = unzoom_probabilities(small.samples, (40, 40))
     np.testing.assert_array_equal(s.samples, back)
     np.testing.assert_allclose(prob.data, back.mean(0), atol=1e-6)

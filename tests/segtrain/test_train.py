@@ -163,7 +163,7 @@ def test_fine_tune_from_another_run(tmp_path):
 
 
 def _flat_validation(monkeypatch, train_iou=0.5, val_iou=0.5):
-    import segtrain._train as tr
+    import segtrain.training._loop as tr
 
     flat = {"train_iou": train_iou, "val_loss": 1.0, "val_dice": 0.5, "val_iou": val_iou}
     monkeypatch.setattr(tr, "validate", lambda *a, **k: dict(flat))
@@ -219,7 +219,7 @@ def test_progress_follows_the_time_budget_when_it_ends_first(tmp_path):
 
 
 def test_2p5d_training_and_prediction_on_a_stack(tmp_path):
-    from segtrain import predict_folder
+    from segtrain import InferenceConfig, Run, predict_folder
 
     img = np.stack([disks(32, 2, z)[0] for z in range(12)])
     lab = np.stack([disks(32, 2, z)[1] > 0 for z in range(12)]).astype(np.uint8)
@@ -235,12 +235,13 @@ def test_2p5d_training_and_prediction_on_a_stack(tmp_path):
         "v_z0010",
         "v_z0011",
     ]
-    out = predict_folder(run, tmp_path / "v.tif", tmp_path / "p", tile_px=32, overlap_px=8)
+    opened = Run.open(run, InferenceConfig(tile_px=32, overlap_px=8))
+    out = predict_folder(opened, tmp_path / "v.tif", tmp_path / "p")
     assert tifffile.imread(out / "masks" / "v.tif").shape == (12, 32, 32)
     (tmp_path / "two").mkdir()
     tifffile.imwrite(tmp_path / "two" / "a.tif", img[0])
     with pytest.raises(ValueError, match="2.5D"):
-        predict_folder(run, tmp_path / "two", tmp_path / "p2", tile_px=32, overlap_px=8)
+        predict_folder(opened, tmp_path / "two", tmp_path / "p2")
     with pytest.raises(ValueError, match="needs EM stacks"):
         train(_cfg(tmp_path / "two", tmp_path / "r2", context_slices=1, max_steps=1))
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from segtrain import choose_postprocess
-from segtrain._validate import pooled_scores, probability_loss
+from segtrain.training._validate import pooled_scores, probability_loss
 
 
 def test_pooled_scores_and_loss_from_probabilities():

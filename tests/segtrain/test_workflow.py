@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 import tifffile
 
-from segtrain import DataSource, TrainConfig, predict_folder, quantify_folder, train
+from segtrain import (
+    DataSource,
+    InferenceConfig,
+    Run,
+    TrainConfig,
+    predict_folder,
+    quantify_folder,
+    train,
+)
 from shapelib import InputError
 from shapelib.io import read_tiff, write_tiff
 
@@ -35,11 +43,9 @@ def test_predict_then_quantify_needs_no_pixel_size(tmp_path, run):
         write_tiff(tmp_path / "images" / f"a{i}.tif", disks(32, 2, i)[0], pixel_size_nm=7.5)
     calls = []
     out = predict_folder(
-        run,
+        Run.open(run, InferenceConfig(tile_px=32, overlap_px=8)),
         tmp_path,
         tmp_path / "pred",
-        tile_px=32,
-        overlap_px=8,
         progress=lambda done, total: calls.append((done, total)),
     )
     assert calls == [(1, 2), (2, 2)]

@@ -80,6 +80,14 @@ def test_write_dataset_layout(tmp_path):
     assert not (out / "labels").exists()
     meta = json.loads((out / "dataset.json").read_text())
     assert meta["n"] == 3 and len(meta["images"]) == 3 and meta["microscope"]["name"] == "Epi1"
+    # The one reader of dataset.json (the web app's).
+    from simulator.io import read_dataset_info
+
+    info = read_dataset_info(out)
+    assert (info.n, info.microscope, info.seed) == (3, "Epi1", 0)
+    assert [e.name for e in info.images] == names and info.pixel_size_nm == 109.0
+    assert [len(e.objects) for e in info.images] == [len(e["objects"]) for e in meta["images"]]
+    assert read_dataset_info(out / "images") is None  # a folder without one
     with pytest.raises(FileExistsError):
         write_dataset(SHAPES, EPI1, out, n=1, workers=1)
 

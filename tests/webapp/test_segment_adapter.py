@@ -6,31 +6,29 @@ import numpy as np
 import pytest
 import tifffile
 
-from webapp._segment import FLIPS, Click, Segmenter, _suggest
+from webapp._segment import Click, Segmenter, inference_config
 
 
 @pytest.fixture(scope="module")
 def segmenter(webapp_data):
-    return Segmenter(webapp_data.run)
+    return Segmenter.open(webapp_data.run)
 
 
 def test_prediction_is_the_flip_mean_and_spread(segmenter, webapp_data):
-    from segtrain import load_run, predict_image
+    from segtrain import flip_samples, load_run
 
     image = tifffile.imread(webapp_data.images / "img_000000.tif")
     p = segmenter.predict(image)
     assert p.probability.shape == p.mask.shape == p.uncertainty.shape == image.shape
     assert p.probability.dtype == np.float32 and p.mask.dtype == np.uint8
     assert np.array_equal(p.mask, (p.probability >= 0.5).astype(np.uint8))
-    # the same four predictions, computed here
+    # segtrain's four flip predictions, computed here
     model, cfg = load_run(webapp_data.run)
-    preds = []
-    for axes in FLIPS:
-        x = np.ascontiguousarray(np.flip(image, axes) if axes else image)
-        q = predict_image(model, x, normalize=tuple(cfg.normalize_percentiles))
-        preds.append(np.flip(q, axes) if axes else q)
-    np.testing.assert_allclose(p.probability, np.mean(preds, 0), atol=1e-5)
-    np.testing.assert_allclose(p.uncertainty, np.std(preds, 0), atol=1e-5)
+    norm = tuple(cfg.normalize_percentiles)
+    f = flip_samples(model, image, inference_config(), normalize=norm)
+    assert f.kind == "flips" and f.samples.shape == (4, *image.shape)
+    np.testing.assert_allclose(p.probability, f.mean, atol=1e-5)
+    np.testing.assert_allclose(p.uncertainty, f.std, atol=1e-5)
     assert 1 <= len(p.suggestions) <= 3
     scores = [s.score for s in p.suggestions]
     assert scores == sorted(scores, reverse=True)
@@ -49,34 +47,26 @@ def test_a_run_without_clicks_keeps_the_mask(segmenter, webapp_data):
     assert "flip" in label and "not a probabilistic" in label
 
 
-def test_suggestions_are_separated_peaks():
-    u = np.zeros((100, 100), np.float32)
-    u[10, 10], u[11, 11], u[50, 60], u[90, 20] = 1.0, 0.9, 0.8, 0.7
-    s = _suggest(u, 3)
-    assert [(g.x_px, g.y_px) for g in s] == [(10, 10), (60, 50), (20, 90)]
-    assert _suggest(np.zeros((20, 20), np.float32), 3) == ()
-
-
 def test_bad_runs_and_images(tmp_path, segmenter):
     from shapelib import InputError
 
     with pytest.raises(FileNotFoundError, match="--run"):
-        Segmenter(tmp_path / "missing")
+        Segmenter.open(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="best.pt"):
-        Segmenter(tmp_path / "empty")
+        Segmenter.open(tmp_path / "empty")
     with pytest.raises(InputError, match="2D"):
         segmenter.predict(np.zeros((2, 8, 8)))
 
 
 @pytest.fixture(scope="module")
 def interactive(webapp_data):
-    return Segmenter(webapp_data.interactive_run)
+    return Segmenter.open(webapp_data.interactive_run)
 
 
 def test_an_interactive_run_samples_and_takes_clicks(interactive, webapp_data):
     from segtrain import Click as SegClick
-    from segtrain import load_run, refine, sample_prediction
+    from segtrain import RefineConfig, Run
 
     image = tifffile.imread(webapp_data.images / "img_000002.tif")
     assert interactive.uses_clicks and interactive.probabilistic
@@ -84,9 +74,8 @@ def test_an_interactive_run_samples_and_takes_clicks(interactive, webapp_data):
     assert "does not use them" not in interactive.note and "re-predicts" in interactive.note
     first = interactive.predict(image)
     # The mean and std of 16 prior samples without clicks, as segtrain gives them.
-    net, cfg = load_run(webapp_data.interactive_run)
-    norm = tuple(cfg.normalize_percentiles)
-    s = sample_prediction(net, image, samples=16, tile_px=512, normalize=norm, rng=0)
+    run = Run.open(webapp_data.interactive_run, inference_config())
+    s = run.sample(image, samples=16, rng=0)
     np.testing.assert_allclose(first.probability, s.mean, atol=1e-5)
     np.testing.assert_allclose(first.uncertainty, s.std, atol=1e-5)
     assert float(first.uncertainty.max()) > 0 and 1 <= len(first.suggestions) <= 3
@@ -96,8 +85,7 @@ def test_an_interactive_run_samples_and_takes_clicks(interactive, webapp_data):
     one = interactive.refine(image, (Click(x, y, sign),), first)
     assert one.mask[y, x] == int(sign) != first.mask[y, x]
     assert one is not first and not np.array_equal(one.probability, first.probability)
-    direct = refine(net, image, [SegClick(y, x, sign)], first.probability,
-                    prev_uncertainty=first.uncertainty, normalize=norm, rng=0)  # fmt: skip
+    direct = run.refine(image, [SegClick(y, x, sign)], first, options=RefineConfig(), rng=0)
     np.testing.assert_allclose(one.probability, direct.probability, atol=1e-5)
     # A second click, then undo and reset come from the history.
     two = interactive.refine(image, (Click(x, y, sign), Click(2, 2, False)), first)

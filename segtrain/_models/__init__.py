@@ -1,1 +1,0 @@
-"""Segmentation networks in plain torch: one module per architecture, each with a params model."""

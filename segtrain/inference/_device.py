@@ -1,0 +1,87 @@
+"""Where torch runs: the device by name and the mixed-precision context for it."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+
+from shapelib import InputError
+
+__all__ = ["autocast_for", "device_of", "pick_device", "running", "torch_threads"]
+
+
+def _mps_available() -> bool:
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """`auto` -> cuda if present, else mps, else cpu; any other name as given, when this
+    machine has it (an InputError names what it has, before anything is computed)."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(str(name))
+    except (RuntimeError, TypeError, ValueError):
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda", "mps"):
+        raise InputError(f"unknown device {name!r}; choose auto, cpu, cuda (or cuda:N) or mps.")
+    have = (
+        ["cpu"]
+        + (["cuda"] if torch.cuda.is_available() else [])
+        + (["mps"] if _mps_available() else [])
+    )
+    if dev.type not in have:
+        raise InputError(
+            f"device {name!r} is not available on this machine (it has: {', '.join(have)}); "
+            "pass --device cpu or auto."
+        )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise InputError(
+            f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)."
+        )
+    return dev
+
+
+def device_of(net) -> torch.device:
+    """The device a network's parameters are on (CPU for one without parameters)."""
+    p = next(net.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def autocast_for(device: torch.device, enabled: bool):
+    """bf16 autocast on CPU, fp16 on CUDA; a no-op context when disabled or unsupported."""
+    if not enabled or device.type == "mps":
+        return torch.autocast(device_type="cpu", enabled=False)
+    dtype = torch.bfloat16 if device.type == "cpu" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@contextmanager
+def torch_threads(n: int | None):
+    """Run the block with `n` torch CPU threads (None: leave as is), then restore the count."""
+    if not n:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+@contextmanager
+def running(threads: int | None, *, grad: bool = False):
+    """Run the block with `threads` torch CPU threads (None: as set) and, unless `grad`, in
+    inference mode (no autograd)."""
+    with torch_threads(threads):
+        if grad:
+            yield
+            return
+        with torch.inference_mode():
+            yield

@@ -1,0 +1,120 @@
+"""Images of any size by overlapping tiles: the tiling (`pad_for_tiles`), the blending weights
+(`blend_window`) and the blend of per-tile predictions (`blend_tiles`), the one owner of the
+tiling that prediction, sampling and explanations share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from shapelib import InputError
+
+__all__ = ["blend_tiles", "blend_window", "pad_for_tiles"]
+
+
+def blend_window(tile_px: int, overlap_px: int, *, floor: float = 1e-6) -> np.ndarray:
+    """A (tile, tile) blending weight that ignores tile edges and ramps smoothly between tiles.
+
+    Along each axis: (almost) zero over the outer quarter of the overlap, a raised-cosine ramp
+    over the next half, then 1. Neighbouring tiles overlap by `overlap_px`, so every pixel is
+    covered by some tile's trusted part, and pixels within ``overlap_px // 4`` of a tile's edge,
+    where the network sees padding, do not count (beyond `floor`). The blend therefore equals the
+    untiled prediction wherever the network's reach is shorter than ``overlap_px // 4``, and the
+    smooth ramp leaves no seams.
+    """
+    ramp = np.ones(tile_px, dtype=np.float64)
+    if overlap_px > 0:
+        q = overlap_px // 4
+        n = max(overlap_px - 2 * q, 1)
+        t = (np.arange(n) + 0.5) / n
+        r = np.concatenate(
+            [np.zeros(q), 0.5 * (1 - np.cos(np.pi * t)), np.ones(overlap_px - q - n)]
+        )
+        r = np.maximum(r, floor)
+        ramp[:overlap_px] = r
+        ramp[-overlap_px:] = np.minimum(ramp[-overlap_px:], r[::-1])
+    return np.outer(ramp, ramp).astype(np.float32)
+
+
+def _starts(n: int, tile: int, stride: int) -> list[int]:
+    if n <= tile:
+        return [0]
+    k = int(np.ceil((n - tile) / stride))
+    return [i * stride for i in range(k + 1)]
+
+
+def _check_tiles(tile_px: int, overlap_px: int) -> None:
+    if overlap_px < 0 or overlap_px * 2 > tile_px:
+        raise InputError(
+            f"overlap_px must be in [0, tile_px/2]; got {overlap_px} with tile_px {tile_px}."
+        )
+
+
+def pad_for_tiles(
+    x: np.ndarray, tile_px: int, overlap_px: int
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The tiling of `predict_image` (its one owner: explanations tile the same way).
+
+    The last two axes (Y, X) of `x` are reflect-padded by a margin of `overlap_px` on the
+    top/left, so the first tile's ramp falls on padding, and by enough at the bottom/right to
+    complete a grid of stride ``tile_px - overlap_px``; the image starts at
+    ``(overlap_px, overlap_px)`` of the padded array.
+
+    Returns
+    -------
+    padded : ndarray, `x` padded on its last two axes
+    coords : list of (y0, x0), the tiles' top-left corners in the padded array
+    """
+    _check_tiles(tile_px, overlap_px)
+    h, w = x.shape[-2:]
+    stride = tile_px - overlap_px
+    m = overlap_px
+    ny = len(_starts(h + 2 * m, tile_px, stride))
+    nx = len(_starts(w + 2 * m, tile_px, stride))
+    full_h = max(tile_px, (ny - 1) * stride + tile_px)
+    full_w = max(tile_px, (nx - 1) * stride + tile_px)
+    coords = [
+        (y0, x0)
+        for y0 in _starts(full_h, tile_px, stride)
+        for x0 in _starts(full_w, tile_px, stride)
+    ]
+    pads = [(0, 0)] * (x.ndim - 2) + [(m, full_h - h - m), (m, full_w - w - m)]
+    return np.pad(x, pads, mode="reflect" if min(h, w) > 1 else "edge"), coords
+
+
+def blend_tiles(
+    x: np.ndarray,
+    tile_px: int,
+    overlap_px: int,
+    predict: Callable[[np.ndarray], np.ndarray],
+    *,
+    batch_size: int = 4,
+) -> np.ndarray:
+    """Predict an input (C, Y, X) of any size by overlapping tiles and blend the tiles.
+
+    `predict` maps a batch of tiles (B, C, tile, tile) float32 to K probability maps per tile,
+    (K, B, tile, tile); each is weighted by `blend_window`, summed on the padded grid of
+    `pad_for_tiles` and normalised by the weights, and the padding is cropped.
+
+    Returns
+    -------
+    (K, Y, X) ndarray of float32 in [0, 1]
+    """
+    h, w = x.shape[-2:]
+    m = overlap_px
+    xp, coords = pad_for_tiles(np.asarray(x, np.float32), tile_px, overlap_px)
+    win = blend_window(tile_px, overlap_px)
+    acc = None
+    wsum = np.zeros(xp.shape[-2:], np.float32)
+    for k in range(0, len(coords), batch_size):
+        chunk = coords[k : k + batch_size]
+        batch = np.stack([xp[:, y0 : y0 + tile_px, x0 : x0 + tile_px] for y0, x0 in chunk])
+        prob = predict(batch)
+        if acc is None:
+            acc = np.zeros((prob.shape[0], *xp.shape[-2:]), np.float32)
+        for b, (y0, x0) in enumerate(chunk):
+            acc[:, y0 : y0 + tile_px, x0 : x0 + tile_px] += prob[:, b] * win
+            wsum[y0 : y0 + tile_px, x0 : x0 + tile_px] += win
+    out = acc[:, m : m + h, m : m + w] / np.maximum(wsum[m : m + h, m : m + w], 1e-12)
+    return np.clip(out, 0, 1).astype(np.float32)

@@ -1,0 +1,88 @@
+"""Training (a workflow): the stages of a run, in order. The config is read and the run folder
+checked (nothing written yet); the data is read and held out (`_train_data.py`); the network is
+built and started from scratch, from another run or where it stopped (`_resume.py`); the run
+folder is opened (`_run_folder.py`, the checkpoint stage); the loop runs (`_loop.py`: data ->
+hooks -> step, validate -> checkpoint); the run folder gets its curves and post-processing.
+Reading a run folder back: `_weights.py` and `Run.open`.
+
+What a run is made of comes from its config: the network from the model registry with
+``1 + 2 x context_slices`` input channels (`model_build_params`), the loss from the loss
+registry (`training._losses`), the data as `Batch` objects from a seeded `PatchDataset`, and
+for an interactive run the simulated clicks as a batch hook (`training._feedback`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from ..inference._device import pick_device, torch_threads
+from ..training._config import TrainConfig
+from ..training._feedback import ClickFeedback
+from ..training._loop import TrainLoop
+from ._resume import start_training
+from ._run_folder import RunFolder, check_run_folder
+from ._train_data import read_training_data
+from ._weights import as_train_config
+
+__all__ = ["train"]
+
+
+def train(
+    config: TrainConfig | dict | str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Train a segmenter and write a run folder; returns the run folder.
+
+    Validation is on held-out data by default (`TrainConfig.holdout`; `segtrain.training._holdout`):
+    whole images or a band of every image that training never sees. The run folder holds
+    ``config.yaml``/``config.json`` (the exact config, with the hold-out mode and images used),
+    ``split.json`` (what was held out), ``last.pt`` and ``best.pt`` (best held-out foreground
+    IoU; ``state_dict`` + config, read with ``weights_only=True``), ``log.csv`` (one row per
+    validation: step, training loss, training IoU, validation loss, Dice and IoU, lr, time),
+    ``curves.png`` and ``postprocess.json`` (small-object and hole sizes chosen on the held-out
+    images with the best weights). A warning is logged when the training IoU exceeds the
+    held-out IoU by more than ``overfit_gap``.
+
+    Reproducibility: torch is seeded once here from ``config.seed``; patches and augmentations
+    are a pure function of (seed, patch index); the schedule follows steps unless a time budget
+    is given. In float32 (``amp=False``) the same config gives the same weights on the same
+    machine and thread count; bf16 autocast may differ (``benchmarks/repro_segtrain.py``).
+
+    Parameters
+    ----------
+    config : TrainConfig, dict, or path to a YAML/JSON config
+    resume : bool, continue from ``run_dir/last.pt`` (same config required)
+    overwrite : bool, start afresh even if ``run_dir`` holds a run
+    progress : callable or None, called as ``progress(steps done, steps in all)`` after each
+        step; with a time budget "in all" is projected from the speed so far (whichever budget
+        ends first), and equals "done" at the end
+
+    Returns
+    -------
+    run_dir : Path
+
+    Examples
+    --------
+    >>> cfg = TrainConfig(train=[DataSource(path="data/lucchi/train")], run_dir="runs/unet")
+    >>> run_dir = train(cfg)  # doctest: +SKIP
+    """
+    cfg = as_train_config(config)
+    check_run_folder(cfg, resume=resume, overwrite=overwrite)
+    device = pick_device(cfg.device)
+    with torch_threads(cfg.num_threads):
+        # One seed for everything torch draws (initial weights); data draws use (seed, index).
+        torch.manual_seed(cfg.seed)
+        cfg, data = read_training_data(cfg)
+        start = start_training(cfg, device, resume=resume)
+        folder = RunFolder(cfg, data, start.model, start.opt, resume=resume, overwrite=overwrite)
+        clicks = ClickFeedback(cfg.clicks, seed=cfg.seed, device=device, amp=cfg.amp)
+        hooks = [clicks] if cfg.interactive else []
+        loop = TrainLoop(start.model, start.opt, cfg, data, hooks=hooks, checkpoint=folder.save)
+        state = loop.run(start.state, device, progress)
+        return folder.finish(state)
