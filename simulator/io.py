@@ -51,6 +51,8 @@ __all__ = [
     "read_image",
     "RealImages",
     "read_real_images",
+    "scene_fit_files",
+    "write_scene_fit",
     "read_tiff",
     "write_tiff",
     "read_config",
@@ -332,3 +334,58 @@ def read_dataset_info(folder: str | Path) -> DatasetInfo | None:
         microscope=(info.get("microscope") or {}).get("name"),
         images=images,
     )
+
+
+def scene_fit_files(out: str | Path) -> dict[str, Path]:
+    """The files of a scene fit: the scene YAML and, beside it with its stem, the statistics
+    (``_stats.csv``), their medians (``_summary.csv``), the rounds (``_rounds.csv``) and the
+    figure (``.png``)."""
+    out = Path(out)
+    stem = out.with_suffix("")
+    return {
+        "scene": out,
+        "stats": stem.with_name(stem.name + "_stats.csv"),
+        "summary": stem.with_name(stem.name + "_summary.csv"),
+        "rounds": stem.with_name(stem.name + "_rounds.csv"),
+        "figure": stem.with_name(stem.name + ".png"),
+    }
+
+
+def write_scene_fit(
+    fit,
+    out: str | Path,
+    *,
+    real_images: Sequence[np.ndarray],
+    real_names: Sequence[str],
+    pixel_size_nm: float,
+    inputs: Sequence[str | Path] = (),
+    overwrite: bool = False,
+) -> dict[str, Path]:
+    """Write a :class:`simulator.SceneFit` (see `scene_fit_files`); every file is checked
+    before the first is written. Returns the files."""
+    import pandas as pd
+
+    from shapelib.io import check_output_files, claim_output_files, save_figure
+
+    from ._fit_figure import fit_figure
+
+    files = scene_fit_files(out)
+    if files["scene"].suffix.lower() not in (".yaml", ".yml"):
+        raise InputError(f"a fitted scene is a YAML file (scene.yaml); got {files['scene']}.")
+    check_output_files(files.values(), inputs=inputs, overwrite=overwrite)
+    stats = pd.concat(
+        [
+            pd.DataFrame(fit.real).assign(set="real"),
+            pd.DataFrame(fit.synthetic).assign(set="synthetic"),
+        ]
+    )
+    fig = fit_figure(
+        real_images, real_names, fit.examples, fit.summary(), pixel_size_nm=pixel_size_nm
+    )
+    claim_output_files(files.values(), inputs=inputs, overwrite=overwrite)
+    write_config(files["scene"], fit.config)
+    stats.to_csv(files["stats"], index=False)
+    pd.DataFrame(fit.summary()).to_csv(files["summary"], index=False)
+    pd.DataFrame(fit.rounds).to_csv(files["rounds"], index=False)
+    save_figure(fig, files["figure"])
+    return files

@@ -24,6 +24,7 @@ from ._images import (
     read_masks,
     read_scaled_image,
 )
+from ._page import write_page
 from ._runs import (
     CHECKPOINT_FORMAT,
     POSTPROCESS_FILE,
@@ -48,6 +49,7 @@ read_json = read_config
 write_yaml = write_config
 
 __all__ = [
+    "write_page",
     "CHECKPOINT_FORMAT",
     "POSTPROCESS_FILE",
     "SPLIT_FILE",

@@ -31,7 +31,7 @@ from ..inference._clicks import (
 )
 from ..inference._config import SAMPLES, InferenceConfig, RefineConfig
 from ..training._config import ClickConfig, TrainConfig
-from ._weights import network_from_checkpoint, read_run_files, stored_config
+from ._weights import network_from_checkpoint, read_run_files, resolve_run, stored_config
 
 __all__ = ["Run", "Segmentation"]
 
@@ -91,7 +91,8 @@ class Run:
 
     @classmethod
     def open(cls, run_dir: str | Path, config: InferenceConfig | None = None) -> Run:
-        """Open a run folder written by `segtrain.train` (or a ``.pt`` checkpoint in one): its
+        """Open a run folder written by `segtrain.train` (or a ``.pt`` checkpoint in one, or a
+        shipped model by name: `segtrain.shipped_models`): its
         ``config.checkpoint`` weights, config, post-processing and training pixel size.
 
         The device is checked before the weights are read (a one-line error names the devices
@@ -100,6 +101,7 @@ class Run:
 
         config = config or InferenceConfig()
         pick_device(config.device)
+        run_dir = resolve_run(run_dir)  # a shipped model's name: its folder, files checked
         files = read_run_files(run_dir, config.checkpoint)
         return cls.from_checkpoint(
             files.checkpoint,

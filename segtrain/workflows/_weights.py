@@ -26,6 +26,7 @@ __all__ = [
     "network_from_checkpoint",
     "read_run_files",
     "read_train_config",
+    "resolve_run",
     "stored_config",
 ]
 
@@ -176,9 +177,28 @@ class RunFiles:
     path: Path
 
 
+def resolve_run(source: str | Path) -> Path:
+    """A run folder or checkpoint file as given, or the folder of the shipped model of that
+    name (its files' hashes checked first: `_shipped.shipped_model`)."""
+    path = Path(source)
+    if path.exists():
+        return path
+    from ._shipped import shipped_models
+
+    if str(source) in shipped_models():
+        from ._shipped import shipped_model
+
+        return shipped_model(str(source)).folder
+    raise InputError(
+        f"{source} is neither a run folder nor a shipped model (shipped: "
+        f"{', '.join(shipped_models()) or 'none'}; list them with `mitoshape models`)."
+    )
+
+
 def read_run_files(run_dir: str | Path, which: str = "best") -> RunFiles:
-    """Read what `Run.open` needs from a run folder (or a checkpoint file in one)."""
-    ck, cfg, path = _read(run_dir, which)
+    """Read what `Run.open` needs from a run folder (or a checkpoint file in one, or a shipped
+    model's name: `resolve_run`)."""
+    ck, cfg, path = _read(resolve_run(run_dir), which)
     folder = path.parent
     return RunFiles(ck, cfg, _postprocess(folder), _training_pixel_size(folder), path)
 

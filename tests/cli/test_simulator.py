@@ -165,7 +165,7 @@ def test_dataset_cell_scenes(invoke, tmp_path):
                1)  # fmt: skip
     assert r.exit_code == 0, r.stderr
     meta = json.loads((out / "dataset.json").read_text())
-    assert meta["scene"]["kind"] == "cell" and meta["scene"]["cytosol_photons_per_um3"] == 50
+    assert meta["scene"]["kind"] == "cell" and meta["scene"]["cytosol_photons_per_um3"] == [50, 50]
     assert meta["scene"]["objects"] == [6, 8]
     bad = invoke("dataset", lib, "-o", tmp_path / "c2", "--scene", "tissue")
     assert bad.exit_code == 2 and "objects or cell" in bad.stderr

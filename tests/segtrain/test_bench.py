@@ -176,7 +176,7 @@ def test_bench_config_checks_names_and_connectivity():
 
 
 def test_train_and_evaluate_reads_the_test_folder_once(tmp_path, monkeypatch):
-    import segtrain.io._images as images
+    import shapelib.io._image_read as images  # the one reader of scaled images
 
     reads = collections.Counter()
     real = images.read_tiff
