@@ -32,6 +32,9 @@ RESAMPLE_WARN_RATIO = 1.25
 # size (a TIFF written at 72 dpi by a non-microscopy tool reads as 352,778 nm pixels), and the
 # resampled image would not fit in memory or would hold a few pixels.
 MAX_RESAMPLE_ZOOM = 16.0
+# Beyond this zoom (either way) an image is outside what a run was trained for (a run trained at
+# 80 nm takes 40-160 nm): said in one warning.
+RESAMPLE_TRAINED_ZOOM = 2.0
 
 
 def image_zooms(run_px: tuple[float, float] | None, pixel_sizes: dict, *, resample: bool) -> dict:
@@ -44,7 +47,7 @@ def image_zooms(run_px: tuple[float, float] | None, pixel_sizes: dict, *, resamp
             "resample needs the pixel size of the run's training images, and they carried "
             "none (or different ones; see split.json); retrain on TIFFs with a pixel size."
         )
-    zooms, far = {}, []
+    zooms, far, beyond = {}, [], []
     for where, px in pixel_sizes.items():
         if resample and px is None:
             raise InputError(
@@ -60,10 +63,24 @@ def image_zooms(run_px: tuple[float, float] | None, pixel_sizes: dict, *, resamp
                 "give it (--pixel-size-nm N)."
             )
         zooms[where] = ratio if resample else (1.0, 1.0)
+        if resample and max(max(ratio), 1 / min(ratio)) > RESAMPLE_TRAINED_ZOOM:
+            beyond.append((where, px))
         r = np.asarray(ratio if ratio is not None else (1.0, 1.0))
         lim = RESAMPLE_WARN_RATIO
         if not resample and (np.any(r > lim) or np.any(r < 1 / lim)):
             far.append((where, px))
+    if beyond:
+        where, px = beyond[0]
+        log.warning(
+            "%d of %d images (e.g. %s: %s nm pixels) are outside what the run was trained for "
+            "(%s nm): resampling by more than %gx loses or invents detail; expect worse masks.",
+            len(beyond),
+            len(pixel_sizes),
+            where,
+            _nm(px),
+            _nm(run_px),
+            RESAMPLE_TRAINED_ZOOM,
+        )
     if far:
         where, px = far[0]
         log.warning(

@@ -270,3 +270,18 @@ def test_samples_are_resampled_back_to_the_input_pixels(tmp_path):
     np.testing.assert_allclose(prob.data, back.mean(0), atol=1e-6)
     np.testing.assert_allclose(std.data, back.std(0), atol=1e-6)
     assert all(0 <= g.row < 40 and 0 <= g.col < 40 for g in suggestions)
+
+
+def test_images_outside_what_a_run_was_trained_for_are_said(caplog):
+    from segtrain.inference._zoom import image_zooms
+
+    sizes = {"near.tif": (90.0, 90.0), "far.tif": (170.0, 170.0), "fine.tif": (38.0, 38.0)}
+    with caplog.at_level(logging.WARNING, logger="segtrain"):
+        zooms = image_zooms((80.0, 80.0), sizes, resample=True)
+    assert zooms["far.tif"] == pytest.approx((170 / 80, 170 / 80))
+    said = [r.getMessage() for r in caplog.records if "outside what the run" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("2 of 3 images")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="segtrain"):
+        image_zooms((80.0, 80.0), {"a.tif": (45.0, 45.0), "b.tif": (150.0, 150.0)}, resample=True)
+    assert not [r for r in caplog.records if "outside what the run" in r.getMessage()]
