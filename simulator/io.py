@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import RootModel
@@ -35,6 +36,9 @@ from shapelib.io import (
 from ._config import Camera, Microscope, with_noise_mode
 from ._presets import get_preset
 from ._scene import SceneShape
+
+if TYPE_CHECKING:
+    from ._fit import SceneFit
 
 __all__ = [
     "DATASET_FILE",
@@ -352,7 +356,7 @@ def scene_fit_files(out: str | Path) -> dict[str, Path]:
 
 
 def write_scene_fit(
-    fit,
+    fit: SceneFit,
     out: str | Path,
     *,
     real_images: Sequence[np.ndarray],

@@ -190,7 +190,7 @@ def resolve_run(source: str | Path) -> Path:
 
         return shipped_model(str(source)).folder
     raise InputError(
-        f"{source} is neither a run folder nor a shipped model (shipped: "
+        f"{source} does not exist, and it is not the name of a shipped model (shipped: "
         f"{', '.join(shipped_models()) or 'none'}; list them with `mitoshape models`)."
     )
 
