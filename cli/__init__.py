@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from ._errors import EXIT_SIGINT, UserError, run_guarded
+from ._errors import UserError, run_guarded, stop_exit_code, stopped_by
 
 __all__ = ["app", "main", "UserError"]
 
@@ -47,18 +47,21 @@ _register_all()
 
 
 def _stop_once(signum: int, frame: object) -> None:
-    """SIGINT: the first one stops the command (KeyboardInterrupt, exit 130 with one line);
-    a second one while the first one's clean-up runs is ignored (it used to escape the clean-up
+    """SIGINT or SIGTERM: the first one stops the command (KeyboardInterrupt; exit 130 for
+    SIGINT, 143 for SIGTERM, with one line; a process pool's workers are stopped too); a
+    second one while the first one's clean-up runs is ignored (it used to escape the clean-up
     and kill the process by SIGINT, measured in 10 of 12 double Ctrl-Cs); a third one ends the
-    process at once (exit 130, files being written may be left incomplete)."""
+    process at once (files being written may be left incomplete)."""
     import os
+    import signal
 
     _stop_once.count += 1  # type: ignore[attr-defined]
     if _stop_once.count == 1:  # type: ignore[attr-defined]
+        stopped_by(signal.Signals(signum).name)
         raise KeyboardInterrupt
     if _stop_once.count >= 3:  # type: ignore[attr-defined]
-        os.write(2, b"error: interrupted three times; stopped at once\n")
-        os._exit(EXIT_SIGINT)
+        os.write(2, b"error: stopped three times; stopped at once\n")
+        os._exit(128 + signum)
 
 
 _stop_once.count = 0  # type: ignore[attr-defined]
@@ -69,13 +72,16 @@ def main() -> None:
     import signal
 
     # Also when a shell started us as a background job with SIGINT ignored: `kill -INT` must
-    # still stop a run (exit 130, one line).
+    # still stop a run (exit 130, one line). SIGTERM (`timeout`, Slurm, `docker stop`) stops
+    # it the same way (exit 143, one line); pool workers, forked later, inherit the handler.
     signal.signal(signal.SIGINT, _stop_once)
+    signal.signal(signal.SIGTERM, _stop_once)
     try:
         code = run_guarded(app)
-    except KeyboardInterrupt:  # raised by the first Ctrl-C after run_guarded had returned
-        code = EXIT_SIGINT
-    # Exiting: a further Ctrl-C during interpreter shutdown (torch's teardown takes about 0.5 s)
-    # would kill the process by SIGINT rather than exit 130.
+    except KeyboardInterrupt:  # raised by the first signal after run_guarded had returned
+        code = stop_exit_code()
+    # Exiting: a further signal during interpreter shutdown (torch's teardown takes about
+    # 0.5 s) would kill the process by that signal rather than exit with the code.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(code)

@@ -1,9 +1,14 @@
 """One readable line and a non-zero exit for errors a user can fix; tracebacks for bugs.
 
 User errors are the project's own (`shapelib.MitoshapeError`, which `shapelib.InputError` and
-this module's `UserError` are), pydantic validation errors of configs and options, and
-operating-system errors about files (missing, existing, permissions, disk full). Anything else
-(`TypeError`, `KeyError`, a bare `ValueError` from a library) is a bug and keeps its traceback.
+this module's `UserError` are), pydantic validation errors of configs and options,
+operating-system errors about files (missing, existing, permissions, disk full), and the
+command line's usage errors (an unknown command or option, a bad or missing value). Anything
+else (`TypeError`, `KeyError`, a bare `ValueError` from a library) is a bug and keeps its
+traceback (exit 1).
+
+Exit codes: 0 done; 1 a bug (traceback); 2 a user error (one line); 130 stopped by SIGINT
+(Ctrl-C); 143 stopped by SIGTERM (`timeout`, Slurm, `docker stop`); both one line.
 """
 
 from __future__ import annotations
@@ -14,10 +19,57 @@ import typer
 
 from shapelib import InputError, MitoshapeError
 
-__all__ = ["UserError", "format_error", "is_user_error", "run_guarded", "EXIT_USER", "EXIT_SIGINT"]
+__all__ = [
+    "UserError",
+    "format_error",
+    "is_user_error",
+    "run_guarded",
+    "stopped_by",
+    "stop_exit_code",
+    "EXIT_USER",
+    "EXIT_SIGINT",
+    "EXIT_SIGTERM",
+]
 
 EXIT_USER = 2  # bad input or a refused write
 EXIT_SIGINT = 130  # interrupted (128 + SIGINT), as shells report it
+EXIT_SIGTERM = 143  # terminated (128 + SIGTERM)
+
+_STOP = {"signal": "SIGINT"}  # the signal that stopped the command (set by the handler)
+
+
+def stopped_by(name: str) -> None:
+    """Record which signal (``SIGINT`` or ``SIGTERM``) stops the command, for its exit line."""
+    _STOP["signal"] = name
+
+
+def _click_classes(name: str) -> tuple[type[BaseException], ...]:
+    """click's exception class ``name`` (``ClickException``, ``Abort``): typer's vendored copy
+    (typer >= 0.2x), click's own and typer's, those that exist."""
+    import importlib
+
+    found: list[type[BaseException]] = []
+    for module in ("typer._click.exceptions", "click.exceptions", "typer"):
+        try:
+            cls = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, BaseException) and cls not in found:
+            found.append(cls)
+    return tuple(found)
+
+
+def stop_exit_code() -> int:
+    """130 after SIGINT, 143 after SIGTERM."""
+    return EXIT_SIGTERM if _STOP["signal"] == "SIGTERM" else EXIT_SIGINT
+
+
+def _usage_line(err: BaseException) -> str:
+    """``error: <message> (see 'mitoshape CMD --help')`` for a click usage error."""
+    msg = err.format_message() if hasattr(err, "format_message") else str(err)
+    ctx = getattr(err, "ctx", None)
+    see = f" (see '{ctx.command_path if ctx is not None else 'mitoshape'} --help')"
+    return "error: " + " ".join(f"{msg}{see}".split())
 
 
 class UserError(InputError):
@@ -54,18 +106,17 @@ def _say(line: str) -> None:
 def run_guarded(app: typer.Typer, args: list[str] | None = None) -> int:
     """Run the typer app; user errors become one line on stderr and exit code 2, an interrupt
     exits 130 with one line; bugs raise."""
-    import click
-
+    usage, abort = _click_classes("ClickException"), _click_classes("Abort")
     try:
-        rv = app(args=args, standalone_mode=False)
+        rv = app(args=args, prog_name="mitoshape", standalone_mode=False)
     except KeyboardInterrupt:
         rv = EXIT_SIGINT
     except SystemExit as err:  # --help, click usage errors in standalone paths
         return int(err.code or 0) if not isinstance(err.code, str) else 1
-    except click.exceptions.ClickException as err:  # usage errors carry their exit code
-        err.show()
-        return err.exit_code
-    except click.exceptions.Abort:
+    except usage as err:  # unknown command or option, a bad or missing value
+        _say(_usage_line(err))
+        return EXIT_USER
+    except abort:
         _say("error: aborted")
         return 1
     except Exception as err:
@@ -75,9 +126,16 @@ def run_guarded(app: typer.Typer, args: list[str] | None = None) -> int:
         return EXIT_USER
     # typer turns KeyboardInterrupt into its exit code 130 and returns it (standalone_mode=False).
     if rv == EXIT_SIGINT:
-        _say(
-            "error: interrupted (SIGINT); every file written so far is complete; re-run the "
-            "same command to resume where it can, or remove the output"
-        )
-        return EXIT_SIGINT
+        return _stopped()
     return rv if isinstance(rv, int) else 0
+
+
+def _stopped() -> int:
+    """The one line and the exit code of a command stopped by SIGINT or SIGTERM."""
+    name = _STOP["signal"]
+    how = "terminated" if name == "SIGTERM" else "interrupted"
+    _say(
+        f"error: {how} ({name}); every file written so far is complete; re-run the "
+        "same command to resume where it can, or remove the output"
+    )
+    return stop_exit_code()

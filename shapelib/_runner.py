@@ -92,12 +92,19 @@ class TaskRunner:
     def __enter__(self) -> TaskRunner:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, *exc) -> None:
+        # Stopped (Ctrl-C, or SIGTERM which the CLI turns into the same): stop the workers
+        # too, or they would finish and write their tasks after this process has gone.
+        self.close(stop=kind is not None and issubclass(kind, KeyboardInterrupt))
 
-    def close(self) -> None:
-        """Stop the pool, or disconnect from the cluster (a client passed in stays open)."""
+    def close(self, *, stop: bool = False) -> None:
+        """Stop the pool, or disconnect from the cluster (a client passed in stays open).
+
+        ``stop``: send the pool's workers SIGTERM rather than letting their tasks finish.
+        """
         if self._pool is not None:
+            if stop:
+                _terminate_workers(self._pool)
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
         if self._client is not None:
@@ -207,6 +214,15 @@ class TaskRunner:
             while want in held:
                 yield held.pop(want)
                 want += 1
+
+
+def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGTERM to each worker of ``pool`` (a worker forked by the CLI stops as on Ctrl-C)."""
+    import contextlib
+
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):  # already gone
+            proc.terminate()
 
 
 def _connect(scheduler):

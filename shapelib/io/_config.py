@@ -45,6 +45,8 @@ def read_config(path: str | Path, model: type[M] | None = None, *, key: str | No
     import yaml
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"config file {path} is a folder; pass a .yaml or .json file.")
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist.")
     if path.stat().st_size > _MAX_CONFIG_BYTES:
@@ -54,6 +56,8 @@ def read_config(path: str | Path, model: type[M] | None = None, *, key: str | No
         data = yaml.safe_load(text)
     except UnicodeDecodeError:
         raise InputError(f"config file {path} is not UTF-8 text.") from None
+    except RecursionError:  # [[[[... or {"a": {"a": ... thousands deep
+        raise InputError(f"config file {path} is nested too deeply to be a config.") from None
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""

@@ -142,3 +142,65 @@ def test_simulate_interrupted_exits_130_and_needs_overwrite(tmp_path):
     assert code == 0, err
     # --overwrite removed the earlier, interrupted run's files: one view per shape is left.
     assert len(list(out.glob("*/Conf1_imgs/*.tif"))) == 12
+
+
+def _alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still running (a zombie counts as gone)."""
+    left = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            left.add(pid)
+    return left
+
+
+def _children(pid: int) -> set[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")
+@pytest.mark.parametrize("whole_group", [False, True], ids=["process", "group"])
+def test_extract_terminated_stops_its_workers_and_exits_143(tmp_path, whole_group):
+    """SIGTERM, to the process alone (`docker stop`) or its group (`timeout`, Slurm): exit 143
+    with one line, no worker left running, no file written after the exit."""
+    from shapelib.io import write_volume
+    from shapelib.phantoms import phantom_volume
+
+    pv = phantom_volume(8, rng=0)
+    vol = write_volume(tmp_path / "vol.tif", pv.labels, voxel_size_nm=pv.voxel_size_nm)
+    lib = tmp_path / "lib"
+    args = ["extract", vol, "-o", lib, "--points", 20000, "--occupancy-points", 20000]
+    proc = _start([*args, "--workers", 2], tmp_path)
+    workers: set[int] = set()
+    t0 = time.monotonic()
+    while not any(lib.glob("*/meta.json")):
+        workers |= _children(proc.pid)
+        if proc.poll() is not None or time.monotonic() - t0 > 120:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"finished or stuck before the signal: {proc.communicate()[1].decode()}")
+        time.sleep(0.02)
+    workers |= _children(proc.pid)
+    assert len(workers) >= 2, workers  # the pool's workers were seen
+    (os.killpg if whole_group else os.kill)(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, (proc.returncode, err.decode())
+    assert "terminated (SIGTERM)" in _one_line(err.decode())
+    time.sleep(0.5)
+    assert not _alive(workers), "pool workers outlived the command"
+    kept = snapshot(lib)
+    time.sleep(1.0)
+    assert snapshot(lib) == kept  # nobody writes into -o any more
+    assert not (lib / "library.csv").exists()

@@ -1,0 +1,85 @@
+"""Command-line mistakes: every usage error (an unknown command or option, a value of the wrong
+type or out of range, a missing option, an unreadable config) is one line ``error: ...`` on
+stderr and exit 2, before any work; a bug stays a traceback with exit 1 (docs/reliability.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# (command line, a word the one line must hold)
+USAGE = {
+    "unknown-command": (["foo"], "No such command 'foo'"),
+    "unknown-option": (["psf", "-o", "p.tif", "--bogus"], "--bogus"),
+    "unknown-option-root": (["--bogus"], "--bogus"),
+    "int-not-a-number": (["phantom", "-o", "v.tif", "--objects", "abc"], "--objects"),
+    "float-not-a-number": (["psf", "-o", "p.tif", "--pixel-size-nm", "x"], "--pixel-size-nm"),
+    "missing-out": (["psf"], "'-o'"),
+    "missing-argument": (["extract"], "Missing argument"),
+    "option-without-value": (["psf", "-o"], "-o"),
+    "samples-zero": (["predict", "run", "data", "-o", "p", "--samples", "0"], "--samples"),
+    "choice-unknown": (["psf", "-o", "p.tif", "--preset", "Conf7"], "Conf7"),
+    "config-missing": (["train", "--config", "nope.yaml", "--run-dir", "r"], "nope.yaml"),
+    "config-a-folder": (["train", "--config", ".", "--run-dir", "r"], "config file"),
+}
+
+
+def _one_line(err: str) -> str:
+    line = err.strip()
+    assert "Traceback" not in err and "\n" not in line and line.startswith("error:"), err
+    return line
+
+
+@pytest.mark.parametrize("name", sorted(USAGE))
+def test_usage_error_is_one_line_and_exit_2(name, invoke, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args, word = USAGE[name]
+    r = invoke(*args)
+    assert r.exit_code == 2, (args, r.stdout, r.stderr)
+    line = _one_line(r.stderr)
+    assert word.lower() in line.lower(), line
+    assert "--help" in line or "config" in line, line  # says where to look
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+@pytest.mark.parametrize("how", ["deep-yaml", "deep-json"])
+def test_deeply_nested_config_is_one_line(how, invoke, tmp_path):
+    cfg = tmp_path / ("c.yaml" if how == "deep-yaml" else "c.json")
+    depth = 100_000
+    cfg.write_text("[" * depth + "]" * depth if how == "deep-yaml" else
+                   '{"a":' * depth + "1" + "}" * depth)  # fmt: skip
+    r = invoke("train", "--config", cfg, "--run-dir", tmp_path / "r")
+    assert r.exit_code == 2
+    assert "nested" in _one_line(r.stderr) and str(cfg) in r.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_console_usage_error_and_help(tmp_path):
+    """Through the real entry point: one line naming `mitoshape`, exit 2; --help exits 0."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    run = [sys.executable, "-m", "cli"]
+    r = subprocess.run([*run, "phantom", "-o", "v.tif", "--objects", "abc"], cwd=tmp_path,
+                       env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert _one_line(r.stderr).endswith("(see 'mitoshape phantom --help')")
+    r = subprocess.run([*run, "phantom", "--help"], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0 and "Usage: mitoshape phantom" in r.stdout, r.stderr
+
+
+def test_a_bug_keeps_its_traceback(invoke, monkeypatch):
+    """Not a user error: raised (the console script shows a traceback and exits 1)."""
+    import segtrain
+
+    def broken(*a, **k):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(segtrain, "shipped_models", broken)
+    with pytest.raises(KeyError):
+        invoke("models")
