@@ -13,6 +13,7 @@ from ._library import extract_library
 from ._memory import check_array_size
 from ._mesh import mesh_genus, mesh_instance
 from ._names import FileName, check_file_name
+from ._numba_cache import use_user_cache as _use_user_cache
 from ._occupancy import Occupancy, points_inside, sample_occupancy
 from ._pointcloud import PointCloud, noisy_view, sample_pointcloud
 from ._rotation import random_rotation, rotate_points
@@ -22,6 +23,8 @@ from ._skeleton import Skeleton, skeletonize_mask
 from ._summary import LibrarySummary, library_gallery, library_summary
 from ._units import as_spacing_nm, xyz_to_zyx, zyx_to_xyz
 from .io._instance_io import read_instance, read_shape, write_shape
+
+_use_user_cache()  # before numba caches anything: never into the source tree
 
 __all__ = [
     "InputError",

@@ -19,6 +19,10 @@ def _numba_hash():
     """Compile (once, cached on disk) the one-pass block hash of :func:`hash_part`."""
     from numba import njit
 
+    # `mix` a module global, not a closure cell of `block_hash`: numba keys its disk cache on
+    # the closure's pickled contents, and a compiled function pickles differently in every
+    # process, so the cache never hit and grew by one file per run.
+    global mix
     m1, m2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
     golden = np.uint64(0x9E3779B97F4A7C15)
     s30, s27, s31 = np.uint64(30), np.uint64(27), np.uint64(31)

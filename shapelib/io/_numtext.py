@@ -25,6 +25,10 @@ def _numba_kernels():
     """Compile (once, cached on disk) the two writers (unsigned arithmetic: plain division)."""
     from numba import njit
 
+    # `put_uint` a module global, not a closure cell of `fixed` and `ints`: numba keys its disk
+    # cache on the closure's pickled contents, which differ in every process for a compiled
+    # function (the cache never hit and grew by one file per run).
+    global put_uint
     ten = np.uint64(10)
 
     @njit(cache=True)
