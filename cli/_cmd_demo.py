@@ -99,8 +99,11 @@ def register(app: typer.Typer) -> None:
         )
         from shapelib.phantoms import phantom_volume
 
+        from ._budget import check_phantom_objects
+
         if objects < 1:
             raise UserError(f"--objects must be >= 1; got {objects}.")
+        check_phantom_objects(objects, voxel_size_nm)
         if seed < 0:
             raise UserError(f"--seed must be >= 0; got {seed}.")
         if out.suffix.lower() not in TIFF_SUFFIXES:

@@ -103,8 +103,10 @@ def register(app: typer.Typer) -> None:
         """Simulated-user evaluation: IoU per click, mIoU@k, NoC@85/90/95, uncertainty AUROC."""
         from segtrain import RefineConfig, Run, SimulatedUser, clicks_folder
 
+        from ._budget import check_clicks
         from ._progress import progress_bar
 
+        check_clicks(max_clicks)
         user = SimulatedUser(
             max_clicks=max_clicks,
             clickers=tuple(clicker or ("error", "uncertainty")),

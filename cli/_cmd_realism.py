@@ -20,13 +20,13 @@ def register(app: typer.Typer) -> None:
         ),
         out: Path = typer.Option(..., "-o", "--out", help="output folder"),
         name: list[str] = typer.Option([], "--name", help="a name per set (default: folder)"),
-        crop_px: int = typer.Option(64, "--crop-px", help="crop side, pixels"),
-        region_px: int = typer.Option(256, "--region-px", help="real-image region side"),
-        folds: int = typer.Option(4, "--folds", help="folds (regions dealt to each)"),
-        epochs: int = typer.Option(15, "--epochs", help="training epochs per fold"),
-        max_images: int = typer.Option(200, "--max-images", help="images read per set"),
+        crop_px: int = typer.Option(64, "--crop-px", min=8, help="crop side, pixels"),
+        region_px: int = typer.Option(256, "--region-px", min=8, help="real-image region side"),
+        folds: int = typer.Option(4, "--folds", min=2, help="folds (regions dealt to each)"),
+        epochs: int = typer.Option(15, "--epochs", min=1, help="training epochs per fold"),
+        max_images: int = typer.Option(200, "--max-images", min=1, help="images read per set"),
         seed: int = typer.Option(0, "--seed"),
-        threads: int | None = typer.Option(None, "--threads", help="torch CPU threads"),
+        threads: int | None = typer.Option(None, "--threads", min=1, help="torch CPU threads"),
         overwrite: bool = typer.Option(False, "--overwrite"),
     ) -> None:
         """Held-out ROC AUC of real-vs-synthetic crop classifiers (0.5 = indistinguishable).
@@ -46,6 +46,11 @@ def register(app: typer.Typer) -> None:
         from shapelib import InputError
         from shapelib.io import open_output_folder
 
+        from ._budget import check_threads
+
+        check_threads(threads)
+        if region_px < crop_px:
+            raise InputError(f"--region-px {region_px} must be >= --crop-px {crop_px}.")
         if name and len(name) != len(synthetic):
             raise InputError(
                 f"give one --name per synthetic set; got {len(name)} names for "

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ._budget import check_images, check_objects_per_image, check_views
 from ._progress import progress_bar
 
 
@@ -114,6 +115,10 @@ def register(app: typer.Typer) -> None:
         from simulator import Acquisition, with_noise_mode, write_simulations
         from simulator.io import microscope_from, read_shapes
 
+        parsed_views = _parse_views(views)
+        if isinstance(parsed_views, int):  # random:N, priced before anything is read
+            check_views(parsed_views, size_px=size, z_planes=z_planes)
+
         shapes = read_shapes(source, classes=shape_class or None)
         names = [None] if config is not None else preset
         mics = [microscope_from(p, config=config, camera=camera) for p in names]
@@ -132,7 +137,7 @@ def register(app: typer.Typer) -> None:
                 shapes,
                 mics,
                 out,
-                views=_parse_views(views),
+                views=parsed_views,
                 acquisition=acq,
                 seed=seed,
                 workers=workers,
@@ -192,6 +197,9 @@ def register(app: typer.Typer) -> None:
         from simulator import Acquisition, CellSceneConfig, SceneConfig, write_dataset
         from simulator.io import microscope_from, read_shapes
 
+        check_images(n)
+        if objects is not None:
+            check_objects_per_image(max(_parse_objects(objects)))
         fields = dict(read_config(scene_config)) if scene_config is not None else {}
         scene_kind = scene_kind or str(fields.get("kind", "objects"))
         kinds = {"objects": SceneConfig, "cell": CellSceneConfig}

@@ -90,5 +90,11 @@ def config_options(
 
 
 def given(values: Mapping[str, object]) -> dict:
-    """The options given on the command line (the others are None)."""
-    return {k: v for k, v in values.items() if v is not None}
+    """The options given on the command line (the others are None); a thread count is priced
+    against this machine's cores."""
+    from ._budget import check_threads
+
+    out = {k: v for k, v in values.items() if v is not None}
+    for key in ("threads", "num_threads"):
+        check_threads(out.get(key))  # type: ignore[arg-type]
+    return out

@@ -10,7 +10,7 @@ from ._extract import ExtractParams, extract_instances
 from ._images import as_grey_image
 from ._instance import Instance
 from ._library import extract_library
-from ._memory import check_array_size
+from ._memory import check_array_size, check_count
 from ._mesh import mesh_genus, mesh_instance
 from ._names import FileName, check_file_name
 from ._numba_cache import use_user_cache as _use_user_cache
@@ -32,6 +32,7 @@ __all__ = [
     "FileName",
     "check_file_name",
     "check_array_size",
+    "check_count",
     "as_grey_image",
     "random_rotation",
     "rotate_points",

@@ -36,6 +36,7 @@ from ._extract import ExtractParams, check_params, component_parts, select, touc
 from ._fingerprint import fingerprint_of, hash_part
 from ._instance import Instance
 from ._labels import check_label_layout, check_label_volume
+from ._memory import format_bytes, max_array_bytes
 from ._units import int3
 
 __all__ = [
@@ -228,6 +229,26 @@ class ChunkedInstances:
     n_blocks: int
 
 
+BLOCK_BOOK_BYTES = 4096  # what one block's bookkeeping holds at least (task, items, hash)
+
+
+def _check_blocks(grid: BlockGrid, src_shape, name: str) -> None:
+    """Price the block pass from the header's shape before any block is read: a tiny file can
+    claim 100000^3 voxels (refused at once, not after hours and gigabytes)."""
+    n = math.prod(grid.grid)
+    limit = max_array_bytes()
+    if n * BLOCK_BOOK_BYTES > limit:
+        per_block = math.prod(grid.block_shape)
+        most = limit // BLOCK_BOOK_BYTES * per_block
+        dims = " x ".join(str(s) for s in src_shape)
+        raise InputError(
+            f"the volume in {name or 'array'} claims {dims} voxels: its {n} blocks would need "
+            f"{format_bytes(n * BLOCK_BOOK_BYTES)} of bookkeeping, more than the "
+            f"{format_bytes(limit)} allowed (half this machine's memory); at most about "
+            f"{most:.3g} voxels fit: check the file's header, or extract a crop of it."
+        )
+
+
 def chunked_instances(
     source, *, voxel_size_nm, params: ExtractParams, runner, block_shape=None, name: str = ""
 ) -> ChunkedInstances:
@@ -266,6 +287,7 @@ def chunked_instances(
         raise InputError(f"block_shape must be >= 1 voxel per axis; got {block_shape}.")
     layout = _Layout(src_shape, shape, params.downsample, BlockGrid(shape, block_shape))
     grid = layout.grid
+    _check_blocks(grid, src_shape, name)
     log.info("labelling %d blocks of %s voxels", len(grid), block_shape)
 
     # Pass 1: label the blocks; pair every block with the neighbours already back.

@@ -28,7 +28,7 @@ from ._fingerprint import content_fingerprint
 from ._instance import Instance
 from ._labels import check_label_volume
 from ._runner import TaskRunner
-from ._shape import ShapeParams, build_shape
+from ._shape import ShapeParams, build_shape, check_skeleton_grid
 from ._summary import LibrarySummary, summarize_table
 from ._units import as_spacing_nm
 from .io import (
@@ -241,6 +241,7 @@ def extract_library(
         spacing = as_spacing_nm(voxel_size_nm)
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be an integer >= 0; got {seed!r}.")
+    check_skeleton_grid(tuple(float(v) * extract.downsample for v in spacing), shape)
     if n_workers is not None and n_workers < 1:
         raise InputError(f"n_workers must be >= 1; got {n_workers}.")
     n_workers = n_workers or os.cpu_count() or 1

@@ -1,4 +1,5 @@
-"""Refuse array sizes the machine cannot hold, before allocating them, saying the size."""
+"""Price a request before work starts: refuse array sizes and counts the machine cannot hold,
+before allocating them, saying the size and the largest request that fits."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy.typing as npt
 
 from ._errors import InputError
 
-__all__ = ["check_array_size", "max_array_bytes", "format_bytes"]
+__all__ = ["check_array_size", "check_count", "max_array_bytes", "format_bytes"]
 
 _FALLBACK_BYTES = 8 * 2**30
 
@@ -65,4 +66,35 @@ def check_array_size(
             f"{what} would need {dims} {np.dtype(dtype).name} values = {format_bytes(n)}, more "
             f"than the {format_bytes(limit)} allowed (half this machine's memory). "
             f"{hint}".strip()
+        )
+
+
+def check_count(
+    n: float,
+    *,
+    each_bytes: float,
+    option: str,
+    what: str,
+    limit_bytes: int | None = None,
+) -> None:
+    """Raise InputError when ``n`` items of at least ``each_bytes`` each exceed the memory limit.
+
+    The message names ``option`` (``--n``, ``--objects``) and the largest value that fits.
+
+    Parameters
+    ----------
+    n : the count asked for
+    each_bytes : a lower bound of what one item holds in memory while the command runs
+    option : the option or parameter that asked for ``n``
+    what : what one item is, for the message (``image``, ``view of one shape``)
+    limit_bytes : default :func:`max_array_bytes`
+    """
+    limit = max_array_bytes() if limit_bytes is None else int(limit_bytes)
+    need = float(n) * float(each_bytes)
+    if not math.isfinite(need) or need > limit:
+        most = max(0, int(limit // max(float(each_bytes), 1.0)))
+        raise InputError(
+            f"{option} {n}: {n} x {what} ({format_bytes(each_bytes)} each) would need "
+            f"{format_bytes(need)}, more than the {format_bytes(limit)} allowed (half this "
+            f"machine's memory); the largest {option} that fits is {most}."
         )

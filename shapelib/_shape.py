@@ -199,6 +199,21 @@ def _skeleton(mask: np.ndarray, spacing, params: ShapeParams) -> Skeleton:
     )  # fmt: skip
 
 
+def check_skeleton_grid(spacing, params: ShapeParams) -> None:
+    """Price the skeleton step before any instance is built: it max-pools blocks of
+    ``skeleton_voxel_nm / voxel size`` voxels per axis, one such block at least per instance,
+    so a tiny voxel size (``--voxel-size-nm 0.001``) would ask for hundreds of GiB."""
+    from ._memory import max_array_bytes
+
+    factors = _skeleton_factors(spacing, params.skeleton_voxel_nm)
+    side = max(1, int(max_array_bytes() ** (1 / 3)))
+    smallest = params.skeleton_voxel_nm / side
+    check_array_size(
+        factors, np.bool_, what=f"the skeleton step at {tuple(spacing)} nm voxels",
+        hint=f"Pass a larger --voxel-size-nm (the smallest that fits is about {smallest:.3g} nm).",
+    )  # fmt: skip
+
+
 def _skeleton_factors(spacing, skeleton_voxel_nm: float) -> tuple[int, int, int]:
     """Per-axis max-pool factors so thinning runs at about ``skeleton_voxel_nm`` or coarser."""
     return int3(max(1, int(skeleton_voxel_nm // s)) for s in spacing)

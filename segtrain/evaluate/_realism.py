@@ -316,6 +316,11 @@ def realism_test(
     """
     if not synthetic:
         raise InputError("give at least one set of synthetic images.")
+    if int(folds) < 2 or int(epochs) < 1 or int(crop_px) < 8:  # 1 fold: nothing held out
+        raise InputError(
+            f"need folds >= 2, epochs >= 1 and crop_px >= 8; got folds={folds}, "
+            f"epochs={epochs}, crop_px={crop_px}."
+        )
     reals = [real] if isinstance(real, np.ndarray) else list(real)
     if not reals:
         raise InputError("give at least one real image.")

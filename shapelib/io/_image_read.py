@@ -36,6 +36,11 @@ def read_scaled_image(path: str | Path) -> TiffImage:
             elif im.mode == "LA":  # grey + alpha: the grey
                 im = im.convert("L")
             arr = np.asarray(im)
+    except Image.DecompressionBombError as err:  # a header claiming billions of pixels
+        raise InputError(
+            f"image {path} claims more pixels than an image to analyse may have ({err}); is "
+            "the file complete and really this large? Crop or tile it."
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
         raise InputError(
             f"could not read image {path} ({type(err).__name__}: {err}); is the file complete "
