@@ -18,7 +18,8 @@ def register(app: typer.Typer) -> None:
             None,
             "--voxel-size-nm",
             help="Voxel size in nm, one value or z,y,x. Our folders: default from meta.json. "
-            "Released 3DMSL folders: the mesh's voxel unit, default 24.",
+            "Folders without meta.json (released 3DMSL): the mesh's voxel unit, required "
+            "(3DMSL: 24).",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the measurements as JSON."),
     ) -> None:
@@ -27,6 +28,14 @@ def register(app: typer.Typer) -> None:
         from shapelib.io import read_shape
 
         spacing = None if voxel_size_nm is None else as_spacing_nm(voxel_size_nm)
+        if voxel_size_nm is None and path.is_dir() and not (path / "meta.json").is_file():
+            # without meta.json the mesh's unit is unknown: ours are in nm, released 3DMSL
+            # meshes in 24 nm voxels; guessing gave volumes 10^4 times off
+            raise InputError(
+                f"{path} has no meta.json, so the unit of its mesh is unknown; pass "
+                "--voxel-size-nm 24 for a released 3DMSL folder (its voxel unit); one of ours "
+                "(mesh in nm) needs its meta.json back (re-run `mitoshape extract`)."
+            )
         shape = read_shape(path, voxel_size_nm=spacing)
         vs = shape.measurements.get("voxel_size_nm")
         if vs is None:

@@ -115,8 +115,12 @@ def register(app: typer.Typer) -> None:
         masks: Path = typer.Argument(..., help="Folder (or file) of masks / instance labels."),
         out: Path = typer.Option(..., "--out", "-o", help="Per-object morphology CSV."),
         pixel_size_nm: float = typer.Option(
-            None, "--pixel-size-nm", help="Pixel side in nm (default: from the mask TIFFs)."
-        ),
+            None,
+            "--pixel-size-nm",
+            min=1.0,
+            max=5000.0,
+            help="Pixel side in nm, 1-5000 (default: from the mask TIFFs).",
+        ),  # fmt: skip
         gt: Path = typer.Option(None, "--gt", help="True masks to compare against."),
         three_d: bool = typer.Option(False, "--3d", help="Label volumes: 3D morphology."),
         voxel_size_nm: str = typer.Option(

@@ -36,7 +36,9 @@ class QuantifyParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pixel_size_nm: float = Field(gt=0, description="Pixel side in nm.")
+    pixel_size_nm: float = Field(
+        ge=1, le=5000, description="Pixel side in nm (1-5000: light and electron microscopy)."
+    )
     connectivity: Connectivity = Field(
         4, description="Pixel connectivity of objects in binary masks (4 or 8)."
     )

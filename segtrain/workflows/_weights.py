@@ -90,6 +90,21 @@ def stored_config(ck: dict, where) -> TrainConfig:
         raise InputError(f"checkpoint {where} holds no valid config ({err}).") from None
 
 
+def _check_finite(state: dict, where) -> None:
+    """Refuse weights holding NaN or infinity (a diverged run): they would write NaN
+    probabilities and empty masks through predict, explain and report without a word."""
+    import torch
+
+    floats = {k: v for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point()}
+    bad = [k for k, v in floats.items() if not bool(torch.isfinite(v).all())]
+    if bad:
+        raise InputError(
+            f"checkpoint {where} holds NaN or infinite weights ({len(bad)} tensors, first "
+            f"{bad[0]!r}): the training diverged; use another checkpoint (--which) or re-train "
+            "with a lower learning rate."
+        )
+
+
 def network_from_checkpoint(ck: dict, cfg: TrainConfig, where):
     """The network of a checkpoint dict, checked against its run's config `cfg` (in eval mode, on
     CPU; an interactive one marked with its click settings). `where` names it in errors."""
@@ -121,6 +136,7 @@ def network_from_checkpoint(ck: dict, cfg: TrainConfig, where):
             f"checkpoint {where} does not fit the run's config.json: it was trained with model "
             f"params {stored}, the config gives {params}; it comes from another run or settings."
         )
+    _check_finite(ck["state_dict"], where)
     model = build_model(name, params)
     try:
         model.load_state_dict(ck["state_dict"])

@@ -423,3 +423,24 @@ def test_bad_input_is_one_line_and_changes_nothing(name, world, tmp_path, invoke
 def test_matrix_size():
     """The README's Reliability section reports the size of the matrix (parts 1 and 2)."""
     assert len(CASES) >= 140, len(CASES)
+
+
+@case("run-best.pt-nan-weights:predict")
+def _(w, t):
+    """A diverged run: NaN weights would write NaN probabilities and empty masks."""
+    import torch
+
+    run = t / "run"
+    shutil.copytree(w.run, run)
+    ck = torch.load(run / "best.pt", map_location="cpu", weights_only=True)
+    name = next(k for k, v in ck["state_dict"].items() if v.is_floating_point())
+    ck["state_dict"][name] = torch.full_like(ck["state_dict"][name], float("nan"))
+    torch.save(ck, run / "best.pt")
+    return ["predict", run, w.data / "images", "-o", t / "pred"], [t / "pred"]
+
+
+@case("png-header-50000^2:predict")
+def _(w, t):
+    from tests.cli.test_budget import _png
+
+    return ["predict", w.run, _png(t), "-o", t / "pred"], [t / "pred"]

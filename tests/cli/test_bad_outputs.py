@@ -368,8 +368,10 @@ BAD_OPTIONS = {
     "evaluate": [["--threshold", 2], ["--threshold", -1], ["--connectivity", 5],
                  ["--figure", "f.png"]],
     "quantify": [["--pixel-size-nm", 0], ["--pixel-size-nm", -1], ["--pixel-size-nm", "nan"],
+                 ["--pixel-size-nm", "inf"], ["--pixel-size-nm", 1e9], ["--pixel-size-nm", 0.5],
                  ["--3d", "--voxel-size-nm", 0], ["--3d", "--gt", "."]],
     "phantom": [["--voxel-size-nm", 0.01], ["--voxel-size-nm", 0], ["--objects", 0],
+                ["--objects", "abc"], ["--objects", 10**6],
                 ["--objects", -5], ["--touching-pairs", 100], ["--seed", -1]],
     "gallery": [["-n", 0], ["--class", "nope"]],
 }  # fmt: skip

@@ -27,7 +27,15 @@ USAGE = {
     "choice-unknown": (["psf", "-o", "p.tif", "--preset", "Conf7"], "Conf7"),
     "config-missing": (["train", "--config", "nope.yaml", "--run-dir", "r"], "nope.yaml"),
     "config-a-folder": (["train", "--config", ".", "--run-dir", "r"], "config file"),
-}
+    "realism-epochs-0": (["realism", "r.tif", "s", "-o", "o", "--epochs", "0"], "--epochs"),
+    "realism-crop-px-0": (["realism", "r.tif", "s", "-o", "o", "--crop-px", "0"], "--crop-px"),
+    "realism-crop-px-neg": (["realism", "r.tif", "s", "-o", "o", "--crop-px", "-64"], "--crop"),
+    "realism-folds-0": (["realism", "r.tif", "s", "-o", "o", "--folds", "0"], "--folds"),
+    "realism-max-images-0": (["realism", "r.tif", "s", "-o", "o", "--max-images", "0"],
+                             "--max-images"),
+    "quantify-pixel-size-inf": (["quantify", "m", "-o", "q.csv", "--pixel-size-nm", "inf"],
+                                "--pixel-size-nm"),
+}  # fmt: skip
 
 
 def _one_line(err: str) -> str:
