@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import InputError
+from .._memory import check_array_size
 from .._units import length_unit_nm
 from ._atomic import atomic_path
 
@@ -124,8 +125,14 @@ def read_tiff(path: str | Path) -> TiffImage:
         raise FileNotFoundError(f"TIFF file {path} does not exist.")
     try:
         with tifffile.TiffFile(path) as tif:
+            # priced from the header before reading: a file of a few kB may claim 100000^2 pixels
+            series = tif.series[0]
+            check_array_size(series.shape, series.dtype, what=f"the image in TIFF {path}",
+                             hint="Is the file complete? Crop or tile it.")  # fmt: skip
             data = tif.asarray()
             pixel, z = _tiff_scale(tif)
+    except InputError:
+        raise
     except Exception as err:  # tifffile and imagecodecs raise many types for a bad file
         raise InputError(
             f"could not read TIFF {path} ({type(err).__name__}: {err}); is the file complete "

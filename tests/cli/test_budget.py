@@ -52,6 +52,21 @@ def _png(t: Path) -> Path:
     return folder
 
 
+def _tiff(t: Path) -> Path:
+    """An 8 kB TIFF whose header claims a page of 4x the memory allowed (the data cut off)."""
+    import tifffile
+
+    from shapelib._memory import max_array_bytes
+
+    side = int((4 * max_array_bytes()) ** 0.5) + 1
+    folder = t / "tifs"
+    folder.mkdir()
+    f = folder / "im00.tif"
+    tifffile.imwrite(f, shape=(side, side), dtype="uint8", photometric="minisblack")
+    os.truncate(f, 8192)  # a sparse file until now: keep the header only
+    return folder
+
+
 def _volume(t: Path) -> Path:
     from shapelib.io import write_volume
 
@@ -71,6 +86,8 @@ BOMBS = {
     "hdf5-header-100000^3": (_hdf5, lambda p, t: ["extract", p, "-o", t / "o",
                              "--voxel-size-nm", 10], "claims 100000 x 100000 x 100000"),
     "png-header-50000^2": (_png, lambda p, t: ["quantify", p, "-o", t / "q.csv"], "pixels"),
+    "tiff-header-4x-memory": (_tiff, lambda p, t: ["quantify", p, "-o", t / "q.csv"],
+                              "Crop or tile it"),
     "extract-voxel-size-0.001": (_volume, lambda p, t: ["extract", p, "-o", t / "o",
                                  "--voxel-size-nm", 0.001], "--voxel-size-nm"),
     "dataset-n-1e9": (_library, lambda p, t: ["dataset", p, "-o", t / "o", "--n", 10**9],
