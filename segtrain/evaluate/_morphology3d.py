@@ -14,6 +14,21 @@ __all__ = ["quantify_volume"]
 log = logging.getLogger(__name__)
 
 
+_COLUMNS = [
+    "label",
+    "n_voxels",
+    "voxel_volume_um3",
+    "mesh_volume_um3",
+    "surface_area_um2",
+    "skeleton_length_um",
+    "n_branches",
+    "n_junctions",
+    "n_end_points",
+    "n_loops",
+    "bbox",
+]
+
+
 def quantify_volume(
     labels: np.ndarray,
     *,
@@ -80,4 +95,4 @@ def quantify_volume(
                 "bbox": tuple(int(s.start) for s in sl) + tuple(int(s.stop) for s in sl),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=_COLUMNS)  # the columns also when no object is found

@@ -226,8 +226,9 @@ def read_masks(path: str | Path, *, ndim: int = 2, threshold: float = 0.5) -> di
                     f"{f} holds fractional values outside [0, 1]; expected probabilities, a "
                     "mask (0/1, 0/255) or instance ids."
                 )
-        if ndim == 2:
-            mask, inst = as_mask(arr, str(f))
-            arr = inst if inst is not None else mask
+        # 2D and 3D alike: no negative ids, none above 2^31 - 1 (a 3D id near 2^62 crashed
+        # the object search with SIGBUS)
+        mask, inst = as_mask(arr, str(f))
+        arr = inst if inst is not None else mask
         out[f.stem] = MaskFile(f, arr, img.pixel_size_nm, img.z_step_nm)
     return out

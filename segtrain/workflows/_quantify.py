@@ -136,9 +136,13 @@ def quantify_folder(
         for name, f in io.read_masks(masks, ndim=3).items():
             t = quantify_volume(f.data, voxel_size_nm=_voxel_size_nm(f, voxel_size_nm))
             t.insert(0, "volume", name)
+            t.attrs["volume"] = name
             tables.append(t)
         objects = pd.concat(tables, ignore_index=True)
-        per = objects.groupby("volume").agg(count=("label", "size")).reset_index()
+        names = [str(t.attrs.get("volume", "")) for t in tables]
+        counts = objects.groupby("volume")["label"].size()
+        # every volume has its row, also one without objects (count 0)
+        per = pd.DataFrame({"volume": names, "count": [int(counts.get(n, 0)) for n in names]})
         return QuantifyResult(objects=objects, per_image=per)
     pred_files = io.read_masks(masks)
     gt_files = None if gt is None else io.read_masks(gt)

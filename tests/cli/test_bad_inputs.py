@@ -444,3 +444,19 @@ def _(w, t):
     from tests.cli.test_budget import _png
 
     return ["predict", w.run, _png(t), "-o", t / "pred"], [t / "pred"]
+
+
+for name, (value, dtype) in {"id-2^62": (2**62, np.int64), "id-2^31": (2**31, np.uint32),
+                             "negative": (-1, np.int16)}.items():  # fmt: skip
+
+    @case(f"labels-3d-{name}:quantify-3d")
+    def _(w, t, value=value, dtype=dtype):
+        """Label ids are checked in 3D as in 2D (2^62 crashed with SIGBUS, -1 was dropped)."""
+        vol = np.zeros((8, 16, 16), dtype)
+        vol[2:5, 2:6, 2:6] = value
+        vol[2:5, 8:12, 8:12] = 3
+        (t / "v").mkdir()
+        tifffile.imwrite(t / "v" / "v.tif", vol)
+        return ["quantify", t / "v", "-o", t / "q.csv", "--3d", "--voxel-size-nm", 10], [
+            t / "q.csv"
+        ]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,3 +92,16 @@ def test_a_bug_keeps_its_traceback(invoke, monkeypatch):
     monkeypatch.setattr(segtrain, "shipped_models", broken)
     with pytest.raises(KeyError):
         invoke("models")
+
+
+def test_quantify_3d_of_an_empty_volume_counts_zero(invoke, tmp_path):
+    """An all-zero label volume: no object, a count of 0 (was a KeyError traceback)."""
+    import tifffile
+
+    (tmp_path / "v").mkdir()
+    tifffile.imwrite(tmp_path / "v" / "empty.tif", np.zeros((8, 16, 16), np.uint16))
+    r = invoke("quantify", tmp_path / "v", "-o", tmp_path / "q.csv", "--3d",
+               "--voxel-size-nm", 10)  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "q_per_image.csv").read_text().split() == ["volume,count", "empty,0"]
+    assert (tmp_path / "q.csv").read_text().startswith("volume,label,n_voxels")
