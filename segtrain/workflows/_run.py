@@ -150,13 +150,13 @@ class Run:
     ) -> Run:
         """A run of a network at hand, trained as `train_config` says (its normalisation,
         2.5D context and clicks); the network is put in eval mode on the config's device."""
-        from ..inference._device import pick_device
+        from ..inference._device import pick_device, resolve_amp
 
         config = config or InferenceConfig()
         device = pick_device(config.device)
         if train_config.interactive and click_settings(model) is None:
             mark_interactive(model, train_config.clicks)
-        amp = train_config.amp if config.amp is None else config.amp
+        amp = resolve_amp(train_config.amp, device) if config.amp is None else config.amp
         return cls(
             model.to(device).eval(),
             train_config,
@@ -176,7 +176,7 @@ class Run:
                     f"a run opened with {name} {getattr(self.config, name)!r} cannot predict "
                     f"with {getattr(config, name)!r}; open it again (Run.open) for another."
                 )
-        amp = self.train_config.amp if config.amp is None else config.amp
+        amp = self.config.amp if config.amp is None else config.amp
         return Run(
             self.model,
             self.train_config,
