@@ -108,6 +108,12 @@ class RefineConfig(BaseModel):
         3, ge=0, description="The probability within this radius of a click takes its label."
     )
     n_suggestions: int = Field(3, ge=0, description="Suggested clicks after each click.")
+    directional: bool = Field(
+        True,
+        description="A click acts only in its direction: a positive click never removes "
+        "foreground, a negative one never adds it, and the network's change is accepted only "
+        "in the region grown from the click (False: the network's answer as it is).",
+    )
 
     def replace(self, **changes) -> RefineConfig:
         """A copy with `changes` applied (validated)."""

@@ -90,7 +90,9 @@ def refine_image(
     if clicks_csv is not None:
         given = clicks_from_rows(io.read_clicks_csv(clicks_csv), where=str(clicks_csv))
     all_clicks = check_clicks((*given, *clicks), x.shape[-2:], where=str(image))
-    window = {k: getattr(options, k) for k in ("window_px", "context_px", "enforce_px")}
+    window = {
+        k: getattr(options, k) for k in ("window_px", "context_px", "enforce_px", "directional")
+    }
     details = {"run": str(run.source), "image": str(image), "samples": options.samples, **window}
     details["clicks"] = [[c.row, c.col, c.sign] for c in all_clicks]
     inputs = [*_sources(run), image] + ([clicks_csv] if clicks_csv is not None else [])
