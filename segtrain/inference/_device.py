@@ -13,6 +13,7 @@ from shapelib import InputError
 
 __all__ = [
     "NATIVE_BF16_FLAGS",
+    "all_cores",
     "autocast_for",
     "device_of",
     "native_bf16",
@@ -39,6 +40,16 @@ def _cpuinfo_flags() -> str:
         if line.startswith("flags"):
             return line.partition(":")[2]
     return ""
+
+
+def all_cores() -> int:
+    """The CPU cores this process may run on (its affinity; else ``os.cpu_count()``)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def native_bf16(flags: str | None = None) -> bool:
