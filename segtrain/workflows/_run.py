@@ -150,13 +150,16 @@ class Run:
     ) -> Run:
         """A run of a network at hand, trained as `train_config` says (its normalisation,
         2.5D context and clicks); the network is put in eval mode on the config's device."""
-        from ..inference._device import pick_device, resolve_amp
+        from ..inference._device import pick_device
 
         config = config or InferenceConfig()
         device = pick_device(config.device)
         if train_config.interactive and click_settings(model) is None:
             mark_interactive(model, train_config.clicks)
-        amp = resolve_amp(train_config.amp, device) if config.amp is None else config.amp
+        # As trained: a run's config records True or False; "auto" (a config never trained)
+        # says nothing of how the network was validated, so float32.
+        trained = train_config.amp if isinstance(train_config.amp, bool) else False
+        amp = trained if config.amp is None else config.amp
         return cls(
             model.to(device).eval(),
             train_config,
