@@ -24,10 +24,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from segtrain import RECIPE, InferenceConfig, autocast_for, build_model, predict_image
+from segtrain import (
+    RECIPE,
+    InferenceConfig,
+    autocast_for,
+    build_model,
+    predict_image,
+    resolve_amp,
+)
 from segtrain.training._losses import loss_fn
 
 PARAMS = dict(RECIPE.model_params)
+AMP = resolve_amp(RECIPE.amp, torch.device("cpu"))  # the recipe's precision on this CPU
 RECIPES = [
     ("unet", {"depth": 4, "width": 16}, 4, 256),
     ("unet", {"depth": 4, "width": 32}, 4, 256),
@@ -65,10 +73,10 @@ def step_seconds(name: str, params: dict, batch: int, patch: int, steps: int, am
 
 def predict_speed(name: str) -> float:
     net = build_model(name, PARAMS[name]).eval()
-    if RECIPE.amp:  # channels_last goes with autocast, as in training and prediction
+    if AMP:  # channels_last goes with autocast, as in training and prediction
         net = net.to(memory_format=torch.channels_last)
     img = np.random.default_rng(0).random((768, 1024)).astype(np.float32)
-    config = InferenceConfig(tile_px=256, overlap_px=64, amp=RECIPE.amp)
+    config = InferenceConfig(tile_px=256, overlap_px=64, amp=AMP)
     predict_image(net, img[:256, :256], config)  # warm-up
     t0 = time.perf_counter()
     predict_image(net, img, config)
@@ -91,13 +99,13 @@ def models_table(args) -> None:
 
 
 def recipes_table(args) -> None:
-    print(f"precision: {'bf16 autocast' if RECIPE.amp else 'float32'} (the recipe's)")
+    print(f"precision: {'bf16 autocast' if AMP else 'float32'} (the recipe's)")
     print(
         f"{'recipe':34s} {'params':>8s} {'s/step':>7s} {'vs recipe':>9s} {'steps in 20 min':>16s}"
     )
     base = None
     for name, params, batch, patch in RECIPES:
-        s = step_seconds(name, params, batch, patch, args.steps, RECIPE.amp)
+        s = step_seconds(name, params, batch, patch, args.steps, AMP)
         base = base or s
         n = sum(q.numel() for q in build_model(name, params).parameters())
         label = f"{name} d{params['depth']} w{params['width']} b{batch} p{patch}"

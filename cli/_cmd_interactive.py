@@ -77,7 +77,19 @@ def register(app: typer.Typer) -> None:
         ),
         data: Path = typer.Option(..., "--data", help="Test folder with images/ and masks/."),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
-        max_clicks: int = typer.Option(20, "--max-clicks", min=0, help="Clicks per image/object."),
+        max_clicks: int = typer.Option(
+            None,
+            "--max-clicks",
+            min=0,
+            help="Clicks per image/object. (default: 20; 8 with --protocol microsam)",
+        ),
+        protocol: str = typer.Option(
+            "standard",
+            "--protocol",
+            help="standard (the scopes and clickers given) or microsam (micro-sam's: per "
+            "object a point, then 7 corrections at the centre of the largest error; mean "
+            "segmentation accuracy over IoU 0.5-0.95). (default: standard)",
+        ),
         clicker: list[str] = typer.Option(
             None,
             "--clicker",
@@ -86,8 +98,8 @@ def register(app: typer.Typer) -> None:
         scope: list[str] = typer.Option(
             None,
             "--scope",
-            help="image (whole image as one object) or object (RITM, per "
-            "mitochondrion); repeat. (default: image)",
+            help="image (whole image as one object), object (RITM, per mitochondrion) or "
+            "microsam (see --protocol); repeat. (default: image)",
         ),
         samples: int = typer.Option(
             16, "--samples", min=1, help="Prior samples (deterministic runs: 4 flips if > 1)."
@@ -102,15 +114,24 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Simulated-user evaluation: IoU per click, mIoU@k, NoC@85/90/95, uncertainty AUROC."""
         from segtrain import RefineConfig, Run, SimulatedUser, clicks_folder
+        from segtrain.interactive._microsam import MICROSAM_CLICKS
+        from shapelib import InputError
 
         from ._budget import check_clicks
         from ._progress import progress_bar
 
-        check_clicks(max_clicks)
+        if protocol not in ("standard", "microsam"):
+            raise InputError(f"--protocol must be standard or microsam; got {protocol!r}.")
+        micro = protocol == "microsam"
+        if micro and scope:
+            raise InputError("--protocol microsam sets the scope; drop --scope.")
+        default_clicks = MICROSAM_CLICKS if micro else 20
+        if max_clicks is not None:
+            check_clicks(max_clicks)
         user = SimulatedUser(
-            max_clicks=max_clicks,
-            clickers=tuple(clicker or ("error", "uncertainty")),
-            scopes=tuple(scope or ("image",)),
+            max_clicks=default_clicks if max_clicks is None else max_clicks,
+            clickers=tuple(clicker or (("error",) if micro else ("error", "uncertainty"))),
+            scopes=("microsam",) if micro else tuple(scope or ("image",)),
             stop_iou=stop_iou,
         )
         opened = Run.open(run, _config(options))

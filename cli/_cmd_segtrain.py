@@ -75,6 +75,7 @@ PREDICT_FLAGS = (
     Flag("checkpoint", ("--which",)),
     "amp",
     Flag("threads"),
+    "batch_px",
     "device",
 )
 

@@ -41,6 +41,11 @@ def _scalar(annotation) -> tuple[type, tuple]:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1:
             return _scalar(args[0])
+        named = [a for a in args if a is not bool]
+        if bool in args and all(typing.get_origin(a) is typing.Literal for a in named):
+            # on/off or a named choice such as "auto" (amp): the flag forces on or off, the
+            # field's default stands when it is not given
+            return bool, ()
     if origin is typing.Literal:
         choices = typing.get_args(annotation)
         return type(choices[0]), choices

@@ -17,7 +17,8 @@ from ._batch import write_dataset, write_simulations
 from ._beadfit import BeadWidths, PsfCalibration, calibrate_psf
 from ._calibrate import CameraCalibration, MeanVariance, calibrate_camera, mean_variance
 from ._camera import apply_camera
-from ._cell import CellPlan, CellSceneConfig, plan_cell_scene, render_cell_scene
+from ._cell import CellPlan, plan_cell_scene, render_cell_scene
+from ._cell_config import CellSceneConfig
 from ._compare import BeadComparison, central_ncc, compare_bead_psf
 from ._config import (
     Aberrations,

@@ -25,7 +25,8 @@ from typing import Any
 from shapelib import InputError, TaskRunner
 from shapelib.io import open_output_folder, save_figure, write_config, write_tiff
 
-from ._cell import CellSceneConfig, render_cell_scene
+from ._cell import render_cell_scene
+from ._cell_config import CellSceneConfig
 from ._config import Acquisition, Microscope
 from ._geometry import VIEWS_3DMSL
 from ._image import simulate_shape, view_names

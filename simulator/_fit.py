@@ -33,7 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shapelib import InputError
 
-from ._cell import CellSceneConfig, render_cell_scene
+from ._cell import render_cell_scene
+from ._cell_config import CellSceneConfig
 from ._config import Acquisition, Microscope
 from ._fit_stats import field_stats
 from ._network import TubuleConfig

@@ -10,6 +10,7 @@
   order its ``__init__.py`` declares them.
 - shapelib and simulator never import torch at module level.
 - Library code never switches the matplotlib backend or uses pyplot (figures are Figures).
+- No library module over 400 lines (a file that grows past it holds two ideas).
 - The web app is a face: cli reaches it only through `serve`; its route handlers import no
   numerics; every model call is in its adapter, ``webapp._segment``.
 """
@@ -392,6 +393,18 @@ def _public_callables():
                     value = getattr(value, "__func__", value)  # class and static methods
                     if inspect.isfunction(value) and (attr == "__init__" or attr[0] != "_"):
                         yield f"{pkg}.{name}.{attr}", value
+
+
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_over_400_lines():
+    long = {
+        name: n
+        for name, path in MODULES.items()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines (split them by idea): {long}"
 
 
 def test_no_public_function_takes_more_than_12_parameters():

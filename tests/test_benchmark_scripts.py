@@ -104,3 +104,18 @@ def test_interactive_smoke(shared_data, tmp_path):
     assert got["smoke"] is True
     assert set(got["runs"]) >= {"unet", "unet_interactive", "prob_unet_interactive"}
     assert all(t["click_median_s"] > 0 for t in got["timing"])
+
+
+@pytest.mark.slow
+def test_shipped_model_smoke(shared_data, tmp_path):
+    """The build of the shipped model, tiny: every step runs and writes what RESULTS quotes."""
+    out = tmp_path / "shipped"
+    proc = run_script("shipped_model.py", "--smoke", "--out", out)
+    check_ok(proc)
+    fg = rows(out / "h9c2_foreground.csv")
+    assert len(fg) == 80 and sum(r["background_only"] == "True" for r in fg) == 15
+    assert (out / "h9c2_sheet_0.png").is_file()
+    held_out = rows(out / "synthetic_held_out.csv")
+    assert [r["preset"] for r in held_out] == ["Epi1", "Conf1", "Conf2"]
+    assert all(0.0 <= float(r["pooled_fg_iou"]) <= 1.0 for r in held_out)
+    assert "realism vs h9c2" in proc.stdout and "realism vs mcc13" in proc.stdout

@@ -12,7 +12,7 @@ from .._exports import attach
 if TYPE_CHECKING:  # the public names, loaded on first use (segtrain._exports)
     from ._clicks import Click, ClickConfig, encode_clicks, parse_click
     from ._config import SAMPLES, TTA_MODES, InferenceConfig, RefineConfig, TTAMode
-    from ._device import autocast_for, pick_device, torch_threads
+    from ._device import autocast_for, native_bf16, pick_device, resolve_amp, torch_threads
     from ._normalise import noise_sigma, normalize_percentile, prepare_image
     from ._predict import postprocess_mask, predict_image, predict_stack, stack_context
     from ._sampling import Samples, flip_samples, is_probabilistic, sample_prediction

@@ -50,7 +50,19 @@ class InferenceConfig(BaseModel):
         description="bf16 mixed precision on CPU (fp16 on CUDA); None: as the run was trained "
         "(off for a network without a run).",
     )
-    threads: int | None = Field(None, ge=1, description="torch CPU threads; None: torch's.")
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description="torch CPU threads; None: torch's (predicting a folder or stack: all the "
+        "cores, os.cpu_count()).",
+    )
+    batch_px: int = Field(
+        2**22,
+        ge=1,
+        description="Input pixels per forward call (tiles x test-time views): the tiles of an "
+        "image, or of several slices of a stack, and their flips go in together so the cores "
+        "work on large batches (4 M px: 64 tiles of 256 px); lower it to use less memory.",
+    )
     threshold: float = Field(
         0.5, gt=0, lt=1, description="Probability at and above which a pixel is foreground."
     )
@@ -108,6 +120,12 @@ class RefineConfig(BaseModel):
         3, ge=0, description="The probability within this radius of a click takes its label."
     )
     n_suggestions: int = Field(3, ge=0, description="Suggested clicks after each click.")
+    directional: bool = Field(
+        True,
+        description="A click acts only in its direction: a positive click never removes "
+        "foreground, a negative one never adds it, and the network's change is accepted only "
+        "in the region grown from the click (False: the network's answer as it is).",
+    )
 
     def replace(self, **changes) -> RefineConfig:
         """A copy with `changes` applied (validated)."""

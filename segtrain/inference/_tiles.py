@@ -4,13 +4,13 @@ tiling that prediction, sampling and explanations share."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from shapelib import InputError
 
-__all__ = ["blend_tiles", "blend_window", "pad_for_tiles"]
+__all__ = ["blend_tiles", "blend_tiles_many", "blend_window", "pad_for_tiles"]
 
 
 def blend_window(tile_px: int, overlap_px: int, *, floor: float = 1e-6) -> np.ndarray:
@@ -101,20 +101,43 @@ def blend_tiles(
     -------
     (K, Y, X) ndarray of float32 in [0, 1]
     """
-    h, w = x.shape[-2:]
+    return blend_tiles_many([x], tile_px, overlap_px, predict, batch_size=batch_size)[0]
+
+
+def blend_tiles_many(
+    xs: Sequence[np.ndarray],
+    tile_px: int,
+    overlap_px: int,
+    predict: Callable[[np.ndarray], np.ndarray],
+    *,
+    batch_size: int = 4,
+) -> list[np.ndarray]:
+    """`blend_tiles` of several inputs (each (C, Y, X), one C, any sizes) whose tiles share
+    the batches: `batch_size` tiles per call of `predict`, from one image or several (the
+    slices of a stack, whose images are each smaller than a batch); one (K, Y, X) per input."""
     m = overlap_px
-    xp, coords = pad_for_tiles(np.asarray(x, np.float32), tile_px, overlap_px)
     win = blend_window(tile_px, overlap_px)
-    acc = None
-    wsum = np.zeros(xp.shape[-2:], np.float32)
-    for k in range(0, len(coords), batch_size):
-        chunk = coords[k : k + batch_size]
-        batch = np.stack([xp[:, y0 : y0 + tile_px, x0 : x0 + tile_px] for y0, x0 in chunk])
+    padded, jobs = [], []
+    for i, x in enumerate(xs):
+        xp, coords = pad_for_tiles(np.asarray(x, np.float32), tile_px, overlap_px)
+        padded.append(xp)
+        jobs += [(i, y0, x0) for y0, x0 in coords]
+    accs: list = [None] * len(xs)
+    wsums = [np.zeros(xp.shape[-2:], np.float32) for xp in padded]
+    for k in range(0, len(jobs), batch_size):
+        chunk = jobs[k : k + batch_size]
+        batch = np.stack(
+            [padded[i][:, y0 : y0 + tile_px, x0 : x0 + tile_px] for i, y0, x0 in chunk]
+        )
         prob = predict(batch)
-        if acc is None:
-            acc = np.zeros((prob.shape[0], *xp.shape[-2:]), np.float32)
-        for b, (y0, x0) in enumerate(chunk):
-            acc[:, y0 : y0 + tile_px, x0 : x0 + tile_px] += prob[:, b] * win
-            wsum[y0 : y0 + tile_px, x0 : x0 + tile_px] += win
-    out = acc[:, m : m + h, m : m + w] / np.maximum(wsum[m : m + h, m : m + w], 1e-12)
-    return np.clip(out, 0, 1).astype(np.float32)
+        for b, (i, y0, x0) in enumerate(chunk):
+            if accs[i] is None:
+                accs[i] = np.zeros((prob.shape[0], *padded[i].shape[-2:]), np.float32)
+            accs[i][:, y0 : y0 + tile_px, x0 : x0 + tile_px] += prob[:, b] * win
+            wsums[i][y0 : y0 + tile_px, x0 : x0 + tile_px] += win
+    out = []
+    for x, acc, wsum in zip(xs, accs, wsums, strict=True):
+        h, w = x.shape[-2:]
+        blend = acc[:, m : m + h, m : m + w] / np.maximum(wsum[m : m + h, m : m + w], 1e-12)
+        out.append(np.clip(blend, 0, 1).astype(np.float32))
+    return out

@@ -41,6 +41,7 @@ from shapelib import InputError
 
 from ..inference._config import RefineConfig
 from ._clickers import CLICKERS, ClickTrace, simulate_clicks
+from ._objects import object_crops, object_problems, object_user
 from ._refine import Refinement
 
 __all__ = [
@@ -62,7 +63,7 @@ __all__ = [
 
 THRESHOLDS: tuple[float, ...] = (0.85, 0.90, 0.95)
 MIOU_AT: tuple[int, ...] = (0, 1, 3, 5, 10, 20)
-SCOPES: tuple[str, ...] = ("image", "object")
+SCOPES: tuple[str, ...] = ("image", "object", "microsam")
 
 
 class SimulatedUser(BaseModel):
@@ -79,7 +80,9 @@ class SimulatedUser(BaseModel):
     )
     scopes: tuple[str, ...] = Field(
         ("image",),
-        description="image (the whole image as one object) or object (RITM, per mitochondrion).",
+        description="image (the whole image as one object), object (RITM, per mitochondrion) "
+        "or microsam (micro-sam's protocol: per object from nothing, a point then corrections; "
+        "mean segmentation accuracy).",
     )
     stop_iou: float | None = Field(
         None, gt=0, le=1, description="Stop a user once its IoU reaches this (None: never)."
@@ -257,27 +260,6 @@ def uncertainty_quality(
 # --- the two scopes ---------------------------------------------------------------------------
 
 
-def object_crops(truth: np.ndarray, *, min_object_px: int = 64, min_crop_px: int = 96):
-    """Per true object (4-connected, >= min_object_px): (id, box, labels) with box the
-    bounding box grown by 40 % per side (at least min_crop_px per side, inside the image)."""
-    from scipy import ndimage
-
-    labels, n = ndimage.label(np.asarray(truth) > 0)
-    h, w = labels.shape
-    out = []
-    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
-        if sl is None or np.count_nonzero(labels[sl] == i) < min_object_px:
-            continue
-        box = []
-        for s, size in zip(sl, (h, w), strict=True):
-            a, b = s.start, s.stop
-            grow = max(round(0.4 * (b - a)), (min_crop_px - (b - a) + 1) // 2, 0)
-            a, b = max(a - grow, 0), min(b + grow, size)
-            box += [a, b]
-        out.append((i, tuple(int(v) for v in box)))
-    return labels, out
-
-
 def _first_state(prob, unc, threshold) -> Refinement:
     return Refinement((prob >= threshold).astype(np.uint8), prob, unc, (), 0.0, (), None)
 
@@ -327,44 +309,16 @@ def run_object_scope(
     rng=0,
 ) -> list[tuple[int, ClickTrace]]:
     """RITM's per-object protocol on one image: (object id, trace) per true object
-    (`run_image_scope`'s arguments)."""
-    m = options.context_px
-    kw = {"min_object_px": user.min_object_px, "min_crop_px": user.min_crop_px}
-    labels, crops = object_crops(truth, **kw)
-    quiet = options.replace(n_suggestions=0)
+    (`run_image_scope`'s arguments); each object starts from the image's zero-click state."""
+    _, problems = object_problems(truth, user=user, context_px=options.context_px)
     threshold = run.config.threshold
     click_rng = np.random.default_rng(click_rng)
     out = []
-    h, w = labels.shape
-    for oid, (y0, y1, x0, x1) in crops:
-        # The sub-problem: the crop with its context, the crop as the fixed window.
-        ry0, ry1 = max(y0 - m, 0), min(y1 + m, h)
-        rx0, rx1 = max(x0 - m, 0), min(x1 + m, w)
-        sub_labels = labels[ry0:ry1, rx0:rx1]
-        target = sub_labels == oid
-        valid = np.zeros(target.shape, bool)
-        valid[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] = True
-        valid &= (sub_labels == 0) | target
-        window = (y0 - ry0, y1 - ry0, x0 - rx0, x1 - rx0)
-        sub_x = x[:, ry0:ry1, rx0:rx1]
+    for p in problems:
+        ry0, ry1, rx0, rx1 = p.region
         prob = first.probability[ry0:ry1, rx0:rx1].copy()
         start = _first_state(prob, first.uncertainty[ry0:ry1, rx0:rx1].copy(), threshold)
-
-        def predict(clicks, prev, sub_x=sub_x, window=window):
-            return run.refine(
-                sub_x, clicks, prev, options=quiet, window=window, rng=rng, prepared=True
-            )
-
-        trace = simulate_clicks(
-            predict,
-            target,
-            clicker=clicker,
-            max_clicks=user.max_clicks,
-            first=start,
-            valid=valid,
-            radius_px=run.click_radius_px,
-            stop_iou=user.stop_iou,
-            rng=click_rng,
-        )
-        out.append((oid, trace))
+        kw = {"clicker": clicker, "user": user, "options": options, "rng": rng}
+        trace, _ = object_user(run, x, p, start, click_rng=click_rng, **kw)
+        out.append((p.oid, trace))
     return out

@@ -14,8 +14,11 @@ applies the clicks in order, one window each, as a person clicking them one afte
 With one (``prev_mask``), the last click is the new one and the earlier clicks are those the
 previous probability already answered.
 
-A click is always honoured at its own pixel: the probability within `enforce_px` of each click
-is set to its label (0 turns it off and shows the network alone).
+A click always acts in its direction (`_direction.py`, ``RefineConfig.directional``): a
+positive click never removes foreground, a negative one never adds it, the network's change
+is accepted only in the region grown from the click, and the click's pixel takes its label.
+The probability within `enforce_px` of each click is set to its label (0 and
+``directional=False`` show the network alone).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from ..inference._clicks import Click, check_clicks, disk, network_input, requir
 from ..inference._config import InferenceConfig, RefineConfig
 from ..inference._normalise import prepare_image
 from ..inference._sampling import draw_eps, is_probabilistic, samples_of_input
+from ._direction import directional_update
 from ._suggest import Suggestion, suggest_clicks
 
 __all__ = ["Box", "Refinement", "click_window", "previous_state", "refine", "refine_input"]
@@ -201,24 +205,33 @@ def refine_input(
         steps = [clicks] if clicks else []
     box = None
     for given in steps:
+        prev = (prob, unc)
         if window is None:
             box = (0, h, 0, w)
             full = run(network_input(x, given, prob, radius_px=r), whole=False)
             prob, unc = full.mean, full.std
-            continue
-        if isinstance(window, str):
-            box = click_window(
-                prob >= config.threshold,
-                given[-1],
-                radius_px=r,
-                window_px=options.window_px,
-                max_window_px=options.max_window_px,
-            )
         else:
-            box = _check_box(window, (h, w))
-        prob, unc = _step(
-            x, given, prob, unc, box, radius_px=r, context_px=options.context_px, run=run
-        )
+            if isinstance(window, str):
+                box = click_window(
+                    prob >= config.threshold,
+                    given[-1],
+                    radius_px=r,
+                    window_px=options.window_px,
+                    max_window_px=options.max_window_px,
+                )
+            else:
+                box = _check_box(window, (h, w))
+            prob, unc = _step(
+                x, given, prob, unc, box, radius_px=r, context_px=options.context_px, run=run
+            )
+        if options.directional:  # the answer only where it agrees with the click's sign
+            prob, unc = directional_update(
+                prev,
+                (prob, unc),
+                given[-1],
+                threshold=config.threshold,
+                radius_px=options.enforce_px,
+            )
     prob, unc = prob.copy(), unc.copy()
     _enforce(prob, unc, clicks, options.enforce_px)
     suggestions = suggest_clicks(unc, clicks=clicks, n=options.n_suggestions, radius_px=r)

@@ -93,4 +93,4 @@ def training_data(cfg: TrainConfig, split: Holdout, record: dict) -> TrainData:
     else:
         log.info("validation: %s", split.description)
     val = ValData(v_images, v_masks, train_patches, split.held_out)
-    return TrainData(stream, val, record, split.description, cfg.batch_size, cfg.amp)
+    return TrainData(stream, val, record, split.description, cfg.batch_size, cfg.mixed_precision)

@@ -38,6 +38,11 @@ __all__ = [
 CONFIG_VERSION = 2
 
 
+# Mixed precision: on, off, or "auto" (on where the hardware has it natively; resolved by the
+# training to True or False, which the run's config.yaml records).
+AmpChoice = bool | Literal["auto"]
+
+
 class Recipe(BaseModel):
     """A named training recipe: the defaults every training starts from.
 
@@ -46,11 +51,11 @@ class Recipe(BaseModel):
     parameters) on 256 px patches in batches of 4 costs about 1.0 s per step in float32, while
     width 32 (7.2 M parameters) costs 3.7x and batches of 8 2.4x per step (ratios in bf16),
     so in the same minutes they get a fraction of the steps. 1,200 steps took 24 minutes on
-    Lucchi++ (with the data, augmentation and 6 validations). Float32, not bf16: this CPU
-    has no native bf16 (no AVX512-BF16/AMX), so bf16 autocast is emulated and
-    the U-Net's step is 1.4x slower in it; float32 runs are also bit-identical for one config,
-    machine and thread count. On a GPU or a CPU with native bf16 pass ``amp=True``
-    (``--amp``); ``prob_unet`` trains 1.5x faster in bf16 even here.
+    Lucchi++ (with the data, augmentation and 6 validations). Precision ``auto``: bf16 autocast
+    on CUDA and on CPUs with native bf16 (AVX512-BF16 or AMX), where the U-Net trains 3.0x
+    faster in it; float32 elsewhere, where bf16 is emulated and the U-Net's step is 1.4x
+    slower in it, and float32 runs are bit-identical for one config, machine and thread count
+    (`segtrain.resolve_amp`; ``--amp``/``--no-amp`` force one).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -65,7 +70,10 @@ class Recipe(BaseModel):
     lr: float
     max_steps: int
     val_every: int
-    amp: bool = Field(description="Mixed precision by default (bf16 on CPU, fp16 on CUDA).")
+    amp: AmpChoice = Field(
+        description="Mixed precision by default (bf16 on CPU, fp16 on CUDA); auto: where the "
+        "hardware has it natively."
+    )
 
 
 RECIPES: dict[str, Recipe] = {
@@ -84,7 +92,7 @@ RECIPES: dict[str, Recipe] = {
         lr=2e-3,
         max_steps=1200,
         val_every=200,
-        amp=False,
+        amp="auto",
     ),
 }
 RECIPE = RECIPES["cpu"]
@@ -145,12 +153,13 @@ class TrainConfig(BaseModel):
     holdout: HoldoutMode = Field(
         "auto",
         description="Without `val`: what to hold out of the training data for validation. "
-        "images: whole images (a block of slices at the end of an EM stack, with a gap of "
-        "2 x context_slices + 1 slices); band: the bottom val_fraction of the rows of every "
-        "image (up to holdout_gap_px rows, at most 1/8 of the rows, left out between); auto: "
-        "images with 10 or more training images, else band; none: no held-out data "
-        "(validates on training patches, with a warning). The run's config.yaml records the "
-        "mode used.",
+        "images: whole images (sections of a volume, EM stack slices or files whose names "
+        "number them, as the block at its end with max(2 x context_slices, context_slices + 1) "
+        "sections left out between; other images by seed); band: the bottom val_fraction of "
+        "the rows of every image (up to holdout_gap_px rows, at most 1/8 of the rows, left "
+        "out between); auto: images with 10 or more training images, else band; none: no "
+        "held-out data (validates on training patches, with a warning). The run's config.yaml "
+        "records the mode used.",
     )
     val_fraction: float = Field(
         0.2, gt=0, lt=1, description="Share held out: of the images, or of each image's rows."
@@ -245,9 +254,11 @@ class TrainConfig(BaseModel):
     )
     seed: int = Field(0, ge=0, description="The one seed for init, sampling and augmentation.")
     device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Device.")
-    amp: bool = Field(
+    amp: AmpChoice = Field(
         RECIPE.amp,
-        description="Mixed precision (bf16 autocast on CPU, fp16 on CUDA) + channels_last.",
+        description="Mixed precision (bf16 autocast on CPU, fp16 on CUDA) + channels_last; "
+        "auto: on CUDA and on CPUs with native bf16 (AVX512-BF16, AMX), float32 elsewhere. "
+        "The run's config.yaml records what was used.",
     )
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads; None: default.")
 
@@ -295,6 +306,14 @@ class TrainConfig(BaseModel):
                 + "); drop in_channels, it is derived from the config."
             )
         return self
+
+    @property
+    def mixed_precision(self) -> bool:
+        """Whether the training runs in mixed precision: `amp` once resolved (`train` resolves
+        ``"auto"`` for its device with `segtrain.resolve_amp` before anything runs)."""
+        if self.amp == "auto":
+            raise ValueError("TrainConfig.amp is 'auto'; resolve it with resolve_amp first.")
+        return bool(self.amp)
 
     @property
     def normalization(self) -> tuple[float, float, float]:

@@ -3,10 +3,14 @@
 Never patches of training images: validation pixels are never training pixels, and the
 network never sees them as input during training.
 
-- **images**: whole images are held out. From an EM stack, the last ``fraction`` of its slices
-  (a contiguous block), and training slices closer than ``2 x context + 1`` slices to a held-out
-  one are dropped, so no 2.5D input window holds pixels of both sides. Other images: chosen by
-  seed (or by name).
+- **images**: whole images are held out. Sections of one volume, the slices of an EM stack or
+  files whose names number them (a common prefix and suffix around an integer:
+  ``training_010.png ... training_029.png``), are held out as the contiguous block at the end
+  of the volume, and the ``max(2 x context, context + 1)`` sections before it are dropped from
+  training: neighbouring sections are near-copies (a seeded, interleaved choice would validate
+  on the neighbours of training sections, a score that leaks), and no 2.5D input window holds
+  pixels of both sides. Other images (names that number nothing): chosen by seed. Names given
+  (``val_names``) are held out as given, their neighbouring sections dropped the same way.
 - **band**: the bottom ``fraction`` of the rows of every image is held out, and
   ``min(gap_px, rows // 8)`` rows between the training part and the band are dropped, so fewer
   objects lie on both sides.
@@ -17,6 +21,8 @@ network never sees them as input during training.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,7 +30,9 @@ import numpy as np
 
 from shapelib import InputError
 
-__all__ = ["AUTO_IMAGES_MIN", "Holdout", "split_holdout"]
+__all__ = ["AUTO_IMAGES_MIN", "Holdout", "gap_sections", "numbered_sections", "split_holdout"]
+
+log = logging.getLogger(__name__)
 
 # From this many training images on, `auto` holds out whole images.
 AUTO_IMAGES_MIN = 10
@@ -125,18 +133,64 @@ def _band(items: Sequence, fraction: float, gap_px: int) -> Holdout:
     return Holdout(train, val, "band", (), text)
 
 
-def _pick_images(items: Sequence, fraction: float, seed: int) -> set[str]:
-    """Held-out names: the last slices of each stack, a seeded choice of the other images."""
-    chosen: set[str] = set()
-    stacks: dict[str, list] = {}
-    plain = []
+# A name that numbers a section: prefix, integer, suffix (``training_010``, ``z0040_em``).
+_NUMBERED = re.compile(r"^(.*?)(\d+)(\D*)$")
+
+
+def gap_sections(context: int) -> int:
+    """Sections dropped between training and a held-out block of one volume: at least
+    ``context + 1``, and ``2 x context`` so no 2.5D window of ``context`` neighbours per side
+    holds a section of both sides."""
+    return max(2 * context, context + 1)
+
+
+def numbered_sections(names: Sequence[str]) -> list[int] | None:
+    """The section numbers of `names` when they number sections of one volume (at least two
+    names, one prefix and suffix around distinct integers), else None.
+
+    Examples
+    --------
+    >>> numbered_sections(["training_010", "training_011", "training_029"])
+    [10, 11, 29]
+    >>> numbered_sections(["cell_a", "cell_b"]) is None
+    True
+    """
+    parts = [_NUMBERED.match(n) for n in names]
+    if len(parts) < 2 or any(m is None for m in parts):
+        return None
+    frames = {(m.group(1), m.group(3)) for m in parts if m is not None}
+    numbers = [int(m.group(2)) for m in parts if m is not None]
+    if len(frames) != 1 or len(set(numbers)) != len(numbers):
+        return None
+    return numbers
+
+
+def _volumes(items: Sequence) -> tuple[list[list], list]:
+    """(the volumes: per EM stack or set of numbered names, its items in section order; the
+    other images)."""
+    groups: dict[tuple, list] = {}
     for it in items:
         if it.index is not None:
-            stacks.setdefault(it.source, []).append(it)
+            groups.setdefault(("stack", it.source), []).append((it.index, it))
+            continue
+        m = _NUMBERED.match(it.name)
+        key = ("names", it.source, m.group(1), m.group(3)) if m else ("plain", it.source)
+        groups.setdefault(key, []).append((int(m.group(2)) if m else 0, it))
+    volumes, plain = [], []
+    for key, members in groups.items():
+        names = [it.name for _, it in members]
+        if key[0] == "stack" or (key[0] == "names" and numbered_sections(names) is not None):
+            volumes.append([it for _, it in sorted(members, key=lambda p: p[0])])
         else:
-            plain.append(it)
-    for members in stacks.values():
-        members = sorted(members, key=lambda it: it.index)
+            plain += [it for _, it in members]
+    return volumes, plain
+
+
+def _pick_images(items: Sequence, fraction: float, seed: int) -> set[str]:
+    """Held-out names: the last sections of each volume, a seeded choice of the other images."""
+    chosen: set[str] = set()
+    volumes, plain = _volumes(items)
+    for members in volumes:
         n_val = max(1, int(round(fraction * len(members))))
         chosen |= {it.name for it in members[-n_val:]}
     if plain:
@@ -144,6 +198,22 @@ def _pick_images(items: Sequence, fraction: float, seed: int) -> set[str]:
         n_val = max(1, int(round(fraction * len(plain))))
         chosen |= {plain[i].name for i in sorted(order[:n_val])}
     return chosen
+
+
+def _near_held_out(items: Sequence, chosen: set[str], gap: int) -> set[str]:
+    """Names of training sections within `gap` sections (in a volume's order) of a held-out
+    one of the same volume."""
+    near: set[str] = set()
+    for members in _volumes(items)[0]:
+        held = [k for k, it in enumerate(members) if it.name in chosen]
+        for k, it in enumerate(members):
+            if it.name not in chosen and any(abs(k - h) <= gap for h in held):
+                near.add(it.name)
+    return near
+
+
+def _span(names: Sequence[str]) -> str:
+    return ", ".join(names) if len(names) <= 6 else f"{names[0]} ... {names[-1]}"
 
 
 def _images(
@@ -166,29 +236,30 @@ def _images(
     else:
         chosen = _pick_images(items, fraction, seed)
     val = [it for it in items if it.name in chosen]
-    # Stack slices too close to a held-out slice of the same stack are dropped from training.
-    gap = 2 * context + 1
-    held = {(it.source, it.index) for it in val if it.index is not None}
-    train = []
-    dropped = 0
-    for it in items:
-        if it.name in chosen:
-            continue
-        if it.index is not None and any(
-            s == it.source and abs(z - it.index) < gap for s, z in held
-        ):
-            dropped += 1
-            continue
-        train.append(it)
+    # Sections of a volume next to a held-out one are near-copies: dropped from training.
+    gap = gap_sections(context)
+    near = _near_held_out(items, chosen, gap)
+    train = [it for it in items if it.name not in chosen and it.name not in near]
     if not train:
         raise InputError(
             f"holding out {len(val)} of {len(items)} images leaves none to train on; lower "
             "val_fraction, use holdout 'band', or give a validation set (val)."
         )
-    shown = ", ".join(it.name for it in val[:6]) + (" ..." if len(val) > 6 else "")
+    volumes = _volumes(items)[0]
+    in_volumes = {it.name for members in volumes for it in members}
+    shown = _span([it.name for it in val])
     text = f"held out {len(val)} of the {len(items)} training images ({shown})"
-    if held:
-        text += f"; {dropped} stack slices within {gap - 1} slices of them not used for training"
+    if chosen & in_volumes:
+        how = "as given" if names else "the contiguous block at the end of each volume"
+        text += (
+            f": sections of {len(volumes)} volume(s) (EM stack slices or numbered names), "
+            f"{how}, since neighbouring sections are near-copies; {len(near)} section(s) "
+            f"within {gap} slices of them not used for training"
+        )
+        if near:
+            text += f" ({_span(sorted(near))})"
+    elif not names:
+        text += ": chosen by seed (the names number no sections)"
     return Holdout(train, val, "images", tuple(it.name for it in val), text)
 
 
@@ -228,5 +299,7 @@ def split_holdout(
     if mode == "band":
         return _band(items, fraction, gap_px)
     if mode == "images":
-        return _images(items, fraction, seed, context, names)
+        split = _images(items, fraction, seed, context, names)
+        log.info("validation: %s", split.description)
+        return split
     raise InputError(f"holdout must be auto, images, band or none; got {mode!r}.")

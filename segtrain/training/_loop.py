@@ -132,7 +132,7 @@ class TrainLoop:
         while state.step < cfg.max_steps and not stop:
             # One optimiser step on batch `step` of the patch stream, through the hooks.
             batch = self.data.batch(state.step, device, model=model, hooks=self.hooks)
-            kw = {"loss": cfg.loss, "lr": now.lr, "amp": cfg.amp, "step": state.step}
+            kw = {"loss": cfg.loss, "lr": now.lr, "amp": cfg.mixed_precision, "step": state.step}
             losses.append(optimise(model, self.opt, batch, **kw))
             state.step += 1
             n_seen += cfg.batch_size

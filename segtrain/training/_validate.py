@@ -78,7 +78,7 @@ def validation_config(cfg: TrainConfig) -> InferenceConfig:
     """How validation images are predicted: tiles of `validation_tile_px` overlapping by an
     eighth, in the training's precision, no TTA."""
     tile = validation_tile_px(cfg.patch_px)
-    return InferenceConfig(tile_px=tile, overlap_px=tile // 8, amp=cfg.amp)
+    return InferenceConfig(tile_px=tile, overlap_px=tile // 8, amp=cfg.mixed_precision)
 
 
 @torch.no_grad()
@@ -117,7 +117,7 @@ def validate(model, data: ValData, cfg: TrainConfig, device) -> dict:
     images (on the training patches when nothing is held out)."""
     images = validation_config(cfg)
     tr = score_patches(
-        model, data.train_patches, device=device, amp=cfg.amp, batch_size=cfg.batch_size
+        model, data.train_patches, device=device, amp=cfg.mixed_precision, batch_size=cfg.batch_size
     )
     if data.held_out:
         probs = predict_normalised(model, data.images, images)

@@ -32,6 +32,7 @@ from ..interactive._clickeval import (
     trace_rows,
     uncertainty_quality,
 )
+from ..interactive._microsam import run_microsam
 from ..interactive._refine import Refinement
 from ._run import Run
 
@@ -90,7 +91,9 @@ def refine_image(
     if clicks_csv is not None:
         given = clicks_from_rows(io.read_clicks_csv(clicks_csv), where=str(clicks_csv))
     all_clicks = check_clicks((*given, *clicks), x.shape[-2:], where=str(image))
-    window = {k: getattr(options, k) for k in ("window_px", "context_px", "enforce_px")}
+    window = {
+        k: getattr(options, k) for k in ("window_px", "context_px", "enforce_px", "directional")
+    }
     details = {"run": str(run.source), "image": str(image), "samples": options.samples, **window}
     details["clicks"] = [[c.row, c.col, c.sign] for c in all_clicks]
     inputs = [*_sources(run), image] + ([clicks_csv] if clicks_csv is not None else [])
@@ -152,8 +155,10 @@ def clicks_folder(
     NoC@85/90/95 and how many never reach them), ``miou.csv`` and ``miou.png`` (mIoU against
     clicks, one curve per clicker), ``uncertainty.csv`` (AUROC and wrong pixels in the top 1 % /
     5 % most uncertain, per image and pooled) and ``clicks.json`` (settings and summary).
-    ``user.max_clicks=0`` scores a run without clicks (any run: IoU@0 and uncertainty quality;
-    a deterministic run's uncertainty is its flip spread).
+    With the ``microsam`` scope (micro-sam's protocol, `segtrain.interactive._microsam`) also
+    ``msa.csv`` (mean segmentation accuracy per image and click count) and ``msa@k`` columns
+    in the summary. ``user.max_clicks=0`` scores a run without clicks (any run: IoU@0 and
+    uncertainty quality; a deterministic run's uncertainty is its flip spread).
 
     Parameters
     ----------
@@ -191,7 +196,7 @@ def clicks_folder(
     folder = open_output_folder(
         out, command="clicks", inputs=[*_sources(run), data], overwrite=overwrite, details=details
     )
-    rows, unc_rows, pooled = [], [], ([], [], [])
+    rows, unc_rows, pooled, msa_rows = [], [], ([], [], []), []
     seq = np.random.SeedSequence(rng if isinstance(rng, int) else 0)
     for k, it in enumerate(items):
         # The zero-click prediction and its uncertainty.
@@ -211,8 +216,13 @@ def clicks_folder(
                 kw["click_rng"] = seq.spawn(1)[0]
                 if scope == "image":
                     traces = [(0, run_image_scope(run, x, it.mask, first, **kw))]
-                else:
+                elif scope == "object":
                     traces = run_object_scope(run, x, it.mask, first, **kw)
+                else:  # micro-sam's protocol: per object from nothing; mSA per click count
+                    ms = run_microsam(run, x, it.mask, **kw)
+                    traces = ms.traces
+                    keys = {"clicker": clicker, "image": it.name, "objects": ms.n_objects}
+                    msa_rows += [{**keys, "clicks": k, "msa": v} for k, v in enumerate(ms.msa)]
                 for oid, tr in traces:
                     keys = {"scope": scope, "clicker": clicker, "image": it.name, "object": oid}
                     rows += trace_rows(tr, user.max_clicks, **keys)
@@ -221,6 +231,13 @@ def clicks_folder(
     # Tables, figure, settings.
     table = pd.DataFrame(rows)
     summary, curves = summarize_traces(table, max_clicks=user.max_clicks)
+    if msa_rows:  # mean segmentation accuracy after k clicks per object, over images
+        msa = pd.DataFrame(msa_rows)
+        io.write_csv(folder.path("msa.csv"), msa)
+        means = msa.groupby(["clicker", "clicks"])["msa"].mean()
+        for k in range(user.max_clicks + 1):
+            at = [means.get((c, k), np.nan) for c in summary["clicker"]]
+            summary[f"msa@{k}"] = np.where(summary["scope"] == "microsam", at, np.nan)
     allq = uncertainty_quality(*(np.concatenate(a) for a in pooled))
     unc = pd.DataFrame(unc_rows + [{"image": "pooled", **allq.row()}])
     io.write_csv(folder.path("clicks.csv"), table)
@@ -228,6 +245,8 @@ def clicks_folder(
     io.write_csv(folder.path("miou.csv"), curves)
     io.write_csv(folder.path("uncertainty.csv"), unc)
     md = summary_markdown(summary, user.max_clicks, allq.row())
+    if msa_rows:
+        md += _msa_markdown(summary, user.max_clicks)
     atomic_write(folder.path("summary.md"), md)
     title = f"{run.train_config.model}: {Path(data).name}"
     io.write_figure(folder.path("miou.png"), plot_click_curves(curves, title=title))
@@ -265,4 +284,19 @@ def summary_markdown(summary, max_clicks: int, uncertainty: dict) -> str:
         f"{uncertainty['wrong_in_top5pct']:.3f} (wrong pixels: {uncertainty['wrong_fraction']:.4f} "
         "of all)."
     )
+    return "\n".join(lines) + "\n"
+
+
+def _msa_markdown(summary, max_clicks: int) -> str:
+    """micro-sam's protocol: mean segmentation accuracy after a point and after the
+    corrections, per clicker."""
+    lines = [
+        "",
+        "micro-sam protocol (per object: a point, then corrections at the centre of the "
+        "largest error; mean segmentation accuracy over IoU 0.50-0.95, mean over images):",
+    ]
+    for r in summary.to_dict(orient="records"):
+        if r["scope"] == "microsam":
+            ks = ", ".join(f"mSA@{k} {r[f'msa@{k}']:.3f}" for k in range(1, max_clicks + 1))
+            lines.append(f"- {r['clicker']}: {ks}")
     return "\n".join(lines) + "\n"

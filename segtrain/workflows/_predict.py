@@ -111,8 +111,8 @@ def predict_folder(
 
     Parameters
     ----------
-    run : Run, the trained run (`Run.open`) with its tiles, TTA, precision, threads and
-        threshold (`InferenceConfig`)
+    run : Run, the trained run (`Run.open`) with its tiles, TTA, precision, threads (None:
+        all the cores this process may use) and threshold (`InferenceConfig`)
     input : an image file, a folder of images, or a folder with an ``images/`` subfolder
     out : output folder, through the output guard (`shapelib.io.open_output_folder`): new or
         empty, or an earlier prediction replaced with `overwrite`; never the input's folder or
@@ -149,6 +149,10 @@ def predict_folder(
             f"this run is not probabilistic ({run.train_config.model}); --samples needs a "
             "prob_unet run (mitoshape train --model prob_unet)."
         )
+    if run.config.threads is None:  # a folder or stack: every core (torch may take fewer)
+        from ..inference._device import all_cores
+
+        run = run.with_config(run.config.replace(threads=all_cores()))
     files = [input] if input.is_file() else io.list_images(io.image_folder(input))
     inputs = [*_sources(run), input if input.is_file() else io.image_folder(input)]
     check_output_folder(out, command="predict", inputs=inputs, overwrite=overwrite)

@@ -156,7 +156,10 @@ class Run:
         device = pick_device(config.device)
         if train_config.interactive and click_settings(model) is None:
             mark_interactive(model, train_config.clicks)
-        amp = train_config.amp if config.amp is None else config.amp
+        # As trained: a run's config records True or False; "auto" (a config never trained)
+        # says nothing of how the network was validated, so float32.
+        trained = train_config.amp if isinstance(train_config.amp, bool) else False
+        amp = trained if config.amp is None else config.amp
         return cls(
             model.to(device).eval(),
             train_config,
@@ -176,7 +179,7 @@ class Run:
                     f"a run opened with {name} {getattr(self.config, name)!r} cannot predict "
                     f"with {getattr(config, name)!r}; open it again (Run.open) for another."
                 )
-        amp = self.train_config.amp if config.amp is None else config.amp
+        amp = self.config.amp if config.amp is None else config.amp
         return Run(
             self.model,
             self.train_config,

@@ -13,12 +13,13 @@ for an interactive run the simulated clicks as a batch hook (`training._feedback
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from ..inference._device import pick_device, torch_threads
+from ..inference._device import pick_device, resolve_amp, torch_threads
 from ..training._config import TrainConfig
 from ..training._feedback import ClickFeedback
 from ..training._loop import TrainLoop
@@ -28,6 +29,8 @@ from ._train_data import read_training_data
 from ._weights import as_train_config
 
 __all__ = ["train"]
+
+log = logging.getLogger(__name__)
 
 
 def train(
@@ -51,8 +54,11 @@ def train(
 
     Reproducibility: torch is seeded once here from ``config.seed``; patches and augmentations
     are a pure function of (seed, patch index); the schedule follows steps unless a time budget
-    is given. In float32 (``amp=False``) the same config gives the same weights on the same
-    machine and thread count; bf16 autocast may differ (``benchmarks/repro_segtrain.py``).
+    is given. Precision: ``amp="auto"`` (the recipe's) is resolved for the device here
+    (`segtrain.resolve_amp`: bf16 on CUDA and CPUs with native bf16, float32 elsewhere) and
+    config.yaml records the result. In float32 (``amp=False``) the same config gives the same
+    weights on the same machine and thread count; bf16 autocast may differ
+    (``benchmarks/repro_segtrain.py``).
 
     Parameters
     ----------
@@ -75,13 +81,19 @@ def train(
     cfg = as_train_config(config)
     check_run_folder(cfg, resume=resume, overwrite=overwrite)
     device = pick_device(cfg.device)
+    # The precision, resolved for this device (amp "auto"): config.yaml records what ran.
+    amp = resolve_amp(cfg.amp, device)
+    if cfg.amp == "auto":
+        why = "native bf16" if device.type == "cpu" and amp else device.type
+        log.info("precision (amp auto): %s (%s)", "mixed" if amp else "float32", why)
+    cfg = cfg.model_copy(update={"amp": amp})
     with torch_threads(cfg.num_threads):
         # One seed for everything torch draws (initial weights); data draws use (seed, index).
         torch.manual_seed(cfg.seed)
         cfg, data = read_training_data(cfg)
         start = start_training(cfg, device, resume=resume)
         folder = RunFolder(cfg, data, start.model, start.opt, resume=resume, overwrite=overwrite)
-        clicks = ClickFeedback(cfg.clicks, seed=cfg.seed, device=device, amp=cfg.amp)
+        clicks = ClickFeedback(cfg.clicks, seed=cfg.seed, device=device, amp=cfg.mixed_precision)
         hooks = [clicks] if cfg.interactive else []
         loop = TrainLoop(start.model, start.opt, cfg, data, hooks=hooks, checkpoint=folder.save)
         state = loop.run(start.state, device, progress)

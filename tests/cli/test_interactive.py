@@ -129,6 +129,17 @@ def test_clicks_evaluation(runs, invoke, tmp_path):
     assert list(summary["clicker"]) == ["none"] and "miou@0" in summary.columns
     r = invoke("clicks", root / "prob", "--data", data, "-o", tmp_path / "x", "--scope", "pixel")
     assert r.exit_code == 2 and "choose scopes from image, object" in r.stderr
+    # micro-sam's protocol: a point and 7 corrections per object, mSA per click count.
+    r = invoke("clicks", root / "prob", "--data", data, "-o", tmp_path / "ms", "--protocol",
+               "microsam", "--samples", 2, "--threads", 1)  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert "micro-sam protocol" in r.stdout and "mSA@8" in r.stdout
+    msa = pd.read_csv(tmp_path / "ms" / "msa.csv")
+    assert set(msa["clicks"]) == set(range(9)) and msa["msa"].between(0, 1).all()
+    summary = pd.read_csv(tmp_path / "ms" / "summary.csv")
+    assert list(summary["scope"]) == ["microsam"] and "msa@8" in summary.columns
+    r = invoke("clicks", root / "prob", "--data", data, "-o", tmp_path / "y", "--protocol", "sam")
+    assert r.exit_code == 2 and "standard or microsam" in r.stderr
 
 
 def test_train_interactive_from_a_plain_run(runs, invoke, tmp_path):

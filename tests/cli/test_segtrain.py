@@ -191,13 +191,14 @@ def test_train_and_predict_flags_are_the_config_fields():
 
 
 def test_tta_takes_a_mode(tmp_path, invoke):
-    from shapelib.io import read_manifest
+    from shapelib.io import read_config, read_manifest
 
     data = write_pairs(tmp_path / "d", n=2, size=32)
     r = invoke("train", "--data", data, "--run-dir", tmp_path / "run", "--max-steps", 1,
                "--model-params", "depth=1,width=2", "--patch-px", 32, "--batch-size", 2,
                "--no-amp", "--threads", 1)  # fmt: skip
     assert r.exit_code == 0, r.stderr
+    assert read_config(tmp_path / "run" / "config.yaml")["amp"] is False  # --no-amp forces it
     for args, mode in (([], "none"), (["--tta", "flips"], "flips"), (["--tta", "d4"], "d4"),
                        (["--tta-rotations"], "d4")):  # fmt: skip
         out = tmp_path / f"p_{mode}_{len(args)}"

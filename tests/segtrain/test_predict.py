@@ -69,3 +69,52 @@ def test_multichannel_and_2p5d_stack():
     ctx = stack_context(vol, 0, 1)
     np.testing.assert_array_equal(ctx[0], vol[0])  # the first slice stands in for z = -1
     np.testing.assert_allclose(p[0], predict_image(net, ctx, tiles))
+
+
+def test_batched_tiles_equal_one_tile_at_a_time():
+    from segtrain import predict_stack
+    from segtrain.inference._predict import tiles_per_call
+
+    torch.manual_seed(4)
+    x = np.random.default_rng(4).random((70, 90)).astype(np.float32)
+    cfg = InferenceConfig(tile_px=32, overlap_px=8)
+    for name, params in (
+        ("unet", {"depth": 2, "width": 4}),
+        ("prob_unet", {"depth": 2, "width": 4}),
+    ):
+        net = build_model(name, params).eval()
+        for tta in ("none", "d4"):
+            c = cfg.replace(tta=tta)
+            one = predict_image(net, x, c, batch_size=1)
+            many = predict_image(net, x, c)  # every tile and view in one forward call
+            np.testing.assert_allclose(many, one, atol=1e-5)
+    assert tiles_per_call(cfg) == 2**22 // 32**2 and tiles_per_call(cfg.replace(batch_px=1)) == 1
+    assert tiles_per_call(cfg, 8) == 2**22 // (8 * 32**2)
+    # A stack: the tiles of several slices share calls, as one slice at a time.
+    vol = np.random.default_rng(5).random((5, 40, 36)).astype(np.float32)
+    together = predict_stack(net, vol, cfg)
+    alone = predict_stack(net, vol, cfg.replace(batch_px=32 * 32))  # one tile per call
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    np.testing.assert_allclose(together[3], predict_image(net, vol[3], cfg), atol=1e-5)
+
+
+def test_a_folder_predicts_on_every_core(tmp_path, monkeypatch):
+    from segtrain import DataSource, Run, TrainConfig, predict_folder
+    from segtrain.inference import _device
+
+    from ._tiny import write_pairs
+
+    data = write_pairs(tmp_path / "d", n=1, size=40)
+    net = build_model("unet", {"depth": 1, "width": 2})
+    seen = []
+    net.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+    cfg = TrainConfig(train=[DataSource(path=str(data))], amp=False)
+    tiles = InferenceConfig(tile_px=32, overlap_px=8)
+    monkeypatch.setattr(_device, "all_cores", lambda: 3)
+    predict_folder(Run.from_model(net, cfg, tiles), data / "images", tmp_path / "p")
+    assert seen and set(seen) == {3}  # threads None: every core of the process
+    seen.clear()
+    predict_folder(Run.from_model(net, cfg, tiles.replace(threads=1)), data / "images",
+                   tmp_path / "q")  # fmt: skip
+    assert set(seen) == {1}  # --threads wins
+    assert torch.get_num_threads() != 3  # restored after

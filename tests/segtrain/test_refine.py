@@ -97,10 +97,14 @@ def test_clicks_are_honoured_at_their_pixels_and_suggestions_avoid_them():
     one = RefineConfig(samples=1)
     r = refine(deaf, image, [Click(80, 120, True)], normalize=None, options=one)
     assert r.mask[80, 120] == 1 and r.mask[80, 124] == 0 and r.uncertainty[80, 120] == 0
-    r = refine(
-        deaf, image, [Click(80, 120, True)], normalize=None, options=one.replace(enforce_px=0)
-    )
+    alone = one.replace(enforce_px=0, directional=False)
+    r = refine(deaf, image, [Click(80, 120, True)], normalize=None, options=alone)
     assert r.mask[80, 120] == 0  # the network alone
+    # Directional with enforce_px 0: the click's own pixel still takes its label.
+    r = refine(
+        deaf, image, [Click(80, 120, True)], normalize=None, options=alone.replace(directional=True)
+    )
+    assert r.mask[80, 120] == 1 and r.mask[80, 121] == 0
     # Flip spread of a deterministic network as its uncertainty; suggestions never on clicks.
     r = refine(net, image, [Click(40, 40, True)], normalize=None, options=one.replace(samples=4))
     assert r.uncertainty.shape == image.shape
@@ -145,3 +149,78 @@ def test_an_interactive_network_predicts_without_clicks_at_any_size():
     assert p.shape == (150, 97)
     r = refine(net, img, [Click(10, 10, True)], config=tiles, options=RefineConfig(samples=1))
     assert r.mask.shape == (150, 97) and r.mask[10, 10] == 1
+
+
+# Tiny untrained networks of every interactive model kind: the direction of a click must hold
+# by construction, whatever the network answers.
+TINY = {
+    "unet": {"depth": 2, "width": 4},
+    "attention_res_unet": {"depth": 2, "width": 4},
+    "efficientnet_unet": {"depth": 2, "width": 4},
+    "patch_cnn": {"width": 4, "fc": 8},
+    "prob_unet": {"depth": 2, "width": 4},
+}
+
+
+def _tiny_interactive(name, seed):
+    from segtrain.inference._clicks import CLICK_CHANNELS
+
+    torch.manual_seed(seed)
+    net = build_model(name, {**TINY[name], "in_channels": 1 + CLICK_CHANNELS}).eval()
+    with torch.no_grad():  # weights of std 0.3: a network that answers clicks wildly
+        for p in net.parameters():
+            p.normal_(0, 0.3)
+    return mark_interactive(net, ClickConfig(radius_px=4))
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_every_error_click_acts_in_its_direction_and_never_lowers_iou(name):
+    from segtrain import MODELS, next_click
+
+    from ._tiny import disks
+
+    assert set(TINY) == set(MODELS)  # every model kind can be interactive
+    opts = RefineConfig(samples=2, window_px=32, context_px=8)
+    cfg = InferenceConfig(tile_px=64, overlap_px=16)
+    n_clicks = 0
+    for k in range(4):  # a small set: 4 images of disks on noise, a network of its own each
+        net = _tiny_interactive(name, seed=k)
+        image, labels = disks(48, 3, rng=k)
+        truth = labels > 0
+        state = refine(net, image, [], config=cfg, options=opts)
+        clicks = []
+        for _ in range(4):
+            c = next_click(state.mask, truth, clicker="error", clicks=clicks)
+            if c is None:
+                break
+            clicks.append(c)
+            new = refine(net, image, clicks, state, config=cfg, options=opts)
+            before, after = state.mask.astype(bool), new.mask.astype(bool)
+            if c.positive:  # no foreground lost; the click's pixel is foreground
+                assert (after | ~before).all() and after[c.row, c.col]
+            else:  # no foreground added; the click's pixel is background
+                assert (before | ~after).all() and not after[c.row, c.col]
+            assert _iou(after, truth) >= _iou(before, truth)
+            state, n_clicks = new, n_clicks + 1
+    assert n_clicks >= 8
+
+
+def test_a_contrary_network_cannot_undo_what_a_click_did_not_ask_for():
+    image, truth, dim = _scene()
+    bright = truth & ~dim
+
+    class Contrary(ClickNet):  # a positive click anywhere erases every object, a bad network
+        def forward(self, x):
+            anywhere = x[:, 1:2].amax(dim=(2, 3), keepdim=True)
+            return self.w * (20 * (x[:, :1] - 0.6) - 80 * anywhere + 120 * x[:, 1:2])
+
+    net = mark_interactive(Contrary().eval(), ClickConfig(radius_px=6))
+    kw = dict(normalize=None, config=InferenceConfig(tile_px=64, overlap_px=16))
+    first = refine(net, image, [], options=RefineConfig(samples=1), **kw)
+    assert first.mask[bright].all() and not first.mask[dim].any()
+    raw = RefineConfig(samples=1, directional=False)
+    alone = refine(net, image, [Click(80, 120, True)], first, options=raw, **kw)
+    assert not alone.mask[bright].any()  # the network alone: the bright object is lost
+    kept = refine(net, image, [Click(80, 120, True)], first, options=RefineConfig(samples=1), **kw)
+    assert kept.mask[bright].all() and kept.mask[dim].all()  # nothing lost, the click's added
+    assert _iou(kept.mask, truth) == 1.0 and _iou(alone.mask, truth) < 0.3

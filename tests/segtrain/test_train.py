@@ -13,10 +13,13 @@ from segtrain import (
     RECIPE,
     AugmentConfig,
     DataSource,
+    Run,
     TrainConfig,
     load_run,
+    native_bf16,
     read_postprocess,
     read_split,
+    resolve_amp,
     train,
 )
 from shapelib.io import read_config
@@ -52,13 +55,36 @@ def test_defaults_are_the_recipe(tmp_path):
     assert (cfg.model, cfg.patch_px, cfg.batch_size) == (RECIPE.model, 256, 4)
     assert cfg.model_params == {"depth": 4, "width": 16}
     assert cfg.max_steps == RECIPE.max_steps and cfg.time_budget_min is None
-    assert cfg.amp is RECIPE.amp is False  # float32 on CPUs without native bf16 (measured)
+    assert cfg.amp == RECIPE.amp == "auto"  # bf16 where the hardware has it, else float32
     assert cfg.holdout == "auto" and cfg.input_channels == 1
     # Given params go over the recipe's; in_channels comes from the config.
     cfg = TrainConfig(train=[DataSource(path=".")], model_params={"width": 8}, context_slices=2)
     assert cfg.model_params == {"depth": 4, "width": 8} and cfg.input_channels == 5
     with pytest.raises(ValueError, match="in_channels"):
         TrainConfig(train=[DataSource(path=".")], model_params={"in_channels": 2})
+
+
+def test_amp_auto_follows_the_hardware():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    plain = "fpu vme sse sse2 avx2 avx512f avx512bw"
+    assert not native_bf16(plain) and native_bf16(plain + " avx512_bf16")
+    assert native_bf16("fpu amx_bf16 amx_tile") and not native_bf16("avx512_bf16x")
+    assert resolve_amp("auto", cpu, flags=plain) is False
+    assert resolve_amp("auto", cpu, flags=plain + " amx_bf16") is True
+    assert resolve_amp("auto", cuda, flags=plain) is True
+    assert resolve_amp("auto", torch.device("mps"), flags="avx512_bf16") is False
+    # --amp / --no-amp force it whatever the hardware
+    assert resolve_amp(True, cpu, flags=plain) is True
+    assert resolve_amp(False, cpu, flags="avx512_bf16") is False
+    with pytest.raises(ValueError, match="resolve"):
+        _ = TrainConfig(train=[DataSource(path=".")]).mixed_precision
+
+
+def test_the_run_records_the_resolved_precision(tmp_path):
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    run = train(_cfg(data, tmp_path / "r", amp="auto", max_steps=1, val_every=1))
+    assert read_config(run / "config.yaml")["amp"] is native_bf16()  # this CPU's answer
+    assert Run.open(run).config.amp is native_bf16()
 
 
 def test_tiny_model_overfits_four_patches(tmp_path):
