@@ -133,6 +133,8 @@ def register(app: typer.Typer) -> None:
         """
         from shapelib.io import atomic_write, open_output_folder, read_manifest
 
+        if not 0 < minutes < 1e6:  # checked before the first step (it ran a minute before)
+            raise UserError(f"--train-minutes must be > 0; got {minutes}.")
         t_start = time.perf_counter()
         header, _ = read_manifest(out) if out.is_dir() else (None, [])
         again = header is not None and header.get("command") == "demo"

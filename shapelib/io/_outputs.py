@@ -338,12 +338,19 @@ def check_output_files(
 ) -> list[Path]:
     """Check single output files (a file and its sidecars) all at once; writes nothing.
 
-    Each is refused when it is an input or inside an input folder, is a folder, or exists
-    (unless ``overwrite``). Returns the paths.
+    Each is refused when it is an input or inside an input folder, is a folder, exists
+    (unless ``overwrite``), or is another of ``paths`` (``-o X.png --figure X.png``). Returns
+    the paths.
     """
     ins = [_resolved(p) for p in inputs]
     out = [Path(p) for p in paths]
+    seen: dict[Path, Path] = {}
     for p in out:
+        first = seen.setdefault(_resolved(p), p)
+        if first is not p:
+            raise OutputExistsError(
+                f"two outputs would be the same file {p} ({first} and {p}); give each its own name."
+            )
         _check_file(p, ins, overwrite)
     return out
 

@@ -479,6 +479,14 @@ def _(w, t):
     return ["classify", folder], []
 
 
+@case("o-and-figure-the-same-file:evaluate")
+def _(w, t):
+    """Was: the CSV written into X.png, then the figure refused."""
+    x = t / "X.png"
+    return ["evaluate", "--pred", w.data, "--gt", w.data, "-o", x, "--figure", x, "--images",
+            w.data / "images"], [x]  # fmt: skip
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_output_is_refused_and_changes_nothing(name, world, tmp_path, invoke):
     args, outs = CASES[name](world, tmp_path)
