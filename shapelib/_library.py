@@ -32,6 +32,7 @@ from ._shape import ShapeParams, build_shape, check_skeleton_grid
 from ._summary import LibrarySummary, summarize_table
 from ._units import as_spacing_nm
 from .io import (
+    OutputExistsError,
     Volume,
     check_output_folder,
     is_complete,
@@ -282,6 +283,23 @@ def _check_library_dir(out_dir, *, overwrite: bool, inputs) -> None:
     check_output_folder(out, command="extract", inputs=inputs, overwrite=overwrite)
 
 
+def _check_claims(out: Path, rels: list[str]) -> None:
+    """Refuse now a file at an instance's path that mitoshape did not write there: found by the
+    claim after ``overwrite`` had removed the earlier library, it left neither."""
+    if not out.is_dir():
+        return
+    _, owned = read_manifest(out)
+    mine = set(owned)
+    for rel in rels:
+        path = out / rel
+        if rel not in mine and (path.exists() or path.is_symlink()):
+            raise OutputExistsError(
+                f"{path} exists and was not written by mitoshape in this folder; refusing to "
+                "write over it (nothing was removed). Move it away or choose another output "
+                "folder."
+            )
+
+
 def _use_blocks(data, chunked: bool | None) -> bool:
     """Whether to extract block by block (see ``chunked`` of :func:`extract_library`)."""
     if chunked is not None:
@@ -312,13 +330,15 @@ def _write_library(
         "seed": int(seed),
     }
     inputs = source_files(source)
+    rels = [rel for inst in instances for rel in instance_files(inst.id)]
+    _check_claims(Path(out_dir), rels)  # before --overwrite removes the earlier library
     guard = prepare_library_dir(out_dir, run, overwrite=overwrite, inputs=inputs)
     assert guard is not None  # not a dry run: the folder is open
     out = guard.root
 
     # Claim every instance's files (in id order) before any is written, then build the
     # instances whose folder is not complete yet; a half-written folder is written over.
-    guard.claim(*(rel for inst in instances for rel in instance_files(inst.id)))
+    guard.claim(*rels)
     folders = {inst.id: instance_folder(out, inst.id) for inst in instances}
     todo = [inst for inst in instances if not is_complete(folders[inst.id])]
     total, done = len(instances), len(instances) - len(todo)

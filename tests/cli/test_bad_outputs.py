@@ -479,6 +479,21 @@ def _(w, t):
     return ["classify", folder], []
 
 
+@case("overwrite-a-library-with-a-user-file-inside:extract")
+def _(w, t):
+    """--overwrite of an earlier library where a new instance's path holds the user's file:
+    refused before the earlier library is removed (it used to leave neither)."""
+    from shapelib import extract_library
+
+    fast = {"n_surface_points": 500, "n_occupancy_points": 500}
+    extract_library(w.volume, t / "lib", extract={"min_voxels": 500}, shape=fast, n_workers=1)
+    assert not (t / "lib" / "000003").exists()  # the dot was dust: two instances
+    (t / "lib" / "000003").mkdir()
+    (t / "lib" / "000003" / "meta.json").write_text("the user's")
+    return ["extract", w.volume, "-o", t / "lib", "--points", 500, "--occupancy-points", 500,
+            "--workers", 1, "--overwrite"], []  # fmt: skip
+
+
 @case("o-and-figure-the-same-file:evaluate")
 def _(w, t):
     """Was: the CSV written into X.png, then the figure refused."""
