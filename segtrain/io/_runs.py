@@ -90,6 +90,8 @@ def save_checkpoint(path: str | Path, payload: dict) -> None:
 
 def load_checkpoint(path: str | Path) -> dict:
     """Read a checkpoint with ``weights_only=True``; a clear error for a foreign file."""
+    import pickle
+
     import torch
 
     path = Path(path)
@@ -97,6 +99,11 @@ def load_checkpoint(path: str | Path) -> dict:
         raise FileNotFoundError(f"checkpoint {path} does not exist; train first (mitoshape train).")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # torch's message advises weights_only=False: never here
+        raise InputError(
+            f"{path} holds Python objects beyond weights (a pickle that loading would run); "
+            "refused. Only checkpoints written by mitoshape train load."
+        ) from None
     except Exception as err:  # torch raises many types for foreign/corrupt files
         raise InputError(f"{path} is not a readable segtrain checkpoint ({err}).") from None
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
@@ -140,12 +147,26 @@ def write_figure(path: str | Path, fig, *, dpi: int = 100) -> Path:
 
 def read_bench_seeds(folder: str | Path):
     """A bench folder's per-seed table (``table_seeds.csv``) as a DataFrame."""
+    from io import StringIO
+
     import pandas as pd
 
     path = Path(folder) / "table_seeds.csv"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: {folder} is not a finished bench folder.")
-    return pd.read_csv(path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    # written whole by pandas (ending in a newline), a row per run: anything else is a cut copy
+    if not text.endswith("\n"):
+        raise InputError(f"{path} is cut short (its last line is incomplete); copy it again.")
+    try:
+        table = pd.read_csv(StringIO(text))
+    except (ValueError, pd.errors.ParserError) as err:
+        raise InputError(f"{path} is not a readable table ({err}).") from None
+    missing = [c for c in ("model", "test_set", "seed") if c not in table.columns]
+    if missing or table.empty:
+        said = f"no column {', '.join(missing)}" if missing else "no row"
+        raise InputError(f"{path} has {said}: not the table of a finished bench.")
+    return table
 
 
 def write_bench_outputs(out: str | Path, table, markdown: str, figure) -> None:

@@ -414,17 +414,6 @@ def _(w, t):
     ]
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_input_is_one_line_and_changes_nothing(name, world, tmp_path, invoke):
-    args, outs = CASES[name](world, tmp_path)
-    assert_refused(invoke, world, tmp_path, args, outs)
-
-
-def test_matrix_size():
-    """The README's Reliability section reports the size of the matrix (parts 1 and 2)."""
-    assert len(CASES) >= 140, len(CASES)
-
-
 @case("run-best.pt-nan-weights:predict")
 def _(w, t):
     """A diverged run: NaN weights would write NaN probabilities and empty masks."""
@@ -436,6 +425,23 @@ def _(w, t):
     name = next(k for k, v in ck["state_dict"].items() if v.is_floating_point())
     ck["state_dict"][name] = torch.full_like(ck["state_dict"][name], float("nan"))
     torch.save(ck, run / "best.pt")
+    return ["predict", run, w.data / "images", "-o", t / "pred"], [t / "pred"]
+
+
+class _Runs:  # a pickled object: loading it would call print (any callable)
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
+@case("run-best.pt-a-pickle:predict")
+def _(w, t):
+    """Refused without repeating torch's advice to pass weights_only=False."""
+    import torch
+
+    run = t / "run"
+    shutil.copytree(w.run, run)
+    ck = torch.load(run / "best.pt", map_location="cpu", weights_only=True)
+    torch.save({**ck, "extra": _Runs()}, run / "best.pt")
     return ["predict", run, w.data / "images", "-o", t / "pred"], [t / "pred"]
 
 
@@ -460,3 +466,32 @@ for name, (value, dtype) in {"id-2^62": (2**62, np.int64), "id-2^31": (2**31, np
         return ["quantify", t / "v", "-o", t / "q.csv", "--3d", "--voxel-size-nm", 10], [
             t / "q.csv"
         ]
+
+
+_SEEDS = ("model,training,train_data,test_set,output,seed,iou_mean\n"
+          "unet,real,real,self,plain,0,0.5\nunet,real,real,self,plain,1,0.7\n")  # fmt: skip
+
+for how, text in {"cut": _SEEDS[:-9], "header-only": _SEEDS.splitlines()[0] + "\n",
+                  "no-seed-column": "model,iou_mean\nunet,0.5\n"}.items():  # fmt: skip
+
+    @case(f"table_seeds-{how}:bench-merge")
+    def _(w, t, text=text):
+        """A cut or header-only table was pooled as "0.000 +- nan"."""
+        good, bad = t / "good", t / "bad"
+        for folder, body in ((good, _SEEDS.replace(",0,", ",2,").replace(",1,", ",3,")),
+                             (bad, text)):  # fmt: skip
+            folder.mkdir()
+            (folder / "table_seeds.csv").write_text(body)
+        return ["bench-merge", good, bad, "-o", t / "m"], [t / "m"]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_is_one_line_and_changes_nothing(name, world, tmp_path, invoke):
+    args, outs = CASES[name](world, tmp_path)
+    line = assert_refused(invoke, world, tmp_path, args, outs)
+    assert "weights_only=False" not in line  # never advise loading a pickle
+
+
+def test_matrix_size():
+    """The README's Reliability section reports the size of the matrix (parts 1 and 2)."""
+    assert len(CASES) >= 140, len(CASES)
