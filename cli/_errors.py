@@ -126,16 +126,23 @@ def run_guarded(app: typer.Typer, args: list[str] | None = None) -> int:
         return EXIT_USER
     # typer turns KeyboardInterrupt into its exit code 130 and returns it (standalone_mode=False).
     if rv == EXIT_SIGINT:
-        return _stopped()
+        return _stopped(args if args is not None else sys.argv[1:])
     return rv if isinstance(rv, int) else 0
 
 
-def _stopped() -> int:
+# What a re-run after an interrupt does, per command (the others refuse the partial output)
+_AGAIN = {
+    "extract": "re-run the same command to resume",
+    "train": "re-run it with --resume to continue",
+    "demo": "re-run the same command to start again",
+}
+
+
+def _stopped(args: list[str]) -> int:
     """The one line and the exit code of a command stopped by SIGINT or SIGTERM."""
     name = _STOP["signal"]
     how = "terminated" if name == "SIGTERM" else "interrupted"
-    _say(
-        f"error: {how} ({name}); every file written so far is complete; re-run the "
-        "same command to resume where it can, or remove the output"
-    )
+    command = next((a for a in args if not a.startswith("-")), "")
+    again = _AGAIN.get(command, "re-run it with --overwrite to start again")
+    _say(f"error: {how} ({name}); every file written so far is complete; {again}")
     return stop_exit_code()

@@ -109,3 +109,23 @@ def test_quantify_3d_of_an_empty_volume_counts_zero(invoke, tmp_path):
     assert r.exit_code == 0, r.stderr
     assert (tmp_path / "q_per_image.csv").read_text().split() == ["volume,count", "empty,0"]
     assert (tmp_path / "q.csv").read_text().startswith("volume,label,n_voxels")
+
+
+@pytest.mark.parametrize(
+    ("signal_name", "args", "code", "said"),
+    [
+        ("SIGINT", ["-v", "extract", "v.tif", "-o", "lib"], 130, "resume"),
+        ("SIGINT", ["train", "--data", "d"], 130, "--resume"),
+        ("SIGTERM", ["dataset", "lib", "-o", "d"], 143, "--overwrite"),  # a re-run is refused
+    ],
+)
+def test_stop_line_says_what_a_rerun_does(signal_name, args, code, said, capsys):
+    from cli import _errors
+
+    _errors.stopped_by(signal_name)
+    try:
+        assert _errors._stopped(args) == code
+    finally:
+        _errors.stopped_by("SIGINT")
+    line = _one_line(capsys.readouterr().err)
+    assert f"({signal_name})" in line and said in line, line
