@@ -80,6 +80,24 @@ PREDICT_FLAGS = (
 )
 
 
+def _check_val_apart(cfg) -> None:
+    """Refuse validation data that is also training data (it passed without a word: the
+    validation IoU then measures memorising, and picks best.pt by it)."""
+    from shapelib import InputError
+
+    def key(source) -> tuple:
+        labels = source.label_path and Path(source.label_path).resolve()
+        return (Path(source.path).resolve(), labels)
+
+    both = {key(s) for s in cfg.train} & {key(s) for s in cfg.val or ()}
+    if both:
+        raise InputError(
+            f"validation data {sorted(str(k[0]) for k in both)[0]} is also training data; "
+            "validate on other images (--val), or leave --val out to hold part of the "
+            "training data out."
+        )
+
+
 def register(app: typer.Typer) -> None:
     from segtrain import InferenceConfig, TrainConfig
 
@@ -140,6 +158,7 @@ def register(app: typer.Typer) -> None:
         if "train" not in fields:
             raise InputError("no training data: pass --data FOLDER or a --config with `train:`.")
         cfg = TrainConfig(**fields)
+        _check_val_apart(cfg)
         with progress_bar(f"train {cfg.model}", cfg.max_steps) as bar:
             run = train(cfg, resume=resume, overwrite=overwrite, progress=bar.update)
         typer.echo(f"validation: {read_split(run)['description']}")
