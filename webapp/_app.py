@@ -59,6 +59,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         served.catalog.start()
         yield
         served.catalog.close()
+        served.bench.pool.close()
 
     app = FastAPI(
         title="mitoshape",

@@ -41,14 +41,14 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server(webapp_data):
+def server(webapp_data, tmp_path_factory):
     libraries = [webapp_data.library]
     released = SHARED_DATA / "3dmsl_samples"
     if released.is_dir():
         libraries.append(released)  # side by side with a released 3DMSL folder
     cfg = ServeConfig(libraries=libraries, datasets=[webapp_data.dataset],
                       run=webapp_data.interactive_run, images=webapp_data.images,
-                      port=0)  # fmt: skip
+                      port=0, state=tmp_path_factory.mktemp("state"))  # fmt: skip
     with running_server(cfg) as srv:
         yield srv
 
