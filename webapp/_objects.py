@@ -6,7 +6,9 @@ counts them). After a click only the objects that touch the changed box (grown b
 lose their labels; the components there get new numbers and are measured again
 (`segtrain.quantify_mask` on their crop); every other object keeps its number and its row.
 The exported label TIFF and the objects table come from the same `ObjectTable`, so the
-table's ``label`` is the pixel value of its object in the TIFF.
+table's ``label`` is the pixel value of its object in the TIFF. Each row also has the
+library's class of its object (``shape_class``, `webapp._classes`) beside segtrain's 2D
+``class``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+
+from ._classes import library_class
 
 __all__ = ["ObjectTable"]
 
@@ -136,7 +140,12 @@ class ObjectTable:
         t["centroid_y_px"] += y0 - 1
         t["centroid_x_px"] += x0 - 1
         for r in t.to_dict("records"):
-            self.rows[int(r["label"])] = r
+            i = int(r["label"])
+            b = _grow(self.boxes[i], 1, self.labels.shape)
+            r["shape_class"] = library_class(
+                np.pad(self.labels[b[0] : b[1], b[2] : b[3]] == i, 1), params.pixel_size_nm
+            )
+            self.rows[i] = r
 
     def table(self, params):
         """The objects table of the labels (pandas, by label); measures what is new."""
@@ -147,7 +156,8 @@ class ObjectTable:
         if params != self.params:
             self.rows, self.params = {}, params
         self._measure([i for i in self.boxes if i not in self.rows], params)
-        columns = list(quantify_mask(np.zeros((3, 3), np.uint8), params=params).columns)
+        columns = [*quantify_mask(np.zeros((3, 3), np.uint8), params=params).columns]
+        columns.append("shape_class")
         rows = [self.rows[i] for i in sorted(self.rows)]
         return pd.DataFrame(rows, columns=columns)
 

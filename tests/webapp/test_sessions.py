@@ -227,9 +227,12 @@ def test_objects_follow_the_mask_where_it_changed(seed):
     from segtrain import QuantifyParams, quantify_mask
 
     rng = np.random.default_rng(seed)
-    mask = (rng.random((80, 100)) > 0.7).astype(np.uint8)
+    mask = np.zeros((80, 100), np.uint8)
+    for _ in range(12):
+        y, x = rng.integers(0, 72), rng.integers(0, 90)
+        mask[y : y + rng.integers(2, 9), x : x + rng.integers(2, 11)] = 1
     table, params = ObjectTable(), QuantifyParams(pixel_size_nm=40.0)
-    for _ in range(15):
+    for _ in range(12):
         mask = mask.copy()
         y, x = rng.integers(0, 70), rng.integers(0, 90)
         h, w = rng.integers(2, 12), rng.integers(2, 12)
@@ -247,3 +250,26 @@ def test_objects_follow_the_mask_where_it_changed(seed):
         assert a["area_px"].tolist() == b["area_px"].tolist()
         np.testing.assert_allclose(a[key[1:4]].to_numpy(float), b[key[1:4]].to_numpy(float))
         assert a["class"].tolist() == b["class"].tolist()
+
+
+def _shapes():
+    yy, xx = np.ogrid[:40, :40]
+    r2 = (yy - 20) ** 2 + (xx - 20) ** 2
+    rod = np.zeros((12, 80), bool)
+    rod[3:9, 2:78] = True
+    cross = np.zeros((80, 80), bool)
+    cross[37:43, 5:75] = True
+    cross[5:75, 37:43] = True
+    tunnel = np.zeros((10, 700), bool)
+    tunnel[3:7, 2:698] = True
+    return [("dot", r2 <= 25), ("donut", (r2 <= 225) & (r2 >= 64)), ("rod", rod),
+            ("network", cross), ("nano-tunnel", tunnel)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("want", "obj"), _shapes(), ids=[w for w, _ in _shapes()])
+def test_objects_get_the_library_classes(want, obj):
+    """A 0.5 um disk, a ring, a 3.8 um rod, a cross and a 35 um tube at 50 nm pixels."""
+    from shapelib import SHAPE_CLASSES
+    from webapp._classes import library_class
+
+    assert want in SHAPE_CLASSES and library_class(np.pad(obj, 2), 50.0) == want
