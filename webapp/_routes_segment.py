@@ -37,7 +37,9 @@ def segment_router(served: Served) -> APIRouter:
     bench = served.bench
 
     def reply(session) -> SegmentState:
-        return SegmentState(**state(session, bench.segmenter), queued=bench.pool.pending())
+        return SegmentState(
+            **state(session, bench.segmenter, bench.store), queued=bench.pool.pending()
+        )
 
     @r.get("", response_model=SegmentStatus)
     def status() -> SegmentStatus:

@@ -152,6 +152,13 @@ class SessionStore:
         s.updated = float(meta.get("updated", 0.0))
         if s.name is None or not (d / "base.npz").is_file():
             return s
+        back = self._load_arrays(sid)
+        s.image, s.current, s.steps = back.image, back.current, back.steps
+        return s
+
+    def _load_arrays(self, sid: str) -> Session:
+        """The image, first prediction and steps saved for `sid`, replayed to its state."""
+        s, d = Session(sid), self.folder(sid)
         with np.load(d / "base.npz", allow_pickle=False) as z:
             s.image = z["image"]
             sugg = tuple(Suggestion(int(x), int(y), float(v)) for x, y, v in z["suggestions"])
@@ -201,6 +208,54 @@ class SessionStore:
             if int(path.stem) > keep:
                 path.unlink()
         self.save_meta(s)
+
+    # --- a folder of images: the work on each kept when the tab moves to another ----------
+
+    def _shelf(self, sid: str, name: str) -> Path:
+        return self.folder(sid) / "images" / (name.replace("/", "_") or "image")
+
+    def shelve(self, s: Session) -> None:
+        """Keep the work on the tab's current image under ``images/<name>/`` (on leaving it)."""
+        if s.name is None or not (self.folder(s.id) / "base.npz").is_file():
+            return
+        shelf = self._shelf(s.id, s.name)
+        shutil.rmtree(shelf, ignore_errors=True)
+        shelf.mkdir(parents=True)
+        for part in ("base.npz", "steps", "meta.json"):
+            src = self.folder(s.id) / part
+            if src.exists():
+                os.replace(src, shelf / part) if part != "meta.json" else shutil.copy(src, shelf)
+
+    def unshelve(self, s: Session, name: str) -> bool:
+        """Bring back the work kept on image `name` into `s` (True), or False when none."""
+        shelf = self._shelf(s.id, name)
+        if not (shelf / "base.npz").is_file():
+            return False
+        try:
+            s.pixel_size_nm = json.loads((shelf / "meta.json").read_text()).get("pixel_size_nm")
+        except (OSError, ValueError):
+            pass
+        d = self.folder(s.id)
+        shutil.rmtree(d / "steps", ignore_errors=True)
+        for part in ("base.npz", "steps"):
+            os.replace(shelf / part, d / part)
+        shutil.rmtree(shelf, ignore_errors=True)
+        back = self._load_arrays(s.id)
+        s.image, s.current, s.steps = back.image, back.current, back.steps
+        return True
+
+    def shelved(self, sid: str) -> list[str]:
+        """Images of the tab with work kept (names), besides its current one."""
+        d = self.folder(sid) / "images"
+        if not d.is_dir():
+            return []
+        out = []
+        for shelf in sorted(d.iterdir()):
+            try:
+                out.append(json.loads((shelf / "meta.json").read_text())["name"])
+            except (OSError, ValueError, KeyError):
+                continue
+        return out
 
     def _step_path(self, s: Session, n: int) -> Path:
         return self.folder(s.id) / "steps" / f"{n:06d}.npz"

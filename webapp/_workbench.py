@@ -157,8 +157,19 @@ class Workbench:
         seg = self._need_model()
 
         def start(s: Session) -> None:
-            prediction = seg.predict(img.data)
+            if s.name is not None:
+                self.store.shelve(s)  # the work on the image it leaves is kept
             px = img.pixel_size_nm
+            if self.store.unshelve(s, name):  # back to an image worked on before
+                with s.lock:
+                    s.name, s.x, s.objects = name, None, ObjectTable()
+                    if pixel_size_nm is not None:
+                        s.pixel_size_nm = float(pixel_size_nm)
+                    s.version += 1
+                    s.opened += 1
+                self.store.save_meta(s)
+                return
+            prediction = seg.predict(img.data)
             with s.lock:
                 s.name, s.image, s.x = name, img.data, None
                 s.pixel_size_nm = float(px[1]) if px is not None else None
@@ -337,7 +348,7 @@ class Workbench:
         return f"{_stem(s.name)}_objects.csv", table.to_csv(index=False)
 
 
-def state(s: Session, segmenter: Segmenter | None) -> dict:
+def state(s: Session, segmenter: Segmenter | None, store: SessionStore | None = None) -> dict:
     """What the page shows of a session (fields of `SegmentState`)."""
     out = {
         "uses_clicks": bool(segmenter and segmenter.uses_clicks),
@@ -347,6 +358,8 @@ def state(s: Session, segmenter: Segmenter | None) -> dict:
         "opened": s.opened,
         "session": s.id,
     }
+    if store is not None:
+        out["shelved"] = store.shelved(s.id)
     if s.image is None or s.current is None:
         return out
     p = s.current

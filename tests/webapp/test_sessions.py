@@ -29,7 +29,7 @@ class ClickFake:
 
     def __init__(self, slow=None):
         self.slow = slow or {}
-        self.calls = 0
+        self.calls = self.predicts = 0
 
     def _wait(self, image):
         time.sleep(self.slow.get(int(np.asarray(image).flat[0]), 0.0))
@@ -39,6 +39,7 @@ class ClickFake:
 
     def predict(self, image):
         self._wait(image)
+        self.predicts += 1
         img = np.asarray(image, np.float32)
         prob = (img > img.mean()).astype(np.float32)
         unc = np.abs(img - img.mean()) / max(float(np.ptp(img)), 1.0)
@@ -273,3 +274,25 @@ def test_objects_get_the_library_classes(want, obj):
     from webapp._classes import library_class
 
     assert want in SHAPE_CLASSES and library_class(np.pad(obj, 2), 50.0) == want
+
+
+def test_next_image_keeps_the_work_on_the_last(tmp_path):
+    """Moving to another image keeps the clicks on the one left; coming back restores them
+    (no model call), also after a restart."""
+    seg = ClickFake()
+    bench = _bench(tmp_path, seg)
+    bench.upload(A, _tiff(_blobs(1)), "one.tif", 40.0)
+    bench.click(A, Click(20, 15, True))
+    one = bench.session(A).current
+    bench.upload(A, _tiff(_blobs(2)), "two.tif", None)
+    s = bench.paint(A, [(3, 3)], 1, True)
+    assert s.name == "two.tif" and s.clicks == [] and s.pixel_size_nm is None
+    assert bench.store.shelved(A) == ["one.tif"]
+    bench.pool.close()
+    bench = _bench(tmp_path, seg)
+    calls = seg.predicts
+    s = bench.upload(A, _tiff(_blobs(1)), "one.tif", None)
+    assert s.clicks == [Click(20, 15, True)] and s.pixel_size_nm == 40.0 and seg.predicts == calls
+    assert np.array_equal(s.current.mask, one.mask) and bench.store.shelved(A) == ["two.tif"]
+    s = bench.upload(A, _tiff(_blobs(2)), "two.tif", None)
+    assert [st.kind for st in s.steps] == ["paint"]
