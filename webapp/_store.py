@@ -65,6 +65,14 @@ class Session:
     users: int = 0
 
     @property
+    def first(self) -> Prediction | None:
+        """The first prediction (every step undone)."""
+        state = self.current
+        for step in reversed(self.steps):
+            state = apply(state, step, forward=False)
+        return state
+
+    @property
     def clicks(self) -> list:
         return [st.click for st in self.steps if st.click is not None]
 
