@@ -163,7 +163,7 @@ class SegmentState(_Out):
     seconds: float = 0.0
     note: str = ""
     session: str | None = Field(None, description="The tab's session id (`?session=` reopens it).")
-    edits: int = Field(0, description="Brush and eraser strokes in the history.")
+    edits: int = Field(0, description="Edits by hand (strokes, deleted objects) in the history.")
     queued: int = Field(0, description="Model tasks of all tabs queued or running.")
     shelved: list[str] = Field([], description="Other images of this tab with work kept.")
 

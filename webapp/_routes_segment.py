@@ -1,5 +1,5 @@
-"""Segment routes: open or upload an image, click, paint, undo, reset, pictures, morphology,
-exports, the saved sessions.
+"""Segment routes: open or upload an image, click, paint, delete an object, undo, reset,
+pictures, morphology, exports (one image, or all of a tab's as a ZIP), the saved sessions.
 
 Every call names its browser tab with the ``X-Session-Id`` header; the work is in
 `_workbench` (state) and `_segment` (the model adapter).
@@ -87,6 +87,15 @@ def segment_router(served: Served) -> APIRouter:
     def paint(body: PaintIn, x_session_id: str = Header(None)) -> SegmentState:
         points = [(int(x), int(y)) for x, y in body.points]
         return reply(bench.paint(x_session_id, points, body.radius_px, body.on))
+
+    @r.post("/delete-object", response_model=SegmentState)
+    def delete_object(body: ClickIn, x_session_id: str = Header(None)) -> SegmentState:
+        return reply(bench.delete_object(x_session_id, body.x_px, body.y_px))
+
+    @r.get("/export/all.zip")
+    def export_all(x_session_id: str = Header(None)) -> Response:
+        name, data = bench.folder_zip(x_session_id)
+        return Response(data, media_type="application/zip", headers=_attachment(name))
 
     @r.get("/sessions", response_model=Sessions)
     def sessions() -> Sessions:

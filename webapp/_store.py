@@ -112,10 +112,15 @@ class SessionStore:
         """The session `sid` (read back from disk, or new), kept in memory while in use."""
         with self._lock:
             s = self._memory.get(sid)
-            if s is None:
-                s = self._memory[sid] = self._load(sid)
+            if s is not None:
+                s.users += 1
+        if s is None:
+            loaded = self._load(sid)  # off the store's lock: other tabs go on meanwhile
+            with self._lock:
+                s = self._memory.setdefault(sid, loaded)  # a load that lost a race is dropped
+                s.users += 1
+        with self._lock:
             self._memory.move_to_end(sid)
-            s.users += 1
         try:
             yield s
         finally:
@@ -164,9 +169,10 @@ class SessionStore:
         s.image, s.current, s.steps = back.image, back.current, back.steps
         return s
 
-    def _load_arrays(self, sid: str) -> Session:
-        """The image, first prediction and steps saved for `sid`, replayed to its state."""
-        s, d = Session(sid), self.folder(sid)
+    def _load_arrays(self, sid: str, folder: Path | None = None) -> Session:
+        """The image, first prediction and steps saved for `sid` (in `folder`: a kept image),
+        replayed to its state."""
+        s, d = Session(sid), folder or self.folder(sid)
         with np.load(d / "base.npz", allow_pickle=False) as z:
             s.image = z["image"]
             sugg = tuple(Suggestion(int(x), int(y), float(v)) for x, y, v in z["suggestions"])
@@ -251,6 +257,18 @@ class SessionStore:
         back = self._load_arrays(s.id)
         s.image, s.current, s.steps = back.image, back.current, back.steps
         return True
+
+    def shelved_sessions(self, sid: str) -> list[Session]:
+        """The work kept on the tab's other images, each as a session (name, pixel size,
+        image, state), read from disk."""
+        out = []
+        for name in self.shelved(sid):
+            shelf = self._shelf(sid, name)
+            s = self._load_arrays(sid, shelf)
+            meta = json.loads((shelf / "meta.json").read_text())
+            s.name, s.pixel_size_nm = name, meta.get("pixel_size_nm")
+            out.append(s)
+        return out
 
     def shelved(self, sid: str) -> list[str]:
         """Images of the tab with work kept (names), besides its current one."""

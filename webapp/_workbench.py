@@ -12,13 +12,13 @@ exported instance labels through `shapelib.io.write_tiff` (it keeps the pixel si
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from fastapi import HTTPException
 
+from ._edits import disks, inside_image, with_window
+from ._exports import folder_zip, labels_tiff, stem
 from ._history import apply, diff
 from ._objects import ObjectTable
 from ._paths import inside, safe_name
@@ -32,61 +32,11 @@ __all__ = ["Session", "Workbench", "check_session_id", "state"]
 _SID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
-def _stem(name: str | None) -> str:
-    """A file-name stem safe in a download header (letters, digits, ``._-``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name or "image").stem)[:80] or "image"
-
-
 def check_session_id(sid: str | None) -> str:
     """The tab's session id, or 400 when it is missing or malformed."""
     if not sid or not _SID.match(sid):
         raise HTTPException(400, "missing or malformed X-Session-Id header (8-64 letters, digits)")
     return sid
-
-
-def _inside(y: int, x: int, shape) -> bool:
-    return 0 <= x < shape[1] and 0 <= y < shape[0]
-
-
-def _stroke(points) -> list[tuple[int, int]]:
-    """The (x, y) points of a drag, consecutive ones joined by a pixel step."""
-    out = [tuple(points[0])]
-    for (xa, ya), (xb, yb) in zip(points, points[1:], strict=False):
-        n = max(abs(xb - xa), abs(yb - ya), 1)
-        t = np.arange(1, n + 1) / n
-        xs, ys = np.rint(xa + t * (xb - xa)).astype(int), np.rint(ya + t * (yb - ya)).astype(int)
-        out += list(zip(xs.tolist(), ys.tolist(), strict=True))
-    return out
-
-
-def _disks(shape, points, radius_px: int) -> np.ndarray:
-    """Where disks of `radius_px` along the drag through the (x, y) `points` fall (points
-    outside the image are skipped)."""
-    hit = np.zeros(shape, bool)
-    r = int(radius_px)
-    points = _stroke(points)
-    dy, dx = np.ogrid[-r : r + 1, -r : r + 1]
-    disk = dy**2 + dx**2 <= r * r
-    for x, y in points:
-        if not _inside(y, x, shape):
-            continue
-        y0, x0 = max(0, y - r), max(0, x - r)
-        y1, x1 = min(shape[0], y + r + 1), min(shape[1], x + r + 1)
-        hit[y0:y1, x0:x1] |= disk[y0 - y + r : y1 - y + r, x0 - x + r : x1 - x + r]
-    return hit
-
-
-def _with_window(current: Prediction, new: Prediction) -> Prediction:
-    """`new` in its window and `current` outside it (edits by hand stay where no click
-    re-predicted)."""
-    if new is current:
-        return current
-    if new.window is None:
-        return new
-    y0, y1, x0, x1 = new.window
-    mask = current.mask.copy()
-    mask[y0:y1, x0:x1] = new.mask[y0:y1, x0:x1]
-    return Prediction(new.probability, mask, new.uncertainty, new.suggestions, new.seconds)
 
 
 class Workbench:
@@ -220,14 +170,14 @@ class Workbench:
         def go(s: Session) -> None:
             current = self._need_image(s)
             h, w = s.image.shape
-            if not _inside(click.y_px, click.x_px, (h, w)):
+            if not inside_image(click.y_px, click.x_px, (h, w)):
                 raise HTTPException(
                     422, f"click ({click.x_px}, {click.y_px}) is outside the {w} x {h} image"
                 )
             if seg.uses_clicks and s.x is None:
                 s.x = seg.prepare(s.image)
             new = seg.refine(s.x, (*s.clicks, click), current)
-            self._push(s, _with_window(current, new), "click", click)
+            self._push(s, with_window(current, new), "click", click)
 
         return self._change(sid, go)
 
@@ -238,7 +188,7 @@ class Workbench:
         def go(s: Session) -> None:
             current = self._need_image(s)
             h, w = current.mask.shape
-            hit = _disks((h, w), points, radius_px)
+            hit = disks((h, w), points, radius_px)
             mask, prob = current.mask.copy(), current.probability.copy()
             mask[hit], prob[hit] = int(on), float(on)
             new = Prediction(prob, mask, current.uncertainty, current.suggestions, current.seconds)
@@ -334,18 +284,49 @@ class Workbench:
     def mask_tiff(self, sid: str) -> tuple[str, bytes]:
         """(file name, bytes) of the current objects as an instance-label TIFF (uint16 while
         the labels fit, 0 background), keeping the pixel size; labels as in `objects`."""
-        from shapelib.io import write_tiff
-
         s, labels, _ = self.labelled(sid, measure=False)
-        dtype = np.uint16 if int(labels.max(initial=0)) <= 65535 else np.uint32
-        name = f"{_stem(s.name)}_labels.tif"
-        with tempfile.TemporaryDirectory(prefix="mitoshape-export-") as tmp:
-            path = write_tiff(Path(tmp) / name, labels.astype(dtype), pixel_size_nm=s.pixel_size_nm)
-            return name, path.read_bytes()
+        return labels_tiff(s.name, labels, s.pixel_size_nm)
 
     def objects_csv(self, sid: str) -> tuple[str, str]:
         s, _, table = self.labelled(sid, measure=True)
-        return f"{_stem(s.name)}_objects.csv", table.to_csv(index=False)
+        return f"{stem(s.name)}_objects.csv", table.to_csv(index=False)
+
+    def folder_zip(self, sid: str) -> tuple[str, bytes]:
+        """(file name, bytes): a ZIP of the labels of every image this tab worked on (the
+        current one and those kept) and one table of their objects."""
+        from segtrain import QuantifyParams
+
+        s, labels, _ = self.labelled(sid, measure=False)
+        current = self.objects(sid) if s.pixel_size_nm is not None else None
+        items = [(s.name, labels, current, s.pixel_size_nm)]
+        for kept in self.store.shelved_sessions(s.id):
+            table = ObjectTable()
+            table.update(kept.current.mask)
+            px = kept.pixel_size_nm
+            rows = table.table(QuantifyParams(pixel_size_nm=px)) if px is not None else None
+            items.append((kept.name, table.labels, rows, px))
+        return f"{stem(s.name)}_and_others_labels.zip", folder_zip(items)
+
+    def delete_object(self, sid: str, x_px: int, y_px: int) -> Session:
+        """Remove the object under (x, y) from the mask (probability 0 there): one step."""
+
+        def go(s: Session) -> None:
+            current = self._need_image(s)
+            if not inside_image(y_px, x_px, current.mask.shape):
+                raise HTTPException(422, f"({x_px}, {y_px}) is outside the image")
+            with s.objects.lock:
+                s.objects.update(current.mask)
+                labels = s.objects.labels
+            k = int(labels[y_px, x_px])
+            if k == 0:
+                raise HTTPException(422, f"no object at ({x_px}, {y_px})")
+            hit = labels == k
+            mask, prob = current.mask.copy(), current.probability.copy()
+            mask[hit], prob[hit] = 0, 0.0
+            new = Prediction(prob, mask, current.uncertainty, current.suggestions, current.seconds)
+            self._push(s, new, "delete")
+
+        return self._change(sid, go)
 
 
 def state(s: Session, segmenter: Segmenter | None, store: SessionStore | None = None) -> dict:

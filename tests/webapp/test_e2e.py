@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -341,7 +342,7 @@ def test_segment_zoom_brush_eraser_keys_next_image_and_labels(server, tab, webap
     page.keyboard.press("z")
     _wait_version(page, version + 3)
     assert bench.session(sid).current.mask[80, 25] == 1
-    assert "1 brush/eraser stroke" in page.inner_text("#seg-count")
+    assert "1 edit by hand" in page.inner_text("#seg-count")
     # the labels TIFF and the table agree
     page.wait_for_selector("#seg-table")
     with page.expect_download() as dl:
@@ -363,6 +364,16 @@ def test_segment_zoom_brush_eraser_keys_next_image_and_labels(server, tab, webap
     expect(page.locator("#seg-name")).to_contain_text("img_000000.tif")
     s = bench.session(sid)
     assert s.current.mask[80, 25] == 1 and [st.kind for st in s.steps][:1] == ["paint"]
+    # delete (d) the brushed object with a click; every image of the tab in one ZIP
+    version = int(page.get_attribute("#seg-stage", "data-version"))
+    page.keyboard.press("d")
+    _click_pixel(page, 10, 80, w, h)
+    _wait_version(page, version + 1)
+    assert bench.session(sid).current.mask[80, 10:41].sum() == 0
+    with page.expect_download() as dl:
+        page.click("#seg-export-all")
+    names = zipfile.ZipFile(dl.value.path()).namelist()
+    assert {"img_000000_labels.tif", "img_000001_labels.tif", "objects.csv"} <= set(names)
     tab.assert_no_console_errors()
 
 

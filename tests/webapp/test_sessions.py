@@ -296,3 +296,31 @@ def test_next_image_keeps_the_work_on_the_last(tmp_path):
     assert np.array_equal(s.current.mask, one.mask) and bench.store.shelved(A) == ["two.tif"]
     s = bench.upload(A, _tiff(_blobs(2)), "two.tif", None)
     assert [st.kind for st in s.steps] == ["paint"]
+
+
+def test_delete_an_object_and_export_every_image(tmp_path):
+    import zipfile
+
+    import pandas as pd
+
+    bench = _bench(tmp_path, ClickFake())
+    bench.upload(A, _tiff(_blobs(1)), "one.tif", 40.0)
+    from fastapi import HTTPException
+
+    with pytest.raises(HTTPException, match="no object"):
+        bench.delete_object(A, 45, 15)  # background
+    s = bench.delete_object(A, 15, 15)  # the first square (rows 10-21, columns 10-25)
+    assert s.steps[-1].kind == "delete" and s.current.mask[10:22, 10:26].sum() == 0
+    assert len(bench.objects_table(A)[1]) == 2 and s.current.mask[45, 65] == 1
+    bench.upload(A, _tiff(_blobs(2)), "two.tif", None)  # no pixel size: labels, no rows
+    name, data = bench.folder_zip(A)
+    z = zipfile.ZipFile(io.BytesIO(data))
+    assert sorted(z.namelist()) == ["objects.csv", "one_labels.tif", "two_labels.tif"]
+    one = tifffile.imread(io.BytesIO(z.read("one_labels.tif")))
+    two = tifffile.imread(io.BytesIO(z.read("two_labels.tif")))
+    assert one.dtype == np.uint16 and len(np.unique(one)) == 3 and len(np.unique(two)) == 4
+    table = pd.read_csv(io.BytesIO(z.read("objects.csv")))
+    assert set(table["image"]) == {"one.tif"}
+    assert sorted(table["label"]) == sorted(np.unique(one[one > 0]).tolist())
+    for _, row in table.iterrows():
+        assert (one == row["label"]).sum() == row["area_px"]

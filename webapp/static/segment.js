@@ -1,6 +1,6 @@
 // Segment page: an image with the mask over it, the uncertainty map, suggested clicks as
-// markers; click = object (+), shift-click or right-click = background (−); brush and eraser
-// on the mask; zoom (wheel, + −, 0) and pan (drag, arrows); undo, reset; next and previous
+// markers; click = object (+), shift-click or right-click = background (−); brush, eraser and
+// delete object on the mask; zoom (wheel, + −, 0) and pan (drag, arrows); undo, reset; next and previous
 // image of the served folder (the work on each is kept); the per-object morphology table with
 // the library's classes; instance labels (TIFF) and the table (CSV) for download; the saved
 // sessions to reopen (every session is saved on the server; its URL reopens it).
@@ -11,7 +11,7 @@ import { clear, fmt, h } from "./dom.js";
 const TABLE_COLUMNS = ["label", "shape_class", "area_um2", "perimeter_um", "major_axis_um", "minor_axis_um",
   "aspect_ratio", "solidity", "feret_um", "centroid_x_px", "centroid_y_px"];
 const KEYS = [["click / drag", "object (+) / pan"], ["shift-click, right-click", "background (−)"],
-  ["c, b, e", "click, brush, eraser"], ["wheel, + −, 0", "zoom in, out, fit"], ["arrows", "pan"],
+  ["c, b, e, d", "click, brush, eraser, delete object"], ["wheel, + −, 0", "zoom in, out, fit"], ["arrows", "pan"],
   ["z (ctrl-z)", "undo"], ["m", "mask on or off"], ["n, p", "next, previous image"]];
 let els = null;
 let current = null;
@@ -106,7 +106,7 @@ async function show(st) {
   clear(els.suggested).append(...(st.suggestions.length
     ? st.suggestions.map((s) => h("li", {}, `(${s.x_px}, ${s.y_px}) uncertainty ${fmt(s.score)}`))
     : [h("li", {}, "none: the map is flat")]));
-  const edits = st.edits ? ` · ${st.edits} brush/eraser stroke${st.edits === 1 ? "" : "s"}` : "";
+  const edits = st.edits ? ` · ${st.edits} edit${st.edits === 1 ? "" : "s"} by hand` : "";
   els.count.textContent = `${st.clicks.length} click${st.clicks.length === 1 ? "" : "s"} (${st.clicks.filter((c) => c.positive).length} +, ${st.clicks.filter((c) => !c.positive).length} −)${edits} · foreground ${(100 * st.foreground_fraction).toFixed(1)} %`;
   const done = new Set([st.image, ...(st.shelved || [])]);
   for (const o of els.select.options) o.textContent = o.value + (done.has(o.value) ? " ✓" : "");
@@ -168,9 +168,14 @@ function pointer(viewport) {
     const st = await guarded(() => post("/api/segment/paint", body, { busy: tool === "brush" ? "brushing" : "erasing" }));
     if (st) await show(st);
   });
-  viewport.addEventListener("click", (e) => {
+  viewport.addEventListener("click", async (e) => {
     if (viewport.dataset.dragged) { delete viewport.dataset.dragged; return; }
     if (tool === "click") addClick(e, !e.shiftKey);
+    if (tool === "delete" && current && current.image) {
+      const { x, y } = pixelOf(e);
+      const st = await guarded(() => post("/api/segment/delete-object", { x_px: x, y_px: y }, { busy: "deleting the object" }));
+      if (st) await show(st);
+    }
   });
   viewport.addEventListener("contextmenu", (e) => { e.preventDefault(); if (tool === "click") addClick(e, false); });
 }
@@ -233,7 +238,7 @@ export async function segmentPage(root) {
     onchange: () => mask.classList.toggle("off", !showMask.checked) });
   const radius = h("input", { type: "number", id: "seg-radius", min: 0, max: 256, value: 4, "aria-label": "brush radius in pixels" });
   const tools = h("span", { class: "tool-group", role: "group", "aria-label": "tool" },
-    ["click", "brush", "eraser"].map((t) => h("button", { type: "button", id: `seg-tool-${t}`, dataset: { tool: t },
+    ["click", "brush", "eraser", "delete"].map((t) => h("button", { type: "button", id: `seg-tool-${t}`, dataset: { tool: t },
       onclick: () => setTool(t) }, t[0].toUpperCase() + t.slice(1))));
   els = {
     stage: h("div", { class: "seg-main", id: "seg-stage", hidden: true }), select, viewport, stack, stroke, strokes, radius, tools,
@@ -264,7 +269,9 @@ export async function segmentPage(root) {
     h("div", { class: "seg-bottom" }, h("h3", {}, "Objects"), els.objects,
       h("p", {},
         h("button", { type: "button", id: "seg-export-labels", onclick: () => guarded(() => download("/api/segment/export/labels.tif", `${stem()}_labels.tif`)) }, "Labels (TIFF)"), " ",
-        h("button", { type: "button", id: "seg-export-csv", onclick: () => guarded(() => download("/api/segment/export/objects.csv", `${stem()}_objects.csv`)) }, "Table (CSV)"))));
+        h("button", { type: "button", id: "seg-export-csv", onclick: () => guarded(() => download("/api/segment/export/objects.csv", `${stem()}_objects.csv`)) }, "Table (CSV)"), " ",
+        h("button", { type: "button", id: "seg-export-all", title: "labels of every image of this tab (✓) and one table",
+          onclick: () => guarded(() => download("/api/segment/export/all.zip", `${stem()}_and_others_labels.zip`, { busy: "exporting every image" })) }, "All images (ZIP)"))));
   const link = h("a", { id: "seg-session-link", href: sessionUrl() }, "link to this session");
   clear(root).append(h("h2", {}, "Segment ", h("small", {}, `run ${status.run}`)),
     h("form", { class: "filters", onsubmit: (e) => e.preventDefault() },
@@ -292,6 +299,7 @@ export async function segmentPage(root) {
     else if (k === "c") setTool("click");
     else if (k === "b") setTool("brush");
     else if (k === "e") setTool("eraser");
+    else if (k === "d") setTool("delete");
     else if (k === "n") step(1);
     else if (k === "p") step(-1);
     else if (k === "+" || k === "=") zoomAt(1.25);
