@@ -363,6 +363,7 @@ def test_segment_zoom_brush_eraser_keys_next_image_and_labels(server, tab, webap
     page.keyboard.press("p")
     expect(page.locator("#seg-name")).to_contain_text("img_000000.tif")
     s = bench.session(sid)
+    _wait_version(page, s.version)  # the page has shown the image it came back to
     assert s.current.mask[80, 25] == 1 and [st.kind for st in s.steps][:1] == ["paint"]
     # delete (d) the brushed object with a click; every image of the tab in one ZIP
     version = int(page.get_attribute("#seg-stage", "data-version"))
