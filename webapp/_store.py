@@ -19,7 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -182,7 +182,7 @@ class SessionStore:
             with np.load(path, allow_pickle=False) as z:
                 step = read_step(z)
             s.current = apply(s.current, step, forward=True)
-            s.steps.append(step)
+            s.steps.append(replace(step, after={}))
         return s
 
     def save_meta(self, s: Session) -> None:
@@ -212,8 +212,11 @@ class SessionStore:
         self.save_meta(s)
 
     def save_step(self, s: Session) -> None:
-        """The last step of `s` (just added)."""
+        """The last step of `s` (just added); in memory it keeps only what undo needs (the
+        values before), the values after are on disk for a replay."""
         _write_atomic(self._step_path(s, len(s.steps)), step_file_arrays(s.steps[-1]))
+        with s.lock:
+            s.steps[-1] = replace(s.steps[-1], after={})
         self.save_meta(s)
 
     def drop_steps(self, s: Session, keep: int) -> None:
