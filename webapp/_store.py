@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import threading
 import time
+import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -29,6 +31,8 @@ from ._objects import ObjectTable
 from ._segment import Prediction, Suggestion
 
 __all__ = ["Session", "SessionStore", "default_memory_bytes", "default_state_dir"]
+
+log = logging.getLogger(__name__)
 
 
 def default_state_dir() -> Path:
@@ -165,7 +169,11 @@ class SessionStore:
         s.updated = float(meta.get("updated", 0.0))
         if s.name is None or not (d / "base.npz").is_file():
             return s
-        back = self._load_arrays(sid)
+        try:
+            back = self._load_arrays(sid)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+            log.warning("session %s: its saved image is unreadable (%s); it starts empty", sid, err)
+            return Session(sid, version=s.version, opened=s.opened)
         s.image, s.current, s.steps = back.image, back.current, back.steps
         return s
 
@@ -179,8 +187,17 @@ class SessionStore:
             s.current = Prediction(z["probability"], z["mask"], z["uncertainty"], sugg,
                                    float(z["seconds"]))  # fmt: skip
         for path in sorted((d / "steps").glob("[0-9]*.npz")):
-            with np.load(path, allow_pickle=False) as z:
-                step = read_step(z)
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    step = read_step(z)
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+                # a step the disk lost (full, cut): the state before it, and later ones gone
+                log.warning("session %s: step %s unreadable (%s); kept the steps before it",
+                            sid, path.name, err)  # fmt: skip
+                for later in sorted((d / "steps").glob("[0-9]*.npz")):
+                    if later.name >= path.name:
+                        later.unlink(missing_ok=True)
+                break
             s.current = apply(s.current, step, forward=True)
             s.steps.append(replace(step, after={}))
         return s

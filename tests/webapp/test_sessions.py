@@ -324,3 +324,24 @@ def test_delete_an_object_and_export_every_image(tmp_path):
     assert sorted(table["label"]) == sorted(np.unique(one[one > 0]).tolist())
     for _, row in table.iterrows():
         assert (one == row["label"]).sum() == row["area_px"]
+
+
+def test_a_damaged_step_on_disk_keeps_the_steps_before_it(tmp_path):
+    bench = _bench(tmp_path, ClickFake())
+    bench.upload(A, _tiff(_blobs(1)), "a.tif", 40.0)
+    states = [bench.click(A, Click(20 + 30 * k, 30, True)).current for k in range(3)]
+    (tmp_path / A / "steps" / "000002.npz").write_bytes(b"cut short")
+    bench.pool.close()
+    again = _bench(tmp_path, ClickFake())
+    s = again.session(A)
+    assert len(s.clicks) == 1 and np.array_equal(s.current.mask, states[0].mask)
+    assert sorted(p.name for p in (tmp_path / A / "steps").iterdir()) == ["000001.npz"]
+    s = again.click(A, Click(90, 60, True))  # and goes on from there
+    assert len(s.clicks) == 2
+
+
+def test_cli_state_that_cannot_be_written_is_one_line(invoke, tmp_path, webapp_data):
+    (tmp_path / "file").write_text("not a folder")
+    r = invoke("serve", "--run", webapp_data.run, "--state", tmp_path / "file", "--port", 0)
+    assert r.exit_code == 2 and r.stderr.startswith("error: --state")
+    assert len(r.stderr.strip().splitlines()) == 1
