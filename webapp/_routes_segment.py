@@ -23,7 +23,7 @@ from ._models import (
 )
 from ._segment import Click
 from ._served import Served
-from ._workbench import state
+from ._workbench import check_session_id, state
 
 __all__ = ["segment_router"]
 
@@ -67,7 +67,7 @@ def segment_router(served: Served) -> APIRouter:
         pixel_size_nm: float | None = Form(None, gt=0, le=1e6),
         x_session_id: str = Header(None),
     ) -> SegmentState:
-        bench.session(x_session_id)  # a bad id fails before the bytes are read
+        check_session_id(x_session_id)  # a bad id fails before the bytes are read
         data = file.file.read(served.config.max_upload_bytes + 1)
         return reply(bench.upload(x_session_id, data, file.filename or "upload", pixel_size_nm))
 

@@ -345,3 +345,47 @@ def test_cli_state_that_cannot_be_written_is_one_line(invoke, tmp_path, webapp_d
     r = invoke("serve", "--run", webapp_data.run, "--state", tmp_path / "file", "--port", 0)
     assert r.exit_code == 2 and r.stderr.startswith("error: --state")
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+class _SlowOpen(ClickFake):
+    """Opening an image whose first pixel is 7 takes 3 s; clicks are quick."""
+
+    def __init__(self):
+        super().__init__(slow={7: 3.0})
+
+    def refine(self, x, clicks, current):
+        return super().refine(np.zeros_like(x), clicks, current)
+
+
+def test_requests_waiting_for_the_model_do_not_starve_the_server(webapp_data, tmp_path):
+    """60 clicks of one tab queued behind its 3 s upload hold 60 request threads; the server
+    still answers another tab at once (more threads than anyio's default 40)."""
+    import httpx
+
+    from webapp import ServeConfig, running_server
+
+    cfg = ServeConfig(run=webapp_data.run, port=0, state=tmp_path / "state")
+    with running_server(cfg) as srv:
+        srv.app.state.served.bench.segmenter = _SlowOpen()
+        url = srv.url + "api/segment/"
+        up = threading.Thread(target=lambda: httpx.post(
+            url + "upload", headers={"X-Session-Id": A}, timeout=60,
+            files={"file": ("slow.tif", _tiff(_image(7)))}))  # fmt: skip
+        up.start()
+        time.sleep(0.3)
+        codes = []
+        clicks = [threading.Thread(target=lambda k=k: codes.append(httpx.post(
+            url + "click", headers={"X-Session-Id": A}, timeout=60,
+            json={"x_px": k, "y_px": 5}).status_code)) for k in range(60)]  # fmt: skip
+        for t in clicks:
+            t.start()
+        time.sleep(0.5)
+        t0 = time.perf_counter()
+        r = httpx.get(url + "state", headers={"X-Session-Id": B}, timeout=60)
+        waited = time.perf_counter() - t0
+        up.join()
+        for t in clicks:
+            t.join()
+        assert r.status_code == 200 and waited < 1.0, waited
+        assert codes == [200] * 60
+        assert len(httpx.get(url + "state", headers={"X-Session-Id": A}).json()["clicks"]) == 60
