@@ -31,6 +31,16 @@ def register(app: typer.Typer) -> None:
         ),
         seed: int = typer.Option(0, "--seed", help="Seed of rendered views (as `simulate`)."),
         device: str = typer.Option("cpu", "--device", help="Segmenter device: cpu, cuda, auto."),
+        state: Path | None = typer.Option(
+            None,
+            "--state",
+            help="Folder where every Segment session is saved and reopened from (default: the "
+            "user cache, ~/.cache/mitoshape/sessions).",
+        ),
+        memory_gb: float | None = typer.Option(
+            None, "--memory-gb", help="Memory for open sessions, GB (default: 1/4 of the machine)."
+        ),
+        workers: int = typer.Option(2, "--workers", help="Model calls run at once."),
         screenshots: Path | None = typer.Option(
             None,
             "--screenshots",
@@ -60,6 +70,9 @@ def register(app: typer.Typer) -> None:
             max_upload_pixels=max_upload_pixels,
             seed=seed,
             device=device,
+            state=state,
+            memory_gb=memory_gb,
+            workers=workers,
         )
         bound = bind(cfg)
         typer.echo(bound.url)  # the first line: what to open

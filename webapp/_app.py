@@ -27,6 +27,7 @@ __all__ = ["STATIC_DIR", "create_app"]
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+THREADS = 256  # as uvicorn's limit_concurrency (`webapp._server.UVICORN`)
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -56,9 +57,15 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        import anyio.to_thread
+
+        # A request waiting for its turn of the model pool holds a worker thread: enough of
+        # them for every connection uvicorn accepts, so waiting ones never starve the others.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         served.catalog.start()
         yield
         served.catalog.close()
+        served.bench.pool.close()
 
     app = FastAPI(
         title="mitoshape",

@@ -54,7 +54,16 @@ class ServeConfig(BaseModel):
     )
     render_size_px: int = Field(128, ge=16, le=1024, description="Side of rendered views.")
     seed: int = Field(0, ge=0, description="Seed of rendered views (as `mitoshape simulate`).")
-    max_sessions: int = Field(16, ge=1, le=1000, description="Browser tabs kept in memory.")
+    max_sessions: int = Field(
+        16, ge=1, le=1000, description="Sessions kept in memory (all are saved under --state)."
+    )
+    state: Path | None = Field(
+        None, description="Folder of saved sessions (default: the user cache, mitoshape/sessions)."
+    )
+    memory_gb: float | None = Field(
+        None, gt=0, description="Memory for open sessions, GB (default: a quarter of the machine)."
+    )
+    workers: int = Field(2, ge=1, le=64, description="Model calls run at once (worker threads).")
     device: str = Field("cpu", description="Torch device of the segmenter (cpu, cuda, auto).")
 
     @property

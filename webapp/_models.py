@@ -16,10 +16,13 @@ __all__ = [
     "LibraryInfo",
     "LibraryListing",
     "OpenImage",
+    "PaintIn",
     "PixelSize",
     "PresetImages",
     "SegmentState",
     "SegmentStatus",
+    "SessionEntry",
+    "Sessions",
     "Suggestion",
     "Table",
 ]
@@ -159,6 +162,31 @@ class SegmentState(_Out):
     foreground_fraction: float = 0.0
     seconds: float = 0.0
     note: str = ""
+    session: str | None = Field(None, description="The tab's session id (`?session=` reopens it).")
+    edits: int = Field(0, description="Edits by hand (strokes, deleted objects) in the history.")
+    queued: int = Field(0, description="Model tasks of all tabs queued or running.")
+    shelved: list[str] = Field([], description="Other images of this tab with work kept.")
+
+
+class PaintIn(_In):
+    points: list[tuple[int, int]] = Field(
+        min_length=1, max_length=2000, description="Stroke points, (x_px, y_px)."
+    )
+    radius_px: int = Field(4, ge=0, le=256, description="Brush radius, pixels.")
+    on: bool = Field(True, description="True: brush (object); False: eraser (background).")
+
+
+class SessionEntry(_Out):
+    id: str
+    name: str | None = None
+    clicks: int = 0
+    steps: int = 0
+    updated: float = 0.0
+    shape: list[int] | None = None
+
+
+class Sessions(_Out):
+    sessions: list[SessionEntry]
 
 
 class Table(_Out):

@@ -1,4 +1,5 @@
-"""Segment routes: open or upload an image, click, undo, reset, pictures, morphology, exports.
+"""Segment routes: open or upload an image, click, paint, delete an object, undo, reset,
+pictures, morphology, exports (one image, or all of a tab's as a ZIP), the saved sessions.
 
 Every call names its browser tab with the ``X-Session-Id`` header; the work is in
 `_workbench` (state) and `_segment` (the model adapter).
@@ -9,10 +10,20 @@ from __future__ import annotations
 from fastapi import APIRouter, File, Form, Header, UploadFile
 from fastapi.responses import Response
 
-from ._models import ClickIn, OpenImage, PixelSize, SegmentState, SegmentStatus, Table
+from ._models import (
+    ClickIn,
+    OpenImage,
+    PaintIn,
+    PixelSize,
+    SegmentState,
+    SegmentStatus,
+    SessionEntry,
+    Sessions,
+    Table,
+)
 from ._segment import Click
 from ._served import Served
-from ._workbench import state
+from ._workbench import check_session_id, state
 
 __all__ = ["segment_router"]
 
@@ -26,7 +37,9 @@ def segment_router(served: Served) -> APIRouter:
     bench = served.bench
 
     def reply(session) -> SegmentState:
-        return SegmentState(**state(session, bench.segmenter))
+        return SegmentState(
+            **state(session, bench.segmenter, bench.store), queued=bench.pool.pending()
+        )
 
     @r.get("", response_model=SegmentStatus)
     def status() -> SegmentStatus:
@@ -54,7 +67,7 @@ def segment_router(served: Served) -> APIRouter:
         pixel_size_nm: float | None = Form(None, gt=0, le=1e6),
         x_session_id: str = Header(None),
     ) -> SegmentState:
-        bench.session(x_session_id)  # a bad id fails before the bytes are read
+        check_session_id(x_session_id)  # a bad id fails before the bytes are read
         data = file.file.read(served.config.max_upload_bytes + 1)
         return reply(bench.upload(x_session_id, data, file.filename or "upload", pixel_size_nm))
 
@@ -70,6 +83,24 @@ def segment_router(served: Served) -> APIRouter:
     def reset(x_session_id: str = Header(None)) -> SegmentState:
         return reply(bench.reset(x_session_id))
 
+    @r.post("/paint", response_model=SegmentState)
+    def paint(body: PaintIn, x_session_id: str = Header(None)) -> SegmentState:
+        points = [(int(x), int(y)) for x, y in body.points]
+        return reply(bench.paint(x_session_id, points, body.radius_px, body.on))
+
+    @r.post("/delete-object", response_model=SegmentState)
+    def delete_object(body: ClickIn, x_session_id: str = Header(None)) -> SegmentState:
+        return reply(bench.delete_object(x_session_id, body.x_px, body.y_px))
+
+    @r.get("/export/all.zip")
+    def export_all(x_session_id: str = Header(None)) -> Response:
+        name, data = bench.folder_zip(x_session_id)
+        return Response(data, media_type="application/zip", headers=_attachment(name))
+
+    @r.get("/sessions", response_model=Sessions)
+    def sessions() -> Sessions:
+        return Sessions(sessions=[SessionEntry(**m) for m in bench.sessions()])
+
     @r.post("/pixel-size", response_model=SegmentState)
     def pixel_size(body: PixelSize, x_session_id: str = Header(None)) -> SegmentState:
         return reply(bench.set_pixel_size(x_session_id, body.pixel_size_nm))
@@ -80,14 +111,15 @@ def segment_router(served: Served) -> APIRouter:
 
     @r.get("/objects", response_model=Table)
     def objects(x_session_id: str = Header(None)) -> Table:
-        columns, rows = bench.objects_table(x_session_id)
+        columns, rows = bench.objects_table(x_session_id)  # after the mask, off its lock
         return Table(
             columns=columns,
             rows=rows,
             pixel_size_nm=bench.session(x_session_id).pixel_size_nm,
         )
 
-    @r.get("/export/mask.tif")
+    @r.get("/export/labels.tif")
+    @r.get("/export/mask.tif", include_in_schema=False)  # the name before labels
     def export_mask(x_session_id: str = Header(None)) -> Response:
         name, data = bench.mask_tiff(x_session_id)
         return Response(data, media_type="image/tiff", headers=_attachment(name))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,6 +150,7 @@ def screenshots(
         run=run,
         images=images,
         port=0,
+        state=Path(tempfile.mkdtemp(prefix="mitoshape-shots-")),  # not the user's sessions
     )
     shots: dict[str, Path | None] = dict.fromkeys(("library", "instance", "segment", "dataset"))
     with running_server(cfg) as srv, sync_playwright() as pw:

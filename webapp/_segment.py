@@ -4,11 +4,11 @@ It serves a trained run opened once as a `segtrain.Run` (`Segmenter.open`):
 
 - **Interactive runs** (``mitoshape train --interactive``; `Segmenter.uses_clicks` is True):
   clicks and the previous mask go back into the network. `predict` gives the first mask
-  (no clicks); `refine` applies each new click with `segtrain.Run.refine`, which re-predicts a
-  window around it. The normalised image and every state of a tab's click history are kept
-  (keyed by the tab's first prediction), so a click costs one window, and undo or reset are a
-  look-up. Clicks enter at the network's input, so the network body cannot be cached across
-  clicks; the window is what keeps a click under a second.
+  (no clicks); `refine` applies one new click to the tab's current state with
+  `segtrain.Run.refine`, which re-predicts a window around it, so a click costs one window;
+  undo and reset come from the tab's own history (`webapp._history`). Clicks enter at the
+  network's input, so the network body cannot be cached across clicks; the window is what
+  keeps a click under a second.
 - **Probabilistic runs** (``prob_unet``): the prediction is the mean of K samples of its prior
   (`segtrain.Run.sample`, K = 16), the uncertainty their standard deviation.
 - **Deterministic runs**: the prediction is the mean of the four flip test-time-augmentation
@@ -16,7 +16,7 @@ It serves a trained run opened once as a `segtrain.Run` (`Segmenter.open`):
   "uncertainty" their spread, a proxy that says where the network is unstable, not a
   probabilistic model's uncertainty (the page says so, from `Segmenter.uncertainty_label`).
 - The suggested clicks are `segtrain.suggest_clicks` of the uncertainty (`segtrain.Run.suggest`).
-- A run trained without clicks stores and shows the clicks, but `refine` returns the first
+- A run trained without clicks stores and shows the clicks, but `refine` returns the current
   prediction unchanged.
 
 Window refinements run on `click_threads` torch threads (1 by default: a window is small, and
@@ -25,9 +25,7 @@ on a shared machine one thread answered faster than two).
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +74,7 @@ class Prediction:
     uncertainty : (Y, X) ndarray of float32 >= 0
     suggestions : tuple of Suggestion, most uncertain first
     seconds : float, wall time of the model call
+    window : (row0, row1, col0, col1) a click re-predicted, or None (the whole image)
     """
 
     probability: np.ndarray
@@ -83,6 +82,7 @@ class Prediction:
     uncertainty: np.ndarray
     suggestions: tuple
     seconds: float
+    window: tuple | None = None
 
 
 def _answer(prob, mask, uncertainty, found, t0: float) -> Prediction:
@@ -92,7 +92,9 @@ def _answer(prob, mask, uncertainty, found, t0: float) -> Prediction:
 
 
 class Segmenter:
-    """A trained run behind a lock: one model call at a time.
+    """A trained run, shared by every tab; stateless, so calls from several workers may run
+    at once (`webapp._pool.ModelPool` bounds how many). A tab's history is the tab's own
+    (`webapp._history`).
 
     Parameters
     ----------
@@ -100,27 +102,14 @@ class Segmenter:
         threshold and the device
     options : segtrain.RefineConfig or None, the samples, the click window and the suggestions
     click_threads : torch threads for a click (None: the run's)
-    max_tabs : tabs whose click history is kept (least recently used dropped)
-    max_states : click states kept per tab
     """
 
-    def __init__(
-        self,
-        run,
-        *,
-        options=None,
-        click_threads: int | None = 1,
-        max_tabs: int = 8,
-        max_states: int = 64,
-    ):
+    def __init__(self, run, *, options=None, click_threads: int | None = 1):
         from segtrain import RefineConfig
 
         self.run = run
         self.options = options or RefineConfig()
         self._click_run = run.with_config(run.config.replace(threads=click_threads))
-        self.max_tabs, self.max_states = max_tabs, max_states
-        self._lock = threading.Lock()
-        self._tabs: OrderedDict[int, dict] = OrderedDict()
 
     @classmethod
     def open(cls, run_dir: str | Path, *, device: str = "cpu", **kw) -> Segmenter:
@@ -179,6 +168,10 @@ class Segmenter:
 
     # --- model calls -------------------------------------------------------------------------
 
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """The normalised network input of a 2D image (what `refine` takes)."""
+        return self.run.prepare(np.asarray(image))
+
     def predict(self, image: np.ndarray) -> Prediction:
         """The first prediction of a 2D image (no clicks yet)."""
         image = np.asarray(image)
@@ -186,57 +179,23 @@ class Segmenter:
             raise InputError(f"segmenting needs a 2D image; got shape {image.shape}.")
         t0 = time.perf_counter()
         n = self.options.n_suggestions
-        with self._lock:
-            if not self.uses_clicks:
-                seg = self.run.segment(image, samples=self.options.samples, n_suggestions=n)
-                return _answer(seg.probability, seg.mask, seg.uncertainty, seg.suggestions, t0)
-            # The zero-click state of an interactive run, and the tab's history from it.
-            x = self.run.prepare(image)
-            r = self.run.refine(x, (), options=self.options, prepared=True)
-            out = _answer(r.probability, r.mask, r.uncertainty, r.suggestions, t0)
-            self._remember(out, x)
-        return out
-
-    def _remember(self, first: Prediction, x: np.ndarray) -> dict:
-        """A tab's history: its normalised image and the state after each click sequence."""
-        tab = {"first": first, "x": x, "states": OrderedDict({(): first})}
-        self._tabs[id(first)] = tab
-        while len(self._tabs) > self.max_tabs:
-            self._tabs.popitem(last=False)
-        return tab
-
-    def refine(
-        self, image: np.ndarray, clicks: Sequence[Click], previous: Prediction
-    ) -> Prediction:
-        """The prediction after `clicks` (in order) from the tab's first prediction `previous`;
-        `previous` itself for a run that takes no clicks."""
         if not self.uses_clicks:
-            return previous
+            seg = self.run.segment(image, samples=self.options.samples, n_suggestions=n)
+            return _answer(seg.probability, seg.mask, seg.uncertainty, seg.suggestions, t0)
+        r = self.run.refine(self.prepare(image), (), options=self.options, prepared=True)
+        return _answer(r.probability, r.mask, r.uncertainty, r.suggestions, t0)
+
+    def refine(self, x: np.ndarray, clicks: Sequence[Click], current: Prediction) -> Prediction:
+        """The state after the last of `clicks`, from `current` (the state that answers the
+        earlier ones; edits by hand included) and `x` (`prepare` of the image). Its `window`
+        is the box re-predicted: outside it nothing changed. `current` itself for a run that
+        takes no clicks."""
+        if not self.uses_clicks or not clicks:
+            return current
         from segtrain import Click as SegClick
 
-        keys = tuple((int(c.y_px), int(c.x_px), bool(c.positive)) for c in clicks)
-        with self._lock:
-            tab = self._tabs.get(id(previous))
-            if tab is None or tab["first"] is not previous:
-                tab = self._remember(previous, self.run.prepare(image))
-            self._tabs.move_to_end(id(previous))
-            states = tab["states"]
-            if keys in states:  # undo, reset, or a sequence seen before
-                states.move_to_end(keys)
-                return states[keys]
-            # From the longest sequence already answered, one click (one window) at a time.
-            n = max(k for k in range(len(keys)) if keys[:k] in states)
-            state = states[keys[:n]]
-            t0, x, run = time.perf_counter(), tab["x"], self._click_run
-            for k in range(n + 1, len(keys) + 1):
-                seq = [SegClick(*c) for c in keys[:k]]
-                r = run.refine(x, seq, state, options=self.options, prepared=True)
-                state = _answer(r.probability, r.mask, r.uncertainty, r.suggestions, t0)
-                states[keys[:k]] = state
-            while len(states) > self.max_states:
-                oldest = next(iter(states))
-                if oldest == ():  # the first prediction stays
-                    states.move_to_end(oldest)
-                    oldest = next(iter(states))
-                states.pop(oldest)
-            return state
+        t0 = time.perf_counter()
+        seq = [SegClick(int(c.y_px), int(c.x_px), bool(c.positive)) for c in clicks]
+        r = self._click_run.refine(x, seq, current, options=self.options, prepared=True)
+        out = _answer(r.probability, r.mask, r.uncertainty, r.suggestions, t0)
+        return Prediction(**{**vars(out), "window": r.window})

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shapelib import InputError
+
 from ._config import ServeConfig, is_loopback
 from ._datasets import DatasetCatalog
 from ._library import Catalog
 from ._segment import Segmenter
+from ._store import SessionStore, default_memory_bytes, default_state_dir
 from ._views import Views
 from ._workbench import Workbench
 
-__all__ = ["Served", "open_served"]
+__all__ = ["Served", "open_served", "open_store"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,9 +37,10 @@ def open_served(cfg: ServeConfig) -> Served:
     bench = Workbench(
         segmenter,
         cfg.images,
-        max_sessions=cfg.max_sessions,
+        store=open_store(cfg),
         max_bytes=cfg.max_upload_bytes,
         max_pixels=cfg.max_upload_pixels,
+        workers=cfg.workers,
     )
     return Served(
         config=cfg,
@@ -45,6 +49,24 @@ def open_served(cfg: ServeConfig) -> Served:
         datasets=DatasetCatalog(cfg.datasets),
         bench=bench,
     )
+
+
+def open_store(cfg: ServeConfig) -> SessionStore:
+    """The sessions' folder (`--state`; with a run served, made if missing and checked
+    writable) and the memory budget."""
+    root = (cfg.state or default_state_dir()).expanduser()
+    if cfg.run is not None:  # without a run the Segment page saves nothing
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            probe = root / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            raise InputError(
+                f"--state {root} is not a writable folder ({err.strerror or err}); pass another."
+            ) from None
+    budget = int(cfg.memory_gb * (1 << 30)) if cfg.memory_gb else default_memory_bytes()
+    return SessionStore(root, budget_bytes=budget, max_sessions=cfg.max_sessions)
 
 
 def allowed_hosts(cfg: ServeConfig) -> set[str] | None:

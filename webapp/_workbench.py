@@ -1,35 +1,35 @@
 """The Segment page's state, one per browser tab: the image, the clicks, the prediction.
 
-A tab names itself with a random session id (kept in its ``sessionStorage``) sent with every
-call, so two tabs never see each other's clicks. Sessions live in memory, the least recently
-used dropped beyond ``max_sessions``. Every model call goes through the adapter
-(`webapp._segment.Segmenter`); morphology through `segtrain.quantify_mask`; the exported mask
-through `shapelib.io.write_tiff` (it keeps the pixel size).
+A tab names itself with a random session id (kept in its ``sessionStorage``, or given by the
+page's URL ``?session=ID`` to reopen a saved one) sent with every call, so two tabs never see
+each other's clicks. Sessions are saved under the state folder at every change and kept in
+memory within a budget (`webapp._store`); the history is compressed differences
+(`webapp._history`). Model calls go through the adapter (`webapp._segment.Segmenter`) on the
+worker pool (`webapp._pool`); objects through `webapp._objects` (segtrain's quantify); the
+exported instance labels through `shapelib.io.write_tiff` (it keeps the pixel size).
 """
 
 from __future__ import annotations
 
 import re
-import tempfile
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import HTTPException
 
+from ._edits import disks, inside_image, with_window
+from ._exports import folder_zip, labels_tiff, stem
+from ._history import apply, diff
+from ._objects import ObjectTable
 from ._paths import inside, safe_name
+from ._pool import ModelPool
 from ._segment import Click, Prediction, Segmenter
+from ._store import Session, SessionStore
 from ._upload import SUFFIXES, read_image_file, read_upload
 
 __all__ = ["Session", "Workbench", "check_session_id", "state"]
 
 _SID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-
-
-def _stem(name: str | None) -> str:
-    """A file-name stem safe in a download header (letters, digits, ``._-``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name or "image").stem)[:80] or "image"
 
 
 def check_session_id(sid: str | None) -> str:
@@ -39,64 +39,62 @@ def check_session_id(sid: str | None) -> str:
     return sid
 
 
-@dataclass(eq=False)
-class Session:
-    """One tab's work on one image."""
-
-    id: str
-    name: str | None = None
-    image: object = None  # (Y, X) ndarray
-    pixel_size_nm: float | None = None
-    first: Prediction | None = None
-    current: Prediction | None = None
-    clicks: list = field(default_factory=list)
-    version: int = 0
-    opened: int = 0  # images opened in this tab: the page fetches the image layer on change
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
 class Workbench:
-    """Sessions, the images folder and the segmenter of one server."""
+    """Sessions (`SessionStore`), the images folder, the segmenter and its worker pool.
+
+    Model work and every change of a session run in the session's turn of the pool
+    (`ModelPool`); reading a session (its pictures, objects, exports) takes its lock only to
+    pick up the current state, never around a model call or a measurement.
+    """
 
     def __init__(
         self,
         segmenter: Segmenter | None,
         images: Path | None,
         *,
-        max_sessions: int = 16,
+        store: SessionStore,
         max_bytes: int,
         max_pixels: int,
+        workers: int = 2,
     ):
         self.segmenter = segmenter
         self.images = images.resolve() if images is not None else None
         if self.images is not None and not self.images.is_dir():
             raise FileNotFoundError(f"--images {images} is not a folder; pass a folder of images.")
-        self.max_sessions = max_sessions
+        self.store = store
+        self.pool = ModelPool(workers)
         self.max_bytes, self.max_pixels = max_bytes, max_pixels
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
-        self._lock = threading.Lock()
 
     # --- sessions ----------------------------------------------------------------------------
 
     def session(self, sid: str) -> Session:
-        check_session_id(sid)
-        with self._lock:
-            s = self._sessions.get(sid)
-            if s is None:
-                s = self._sessions[sid] = Session(sid)
-                while len(self._sessions) > self.max_sessions:
-                    self._sessions.popitem(last=False)
-            self._sessions.move_to_end(sid)
+        """The session `sid` as it is now (read back from disk when it was pushed out)."""
+        with self.store.use(check_session_id(sid)) as s:
             return s
+
+    def _change(self, sid: str, fn: Callable[[Session], None]) -> Session:
+        """Run `fn(session)` in the session's turn of the model pool; its new version."""
+        check_session_id(sid)
+
+        def task() -> Session:
+            with self.store.use(sid) as s:
+                fn(s)
+                return s
+
+        return self.pool.run(sid, task)
 
     def _need_model(self) -> Segmenter:
         if self.segmenter is None:
             raise HTTPException(409, "no model: start `mitoshape serve` with --run RUN to segment")
         return self.segmenter
 
-    def _need_image(self, s: Session) -> None:
+    def _need_image(self, s: Session) -> Prediction:
         if s.image is None or s.current is None:
             raise HTTPException(409, "no image open in this tab: choose or upload one first")
+        return s.current
+
+    def sessions(self) -> list[dict]:
+        return self.store.listing()
 
     # --- images ------------------------------------------------------------------------------
 
@@ -105,20 +103,40 @@ class Workbench:
             return []
         return sorted(p.name for p in self.images.iterdir() if p.suffix.lower() in SUFFIXES)
 
-    def _start(self, s: Session, name: str, img) -> Session:
-        prediction = self._need_model().predict(img.data)
-        px = img.pixel_size_nm
-        s.name, s.image = name, img.data
-        s.pixel_size_nm = float(px[1]) if px is not None else None
-        s.first = s.current = prediction
-        s.clicks = []
-        s.version += 1
-        s.opened += 1
-        return s
+    def _start(self, sid: str, name: str, img, pixel_size_nm: float | None = None) -> Session:
+        seg = self._need_model()
+
+        def start(s: Session) -> None:
+            if s.name is not None:
+                self.store.shelve(s)  # the work on the image it leaves is kept
+            px = img.pixel_size_nm
+            if self.store.unshelve(s, name):  # back to an image worked on before
+                with s.lock:
+                    s.name, s.x, s.objects = name, None, ObjectTable()
+                    if pixel_size_nm is not None:
+                        s.pixel_size_nm = float(pixel_size_nm)
+                    s.version += 1
+                    s.opened += 1
+                self.store.save_meta(s)
+                return
+            prediction = seg.predict(img.data)
+            with s.lock:
+                s.name, s.image, s.x = name, img.data, None
+                s.pixel_size_nm = float(px[1]) if px is not None else None
+                if pixel_size_nm is not None:
+                    s.pixel_size_nm = float(pixel_size_nm)
+                s.current, s.steps = prediction, []
+                s.objects = ObjectTable()
+                s.version += 1
+                s.opened += 1
+            self.store.save_base(s)
+
+        return self._change(sid, start)
 
     def open(self, sid: str, name: str) -> Session:
         """Open an image of the --images folder by file name."""
         self._need_model()
+        check_session_id(sid)
         if self.images is None:
             raise HTTPException(404, "no --images folder is served; upload an image instead")
         safe_name(name, what="image")
@@ -126,77 +144,109 @@ class Workbench:
             raise HTTPException(404, f"no image {name!r} in the served images folder")
         path = inside(self.images, name)
         img = read_image_file(path, name, max_pixels=self.max_pixels)
-        s = self.session(sid)
-        with s.lock:
-            return self._start(s, name, img)
+        return self._start(sid, name, img)
 
     def upload(self, sid: str, data: bytes, filename: str, pixel_size_nm: float | None) -> Session:
         """Open an uploaded TIFF or PNG (413 too big, 422 unreadable)."""
         self._need_model()
+        check_session_id(sid)
         img = read_upload(data, filename, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
-        s = self.session(sid)
+        return self._start(sid, Path(filename or "upload").name, img, pixel_size_nm)
+
+    # --- clicks and edits --------------------------------------------------------------------
+
+    def _push(self, s: Session, new: Prediction, kind: str, click: Click | None = None) -> None:
+        """Make `new` the current state by one step (saved before the answer)."""
+        step = diff(s.current, new, kind=kind, click=click)
         with s.lock:
-            self._start(s, Path(filename or "upload").name, img)
-            if pixel_size_nm is not None:
-                s.pixel_size_nm = float(pixel_size_nm)
-            return s
-
-    # --- clicks ------------------------------------------------------------------------------
-
-    def _refine(self, s: Session) -> Session:
-        s.current = self._need_model().refine(s.image, tuple(s.clicks), s.first)
-        s.version += 1
-        return s
+            s.steps.append(step)
+            s.current = new
+            s.version += 1
+        self.store.save_step(s)
 
     def click(self, sid: str, click: Click) -> Session:
-        s = self.session(sid)
-        with s.lock:
-            self._need_image(s)
+        seg = self._need_model()
+
+        def go(s: Session) -> None:
+            current = self._need_image(s)
             h, w = s.image.shape
-            if not (0 <= click.x_px < w and 0 <= click.y_px < h):
+            if not inside_image(click.y_px, click.x_px, (h, w)):
                 raise HTTPException(
                     422, f"click ({click.x_px}, {click.y_px}) is outside the {w} x {h} image"
                 )
-            s.clicks.append(click)
-            return self._refine(s)
+            if seg.uses_clicks and s.x is None:
+                s.x = seg.prepare(s.image)
+            new = seg.refine(s.x, (*s.clicks, click), current)
+            self._push(s, with_window(current, new), "click", click)
+
+        return self._change(sid, go)
+
+    def paint(self, sid: str, points: list[tuple[int, int]], radius_px: int, on: bool) -> Session:
+        """Brush (`on`) or erase disks of `radius_px` at (x, y) `points` on the mask; the
+        probability follows (1 or 0 there), so a later click starts from the edit."""
+
+        def go(s: Session) -> None:
+            current = self._need_image(s)
+            h, w = current.mask.shape
+            hit = disks((h, w), points, radius_px)
+            mask, prob = current.mask.copy(), current.probability.copy()
+            mask[hit], prob[hit] = int(on), float(on)
+            new = Prediction(prob, mask, current.uncertainty, current.suggestions, current.seconds)
+            self._push(s, new, "paint")
+
+        return self._change(sid, go)
 
     def undo(self, sid: str) -> Session:
-        s = self.session(sid)
-        with s.lock:
+        def go(s: Session) -> None:
             self._need_image(s)
-            if s.clicks:
-                s.clicks.pop()
-            return self._refine(s)
+            if s.steps:
+                with s.lock:
+                    s.current = apply(s.current, s.steps.pop(), forward=False)
+                    s.version += 1
+            self.store.drop_steps(s, len(s.steps))
+
+        return self._change(sid, go)
 
     def reset(self, sid: str) -> Session:
-        s = self.session(sid)
-        with s.lock:
+        def go(s: Session) -> None:
             self._need_image(s)
-            s.clicks = []
-            return self._refine(s)
+            with s.lock:
+                state = s.current
+                for step in reversed(s.steps):
+                    state = apply(state, step, forward=False)
+                s.current, s.steps = state, []
+                s.version += 1
+            self.store.drop_steps(s, 0)
+
+        return self._change(sid, go)
 
     def set_pixel_size(self, sid: str, pixel_size_nm: float) -> Session:
+        def go(s: Session) -> None:
+            self._need_image(s)
+            with s.lock:
+                s.pixel_size_nm = float(pixel_size_nm)
+                s.version += 1
+            self.store.save_meta(s)
+
+        return self._change(sid, go)
+
+    # --- pictures and exports (off the model queue) ------------------------------------------
+
+    def _snapshot(self, sid: str) -> tuple[Session, Prediction]:
         s = self.session(sid)
         with s.lock:
-            self._need_image(s)
-            s.pixel_size_nm = float(pixel_size_nm)
-            s.version += 1
-            return s
-
-    # --- pictures and exports ----------------------------------------------------------------
+            return s, self._need_image(s)
 
     def layer_png(self, sid: str, layer: str) -> bytes:
         from ._png import grey_png, heat_png, overlay_png
 
-        s = self.session(sid)
-        with s.lock:
-            self._need_image(s)
-            if layer == "image":
-                return grey_png(s.image)
-            if layer == "mask":
-                return overlay_png(s.current.mask)
-            if layer == "uncertainty":
-                return heat_png(s.current.uncertainty)
+        s, p = self._snapshot(sid)
+        if layer == "image":
+            return grey_png(s.image)
+        if layer == "mask":
+            return overlay_png(p.mask)
+        if layer == "uncertainty":
+            return heat_png(p.uncertainty)
         raise HTTPException(404, f"no layer {layer!r}; layers: image, mask, uncertainty")
 
     def _pixel_size(self, s: Session) -> float:
@@ -206,15 +256,23 @@ class Workbench:
             )
         return s.pixel_size_nm
 
-    def objects(self, sid: str):
-        """Per-object morphology of the current mask (segtrain's quantify), a DataFrame."""
-        from segtrain import QuantifyParams, quantify_mask
+    def labelled(self, sid: str, *, measure: bool):
+        """(session, instance labels, objects table or None) of the current mask, computed
+        where the mask changed since the last call (`ObjectTable`), off the session's lock."""
+        from segtrain import QuantifyParams
 
-        s = self.session(sid)
-        with s.lock:
-            self._need_image(s)
-            params = QuantifyParams(pixel_size_nm=self._pixel_size(s))
-            return quantify_mask(s.current.mask, params=params)
+        s, p = self._snapshot(sid)
+        params = QuantifyParams(pixel_size_nm=self._pixel_size(s)) if measure else None
+        table = s.objects
+        with table.lock:
+            table.update(p.mask)
+            rows = table.table(params) if params is not None else None
+            return s, table.labels, rows
+
+    def objects(self, sid: str):
+        """Per-object morphology of the current mask (segtrain's quantify), a DataFrame whose
+        `label` is the object's value in `mask_tiff`."""
+        return self.labelled(sid, measure=True)[2]
 
     def objects_table(self, sid: str) -> tuple[list[str], list[dict]]:
         """(columns, JSON-ready rows) of `objects` (inf and NaN become None)."""
@@ -224,24 +282,54 @@ class Workbench:
         return list(table.columns), json.loads(table.to_json(orient="records"))
 
     def mask_tiff(self, sid: str) -> tuple[str, bytes]:
-        """(file name, bytes) of the current mask as a TIFF keeping the pixel size."""
-        from shapelib.io import write_tiff
-
-        s = self.session(sid)
-        with s.lock:
-            self._need_image(s)
-            name = f"{_stem(s.name)}_mask.tif"
-            with tempfile.TemporaryDirectory(prefix="mitoshape-export-") as tmp:
-                path = write_tiff(Path(tmp) / name, s.current.mask, pixel_size_nm=s.pixel_size_nm)
-                return name, path.read_bytes()
+        """(file name, bytes) of the current objects as an instance-label TIFF (uint16 while
+        the labels fit, 0 background), keeping the pixel size; labels as in `objects`."""
+        s, labels, _ = self.labelled(sid, measure=False)
+        return labels_tiff(s.name, labels, s.pixel_size_nm)
 
     def objects_csv(self, sid: str) -> tuple[str, str]:
-        table = self.objects(sid)
-        s = self.session(sid)
-        return f"{_stem(s.name)}_objects.csv", table.to_csv(index=False)
+        s, _, table = self.labelled(sid, measure=True)
+        return f"{stem(s.name)}_objects.csv", table.to_csv(index=False)
+
+    def folder_zip(self, sid: str) -> tuple[str, bytes]:
+        """(file name, bytes): a ZIP of the labels of every image this tab worked on (the
+        current one and those kept) and one table of their objects."""
+        from segtrain import QuantifyParams
+
+        s, labels, _ = self.labelled(sid, measure=False)
+        current = self.objects(sid) if s.pixel_size_nm is not None else None
+        items = [(s.name, labels, current, s.pixel_size_nm)]
+        for kept in self.store.shelved_sessions(s.id):
+            table = ObjectTable()
+            table.update(kept.current.mask)
+            px = kept.pixel_size_nm
+            rows = table.table(QuantifyParams(pixel_size_nm=px)) if px is not None else None
+            items.append((kept.name, table.labels, rows, px))
+        return f"{stem(s.name)}_and_others_labels.zip", folder_zip(items)
+
+    def delete_object(self, sid: str, x_px: int, y_px: int) -> Session:
+        """Remove the object under (x, y) from the mask (probability 0 there): one step."""
+
+        def go(s: Session) -> None:
+            current = self._need_image(s)
+            if not inside_image(y_px, x_px, current.mask.shape):
+                raise HTTPException(422, f"({x_px}, {y_px}) is outside the image")
+            with s.objects.lock:
+                s.objects.update(current.mask)
+                labels = s.objects.labels
+            k = int(labels[y_px, x_px])
+            if k == 0:
+                raise HTTPException(422, f"no object at ({x_px}, {y_px})")
+            hit = labels == k
+            mask, prob = current.mask.copy(), current.probability.copy()
+            mask[hit], prob[hit] = 0, 0.0
+            new = Prediction(prob, mask, current.uncertainty, current.suggestions, current.seconds)
+            self._push(s, new, "delete")
+
+        return self._change(sid, go)
 
 
-def state(s: Session, segmenter: Segmenter | None) -> dict:
+def state(s: Session, segmenter: Segmenter | None, store: SessionStore | None = None) -> dict:
     """What the page shows of a session (fields of `SegmentState`)."""
     out = {
         "uses_clicks": bool(segmenter and segmenter.uses_clicks),
@@ -249,7 +337,10 @@ def state(s: Session, segmenter: Segmenter | None) -> dict:
         "note": segmenter.note if segmenter else "",
         "version": s.version,
         "opened": s.opened,
+        "session": s.id,
     }
+    if store is not None:
+        out["shelved"] = store.shelved(s.id)
     if s.image is None or s.current is None:
         return out
     p = s.current
@@ -264,5 +355,6 @@ def state(s: Session, segmenter: Segmenter | None) -> dict:
         uncertainty_max=float(p.uncertainty.max(initial=0.0)),
         foreground_fraction=float(p.mask.mean()),
         seconds=float(p.seconds),
+        edits=sum(st.kind != "click" for st in s.steps),
     )
     return out

@@ -68,11 +68,16 @@ def webapp_data(tmp_path_factory) -> WebappData:
 
 
 def make_client(cfg, **kw):
-    """A TestClient addressing the app as the loopback host (the Host check passes)."""
+    """A TestClient addressing the app as the loopback host (the Host check passes); sessions
+    saved in a fresh temporary folder unless `cfg` names one."""
+    import tempfile
+
     from fastapi.testclient import TestClient
 
     from webapp import create_app
 
+    if cfg.state is None:
+        cfg = cfg.model_copy(update={"state": Path(tempfile.mkdtemp(prefix="mitoshape-state-"))})
     return TestClient(create_app(cfg), base_url="http://127.0.0.1", **kw)
 
 

@@ -95,11 +95,18 @@ def test_morphology_and_exports(client, images):
     assert len(t["rows"]) == len(want) >= 1 and t["pixel_size_nm"] == 50.0
     assert [r["class"] for r in t["rows"]] == want["class"].tolist()
     np.testing.assert_allclose([r["area_um2"] for r in t["rows"]], want["area_um2"])
-    r = client.get("/api/segment/export/mask.tif", headers=TAB_A)
-    assert 'filename="scaled_mask.tif"' in r.headers["content-disposition"]
+    r = client.get("/api/segment/export/labels.tif", headers=TAB_A)
+    assert 'filename="scaled_labels.tif"' in r.headers["content-disposition"]
     (tmp := client.app.state.served.config.images.parent / "back.tif").write_bytes(r.content)
     back = read_tiff(tmp)
-    assert np.array_equal(back.data, mask) and back.pixel_size_nm == (50.0, 50.0)
+    assert back.data.dtype == np.uint16 and back.pixel_size_nm == (50.0, 50.0)
+    assert np.array_equal(back.data > 0, mask > 0)
+    # the table's labels are the TIFF's: each row's area and centroid are its label's pixels
+    assert sorted(np.unique(back.data[back.data > 0]).tolist()) == [r["label"] for r in t["rows"]]
+    for row in t["rows"]:
+        ys, xs = np.nonzero(back.data == row["label"])
+        assert ys.size == row["area_px"]
+        assert (ys.mean(), xs.mean()) == pytest.approx((row["centroid_y_px"], row["centroid_x_px"]))
     r = client.get("/api/segment/export/objects.csv", headers=TAB_A)
     lines = r.text.strip().splitlines()
     assert lines[0].startswith("label,area_px,area_um2") and len(lines) == len(want) + 1
@@ -180,4 +187,9 @@ def test_sessions_are_bounded(webapp_data, fake_segmenter, images):
         for k in range(5):
             c.post("/api/segment/open", json={"name": "plain.tif"},
                    headers={"X-Session-Id": f"tab-{k:010d}"})  # fmt: skip
-        assert len(c.app.state.served.bench._sessions) == 2
+        store = c.app.state.served.bench.store
+        assert len(store.in_memory()) == 2 and store.evicted == 3
+        # the three pushed out were saved, not dropped: they answer from disk
+        for k in range(3):
+            st = c.get("/api/segment/state", headers={"X-Session-Id": f"tab-{k:010d}"}).json()
+            assert st["image"] == "plain.tif" and st["width_px"] == 64

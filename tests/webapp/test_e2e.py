@@ -1,14 +1,17 @@
 """End to end in real headless Chromium (the system's /usr/bin/chromium via Python Playwright):
 every page loads without a console error, the library filters, an instance's 3D view draws,
-clicks on the Segment page come back from the server as markers, tabs stay apart, a corrupt
-upload shows a readable error. One server and one browser for the module; screenshots of each
-page go to ``$MITOSHAPE_SCREENSHOTS`` (else ``<pytest basetemp>/webapp_screens*/``)."""
+clicks on the Segment page come back from the server as markers, tabs stay apart, zoom,
+brush, eraser, keys, next image with its work kept, labels matching the table, undo across a
+server restart, a corrupt upload shows a readable error. One server and one browser for the
+module; screenshots of each page go to ``$MITOSHAPE_SCREENSHOTS`` (else
+``<pytest basetemp>/webapp_screens*/``)."""
 
 from __future__ import annotations
 
 import io
 import os
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,14 +44,14 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server(webapp_data):
+def server(webapp_data, tmp_path_factory):
     libraries = [webapp_data.library]
     released = SHARED_DATA / "3dmsl_samples"
     if released.is_dir():
         libraries.append(released)  # side by side with a released 3DMSL folder
     cfg = ServeConfig(libraries=libraries, datasets=[webapp_data.dataset],
                       run=webapp_data.interactive_run, images=webapp_data.images,
-                      port=0)  # fmt: skip
+                      port=0, state=tmp_path_factory.mktemp("state"))  # fmt: skip
     with running_server(cfg) as srv:
         yield srv
 
@@ -289,6 +292,117 @@ def test_two_tabs_do_not_share_clicks(server, context):
     assert bench.session(_sid(b.page)).clicks == []
     a.assert_no_console_errors()
     b.assert_no_console_errors()
+
+
+def _drag_pixels(page, points, w, h):
+    box = page.locator("#seg-img").bounding_box()
+    at = [(box["x"] + (x + 0.5) * box["width"] / w, box["y"] + (y + 0.5) * box["height"] / h)
+          for x, y in points]  # fmt: skip
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for p in at[1:]:
+        page.mouse.move(*p, steps=4)
+    page.mouse.up()
+
+
+def _wait_version(page, version: int) -> None:
+    page.wait_for_selector(f"#seg-stage[data-version='{version}']")
+
+
+def test_segment_zoom_brush_eraser_keys_next_image_and_labels(server, tab, webapp_data):
+    page = tab.page
+    open_segment(page, server.url, "img_000000.tif")
+    bench = server.app.state.served.bench
+    sid = _sid(page)
+    w = h = 96
+    assert page.locator("#seg-keys dt").count() >= 6  # the shortcuts are listed
+    # zoom with the wheel and back with 0; the image is drawn larger, then fits again
+    before = page.locator("#seg-img").bounding_box()["width"]
+    box = page.locator("#seg-viewport").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -200)
+    expect(page.locator("#seg-zoom")).to_have_text("125 %")
+    assert page.locator("#seg-img").bounding_box()["width"] == pytest.approx(
+        before * 1.25, rel=0.02
+    )
+    page.keyboard.press("0")
+    expect(page.locator("#seg-zoom")).to_have_text("100 %")
+    # brush (b) a stroke, erase (e) across it, undo (z) the eraser
+    version = int(page.get_attribute("#seg-stage", "data-version"))
+    page.keyboard.press("b")
+    page.fill("#seg-radius", "3")
+    _drag_pixels(page, [(10, 80), (40, 80)], w, h)
+    _wait_version(page, version + 1)
+    s = bench.session(sid)
+    assert s.current.mask[80, 10:41].all() and s.steps[-1].kind == "paint"
+    page.keyboard.press("e")
+    _drag_pixels(page, [(25, 70), (25, 90)], w, h)
+    _wait_version(page, version + 2)
+    assert bench.session(sid).current.mask[80, 25] == 0
+    page.keyboard.press("z")
+    _wait_version(page, version + 3)
+    assert bench.session(sid).current.mask[80, 25] == 1
+    assert "1 edit by hand" in page.inner_text("#seg-count")
+    # the labels TIFF and the table agree
+    page.wait_for_selector("#seg-table")
+    with page.expect_download() as dl:
+        page.click("#seg-export-labels")
+    labels = tifffile.imread(dl.value.path())
+    table = bench.objects(sid)
+    assert labels.dtype == np.uint16 and labels.shape == (h, w)
+    assert sorted(np.unique(labels[labels > 0]).tolist()) == table["label"].tolist()
+    for _, row in table.iterrows():
+        assert (labels == row["label"]).sum() == row["area_px"]
+    assert page.locator("#seg-table tbody tr").count() == len(table)
+    # the next image (n) keeps the work on this one; previous (p) brings it back
+    page.click("#seg-viewport")  # focus off the radius field (a click adds a click)
+    page.keyboard.press("c")
+    page.keyboard.press("n")
+    expect(page.locator("#seg-name")).to_contain_text("img_000001.tif")
+    assert "✓" in page.locator("#seg-image option[value='img_000000.tif']").inner_text()
+    page.keyboard.press("p")
+    expect(page.locator("#seg-name")).to_contain_text("img_000000.tif")
+    s = bench.session(sid)
+    _wait_version(page, s.version)  # the page has shown the image it came back to
+    assert s.current.mask[80, 25] == 1 and [st.kind for st in s.steps][:1] == ["paint"]
+    # delete (d) the brushed object with a click; every image of the tab in one ZIP
+    version = int(page.get_attribute("#seg-stage", "data-version"))
+    page.keyboard.press("d")
+    _click_pixel(page, 10, 80, w, h)
+    _wait_version(page, version + 1)
+    assert bench.session(sid).current.mask[80, 10:41].sum() == 0
+    with page.expect_download() as dl:
+        page.click("#seg-export-all")
+    names = zipfile.ZipFile(dl.value.path()).namelist()
+    assert {"img_000000_labels.tif", "img_000001_labels.tif", "objects.csv"} <= set(names)
+    tab.assert_no_console_errors()
+
+
+def test_undo_across_a_restart(webapp_data, context, tmp_path):
+    cfg = ServeConfig(run=webapp_data.interactive_run, images=webapp_data.images, port=0,
+                      state=tmp_path / "state")  # fmt: skip
+    a = _tab(context)
+    with running_server(cfg) as srv:
+        open_segment(a.page, srv.url, "img_000002.tif")
+        for k in range(2):
+            _click_pixel(a.page, 20 + 30 * k, 40, 96, 96)
+            expect(a.page.locator("#seg-marks .click")).to_have_count(k + 1)
+        sid = _sid(a.page)
+        link = a.page.get_attribute("#seg-session-link", "href")
+        assert link.endswith(f"?session={sid}#/segment")
+    with running_server(cfg) as srv:  # a new server on the same --state
+        b = _tab(context)  # another tab, opened by the link
+        b.page.goto(srv.url + f"?session={sid}#/segment")
+        b.page.wait_for_selector("#seg-img.loaded")
+        expect(b.page.locator("#seg-marks .click")).to_have_count(2)
+        b.page.click("#seg-undo")
+        expect(b.page.locator("#seg-marks .click")).to_have_count(1)
+        assert len(srv.app.state.served.bench.session(sid).clicks) == 1
+        b.page.click("#seg-saved summary")
+        expect(b.page.locator("#seg-sessions li")).to_have_count(1)
+        assert "img_000002.tif" in b.page.inner_text("#seg-sessions")
+        b.assert_no_console_errors()
+    a.assert_no_console_errors()
 
 
 def test_dataset_page(server, tab, shots, webapp_data):

@@ -16,7 +16,13 @@ const SID_KEY = "mitoshape-session";
   }
 })();
 
-// One id per browser tab (sessionStorage is per tab), so two tabs never share clicks.
+// One id per browser tab (sessionStorage is per tab), so two tabs never share clicks. A URL
+// with ?session=ID reopens that saved session (after a restart too, or in another tab).
+(function takeSession() {
+  const s = new URLSearchParams(location.search).get("session");
+  if (s && /^[A-Za-z0-9_-]{8,64}$/.test(s)) sessionStorage.setItem(SID_KEY, s);
+})();
+
 export function sessionId() {
   let s = sessionStorage.getItem(SID_KEY);
   if (!s) {
@@ -26,6 +32,11 @@ export function sessionId() {
     sessionStorage.setItem(SID_KEY, s);
   }
   return s;
+}
+
+// The address that reopens this tab's session.
+export function sessionUrl(sid = sessionId()) {
+  return `${location.origin}${location.pathname}?session=${encodeURIComponent(sid)}#/segment`;
 }
 
 export class ApiError extends Error {

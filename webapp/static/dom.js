@@ -1,7 +1,7 @@
 // Tiny DOM helpers: build elements without innerHTML (no markup from data ever reaches the page).
 
 export function h(tag, attrs = {}, ...children) {
-  const svg = ["svg", "rect", "circle", "line", "text", "g", "title", "path"].includes(tag);
+  const svg = ["svg", "rect", "circle", "line", "text", "g", "title", "path", "polyline"].includes(tag);
   const el = svg ? document.createElementNS("http://www.w3.org/2000/svg", tag) : document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;

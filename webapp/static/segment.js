@@ -1,14 +1,23 @@
 // Segment page: an image with the mask over it, the uncertainty map, suggested clicks as
-// markers; click = object (+), shift-click or right-click = background (−); undo, reset; the
-// per-object morphology table; the mask (TIFF) and the table (CSV) for download.
+// markers; click = object (+), shift-click or right-click = background (−); brush, eraser and
+// delete object on the mask; zoom (wheel, + −, 0) and pan (drag, arrows); undo, reset; next and previous
+// image of the served folder (the work on each is kept); the per-object morphology table with
+// the library's classes; instance labels (TIFF) and the table (CSV) for download; the saved
+// sessions to reopen (every session is saved on the server; its URL reopens it).
 
-import { blobUrl, download, get, guarded, post, postForm } from "./api.js";
+import { blobUrl, download, get, guarded, post, postForm, sessionId, sessionUrl } from "./api.js";
 import { clear, fmt, h } from "./dom.js";
 
-const TABLE_COLUMNS = ["label", "class", "area_um2", "perimeter_um", "major_axis_um", "minor_axis_um",
+const TABLE_COLUMNS = ["label", "shape_class", "area_um2", "perimeter_um", "major_axis_um", "minor_axis_um",
   "aspect_ratio", "solidity", "feret_um", "centroid_x_px", "centroid_y_px"];
+const KEYS = [["click / drag", "object (+) / pan"], ["shift-click, right-click", "background (−)"],
+  ["c, b, e, d", "click, brush, eraser, delete object"], ["wheel, + −, 0", "zoom in, out, fit"], ["arrows", "pan"],
+  ["z (ctrl-z)", "undo"], ["m", "mask on or off"], ["n, p", "next, previous image"]];
 let els = null;
 let current = null;
+let tool = "click";
+const view = { z: 1, tx: 0, ty: 0 };
+let tableSeq = 0;
 
 function marks(svg, st, { withClicks }) {
   clear(svg);
@@ -27,28 +36,56 @@ function marks(svg, st, { withClicks }) {
   }
 }
 
+// The table after the mask: fetched once the picture is shown; an older answer is dropped.
 async function objectsTable(st) {
   const box = els.objects;
   if (st.pixel_size_nm === null || st.pixel_size_nm === undefined) {
     clear(box).append(h("p", { class: "small" }, "This image carries no pixel size: enter it above (nm) to measure its objects."));
     return;
   }
+  const seq = ++tableSeq;
   const t = await guarded(() => get("/api/segment/objects", { busy: "measuring the objects" }));
-  if (!t) return;
+  if (!t || seq !== tableSeq) return;
   const cols = TABLE_COLUMNS.filter((c) => t.columns.includes(c));
-  clear(box).append(h("p", { class: "small" }, `${t.rows.length} objects; pixel size ${fmt(t.pixel_size_nm)} nm (segtrain quantify)`),
+  clear(box).append(h("p", { class: "small" }, `${t.rows.length} objects; pixel size ${fmt(t.pixel_size_nm)} nm; `
+      + "label = the object's value in the labels TIFF; shape_class = the library's classes (from the 2D skeleton)"),
     h("div", { class: "table-wrap" }, h("table", { class: "objects", id: "seg-table" },
       h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, t.rows.map((r) => h("tr", {}, cols.map((c) => h("td", { class: typeof r[c] === "number" ? "num" : "" }, fmt(r[c])))))))));
 }
 
+function applyView() {
+  els.stack.style.transform = `translate(${view.tx}px, ${view.ty}px) scale(${view.z})`;
+  els.zoom.textContent = `${Math.round(view.z * 100)} %`;
+}
+
+function zoomAt(factor, cx, cy) {
+  const z = Math.min(32, Math.max(1, view.z * factor));
+  if (cx === undefined) { const r = els.viewport.getBoundingClientRect(); cx = r.width / 2; cy = r.height / 2; }
+  view.tx = cx - ((cx - view.tx) * z) / view.z;
+  view.ty = cy - ((cy - view.ty) * z) / view.z;
+  view.z = z;
+  clampView();
+}
+
+function clampView() {
+  const r = els.viewport.getBoundingClientRect();
+  view.tx = Math.min(0, Math.max(r.width * (1 - view.z), view.tx));
+  view.ty = Math.min(0, Math.max(r.height * (1 - view.z), view.ty));
+  if (view.z === 1) { view.tx = 0; view.ty = 0; }
+  applyView();
+}
+
 async function show(st) {
   if (!st.image) { current = st; els.stage.hidden = true; return; }
   els.stage.hidden = false;
-  els.name.textContent = `${st.image} · ${st.width_px} × ${st.height_px} px · model ${st.seconds.toFixed(2)} s`;
+  const queue = st.queued > 1 ? ` · ${st.queued} model calls queued` : "";
+  els.name.textContent = `${st.image} · ${st.width_px} × ${st.height_px} px · model ${st.seconds.toFixed(2)} s${queue}`;
   els.px.value = st.pixel_size_nm ?? "";
+  els.select.value = st.image;
   // the image itself changes only when another one is opened; mask and map with every answer
   const fresh = !current || current.opened !== st.opened || !els.img.src;
+  if (fresh) { view.z = 1; view.tx = 0; view.ty = 0; applyView(); }
   const layers = fresh ? ["image", "mask", "uncertainty"] : ["mask", "uncertainty"];
   const urls = await Promise.all(layers.map((layer) =>
     guarded(() => blobUrl(`/api/segment/layers/${layer}.png?v=${st.version}`))));
@@ -64,11 +101,15 @@ async function show(st) {
   current = st;
   marks(els.marks, st, { withClicks: true });
   marks(els.uncMarks, st, { withClicks: false });
+  els.strokes.setAttribute("viewBox", `0 0 ${st.width_px} ${st.height_px}`);
   els.uncLabel.textContent = `${st.uncertainty_label}; 0 (dark) to ${fmt(st.uncertainty_max)} (bright)`;
   clear(els.suggested).append(...(st.suggestions.length
     ? st.suggestions.map((s) => h("li", {}, `(${s.x_px}, ${s.y_px}) uncertainty ${fmt(s.score)}`))
     : [h("li", {}, "none: the map is flat")]));
-  els.count.textContent = `${st.clicks.length} click${st.clicks.length === 1 ? "" : "s"} (${st.clicks.filter((c) => c.positive).length} +, ${st.clicks.filter((c) => !c.positive).length} −) · foreground ${(100 * st.foreground_fraction).toFixed(1)} %`;
+  const edits = st.edits ? ` · ${st.edits} edit${st.edits === 1 ? "" : "s"} by hand` : "";
+  els.count.textContent = `${st.clicks.length} click${st.clicks.length === 1 ? "" : "s"} (${st.clicks.filter((c) => c.positive).length} +, ${st.clicks.filter((c) => !c.positive).length} −)${edits} · foreground ${(100 * st.foreground_fraction).toFixed(1)} %`;
+  const done = new Set([st.image, ...(st.shelved || [])]);
+  for (const o of els.select.options) o.textContent = o.value + (done.has(o.value) ? " ✓" : "");
   els.stage.dataset.version = String(st.version);
   await objectsTable(st);
 }
@@ -87,6 +128,74 @@ async function addClick(e, positive) {
   if (st) await show(st);
 }
 
+// Pointer on the image: in click mode a press that moves pans, one that does not clicks; in
+// brush and eraser modes a drag paints (sent when the button is released).
+function pointer(viewport) {
+  let drag = null;
+  viewport.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const r = viewport.getBoundingClientRect();
+    zoomAt(e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left, e.clientY - r.top);
+  }, { passive: false });
+  viewport.addEventListener("mousedown", (e) => {
+    if (!current || !current.image || e.button === 2) return;
+    const paint = (tool === "brush" || tool === "eraser") && e.button === 0;
+    drag = { x: e.clientX, y: e.clientY, tx: view.tx, ty: view.ty, moved: false, paint, points: [] };
+    if (paint) { const p = pixelOf(e); drag.points.push([p.x, p.y]); }
+  });
+  window.addEventListener("mousemove", (e) => {
+    if (!drag) return;
+    if (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 4) drag.moved = true;
+    if (drag.paint) {
+      const p = pixelOf(e);
+      const last = drag.points[drag.points.length - 1];
+      if (p.x !== last[0] || p.y !== last[1]) drag.points.push([p.x, p.y]);
+      els.stroke.setAttribute("points", drag.points.map(([x, y]) => `${x + 0.5},${y + 0.5}`).join(" "));
+      els.stroke.setAttribute("stroke-width", String(2 * Number(els.radius.value) + 1));
+      els.stroke.setAttribute("class", `stroke ${tool}`);
+    } else if (drag.moved) {
+      view.tx = drag.tx + e.clientX - drag.x;
+      view.ty = drag.ty + e.clientY - drag.y;
+      clampView();
+    }
+  });
+  window.addEventListener("mouseup", async () => {
+    const d = drag;
+    drag = null;
+    if (!d || !d.paint) { if (d && d.moved) viewport.dataset.dragged = "1"; return; }
+    els.stroke.setAttribute("points", "");
+    const body = { points: d.points.slice(0, 2000), radius_px: Number(els.radius.value) || 0, on: tool === "brush" };
+    const st = await guarded(() => post("/api/segment/paint", body, { busy: tool === "brush" ? "brushing" : "erasing" }));
+    if (st) await show(st);
+  });
+  viewport.addEventListener("click", async (e) => {
+    if (viewport.dataset.dragged) { delete viewport.dataset.dragged; return; }
+    if (tool === "click") addClick(e, !e.shiftKey);
+    if (tool === "delete" && current && current.image) {
+      const { x, y } = pixelOf(e);
+      const st = await guarded(() => post("/api/segment/delete-object", { x_px: x, y_px: y }, { busy: "deleting the object" }));
+      if (st) await show(st);
+    }
+  });
+  viewport.addEventListener("contextmenu", (e) => { e.preventDefault(); if (tool === "click") addClick(e, false); });
+}
+
+function setTool(name) {
+  tool = name;
+  for (const b of els.tools.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.tool === name));
+  els.viewport.dataset.tool = name;
+}
+
+async function savedSessions() {
+  const list = await guarded(() => get("/api/segment/sessions"));
+  if (!list) return;
+  const mine = sessionId();
+  clear(els.sessions).append(...(list.sessions.length ? list.sessions.map((m) => h("li", {},
+    h("a", { href: sessionUrl(m.id), class: m.id === mine ? "this" : "" }, m.name || "(no image)"),
+    ` · ${m.clicks} click${m.clicks === 1 ? "" : "s"}, ${m.steps} step${m.steps === 1 ? "" : "s"} · `,
+    new Date(m.updated * 1000).toLocaleString(), m.id === mine ? " (this tab)" : "")) : [h("li", {}, "none yet")]));
+}
+
 export async function segmentPage(root) {
   const status = await guarded(() => get("/api/segment"));
   if (!status) return;
@@ -100,6 +209,13 @@ export async function segmentPage(root) {
   const file = h("input", { type: "file", id: "seg-file", accept: ".tif,.tiff,.png", "aria-label": "upload an image" });
   const px = h("input", { type: "number", id: "seg-px", step: "any", min: 0, placeholder: "nm", "aria-label": "pixel size in nm" });
   const run = async (fn) => { const st = await guarded(fn); if (st) await show(st); };
+  const openName = (name) => run(() => post("/api/segment/open", { name }, { busy: `opening ${name}` }));
+  const step = (by) => {
+    const names = status.images;
+    if (!names.length) return;
+    const i = names.indexOf(current && current.image);
+    openName(names[(i + by + names.length) % names.length]);
+  };
   file.addEventListener("change", () => {
     if (!file.files.length) return;
     const form = new FormData();
@@ -108,48 +224,95 @@ export async function segmentPage(root) {
     run(() => postForm("/api/segment/upload", form, { busy: `uploading and predicting ${file.files[0].name}` }));
     file.value = "";
   });
-  const img = h("img", { id: "seg-img", alt: "image" });
+  const img = h("img", { id: "seg-img", alt: "image", draggable: "false" });
   const mask = h("img", { id: "seg-mask", class: "overlay", alt: "" });
   const svg = h("svg", { id: "seg-marks", class: "overlay marks", preserveAspectRatio: "none" });
-  const stack = h("div", { class: "stack", id: "seg-stack", tabindex: 0,
-    "aria-label": "image: click for object, shift-click or right-click for background" }, img, mask, svg);
-  stack.addEventListener("click", (e) => addClick(e, !e.shiftKey));
-  stack.addEventListener("contextmenu", (e) => { e.preventDefault(); addClick(e, false); });
+  const stroke = h("polyline", { class: "stroke", points: "", fill: "none" });
+  const strokes = h("svg", { id: "seg-stroke", class: "overlay marks", preserveAspectRatio: "none" }, stroke);
+  const stack = h("div", { class: "stack", id: "seg-stack" }, img, mask, svg, strokes);
+  const viewport = h("div", { class: "viewport", id: "seg-viewport", tabindex: 0,
+    "aria-label": "image: click for object, shift-click or right-click for background; drag to pan, wheel to zoom" }, stack);
   const unc = h("img", { id: "seg-unc", alt: "uncertainty map" });
   const uncMarks = h("svg", { id: "seg-unc-marks", class: "overlay marks", preserveAspectRatio: "none" });
   const showMask = h("input", { type: "checkbox", id: "seg-show-mask", checked: true,
     onchange: () => mask.classList.toggle("off", !showMask.checked) });
+  const radius = h("input", { type: "number", id: "seg-radius", min: 0, max: 256, value: 4, "aria-label": "brush radius in pixels" });
+  const tools = h("span", { class: "tool-group", role: "group", "aria-label": "tool" },
+    ["click", "brush", "eraser", "delete"].map((t) => h("button", { type: "button", id: `seg-tool-${t}`, dataset: { tool: t },
+      onclick: () => setTool(t) }, t[0].toUpperCase() + t.slice(1))));
   els = {
-    stage: h("div", { class: "seg-main", id: "seg-stage", hidden: true }),
+    stage: h("div", { class: "seg-main", id: "seg-stage", hidden: true }), select, viewport, stack, stroke, strokes, radius, tools,
     name: h("p", { class: "small", id: "seg-name" }), px, img, mask, unc, marks: svg, uncMarks,
     uncLabel: h("p", { class: "small", id: "seg-unc-label" }), suggested: h("ol", { id: "seg-suggested" }),
-    count: h("span", { id: "seg-count" }), objects: h("div", { id: "seg-objects" }),
+    count: h("span", { id: "seg-count" }), objects: h("div", { id: "seg-objects" }), zoom: h("span", { id: "seg-zoom" }, "100 %"),
+    sessions: h("ul", { id: "seg-sessions" }),
   };
+  pointer(viewport);
+  const undo = () => run(() => post("/api/segment/undo"));
+  const stem = () => current.image.replace(/\.[^.]+$/, "");
   els.stage.append(
-    h("div", { class: "seg-left" }, els.name, stack,
+    h("div", { class: "seg-left" }, els.name, viewport,
       h("div", { class: "tools" },
-        h("button", { type: "button", id: "seg-undo", onclick: () => run(() => post("/api/segment/undo")) }, "Undo"),
+        h("button", { type: "button", id: "seg-undo", onclick: undo }, "Undo"),
         h("button", { type: "button", id: "seg-reset", onclick: () => run(() => post("/api/segment/reset")) }, "Reset"),
-        h("label", {}, showMask, " mask"), els.count),
+        tools, h("label", {}, "radius ", radius, " px"),
+        h("label", {}, showMask, " mask"),
+        h("button", { type: "button", id: "seg-zoom-out", onclick: () => zoomAt(0.8) }, "−"), els.zoom,
+        h("button", { type: "button", id: "seg-zoom-in", onclick: () => zoomAt(1.25) }, "+")),
+      h("p", { class: "small" }, els.count),
       h("p", { class: "legend small" }, h("span", { class: "key pos" }, "+"), " click: object   ",
         h("span", { class: "key neg" }, "−"), " shift-click or right-click: background   ",
         h("span", { class: "key sug" }, "1"), " suggested: look here first")),
     h("div", { class: "seg-right" }, h("h3", {}, "Uncertainty"), h("div", { class: "stack small-stack" }, unc, uncMarks),
-      els.uncLabel, h("h3", {}, "Suggested clicks"), els.suggested),
+      els.uncLabel, h("h3", {}, "Suggested clicks"), els.suggested,
+      h("h3", {}, "Keys"), h("dl", { class: "keys small", id: "seg-keys" }, KEYS.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
     h("div", { class: "seg-bottom" }, h("h3", {}, "Objects"), els.objects,
       h("p", {},
-        h("button", { type: "button", id: "seg-export-mask", onclick: () => guarded(() => download("/api/segment/export/mask.tif", `${current.image.replace(/\.[^.]+$/, "")}_mask.tif`)) }, "Mask (TIFF)"), " ",
-        h("button", { type: "button", id: "seg-export-csv", onclick: () => guarded(() => download("/api/segment/export/objects.csv", `${current.image.replace(/\.[^.]+$/, "")}_objects.csv`)) }, "Table (CSV)"))));
+        h("button", { type: "button", id: "seg-export-labels", onclick: () => guarded(() => download("/api/segment/export/labels.tif", `${stem()}_labels.tif`)) }, "Labels (TIFF)"), " ",
+        h("button", { type: "button", id: "seg-export-csv", onclick: () => guarded(() => download("/api/segment/export/objects.csv", `${stem()}_objects.csv`)) }, "Table (CSV)"), " ",
+        h("button", { type: "button", id: "seg-export-all", title: "labels of every image of this tab (✓) and one table",
+          onclick: () => guarded(() => download("/api/segment/export/all.zip", `${stem()}_and_others_labels.zip`, { busy: "exporting every image" })) }, "All images (ZIP)"))));
+  const link = h("a", { id: "seg-session-link", href: sessionUrl() }, "link to this session");
   clear(root).append(h("h2", {}, "Segment ", h("small", {}, `run ${status.run}`)),
     h("form", { class: "filters", onsubmit: (e) => e.preventDefault() },
+      h("button", { type: "button", id: "seg-prev", title: "previous image (p)", disabled: !status.images.length, onclick: () => step(-1) }, "◀"),
       h("label", {}, "Image ", select),
-      h("button", { type: "button", id: "seg-open", disabled: !status.images.length,
-        onclick: () => run(() => post("/api/segment/open", { name: select.value }, { busy: `predicting ${select.value} (the first call loads the model)` })) }, "Open"),
+      h("button", { type: "button", id: "seg-next", title: "next image (n)", disabled: !status.images.length, onclick: () => step(1) }, "▶"),
+      h("button", { type: "button", id: "seg-open", disabled: !status.images.length, onclick: () => openName(select.value) }, "Open"),
       h("label", {}, "or upload (TIFF/PNG) ", file),
       h("label", {}, "Pixel size ", px, " nm"),
       h("button", { type: "button", id: "seg-px-set", onclick: () => run(() => post("/api/segment/pixel-size", { pixel_size_nm: Number(px.value) })) }, "Set")),
     h("p", { class: "note", id: "seg-note", role: "note" }, status.note),
-    els.stage);
+    h("p", { class: "small" }, "Every click and edit is saved on the server; ", link,
+      " reopens it (after a restart too). Another image of the folder keeps the work on this one (✓)."),
+    els.stage,
+    h("details", { id: "seg-saved", ontoggle: (e) => { if (e.target.open) savedSessions(); } },
+      h("summary", {}, "Saved sessions"), els.sessions));
+  setTool("click");
+  document.onkeydown = (e) => {
+    if (document.body.dataset.page !== "segment" || !current || !current.image) return;
+    if (e.target.closest && e.target.closest("input, select, textarea")) return;
+    const k = e.key;
+    if ((k === "z" || k === "Z") && !e.altKey) { e.preventDefault(); undo(); }
+    else if (e.ctrlKey || e.metaKey || e.altKey) return;
+    else if (k === "m") { showMask.checked = !showMask.checked; mask.classList.toggle("off", !showMask.checked); }
+    else if (k === "c") setTool("click");
+    else if (k === "b") setTool("brush");
+    else if (k === "e") setTool("eraser");
+    else if (k === "d") setTool("delete");
+    else if (k === "n") step(1);
+    else if (k === "p") step(-1);
+    else if (k === "+" || k === "=") zoomAt(1.25);
+    else if (k === "-") zoomAt(0.8);
+    else if (k === "0") { view.z = 1; clampView(); }
+    else if (k.startsWith("Arrow")) {
+      e.preventDefault();
+      const d = 40;
+      if (k === "ArrowLeft") view.tx += d; else if (k === "ArrowRight") view.tx -= d;
+      else if (k === "ArrowUp") view.ty += d; else view.ty -= d;
+      clampView();
+    }
+  };
   const st = await guarded(() => get("/api/segment/state"));
   if (st) await show(st);
   root.dataset.ready = "1";

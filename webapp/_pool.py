@@ -1,0 +1,108 @@
+"""Model work of all tabs: a bounded pool of worker threads with a queue per session.
+
+Each session's tasks run one at a time, in the order they came (a click after an upload
+answers the new image); sessions take turns (round robin), so one tab's long upload holds one
+worker and another tab's click runs on the next free one. There is no global lock around
+model calls: a network in inference mode is read-only, and two workers may run it at once.
+
+`ModelPool.run` blocks the calling request thread until its task is done (FastAPI runs plain
+handlers in its thread pool); `ModelPool.pending` tells how much work is queued.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
+
+__all__ = ["ModelPool"]
+
+T = TypeVar("T")
+
+
+class ModelPool:
+    """`workers` threads (started on first use) serving one FIFO queue per session key.
+
+    Examples
+    --------
+    >>> pool = ModelPool(workers=2)
+    >>> pool.run("tab-a", lambda: 1 + 1)
+    2
+    >>> pool.close()
+    """
+
+    def __init__(self, workers: int = 2):
+        if workers < 1:
+            raise ValueError(f"a model pool needs at least 1 worker; got {workers}")
+        self.workers = int(workers)
+        self._cv = threading.Condition()
+        self._queues: dict[str, deque] = {}
+        self._ready: deque[str] = deque()  # sessions with work waiting and none running
+        self._running: set[str] = set()
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+
+    def submit(self, key: str, fn: Callable[[], T]) -> Future:
+        """Queue `fn` behind the earlier tasks of session `key`; its Future."""
+        fut: Future = Future()
+        with self._cv:
+            if self._closed:
+                raise RuntimeError("the model pool is closed")
+            if not self._threads:
+                self._start()
+            q = self._queues.setdefault(key, deque())
+            q.append((fn, fut))
+            if key not in self._running and len(q) == 1:
+                self._ready.append(key)
+                self._cv.notify()
+        return fut
+
+    def run(self, key: str, fn: Callable[[], T]) -> T:
+        """`fn`'s result (or its exception), run on a worker in session `key`'s turn."""
+        return self.submit(key, fn).result()
+
+    def pending(self, key: str | None = None) -> int:
+        """Tasks of session `key` queued or running (of all sessions, without a key)."""
+        with self._cv:
+            if key is None:
+                return len(self._running) + sum(len(q) for q in self._queues.values())
+            return len(self._queues.get(key, ())) + (key in self._running)
+
+    def close(self) -> None:
+        """Stop the workers once the queued tasks are done."""
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+        for t in self._threads:
+            t.join(timeout=5)
+
+    def _start(self) -> None:
+        for k in range(self.workers):
+            t = threading.Thread(target=self._work, name=f"mitoshape-model-{k}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _work(self) -> None:
+        while True:
+            with self._cv:
+                while not self._ready and not self._closed:
+                    self._cv.wait()
+                if not self._ready:
+                    return
+                key = self._ready.popleft()
+                fn, fut = self._queues[key].popleft()
+                self._running.add(key)
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(fn())
+                except BaseException as err:  # handed to the waiting request
+                    fut.set_exception(err)
+            with self._cv:
+                self._running.discard(key)
+                if self._queues[key]:
+                    self._ready.append(key)
+                    self._cv.notify()
+                else:
+                    del self._queues[key]
