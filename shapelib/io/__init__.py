@@ -21,6 +21,7 @@ from ._instance_io import (
     write_shape,
 )
 from ._library import read_library_table
+from ._ngff import NGFF_VERSIONS, write_ome_zarr
 from ._outputs import (
     MANIFEST_FILE,
     OutputExistsError,
@@ -72,6 +73,8 @@ __all__: list[str] = [
     "open_volume",
     "LazyVolume",
     "write_volume",
+    "NGFF_VERSIONS",
+    "write_ome_zarr",
     "read_library_table",
     "save_figure",
 ]
