@@ -33,6 +33,7 @@ from ._outputs import (
     open_output_folder,
     read_manifest,
 )
+from ._scene import SCENE_SUFFIXES, write_library_scene
 from ._tiff import TIFF_SUFFIXES, TiffImage, read_tiff, write_tiff
 from ._volume import Volume, read_volume
 from ._volume_lazy import LazyVolume, open_volume
@@ -75,6 +76,8 @@ __all__: list[str] = [
     "write_volume",
     "NGFF_VERSIONS",
     "write_ome_zarr",
+    "SCENE_SUFFIXES",
+    "write_library_scene",
     "read_library_table",
     "save_figure",
 ]
