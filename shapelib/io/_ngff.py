@@ -196,7 +196,7 @@ def write_ome_zarr(
     scale_um = None if voxel_size_nm is None else [float(s) / 1000.0 for s in voxel_size_nm]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fmt = 2 if version == "0.4" else 3
+    fmt: Literal[2, 3] = 2 if version == "0.4" else 3
     with _atomic_dir(path) as tmp:
         root = zarr.open_group(str(tmp), mode="w", zarr_format=fmt)
         _write_image(root, image, scale_um, version=version, name=path.name.split(".")[0])

@@ -28,7 +28,9 @@ def _colour(k: int) -> list[int]:
     return [int(r * 255), int(g * 255), int(b * 255), 255]
 
 
-def write_library_scene(library_dir: str | Path, out: str | Path, *, overwrite: bool = False):
+def write_library_scene(
+    library_dir: str | Path, out: str | Path, *, overwrite: bool = False
+) -> Path:
     """Write every mesh of a library as one scene file (``.glb`` or ``.ply``).
 
     Parameters
@@ -55,7 +57,9 @@ def write_library_scene(library_dir: str | Path, out: str | Path, *, overwrite: 
     for k, row in enumerate(table.to_dict("records")):
         name = str(row["folder"])
         mesh = read_mesh(library_dir / name)
-        mesh.visual.face_colors = np.tile(_colour(k), (len(mesh.faces), 1))
+        mesh.visual = trimesh.visual.ColorVisuals(
+            mesh, face_colors=np.tile(_colour(k), (len(mesh.faces), 1))
+        )
         mesh.metadata = {"class": str(row.get("class", ""))}
         scene.add_geometry(mesh, node_name=name, geom_name=name)
     target = claim_output_file(out, inputs=[library_dir], overwrite=overwrite)
