@@ -207,6 +207,13 @@ def register(app: typer.Typer) -> None:
             "--pixel-size-nm",
             help="The images' pixel side in nm, for --resample. (default: each TIFF's own)",
         ),
+        out_format: str = typer.Option(
+            None,
+            "--format",
+            help="tiff, ome-zarr (NGFF 0.4) or ome-zarr-0.5: one NAME.ome.zarr per image with "
+            "the image, labels/mask, labels/instances and probabilities. (default: ome-zarr "
+            "when --out ends in .zarr, else tiff)",
+        ),
         **options,
     ) -> None:
         """Predict probabilities and masks (TIFF) by overlapping tiles with smooth blending."""
@@ -234,7 +241,11 @@ def register(app: typer.Typer) -> None:
                 samples=samples,
                 resample=resample,
                 pixel_size_nm=pixel_size_nm,
+                out_format=out_format,
                 progress=bar.update,
             )
         extra = ", uncertainty and suggestions.csv" if samples else ""
-        typer.echo(f"wrote {res}/probabilities and {res}/masks{extra}")
+        if not (res / "masks").is_dir():
+            typer.echo(f"wrote one OME-Zarr store per image (NAME.ome.zarr) in {res}")
+        else:
+            typer.echo(f"wrote {res}/probabilities, {res}/masks and {res}/instances{extra}")

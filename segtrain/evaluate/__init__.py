@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the public names, loaded on first use (segtrain._exports)
     from ._morphology import (
         QuantifyParams,
         compare_morphology,
+        label_objects,
         min_area_rect,
         quantify_mask,
         quantify_masks,

@@ -16,6 +16,7 @@ __all__ = [
     "QuantifyParams",
     "classify_object",
     "compare_morphology",
+    "label_objects",
     "min_area_rect",
     "quantify_mask",
     "quantify_masks",
@@ -103,6 +104,34 @@ def classify_object(
     return "tubular"
 
 
+def label_objects(mask: np.ndarray, *, connectivity: int | None = None) -> np.ndarray:
+    """Instance ids of a 0/1 mask: its connected components numbered 1.. in scan order.
+
+    The numbering of `quantify_mask` (2D, pixel connectivity 4 or 8, default 4) and of
+    `quantify_volume` (3D, voxel connectivity 6, 18 or 26, default 26), so the ``label``
+    column of their tables names these ids. uint16 when the ids fit, else uint32.
+    """
+    m = np.asarray(mask) > 0
+    if m.ndim == 2:
+        from skimage.measure import label
+
+        conn = 4 if connectivity is None else connectivity
+        if conn not in (4, 8):
+            raise InputError(f"2D connectivity must be 4 or 8; got {conn!r}.")
+        lab = label(m, connectivity=1 if conn == 4 else 2)
+    elif m.ndim == 3:
+        import cc3d
+
+        conn = 26 if connectivity is None else connectivity
+        if conn not in (6, 18, 26):
+            raise InputError(f"3D connectivity must be 6, 18 or 26; got {conn!r}.")
+        lab = cc3d.connected_components(m, connectivity=conn)
+    else:
+        raise InputError(f"label_objects needs a 2D or 3D mask; got shape {m.shape}.")
+    top = int(lab.max()) if lab.size else 0
+    return lab.astype(np.uint16 if top <= np.iinfo(np.uint16).max else np.uint32)
+
+
 def quantify_mask(mask: np.ndarray, *, params: QuantifyParams):
     """Per-object morphology of one 2D mask or instance label image.
 
@@ -119,7 +148,7 @@ def quantify_mask(mask: np.ndarray, *, params: QuantifyParams):
     centroid_y_px, centroid_x_px, class.
     """
     import pandas as pd
-    from skimage.measure import label, regionprops
+    from skimage.measure import regionprops
 
     m = np.asarray(mask)
     if m.ndim != 2:
@@ -128,11 +157,7 @@ def quantify_mask(mask: np.ndarray, *, params: QuantifyParams):
         )
     values = np.unique(m)
     binary = m.dtype == bool or values.size <= 2
-    lab = (
-        label(m > 0, connectivity=1 if params.connectivity == 4 else 2)
-        if binary
-        else m.astype(np.int64)
-    )
+    lab = (label_objects(m, connectivity=params.connectivity) if binary else m).astype(np.int64)
     px_um = params.pixel_size_nm / 1000.0
     rows = []
     for r in regionprops(lab):

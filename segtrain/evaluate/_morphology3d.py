@@ -55,11 +55,12 @@ def quantify_volume(
     skeleton_length_um, n_branches, n_junctions, n_end_points, n_loops, bbox (z0, y0, x0, z1,
     y1, x1 voxels).
     """
-    import cc3d
     import pandas as pd
     from scipy import ndimage as ndi
 
     import shapelib
+
+    from ._morphology import label_objects
 
     spacing = shapelib.as_spacing_nm(voxel_size_nm)
     lab = np.asarray(labels)
@@ -68,7 +69,7 @@ def quantify_volume(
     if connectivity not in (6, 18, 26):
         raise InputError(f"connectivity must be 6, 18 or 26 (3D); got {connectivity!r}.")
     if lab.dtype == bool or np.unique(lab).size <= 2:
-        lab = cc3d.connected_components(lab > 0, connectivity=connectivity)
+        lab = label_objects(lab, connectivity=connectivity)
     voxel_um3 = float(np.prod(spacing)) * 1e-9
     rows = []
     for idx, sl in enumerate(ndi.find_objects(lab.astype(np.int64))):

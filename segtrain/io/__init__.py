@@ -1,7 +1,7 @@
 """segtrain's disk layer, a leaf: read and write images, masks, datasets, run folders, tables and
 figures. It imports nothing else of segtrain; it returns plain data and the caller validates."""
 
-from shapelib.io import read_config, write_config, write_tiff
+from shapelib.io import read_config, write_config, write_ome_zarr, write_tiff
 
 from ._clicks import read_clicks_csv
 from ._datasets import LabeledImage, parse_slice, read_pairs_folder, read_source, read_stack
@@ -91,5 +91,6 @@ __all__ = [
     "write_log_csv",
     "write_run_config",
     "write_tiff",
+    "write_ome_zarr",
     "write_yaml",
 ]

@@ -13,6 +13,7 @@ from .._exports import attach
 if TYPE_CHECKING:  # the public names, loaded on first use (segtrain._exports)
     from ._bench import merge_bench, run_bench
     from ._explain import ExplainResult, explain_folder, run_layers
+    from ._export import export_bioimageio
     from ._interactive import ClicksResult, RefineResult, clicks_folder, refine_image
     from ._predict import evaluate_folders, plot_prediction_folders, predict_folder, write_curves
     from ._quantify import QuantifyResult, plot_comparison, quantify_folder

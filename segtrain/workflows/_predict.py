@@ -71,13 +71,52 @@ def clean_up_sizes(run: Run, *, clean: bool, min_size_px=None, max_hole_px=None)
     return int(lo), int(hole)
 
 
-def write_prediction(out: OutputFolder, name: str, seg: Segmentation, scale) -> None:
-    """Write ``probabilities/NAME.tif``, ``masks/NAME.tif`` (and ``uncertainty/NAME.tif`` when
-    `seg` has one) with the input's scale (pixel size, z step), each claimed in the output
-    folder's manifest first."""
+OUT_FORMATS = ("tiff", "ome-zarr", "ome-zarr-0.5")
+
+
+def output_format(out: str | Path, out_format: str | None) -> str:
+    """The format of a prediction: `out_format`, else ``ome-zarr`` for an output ending in
+    ``.zarr`` and ``tiff`` otherwise (InputError for an unknown name)."""
+    if out_format is None:
+        return "ome-zarr" if str(out).rstrip("/").lower().endswith(".zarr") else "tiff"
+    if out_format not in OUT_FORMATS:
+        raise InputError(f"unknown output format {out_format!r}; choose one of {OUT_FORMATS}.")
+    return out_format
+
+
+def write_prediction(
+    out: OutputFolder, name: str, seg: Segmentation, scale, *, image=None, out_format="tiff"
+) -> None:
+    """Write one image's prediction with the input's scale (pixel size, z step), each file
+    claimed in the output folder's manifest first.
+
+    ``tiff``: ``probabilities/NAME.tif``, ``masks/NAME.tif`` (0/1), ``instances/NAME.tif``
+    (connected components numbered as the ``label`` column of `quantify`, uint16/uint32) and
+    ``uncertainty/NAME.tif`` when `seg` has one. ``ome-zarr`` (NGFF 0.4) or ``ome-zarr-0.5``:
+    one store ``NAME.ome.zarr`` with `image` as its image, ``labels/mask`` and
+    ``labels/instances`` (uint32), and ``probabilities`` (and ``uncertainty``) beside them.
+    """
+    from ..evaluate._morphology import label_objects
+
     pixel, z_step = scale
     prob = seg.probability.astype(np.float32)
-    for sub, arr in (("probabilities", prob), ("masks", seg.mask)):
+    inst = label_objects(seg.mask)
+    if out_format != "tiff":
+        size = (
+            None if pixel is None else (*([z_step or pixel[1]] if prob.ndim == 3 else []), *pixel)
+        )
+        extra = {"probabilities": prob}
+        if seg.uncertainty is not None:
+            extra["uncertainty"] = np.broadcast_to(seg.uncertainty, prob.shape).astype(np.float32)
+        labels = {"mask": seg.mask.astype(np.uint8), "instances": inst.astype(np.uint32)}
+        version = "0.5" if out_format.endswith("0.5") else "0.4"
+        store = out.path(f"{name}.ome.zarr")
+        image = prob if image is None else image
+        io.write_ome_zarr(
+            store, image, voxel_size_nm=size, labels=labels, images=extra, version=version
+        )
+        return
+    for sub, arr in (("probabilities", prob), ("masks", seg.mask), ("instances", inst)):
         io.write_tiff(out.path(f"{sub}/{name}.tif"), arr, pixel_size_nm=pixel, z_step_nm=z_step)
     if seg.uncertainty is not None:
         io.write_tiff(out.path(f"uncertainty/{name}.tif"), seg.uncertainty, pixel_size_nm=pixel)
@@ -99,15 +138,19 @@ def predict_folder(
     samples: int | None = None,
     resample: bool = False,
     pixel_size_nm: float | None = None,
+    out_format: str | None = None,
     progress: Progress = None,
 ) -> Path:
-    """Predict every image (or EM stack) in `input` with a trained run; write TIFFs to `out`.
+    """Predict every image (or EM stack) in `input` with a trained run; write TIFFs (or
+    OME-Zarr) to `out`.
 
-    Writes ``out/probabilities/NAME.tif`` (float32 in [0, 1]) and ``out/masks/NAME.tif`` (uint8
-    0/1, probability >= the run's threshold), each with the input TIFF's pixel size (and z step)
-    when it has one. A 3D TIFF is an EM stack, predicted slice by slice (with its neighbours
-    when the run uses 2.5D input). Every image is read and checked (grey, finite, 2D or 3D)
-    before the first prediction is written.
+    Writes ``out/probabilities/NAME.tif`` (float32 in [0, 1]), ``out/masks/NAME.tif`` (uint8
+    0/1, probability >= the run's threshold) and ``out/instances/NAME.tif`` (the masks'
+    connected components, numbered as the ``label`` column of `quantify`), each with the input
+    TIFF's pixel size (and z step) when it has one; or, as OME-Zarr, one ``NAME.ome.zarr``
+    store per image (`write_prediction`). A 3D TIFF is an EM stack, predicted slice by slice
+    (with its neighbours when the run uses 2.5D input). Every image is read and checked (grey,
+    finite, 2D or 3D) before the first prediction is written.
 
     Parameters
     ----------
@@ -130,6 +173,8 @@ def predict_folder(
         (`clean`'s and explicit ones) are in training pixels, scaled to each image's
     pixel_size_nm : float or None, the input images' pixel side in nm; None: each TIFF's own
         (needed only with `resample`; an error when an image carries none)
+    out_format : "tiff", "ome-zarr" (NGFF 0.4), "ome-zarr-0.5", or None: ``ome-zarr`` when
+        `out` ends in ``.zarr``, else ``tiff``
     progress : callable or None, called as ``progress(images done, images in all)``
 
     Returns
@@ -153,6 +198,7 @@ def predict_folder(
         from ..inference._device import all_cores
 
         run = run.with_config(run.config.replace(threads=all_cores()))
+    out_format = output_format(out, out_format)
     files = [input] if input.is_file() else io.list_images(io.image_folder(input))
     inputs = [*_sources(run), input if input.is_file() else io.image_folder(input)]
     check_output_folder(out, command="predict", inputs=inputs, overwrite=overwrite)
@@ -168,6 +214,7 @@ def predict_folder(
     c = run.config
     details = {"run": str(run.source), "input": str(input), "which": c.checkpoint, "tta": c.tta}
     details |= {"threshold": c.threshold, "samples": samples, "resample": resample}
+    details |= {"format": out_format}
     guard = open_output_folder(
         out, command="predict", inputs=inputs, overwrite=overwrite, details=details
     )
@@ -183,7 +230,8 @@ def predict_folder(
         where = str(f)
         kw = {"samples": samples, "rng": seeds.spawn(1)[0], "zoom": zooms[where]}
         seg = run.segment(img.data, sizes=here[where], where=where, **kw)
-        write_prediction(guard, f.stem, seg, (pixel_sizes[where], img.z_step_nm))
+        scale = (pixel_sizes[where], img.z_step_nm)
+        write_prediction(guard, f.stem, seg, scale, image=img.data, out_format=out_format)
         rows += [[f.stem, g.row, g.col, g.score] for g in seg.suggestions]
         if progress is not None:
             progress(k + 1, len(files))

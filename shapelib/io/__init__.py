@@ -21,6 +21,7 @@ from ._instance_io import (
     write_shape,
 )
 from ._library import read_library_table
+from ._ngff import NGFF_VERSIONS, write_ome_zarr
 from ._outputs import (
     MANIFEST_FILE,
     OutputExistsError,
@@ -32,6 +33,7 @@ from ._outputs import (
     open_output_folder,
     read_manifest,
 )
+from ._scene import SCENE_SUFFIXES, write_library_scene
 from ._tiff import TIFF_SUFFIXES, TiffImage, read_tiff, write_tiff
 from ._volume import Volume, read_volume
 from ._volume_lazy import LazyVolume, open_volume
@@ -72,6 +74,10 @@ __all__: list[str] = [
     "open_volume",
     "LazyVolume",
     "write_volume",
+    "NGFF_VERSIONS",
+    "write_ome_zarr",
+    "SCENE_SUFFIXES",
+    "write_library_scene",
     "read_library_table",
     "save_figure",
 ]

@@ -8,7 +8,8 @@ Rules (one place for all of them):
 - Every file is **claimed** before it is written (so an interrupted run is still known); a path
   that exists and is not in the manifest is refused, as is a path outside the folder (``..``,
   absolute names, symlinks leading out).
-- ``overwrite=True`` removes exactly the files the manifest lists (and folders left empty),
+- ``overwrite=True`` removes exactly the files the manifest lists (claimed OME-Zarr stores
+  whole, and folders left empty),
   never anything else and never an input of the command; ``resume=True`` keeps them for a
   command that continues its own earlier run.
 - A single **output file** is refused when it exists (unless ``overwrite``) and always when it
@@ -29,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -187,6 +189,10 @@ class OutputFolder:
         return self.claim(rel)[0]
 
 
+def _is_zarr_store(p: Path) -> bool:
+    return (p / ".zgroup").is_file() or (p / "zarr.json").is_file()
+
+
 def _owned_targets(root: Path, files: list[str], inputs: list[Path]) -> tuple[list, list]:
     """Files to remove for ``overwrite`` (following claimed sub-folders' manifests) and the
     folders holding a manifest; refuses when any of them is, holds or lies in an input."""
@@ -209,6 +215,8 @@ def _owned_targets(root: Path, files: list[str], inputs: list[Path]) -> tuple[li
                 more, subs = _owned_targets(p, sub, inputs)
                 targets += more
                 manifests += subs
+            elif _is_zarr_store(p):  # a claimed OME-Zarr store goes whole
+                targets.append(p)
         else:
             targets.append(p)
     return targets, manifests
@@ -220,6 +228,8 @@ def _remove_owned(root: Path, files: list[str], inputs: list[Path]) -> None:
     for p in targets:
         if p.is_file() or p.is_symlink():
             p.unlink()
+        elif p.is_dir():
+            shutil.rmtree(p)
     for m in manifests[::-1]:
         (m / MANIFEST_FILE).unlink(missing_ok=True)
     # Folders left empty by the removal go too, deepest first; anything else stays.
