@@ -65,6 +65,15 @@ TRAIN_FLAGS = (
     "optimizer",
     "weight_decay",
     "fg_fraction",
+    "unlabelled",
+    "unlabelled_weight",
+    "pseudo_hi",
+    "pseudo_lo",
+    "teacher",
+    "unlabelled_start",
+    "hard_negatives",
+    "hard_negative_weight",
+    "prefetch_batches",
 )
 # InferenceConfig fields offered by `predict`.
 PREDICT_FLAGS = (

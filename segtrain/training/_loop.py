@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._batches import TrainData
+from ._batches import Prefetcher, TrainData
 from ._config import TrainConfig
 from ._data import Batch
 from ._schedule import budget
-from ._step import optimise
+from ._step import LossTerm, optimise
 from ._validate import validate
 
 __all__ = ["BatchHook", "LoopState", "TrainLoop"]
@@ -98,6 +98,8 @@ class TrainLoop:
     cfg : TrainConfig
     data : TrainData, the data stage
     hooks : batch hooks, applied in order to every batch
+    terms : `LossTerm` s added to every step's loss (the unlabelled images' pseudo-labels);
+        their ``report()`` joins each validation row
     checkpoint : callable ``checkpoint(state, improved)``, called after every validation with
         the loop's state and whether the held-out IoU improved on the best
     """
@@ -110,10 +112,12 @@ class TrainLoop:
         data: TrainData,
         *,
         hooks: Sequence[BatchHook] = (),
+        terms: Sequence[LossTerm] = (),
         checkpoint: Callable[[LoopState, bool], None],
     ):
         self.model, self.opt, self.cfg = model, opt, cfg
         self.data, self.hooks, self.checkpoint = data, tuple(hooks), checkpoint
+        self.terms = tuple(terms)
 
     def run(
         self, state: LoopState, device, progress: Callable[[int, int], None] | None = None
@@ -122,7 +126,15 @@ class TrainLoop:
 
         `progress`, when given, is called as ``progress(steps done, steps in all)`` after each
         step; with a time budget "in all" is projected from the speed so far, and equals "done"
-        at the end."""
+        at the end. The patches of the next ``prefetch_batches`` steps are cut on a thread
+        beside this one (`Prefetcher`: the same patches either way)."""
+        if self.cfg.prefetch_batches == 0:
+            return self._run(state, device, progress, None)
+        ahead = self.cfg.prefetch_batches
+        with Prefetcher(self.data.cpu_batch, ahead=ahead, stop=self.cfg.max_steps) as pre:
+            return self._run(state, device, progress, pre)
+
+    def _run(self, state: LoopState, device, progress, ahead: Prefetcher | None) -> LoopState:
         cfg, model = self.cfg, self.model
         now = budget(cfg, state.step, state.elapsed_s)
         if progress is not None:
@@ -131,9 +143,9 @@ class TrainLoop:
         t_last, losses, n_seen, stop = time.perf_counter(), [], 0, False
         while state.step < cfg.max_steps and not stop:
             # One optimiser step on batch `step` of the patch stream, through the hooks.
-            batch = self.data.batch(state.step, device, model=model, hooks=self.hooks)
+            batch = self.data.batch(state.step, device, model=model, hooks=self.hooks, ahead=ahead)
             kw = {"loss": cfg.loss, "lr": now.lr, "amp": cfg.mixed_precision, "step": state.step}
-            losses.append(optimise(model, self.opt, batch, **kw))
+            losses.append(optimise(model, self.opt, batch, hard=cfg.hard, terms=self.terms, **kw))
             state.step += 1
             n_seen += cfg.batch_size
             t = time.perf_counter()
@@ -153,6 +165,8 @@ class TrainLoop:
             row["lr"] = self.opt.param_groups[0]["lr"]
             row["elapsed_s"] = round(state.elapsed_s, 2)
             row["samples_per_s"] = round(n_seen / max(since, 1e-9), 3)
+            for term in self.terms:
+                row.update(term.report())
             improved = state.record(row, cfg, self.data.val.held_out)
             self.checkpoint(state, improved)
             losses, n_seen = [], 0

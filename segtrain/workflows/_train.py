@@ -23,6 +23,7 @@ from ..inference._device import pick_device, resolve_amp, torch_threads
 from ..training._config import TrainConfig
 from ..training._feedback import ClickFeedback
 from ..training._loop import TrainLoop
+from ..training._unlabelled import self_training
 from ._resume import start_training
 from ._run_folder import RunFolder, check_run_folder
 from ._train_data import read_training_data
@@ -92,9 +93,16 @@ def train(
         torch.manual_seed(cfg.seed)
         cfg, data = read_training_data(cfg)
         start = start_training(cfg, device, resume=resume)
-        folder = RunFolder(cfg, data, start.model, start.opt, resume=resume, overwrite=overwrite)
+        # Self-training on the unlabelled images: a loss term (with a resumed run's teacher).
+        terms = self_training(cfg, data.unlabelled)
+        for term, saved in zip(terms, start.terms, strict=False):
+            term.load_state_dict(saved, model=start.model)
+        kw = {"resume": resume, "overwrite": overwrite, "terms": terms}
+        folder = RunFolder(cfg, data, start.model, start.opt, **kw)
         clicks = ClickFeedback(cfg.clicks, seed=cfg.seed, device=device, amp=cfg.mixed_precision)
         hooks = [clicks] if cfg.interactive else []
-        loop = TrainLoop(start.model, start.opt, cfg, data, hooks=hooks, checkpoint=folder.save)
+        loop = TrainLoop(
+            start.model, start.opt, cfg, data, hooks=hooks, terms=terms, checkpoint=folder.save
+        )
         state = loop.run(start.state, device, progress)
         return folder.finish(state)
