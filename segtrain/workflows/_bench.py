@@ -27,6 +27,7 @@ from ..inference._config import InferenceConfig
 from ..training._config import DataSource, TrainConfig
 from ._round import evaluate_items, predict_items
 from ._run import Run
+from ._train_data import read_source_2p5d
 
 __all__ = ["BenchConfig", "format_table", "merge_bench", "run_bench"]
 
@@ -128,7 +129,7 @@ def run_bench(
     for name, path in cfg.test_sets.items():
         if not Path(path).exists():
             raise FileNotFoundError(f"test set {name!r}: {path} does not exist.")
-        tests[name] = io.read_source(DataSource(path=str(path), name=name), context=context)
+        tests[name] = read_source_2p5d(DataSource(path=str(path), name=name), context)
     bench = open_output_folder(out, command="bench", inputs=ins, overwrite=overwrite)
     io.write_yaml(bench.path("bench.yaml"), cfg)
     inference = InferenceConfig(
