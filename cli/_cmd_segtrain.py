@@ -57,6 +57,7 @@ TRAIN_FLAGS = (
     "amp",
     "interactive",
     "init_from",
+    "plain_share",
     "seed",
     Flag("num_threads", ("--threads",)),
     "device",

@@ -227,6 +227,14 @@ class TrainConfig(VolumeFields):
     clicks: ClickConfig = Field(
         default_factory=ClickConfig, description="Click encoding and training clicker."
     )
+    plain_share: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        description="Interactive run without init_from: this share of max_steps first trains "
+        "the plain network (no clicks) as a run of its own, <run_dir>_plain, and the interactive "
+        "run starts from it for the other steps; 0: from scratch.",
+    )
     optimizer: Literal["adam", "adamw"] = Field("adamw", description="Optimiser.")
     lr: float = Field(RECIPE.lr, gt=0, le=1, description="Peak learning rate.")
     weight_decay: float = Field(1e-4, ge=0, le=1, description="Weight decay.")
