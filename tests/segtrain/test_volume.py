@@ -244,3 +244,23 @@ def test_prefetched_patches_are_the_same_bytes(tmp_path):
     b = train(_cfg(data, tmp_path / "b", prefetch_batches=3, **kw))
     sa, sb = (load_run(r, which="last")[0].state_dict() for r in (a, b))
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_em_cdeep3m_sections_and_unlabelled_slices_read_in_2p5d(shared_data):
+    from segtrain.workflows._train_data import read_source_2p5d, read_unlabelled_2p5d
+
+    root = shared_data / "em_cdeep3m"
+    if not (root / "unlabelled").is_dir():
+        pytest.skip(f"{root / 'unlabelled'} is absent")
+    items = read_source_2p5d(DataSource(path=str(root / "train")), 1)
+    names = [it.name for it in items]
+    assert names == [f"{n:03d}" for n in range(10, 30)]
+    first, mid = items[0], items[5]
+    assert first.image.shape[0] == 3 and first.image.shape[1:] == first.mask.shape
+    np.testing.assert_array_equal(first.image[0], first.image[1])  # 009 absent: 010 again
+    np.testing.assert_array_equal(mid.image[0], items[4].image[1])  # 014 beside 015
+    np.testing.assert_array_equal(mid.image[2], items[6].image[1])
+    unlabelled = read_unlabelled_2p5d([str(root / "unlabelled")], 1)
+    assert [u.name for u in unlabelled] == ["081", "082", "083", "084", "085"]
+    assert all(u.image.shape[0] == 3 for u in unlabelled)
+    np.testing.assert_array_equal(unlabelled[1].image[0], unlabelled[0].image[1])
