@@ -6,8 +6,7 @@ record of what was held out, all from a split (`segtrain.training._holdout`) alr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +16,10 @@ from ..inference._normalise import normalize_channels
 from ._config import TrainConfig
 from ._data import Batch, PatchDataset, as_channels, prepare_images
 from ._holdout import Holdout
+from ._prefetch import Prefetcher
 from ._unlabelled import UnlabelledPatches
 
-__all__ = ["Prefetcher", "TrainData", "ValData", "training_data", "with_zero_click_channels"]
+__all__ = ["TrainData", "ValData", "training_data", "with_zero_click_channels"]
 
 log = logging.getLogger(__name__)
 
@@ -29,43 +29,6 @@ def with_zero_click_channels(batch: Batch) -> Batch:
     b, _, h, w = batch.image.shape
     zeros = batch.image.new_zeros((b, 3, h, w))
     return Batch(image=torch.cat([batch.image, zeros], dim=1), mask=batch.mask)
-
-
-class Prefetcher:
-    """Items ``make(i)`` for i = 0, 1, 2, ... made `ahead` indices in advance on one thread
-    beside the caller's (patch cutting and augmentation are NumPy and SciPy work that mostly
-    runs without the GIL). `make` must be a pure function of `i`: an item is then the same
-    whether it was made ahead or on demand, so the training is the same bytes either way.
-    Indices from `stop` on are never made ahead. Use as a context manager (or `close`).
-    """
-
-    def __init__(self, make: Callable[[int], object], *, ahead: int, stop: int):
-        self.make, self.ahead, self.stop = make, int(ahead), int(stop)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segtrain-patches")
-        self._pending: dict[int, Future] = {}
-
-    def get(self, i: int):
-        """Item `i` (made ahead when it was asked for in order), and the next ones queued."""
-        future = self._pending.pop(i, None)
-        # Items asked for out of order are dropped: a resumed run starts at another index.
-        for k in [k for k in self._pending if k < i]:
-            self._pending.pop(k).cancel()
-        for k in range(i + 1, min(i + 1 + self.ahead, self.stop)):
-            if k not in self._pending:
-                self._pending[k] = self._pool.submit(self.make, k)
-        return future.result() if future is not None else self.make(i)
-
-    def close(self) -> None:
-        for f in self._pending.values():
-            f.cancel()
-        self._pending.clear()
-        self._pool.shutdown(wait=True)
-
-    def __enter__(self) -> Prefetcher:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 @dataclass(frozen=True, eq=False)

@@ -11,6 +11,7 @@ and hands the state to the checkpoint stage: a callable of the workflow that wri
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -19,9 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._batches import Prefetcher, TrainData
+from ._batches import TrainData
 from ._config import TrainConfig
 from ._data import Batch
+from ._prefetch import Prefetcher
 from ._schedule import budget
 from ._step import LossTerm, optimise
 from ._validate import validate
@@ -128,10 +130,13 @@ class TrainLoop:
         step; with a time budget "in all" is projected from the speed so far, and equals "done"
         at the end. The patches of the next ``prefetch_batches`` steps are cut on a thread
         beside this one (`Prefetcher`: the same patches either way)."""
-        if self.cfg.prefetch_batches == 0:
-            return self._run(state, device, progress, None)
-        ahead = self.cfg.prefetch_batches
-        with Prefetcher(self.data.cpu_batch, ahead=ahead, stop=self.cfg.max_steps) as pre:
+        with contextlib.ExitStack() as stack:
+            for term in self.terms:  # the terms' own threads end with the loop
+                stack.callback(term.close)
+            if self.cfg.prefetch_batches == 0:
+                return self._run(state, device, progress, None)
+            ahead, stop = self.cfg.prefetch_batches, self.cfg.max_steps
+            pre = stack.enter_context(Prefetcher(self.data.cpu_batch, ahead=ahead, stop=stop))
             return self._run(state, device, progress, pre)
 
     def _run(self, state: LoopState, device, progress, ahead: Prefetcher | None) -> LoopState:

@@ -25,7 +25,7 @@ class LossTerm(Protocol):
     tensor to add to the loss, or None (nothing this step); ``after_step(model, step)`` follows
     the optimiser's step; ``report()`` gives the columns of the next validation row of the log
     (and starts counting afresh); ``state_dict()`` and ``load_state_dict(d, model=network)``
-    keep what a resumed run needs.
+    keep what a resumed run needs; ``close()`` ends what it runs beside the loop.
     """
 
     def __call__(self, model, step: int) -> torch.Tensor | None: ...
@@ -37,6 +37,8 @@ class LossTerm(Protocol):
     def state_dict(self) -> dict: ...
 
     def load_state_dict(self, state: dict, *, model) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def optimise(

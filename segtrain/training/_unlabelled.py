@@ -23,6 +23,7 @@ from ._augment import random_geometry, sample_patch
 from ._augment_config import AugmentConfig
 from ._data import _pad_to, as_channels
 from ._intensity import augment_intensity, augment_sections
+from ._prefetch import Prefetcher
 
 __all__ = ["PseudoLabels", "UnlabelledPatches", "pseudo_label_loss", "self_training"]
 
@@ -124,6 +125,8 @@ class PseudoLabels:
     weight : float, the term's weight
     extra_channels : int, zero channels appended to the input (an interactive network's click
         and previous-mask channels: the unlabelled images have no clicks)
+    ahead : int, batches cut ahead on a thread (`Prefetcher`; 0: on the caller's)
+    stop : int, the step the training ends at (nothing is cut ahead from it on)
     """
 
     def __init__(
@@ -138,12 +141,22 @@ class PseudoLabels:
         lo: float,
         weight: float,
         extra_channels: int = 0,
+        ahead: int = 0,
+        stop: int = 0,
     ):
         self.patches, self.batch_size, self.start_step = patches, batch_size, start_step
         self.kind, self.decay, self.hi, self.lo, self.weight = teacher, decay, hi, lo, weight
         self.extra_channels = extra_channels
         self.teacher: torch.nn.Module | None = None
         self._pixels, self._steps = 0, 0
+        self._ahead = Prefetcher(self._cut, ahead=ahead, stop=stop) if ahead else None
+
+    def _cut(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.patches.batch(step * self.batch_size, self.batch_size)
+
+    def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
 
     def _input(self, x: torch.Tensor, device) -> torch.Tensor:
         if self.extra_channels:
@@ -164,7 +177,7 @@ class PseudoLabels:
             self.teacher = self._start_teacher(model)
             log.info("self-training from step %d: %s teacher", step, self.kind)
         device = next(model.parameters()).device
-        weak, strong = self.patches.batch(step * self.batch_size, self.batch_size)
+        weak, strong = self._ahead.get(step) if self._ahead is not None else self._cut(step)
         with torch.no_grad():
             prob = torch.sigmoid(self.teacher(self._input(weak, device)).float())
         logits = model(self._input(strong, device))
@@ -219,5 +232,7 @@ def self_training(cfg, patches: UnlabelledPatches | None) -> list[PseudoLabels]:
         lo=cfg.pseudo_lo,
         weight=cfg.unlabelled_weight,
         extra_channels=CLICK_CHANNELS if cfg.interactive else 0,
+        ahead=cfg.prefetch_batches,
+        stop=cfg.max_steps,
     )
     return [term]

@@ -11,9 +11,9 @@ import torch
 
 from segtrain import AugmentConfig, DataSource, TrainConfig, load_run, read_split, train
 from segtrain.io import load_checkpoint
-from segtrain.training._batches import Prefetcher
 from segtrain.training._data import PatchDataset
 from segtrain.training._losses import HardNegatives, hard_negative_bce, loss_fn
+from segtrain.training._prefetch import Prefetcher
 from segtrain.training._sections import section_windows
 from segtrain.training._unlabelled import UnlabelledPatches, pseudo_label_loss
 
@@ -132,8 +132,9 @@ def test_self_training_runs_logs_pixels_and_repeats(tmp_path, caplog):
     assert "pseudo-labelled pixels per step" in caplog.text
     assert [u["name"] for u in read_split(run)["unlabelled"]] == ["s080", "s081", "s082"]
     assert "unlabelled" in (run / "config.yaml").read_text()
-    # Same seed, same weights; the unlabelled images change them.
-    again = train(_cfg(data, tmp_path / "b", **kw))
+    # Same seed, same weights (with the patches cut on the training thread too); the unlabelled
+    # images change them.
+    again = train(_cfg(data, tmp_path / "b", prefetch_batches=0, **kw))
     plain = train(_cfg(data, tmp_path / "c", **{**kw, "unlabelled": []}))
     sa, sb, sc = (load_run(r, which="last")[0].state_dict() for r in (run, again, plain))
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
