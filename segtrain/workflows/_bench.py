@@ -53,6 +53,8 @@ def _train_regime(
         tc = TrainConfig(
             **base, model=model, train=regime_sources(cfg, regime), run_dir=str(run_dir)
         )
+    if tc.interactive and tc.init_from is None and tc.plain_share > 0:
+        bench.subfolder(f"runs/{run_dir.name}_plain")  # its plain stage's run (`plain_stage`)
     return train(tc, progress=progress)
 
 
