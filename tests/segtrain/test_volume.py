@@ -265,3 +265,15 @@ def test_em_cdeep3m_sections_and_unlabelled_slices_read_in_2p5d(shared_data):
     assert [u.name for u in unlabelled] == ["081", "082", "083", "084", "085"]
     assert all(u.image.shape[0] == 3 for u in unlabelled)
     np.testing.assert_array_equal(unlabelled[1].image[0], unlabelled[0].image[1])
+
+
+def test_self_training_and_hard_negatives_with_an_interactive_prob_unet(tmp_path):
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    u = _unlabelled(tmp_path / "u", size=32)
+    cfg = _cfg(data, tmp_path / "r", model="prob_unet", model_params={"depth": 2, "width": 4},
+               interactive=True, plain_share=0.0, max_steps=2, val_every=2,
+               unlabelled=[str(u)], unlabelled_start=0.0, pseudo_hi=0.51, pseudo_lo=0.49,
+               hard_negatives=0.2)  # fmt: skip
+    run = train(cfg)
+    per_step = float((run / "log.csv").read_text().splitlines()[1].split(",")[-1])
+    assert per_step > 0
