@@ -161,6 +161,12 @@ def test_self_training_resumes_with_its_teacher(tmp_path):
 
 def test_unlabelled_path_errors(tmp_path):
     data = write_pairs(tmp_path / "d", n=2, size=32)
+    # A validation image among the unlabelled ones would leak into the held-out score.
+    pairs = write_pairs(tmp_path / "many", n=10, size=32)
+    with pytest.raises(ValueError, match="leak"):
+        train(_cfg(pairs, tmp_path / "r", unlabelled=[str(pairs / "images")], max_steps=1))
+    with pytest.raises(ValueError, match="leak"):  # the band of every image (2 images)
+        train(_cfg(data, tmp_path / "r", unlabelled=[str(data / "images")], max_steps=1))
     with pytest.raises(FileNotFoundError, match="unlabelled images"):
         train(_cfg(data, tmp_path / "r", unlabelled=[str(tmp_path / "nope")], max_steps=1))
     with pytest.raises(ValueError, match="twice"):
