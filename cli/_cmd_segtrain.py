@@ -153,6 +153,8 @@ def register(app: typer.Typer) -> None:
         with progress_bar(f"train {cfg.model}", cfg.max_steps) as bar:
             run = train(cfg, resume=resume, overwrite=overwrite, progress=bar.update)
         typer.echo(f"validation: {read_split(run)['description']}")
+        if cfg.interactive and cfg.init_from is None and cfg.plain_share > 0:
+            typer.echo(f"plain stage (the interactive run started from it): {run}_plain")
         typer.echo(f"run folder: {run}")
 
     @app.command("predict")
