@@ -39,8 +39,8 @@ DEMO_FILES = (
     *(f"webapp_{page}.png" for page in ("library", "instance", "segment", "dataset")),
 )  # fmt: skip
 DEMO_FOLDERS = ("library", "simulated", "train_epi1", "test_epi1", "test_conf1", "run_unet",
-                "pred_test_epi1", "pred_test_conf1", "run_interactive", "clicks_test_epi1",
-                "report_test_epi1")  # fmt: skip
+                "pred_test_epi1", "pred_test_conf1", "run_interactive", "run_interactive_plain",
+                "clicks_test_epi1", "report_test_epi1")  # fmt: skip
 
 
 def _step(
@@ -236,7 +236,8 @@ def _demo_interactive(steps: list, out: Path, lib: Path, seed: int, minutes: flo
           ["train", "--data", str(out / "train_epi1"), "--run-dir", str(run), "--model",
            "prob_unet", "--interactive", "--minutes", f"{minutes:g}", "--max-steps", "300",
            "--patch-px", "128", "--batch-size", "4", "--seed", str(seed)],
-          "run_interactive/curves.png, run_interactive/config.yaml")  # fmt: skip
+          "run_interactive_plain/ (its plain stage), run_interactive/curves.png, "
+          "run_interactive/config.yaml")  # fmt: skip
     _step(steps, "a simulated user clicks on test_epi1",
           ["clicks", str(run), "--data", str(test), "-o", str(out / "clicks_test_epi1"),
            "--max-clicks", "5", "--clicker", "error", "--clicker", "uncertainty"],

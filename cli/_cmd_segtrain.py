@@ -57,6 +57,7 @@ TRAIN_FLAGS = (
     "amp",
     "interactive",
     "init_from",
+    "plain_share",
     "seed",
     Flag("num_threads", ("--threads",)),
     "device",
@@ -65,6 +66,15 @@ TRAIN_FLAGS = (
     "optimizer",
     "weight_decay",
     "fg_fraction",
+    "unlabelled",
+    "unlabelled_weight",
+    "pseudo_hi",
+    "pseudo_lo",
+    "teacher",
+    "unlabelled_start",
+    "hard_negatives",
+    "hard_negative_weight",
+    "prefetch_batches",
 )
 # InferenceConfig fields offered by `predict`.
 PREDICT_FLAGS = (
@@ -162,6 +172,8 @@ def register(app: typer.Typer) -> None:
         with progress_bar(f"train {cfg.model}", cfg.max_steps) as bar:
             run = train(cfg, resume=resume, overwrite=overwrite, progress=bar.update)
         typer.echo(f"validation: {read_split(run)['description']}")
+        if cfg.interactive and cfg.init_from is None and cfg.plain_share > 0:
+            typer.echo(f"plain stage (the interactive run started from it): {run}_plain")
         typer.echo(f"run folder: {run}")
 
     @app.command("predict")

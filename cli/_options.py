@@ -46,6 +46,8 @@ def _scalar(annotation) -> tuple[type, tuple]:
             # on/off or a named choice such as "auto" (amp): the flag forces on or off, the
             # field's default stands when it is not given
             return bool, ()
+    if origin is list and typing.get_args(annotation) == (str,):
+        return list[str], ()  # a repeated option
     if origin is typing.Literal:
         choices = typing.get_args(annotation)
         return type(choices[0]), choices
@@ -65,7 +67,7 @@ def _option(model, flag: Flag, note: Callable[[str], str] | None):
     if choices:
         text += f" ({', '.join(map(str, choices))})"
     default = field.get_default(call_default_factory=True)
-    shown = note(flag.field) if note else ("none" if default is None else str(default))
+    shown = note(flag.field) if note else ("none" if default in (None, []) else str(default))
     kw = {"help": f"{text}. (default: {shown})"}
     annotation = str if choices else kind
     return inspect.Parameter(

@@ -4,7 +4,16 @@ figures. It imports nothing else of segtrain; it returns plain data and the call
 from shapelib.io import read_config, write_config, write_ome_zarr, write_tiff
 
 from ._clicks import read_clicks_csv
-from ._datasets import LabeledImage, parse_slice, read_pairs_folder, read_source, read_stack
+from ._datasets import (
+    LabeledImage,
+    UnlabelledImage,
+    parse_slice,
+    read_pairs_folder,
+    read_source,
+    read_stack,
+    read_unlabelled,
+    source_kind,
+)
 from ._images import (
     IMAGE_DIRS,
     IMAGE_SUFFIXES,
@@ -57,6 +66,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "INSTANCE_DIR",
     "LabeledImage",
+    "UnlabelledImage",
     "MASK_DIRS",
     "MaskFile",
     "as_mask",
@@ -83,6 +93,8 @@ __all__ = [
     "read_source",
     "read_split",
     "read_stack",
+    "read_unlabelled",
+    "source_kind",
     "read_yaml",
     "save_checkpoint",
     "write_bench_outputs",

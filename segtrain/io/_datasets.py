@@ -24,7 +24,16 @@ from ._images import (
     read_scaled_image,
 )
 
-__all__ = ["LabeledImage", "parse_slice", "read_pairs_folder", "read_source", "read_stack"]
+__all__ = [
+    "LabeledImage",
+    "UnlabelledImage",
+    "parse_slice",
+    "read_pairs_folder",
+    "read_source",
+    "read_stack",
+    "read_unlabelled",
+    "source_kind",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -50,6 +59,42 @@ class LabeledImage:
     source: str = ""
     pixel_size_nm: tuple[float, float] | None = None
     index: int | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class UnlabelledImage:
+    """One 2D image without a mask (self-training material).
+
+    Attributes
+    ----------
+    name : str, the file name's stem (``{stem}_z0000`` for a slice of a stack)
+    image : (Y, X) ndarray of float32, raw intensities (not yet normalised)
+    source : str, the path it was read from
+    """
+
+    name: str
+    image: np.ndarray
+    source: str = ""
+
+
+def read_unlabelled(path: str | Path) -> list[UnlabelledImage]:
+    """Images without masks: a folder of images (PNG or TIFF), one 2D image, or an EM stack
+    TIFF (3D: one image per slice, named ``{stem}_z0000`` ...)."""
+    path = Path(path)
+    if path.is_dir():
+        files = list_images(path)
+        return [
+            UnlabelledImage(p.stem, read_grey(p).data.astype(np.float32), str(path)) for p in files
+        ]
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"unlabelled images {path} do not exist; give a folder of images, an image or an EM "
+            "stack TIFF."
+        )
+    data = read_grey(path, ndims=(2, 3)).data.astype(np.float32)
+    if data.ndim == 2:
+        return [UnlabelledImage(path.stem, data, str(path))]
+    return [UnlabelledImage(f"{path.stem}_z{z:04d}", s, str(path)) for z, s in enumerate(data)]
 
 
 def read_pairs_folder(root: str | Path, *, source: str | None = None) -> list[LabeledImage]:
@@ -149,23 +194,30 @@ def read_stack(
     return out
 
 
+def source_kind(source) -> str:
+    """How a `DataSource` is read: its ``kind``, or for "auto" "stack" (a file, or a
+    label_path given), "simulator" (a folder with dataset.json) or "folder"."""
+    from simulator.io import DATASET_FILE  # the simulator owns its dataset's files
+
+    path = Path(source.path)
+    if source.kind != "auto":
+        return source.kind
+    if source.label_path is not None or path.is_file():
+        return "stack"
+    return "simulator" if (path / DATASET_FILE).is_file() else "folder"
+
+
 def read_source(source, *, context: int = 0) -> list[LabeledImage]:
     """Read one `DataSource` (folder of pairs, simulator dataset, or EM stack).
 
     `source` is read by its fields (``path``, ``kind``, ``label_path``, ``slices``, ``name``).
-    ``context > 0`` (2.5D input, see `read_stack`) needs an EM stack.
+    ``context > 0`` (2.5D input, see `read_stack`) needs an EM stack (a folder of numbered
+    sections: read it with context 0, then `segtrain.training._sections`).
     """
     from simulator.io import DATASET_FILE  # the simulator owns its dataset's files
 
     path = Path(source.path)
-    kind = source.kind
-    if kind == "auto":
-        if source.label_path is not None or path.is_file():
-            kind = "stack"
-        elif (path / DATASET_FILE).is_file():
-            kind = "simulator"
-        else:
-            kind = "folder"
+    kind = source_kind(source)
     name = source.name or path.stem
     if kind == "stack":
         if source.label_path is None:

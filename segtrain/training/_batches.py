@@ -12,9 +12,12 @@ from pathlib import Path
 
 import torch
 
+from ..inference._normalise import normalize_channels
 from ._config import TrainConfig
-from ._data import Batch, PatchDataset, prepare_images
+from ._data import Batch, PatchDataset, as_channels, prepare_images
 from ._holdout import Holdout
+from ._prefetch import Prefetcher
+from ._unlabelled import UnlabelledPatches
 
 __all__ = ["TrainData", "ValData", "training_data", "with_zero_click_channels"]
 
@@ -50,6 +53,7 @@ class TrainData:
     description : str, the validation in words (for logs and the curves)
     batch_size : int
     channels_last : bool, batches in channels-last memory format (mixed precision)
+    unlabelled : UnlabelledPatches or None, the patch stream of the unlabelled images
     """
 
     patches: PatchDataset
@@ -58,22 +62,40 @@ class TrainData:
     description: str
     batch_size: int
     channels_last: bool
+    unlabelled: UnlabelledPatches | None = None
 
-    def batch(self, step: int, device, *, model=None, hooks: Sequence = ()) -> Batch:
-        """Batch `step` of the patch stream on `device`, through the batch `hooks` (each
+    def cpu_batch(self, step: int) -> Batch:
+        """Batch `step` of the patch stream, on the CPU (a pure function of the step)."""
+        return self.patches.batch(step * self.batch_size, self.batch_size)
+
+    def batch(
+        self,
+        step: int,
+        device,
+        *,
+        model=None,
+        hooks: Sequence = (),
+        ahead: Prefetcher | None = None,
+    ) -> Batch:
+        """Batch `step` of the patch stream on `device` (from `ahead` when given: a
+        `Prefetcher` of `cpu_batch`), through the batch `hooks` (each
         ``hook(model, batch, step) -> batch``, e.g. the simulated clicks of interactive
         training)."""
-        n = self.batch_size
-        batch = self.patches.batch(step * n, n).to(device, channels_last=self.channels_last)
+        cpu = ahead.get(step) if ahead is not None else self.cpu_batch(step)
+        batch = cpu.to(device, channels_last=self.channels_last)
         for hook in hooks:
             batch = hook(model, batch, step).to(device, channels_last=self.channels_last)
         return batch
 
 
-def training_data(cfg: TrainConfig, split: Holdout, record: dict) -> TrainData:
+def training_data(
+    cfg: TrainConfig, split: Holdout, record: dict, unlabelled: Sequence = ()
+) -> TrainData:
     """The patch stream of the training images of `split` (seeded, augmented, weighted by
     source) and the validation material: its held-out images and fixed training patches;
-    `record` is what was held out (``split.as_dict()``, written as ``split.json``)."""
+    `record` is what was held out (``split.as_dict()``, written as ``split.json``);
+    `unlabelled`, images without masks (each with a raw ``image``, as the training images'),
+    become the patch stream of self-training."""
     images, masks, sources = prepare_images(split.train, percentiles=cfg.normalization)
     weights = {s.name or Path(s.path).stem: s.weight for s in cfg.train}
     kw = dict(patch_px=cfg.patch_px, sources=sources, source_weights=weights)
@@ -93,4 +115,10 @@ def training_data(cfg: TrainConfig, split: Holdout, record: dict) -> TrainData:
     else:
         log.info("validation: %s", split.description)
     val = ValData(v_images, v_masks, train_patches, split.held_out)
-    return TrainData(stream, val, record, split.description, cfg.batch_size, cfg.mixed_precision)
+    more = None
+    if unlabelled:
+        raw = [normalize_channels(as_channels(it.image), cfg.normalization) for it in unlabelled]
+        more = UnlabelledPatches(raw, patch_px=cfg.patch_px, augment=cfg.augment, seed=cfg.seed)
+    return TrainData(
+        stream, val, record, split.description, cfg.batch_size, cfg.mixed_precision, more
+    )

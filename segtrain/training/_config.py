@@ -18,7 +18,8 @@ from shapelib import FileName, InputError
 from ..inference._clicks import CLICK_CHANNELS, ClickConfig
 from ..models._registry import PROBABILISTIC_MODELS, ModelName
 from ._augment_config import AugmentConfig
-from ._losses import LossName
+from ._config_volume import VolumeFields
+from ._losses import HardNegatives, LossName
 
 __all__ = [
     "CLICK_CHANNELS",
@@ -129,8 +130,11 @@ class DataSource(BaseModel):
 HoldoutMode = Literal["auto", "images", "band", "none"]
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(VolumeFields):
     """Everything that defines a training run; written as config.yaml/config.json in the run.
+
+    The fields for generalising along a volume (unlabelled sections, hard negatives) are
+    `VolumeFields`'.
 
     Defaults are `RECIPE`'s. `model_params` are merged over the recipe's params for the model
     (given keys win), and the merged params are what config.yaml records.
@@ -223,6 +227,14 @@ class TrainConfig(BaseModel):
     clicks: ClickConfig = Field(
         default_factory=ClickConfig, description="Click encoding and training clicker."
     )
+    plain_share: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        description="Interactive run without init_from: this share of max_steps first trains "
+        "the plain network (no clicks) as a run of its own, <run_dir>_plain, and the interactive "
+        "run starts from it for the other steps; 0: from scratch.",
+    )
     optimizer: Literal["adam", "adamw"] = Field("adamw", description="Optimiser.")
     lr: float = Field(RECIPE.lr, gt=0, le=1, description="Peak learning rate.")
     weight_decay: float = Field(1e-4, ge=0, le=1, description="Weight decay.")
@@ -261,6 +273,13 @@ class TrainConfig(BaseModel):
         "The run's config.yaml records what was used.",
     )
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads; None: default.")
+    prefetch_batches: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="Batches of patches prepared ahead on a thread beside the training (the "
+        "same patches: each is a function of the seed and its index); 0: on the training thread.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -314,6 +333,11 @@ class TrainConfig(BaseModel):
         if self.amp == "auto":
             raise ValueError("TrainConfig.amp is 'auto'; resolve it with resolve_amp first.")
         return bool(self.amp)
+
+    @property
+    def hard(self) -> HardNegatives:
+        """The loss's hard background pixels (`hard_negatives`, `hard_negative_weight`)."""
+        return HardNegatives(share=self.hard_negatives, weight=self.hard_negative_weight)
 
     @property
     def normalization(self) -> tuple[float, float, float]:

@@ -11,6 +11,7 @@ and hands the state to the checkpoint stage: a callable of the workflow that wri
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -22,8 +23,9 @@ import torch
 from ._batches import TrainData
 from ._config import TrainConfig
 from ._data import Batch
+from ._prefetch import Prefetcher
 from ._schedule import budget
-from ._step import optimise
+from ._step import LossTerm, optimise
 from ._validate import validate
 
 __all__ = ["BatchHook", "LoopState", "TrainLoop"]
@@ -98,6 +100,8 @@ class TrainLoop:
     cfg : TrainConfig
     data : TrainData, the data stage
     hooks : batch hooks, applied in order to every batch
+    terms : `LossTerm` s added to every step's loss (the unlabelled images' pseudo-labels);
+        their ``report()`` joins each validation row
     checkpoint : callable ``checkpoint(state, improved)``, called after every validation with
         the loop's state and whether the held-out IoU improved on the best
     """
@@ -110,10 +114,12 @@ class TrainLoop:
         data: TrainData,
         *,
         hooks: Sequence[BatchHook] = (),
+        terms: Sequence[LossTerm] = (),
         checkpoint: Callable[[LoopState, bool], None],
     ):
         self.model, self.opt, self.cfg = model, opt, cfg
         self.data, self.hooks, self.checkpoint = data, tuple(hooks), checkpoint
+        self.terms = tuple(terms)
 
     def run(
         self, state: LoopState, device, progress: Callable[[int, int], None] | None = None
@@ -122,7 +128,18 @@ class TrainLoop:
 
         `progress`, when given, is called as ``progress(steps done, steps in all)`` after each
         step; with a time budget "in all" is projected from the speed so far, and equals "done"
-        at the end."""
+        at the end. The patches of the next ``prefetch_batches`` steps are cut on a thread
+        beside this one (`Prefetcher`: the same patches either way)."""
+        with contextlib.ExitStack() as stack:
+            for term in self.terms:  # the terms' own threads end with the loop
+                stack.callback(term.close)
+            if self.cfg.prefetch_batches == 0:
+                return self._run(state, device, progress, None)
+            ahead, stop = self.cfg.prefetch_batches, self.cfg.max_steps
+            pre = stack.enter_context(Prefetcher(self.data.cpu_batch, ahead=ahead, stop=stop))
+            return self._run(state, device, progress, pre)
+
+    def _run(self, state: LoopState, device, progress, ahead: Prefetcher | None) -> LoopState:
         cfg, model = self.cfg, self.model
         now = budget(cfg, state.step, state.elapsed_s)
         if progress is not None:
@@ -131,9 +148,9 @@ class TrainLoop:
         t_last, losses, n_seen, stop = time.perf_counter(), [], 0, False
         while state.step < cfg.max_steps and not stop:
             # One optimiser step on batch `step` of the patch stream, through the hooks.
-            batch = self.data.batch(state.step, device, model=model, hooks=self.hooks)
+            batch = self.data.batch(state.step, device, model=model, hooks=self.hooks, ahead=ahead)
             kw = {"loss": cfg.loss, "lr": now.lr, "amp": cfg.mixed_precision, "step": state.step}
-            losses.append(optimise(model, self.opt, batch, **kw))
+            losses.append(optimise(model, self.opt, batch, hard=cfg.hard, terms=self.terms, **kw))
             state.step += 1
             n_seen += cfg.batch_size
             t = time.perf_counter()
@@ -153,6 +170,8 @@ class TrainLoop:
             row["lr"] = self.opt.param_groups[0]["lr"]
             row["elapsed_s"] = round(state.elapsed_s, 2)
             row["samples_per_s"] = round(n_seen / max(since, 1e-9), 3)
+            for term in self.terms:
+                row.update(term.report())
             improved = state.record(row, cfg, self.data.val.held_out)
             self.checkpoint(state, improved)
             losses, n_seen = [], 0

@@ -27,6 +27,7 @@ from ..inference._config import InferenceConfig
 from ..training._config import DataSource, TrainConfig
 from ._round import evaluate_items, predict_items
 from ._run import Run
+from ._train_data import read_source_2p5d
 
 __all__ = ["BenchConfig", "format_table", "merge_bench", "run_bench"]
 
@@ -52,6 +53,8 @@ def _train_regime(
         tc = TrainConfig(
             **base, model=model, train=regime_sources(cfg, regime), run_dir=str(run_dir)
         )
+    if tc.interactive and tc.init_from is None and tc.plain_share > 0:
+        bench.subfolder(f"runs/{run_dir.name}_plain")  # its plain stage's run (`plain_stage`)
     return train(tc, progress=progress)
 
 
@@ -128,7 +131,7 @@ def run_bench(
     for name, path in cfg.test_sets.items():
         if not Path(path).exists():
             raise FileNotFoundError(f"test set {name!r}: {path} does not exist.")
-        tests[name] = io.read_source(DataSource(path=str(path), name=name), context=context)
+        tests[name] = read_source_2p5d(DataSource(path=str(path), name=name), context)
     bench = open_output_folder(out, command="bench", inputs=ins, overwrite=overwrite)
     io.write_yaml(bench.path("bench.yaml"), cfg)
     inference = InferenceConfig(

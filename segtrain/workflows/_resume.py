@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -44,6 +44,15 @@ RESUME_FIXED = (
     "normalize_min_range_sigmas",
     "interactive",
     "clicks",
+    "unlabelled",
+    "unlabelled_weight",
+    "pseudo_hi",
+    "pseudo_lo",
+    "teacher",
+    "teacher_ema",
+    "unlabelled_start",
+    "hard_negatives",
+    "hard_negative_weight",
 )
 
 
@@ -61,12 +70,13 @@ def check_resume(cfg: TrainConfig) -> None:
 
 @dataclass(frozen=True, eq=False)
 class Start:
-    """Where a training starts: the network (on its device), its optimiser and the loop's
-    state."""
+    """Where a training starts: the network (on its device), its optimiser, the loop's
+    state and its loss terms' states (a resumed run's teacher)."""
 
     model: torch.nn.Module
     opt: torch.optim.Optimizer
     state: LoopState
+    terms: list = field(default_factory=list)
 
 
 def _stored(cfg: TrainConfig, *, resume: bool):
@@ -105,7 +115,7 @@ def start_training(cfg: TrainConfig, device, *, resume: bool) -> Start:
             rows=json.loads(ck["log_json"]),
             warned=bool(ck.get("warned", False)),
         )
-        return Start(model, opt, state)
+        return Start(model, opt, state, list(ck.get("terms", [])))
     if init is None:
         return Start(model, opt, LoopState())
     # The weights of another run: the same network, or a plain one for an interactive run

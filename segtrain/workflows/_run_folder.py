@@ -30,6 +30,7 @@ def _input_paths(cfg: TrainConfig) -> list[Path]:
     """What a training reads (never written over, never holding the run folder)."""
     paths = [Path(s.path) for s in (*cfg.train, *cfg.val)]
     paths += [Path(s.label_path) for s in (*cfg.train, *cfg.val) if s.label_path]
+    paths += [Path(p) for p in cfg.unlabelled]
     return paths + ([Path(cfg.init_from)] if cfg.init_from else [])
 
 
@@ -52,8 +53,11 @@ class RunFolder:
     config and `data`'s split written; `save` is the loop's checkpoint stage, `finish` its
     end. `model` and `opt` are the trained network and optimiser."""
 
-    def __init__(self, cfg: TrainConfig, data: TrainData, model, opt, *, resume, overwrite):
+    def __init__(
+        self, cfg: TrainConfig, data: TrainData, model, opt, *, resume, overwrite, terms=()
+    ):
         self.cfg, self.data, self.model, self.opt = cfg, data, model, opt
+        self.terms = tuple(terms)  # loss terms whose state a resumed run needs
         self.path = Path(cfg.run_dir)
         kw = {"inputs": _input_paths(cfg), "overwrite": overwrite, "resume": resume}
         folder = open_output_folder(self.path, command="train", details={"model": cfg.model}, **kw)
@@ -79,6 +83,7 @@ class RunFolder:
             "elapsed_s": state.elapsed_s,
             "log_json": json.dumps(state.rows),
             "warned": state.warned,
+            "terms": [t.state_dict() for t in self.terms],
         }
 
     def save(self, state: LoopState, improved: bool) -> None:

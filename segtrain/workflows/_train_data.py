@@ -1,20 +1,71 @@
-"""The training data of a run (a workflow over `segtrain.io`): every source read once, the
-validation images held out (or the given ones), and the data stage built from them."""
+"""The training data of a run (a workflow over `segtrain.io`): every source read once (2.5D
+windows from EM stacks or from files that number consecutive sections), the validation images
+held out (or the given ones), the unlabelled images read, and the data stage built from them."""
 
 from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from shapelib import InputError
 
 from .. import io
 from ..training._batches import TrainData, training_data
 from ..training._config import DataSource, TrainConfig
 from ..training._holdout import Holdout, split_holdout
+from ..training._sections import with_section_context
 
-__all__ = ["read_training_data"]
+__all__ = ["check_unlabelled", "read_source_2p5d", "read_training_data", "read_unlabelled_2p5d"]
+
+log = logging.getLogger(__name__)
+
+
+def read_source_2p5d(source: DataSource, context: int) -> list:
+    """The `LabeledImage` s of `source` with `context` neighbours per side as channels: an
+    EM stack's slices (`io.read_source`), or a folder's files whose names number consecutive
+    sections (`segtrain.training._sections`)."""
+    if context == 0 or io.source_kind(source) == "stack":
+        return io.read_source(source, context=context)
+    return with_section_context(io.read_source(source), context, where=source.path)
+
+
+def read_unlabelled_2p5d(paths: list[str], context: int) -> list:
+    """The unlabelled images of `paths` (`io.read_unlabelled`), each path's with its numbered
+    neighbours as channels for 2.5D input."""
+    items = []
+    for p in paths:
+        items += with_section_context(io.read_unlabelled(p), context, where=p)
+    return items
+
+
+def _centre(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    return image[image.shape[0] // 2] if image.ndim == 3 else image
+
+
+def check_unlabelled(unlabelled: list, val: list) -> None:
+    """Refuse unlabelled images that hold a validation image (the same pixels, or as its
+    bottom rows: a held-out band): self-training on them would leak into the held-out score."""
+    held: dict[int, list] = {}
+    for it in val:
+        c = _centre(it.image)
+        held.setdefault(c.shape[-1], []).append((it.name, c))
+    for u in unlabelled:
+        c = _centre(u.image)
+        for name, v in held.get(c.shape[-1], []):
+            if c.shape[0] >= v.shape[0] and np.array_equal(c[c.shape[0] - v.shape[0] :], v):
+                raise InputError(
+                    f"unlabelled image {u.name} ({u.source}) holds the validation image {name}: "
+                    "learning from it would leak into the held-out score; leave the validation "
+                    "images out of unlabelled, or give another validation set (val)."
+                )
 
 
 def _read_sources(sources: list[DataSource], context: int) -> list:
     items = []
     for s in sources:
-        items += io.read_source(s, context=context)
+        items += read_source_2p5d(s, context)
     return items
 
 
@@ -38,4 +89,9 @@ def read_training_data(cfg: TrainConfig) -> tuple[TrainConfig, TrainData]:
         )
         cfg = cfg.model_copy(update={"holdout": split.mode, "val_names": list(split.names)})
     record = split.as_dict()  # what was held out, for split.json
-    return cfg, training_data(cfg, split, record)
+    unlabelled = read_unlabelled_2p5d(cfg.unlabelled, cfg.context_slices)
+    check_unlabelled(unlabelled, split.val if split.held_out else [])
+    if unlabelled:
+        log.info("self-training on %d unlabelled image(s) from %s", len(unlabelled), cfg.unlabelled)
+        record["unlabelled"] = [{"name": it.name, "source": it.source} for it in unlabelled]
+    return cfg, training_data(cfg, split, record, unlabelled)

@@ -213,3 +213,23 @@ def test_tta_takes_a_mode(tmp_path, invoke):
                "--clean")  # fmt: skip
     assert r.exit_code == 2 and "--tta flips" in r.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_train_takes_unlabelled_images_and_hard_negatives(tmp_path, invoke):
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    more = write_pairs(tmp_path / "u", n=2, size=32, rng=5)
+    r = invoke("train", "--data", data, "--run-dir", tmp_path / "r", "--max-steps", 2,
+               "--model-params", "depth=2,width=4", "--patch-px", 32, "--no-amp", "--threads", 1,
+               "--unlabelled", more / "images", "--unlabelled", more / "masks",
+               "--hard-negatives", 0.1, "--teacher", "snapshot")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    cfg = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())
+    assert cfg["unlabelled"] == [str(more / "images"), str(more / "masks")]
+    assert cfg["hard_negatives"] == 0.1 and cfg["teacher"] == "snapshot"
+    r = invoke("train", "--data", data, "--run-dir", tmp_path / "i", "--max-steps", 2,
+               "--model-params", "depth=2,width=4", "--patch-px", 32, "--no-amp", "--threads", 1,
+               "--interactive")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert f"{tmp_path / 'i'}_plain" in r.stdout and (tmp_path / "i_plain" / "last.pt").is_file()
+    r = invoke("train", "--data", data, "--run-dir", tmp_path / "x", "--hard-negatives", 2)
+    assert r.exit_code == 2 and "hard_negatives" in r.stderr

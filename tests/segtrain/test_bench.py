@@ -206,3 +206,22 @@ def test_train_and_evaluate_reads_the_test_folder_once(tmp_path, monkeypatch):
         assert (tmp_path / "o" / f).is_file()
     test_reads = {p: n for p, n in reads.items() if p.startswith(str(test_dir))}
     assert len(test_reads) == 6 and set(test_reads.values()) == {1}  # 3 images + 3 masks, once
+
+
+def test_an_interactive_bench_owns_its_plain_stages(tmp_path):
+    real = write_pairs(tmp_path / "real", n=2, size=32, rng=1)
+    cfg = BenchConfig(
+        models={"unet": {"depth": 1, "width": 2}},
+        real=[{"path": str(real)}],
+        test_sets={"self": str(real)},
+        seeds=[0],
+        train=TINY_TRAIN | {"interactive": True},
+        clean=False,
+        save_predictions="none",
+        tile_px=32,
+        overlap_px=8,
+    )
+    run_bench(cfg, tmp_path / "out")
+    runs = tmp_path / "out" / "runs"
+    assert (runs / "unet__real__seed0_plain" / "last.pt").is_file()
+    run_bench(cfg, tmp_path / "out", overwrite=True)  # the bench replaces both folders

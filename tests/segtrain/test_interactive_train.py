@@ -206,3 +206,33 @@ def test_an_interactive_run_fine_tunes_a_plain_run(tmp_path, caplog):
     with pytest.raises(InputError, match="same model_params"):
         train(_cfg(data, tmp_path / "ft2", max_steps=1, model_params={"depth": 1, "width": 4},
                    init_from=str(plain)))  # fmt: skip
+
+
+def test_an_interactive_run_starts_from_a_plain_one_by_default(tmp_path):
+    from segtrain.workflows._train import plain_stage
+
+    data = write_pairs(tmp_path / "data", n=2, size=48)
+    seen = []
+    cfg = _cfg(data, tmp_path / "run", max_steps=5, val_every=5)
+    plain, inter = plain_stage(cfg)
+    assert (plain.max_steps, inter.max_steps, plain.interactive) == (2, 3, False)
+    assert inter.init_from == str(tmp_path / "run_plain") and plain.val_every == 2
+    run = train(cfg, progress=lambda d, t: seen.append((d, t)))
+    first = tmp_path / "run_plain"
+    _, pcfg = load_run(first)
+    _, icfg = load_run(run)
+    assert pcfg.interactive is False and pcfg.max_steps == 2 and pcfg.input_channels == 1
+    assert icfg.interactive is True and icfg.init_from == str(first) and icfg.max_steps == 3
+    assert seen[-1] == (5, 5) and all(t == 5 for _, t in seen)
+    assert load_checkpoint(run / "last.pt")["step"] == 3
+    # The guard holds for both folders; resume keeps the finished plain stage.
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        train(cfg)
+    before = (first / "last.pt").stat().st_mtime_ns
+    train(cfg.model_copy(update={"max_steps": 5}), resume=True)
+    assert (first / "last.pt").stat().st_mtime_ns == before
+    # plain_share 0, or an init_from: no plain stage.
+    train(_cfg(data, tmp_path / "scratch", plain_share=0.0))
+    assert not (tmp_path / "scratch_plain").exists()
+    with pytest.raises(ValueError, match="max_steps >= 2"):
+        train(_cfg(data, tmp_path / "one", max_steps=1))

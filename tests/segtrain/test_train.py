@@ -268,8 +268,12 @@ def test_2p5d_training_and_prediction_on_a_stack(tmp_path):
     tifffile.imwrite(tmp_path / "two" / "a.tif", img[0])
     with pytest.raises(ValueError, match="2.5D"):
         predict_folder(opened, tmp_path / "two", tmp_path / "p2")
+    # A folder whose names number no sections: its neighbours are unknown.
+    plain = write_pairs(tmp_path / "plain", n=2, size=32)
+    for sub in ("images", "masks"):
+        (plain / sub / "im00.tif").rename(plain / sub / "a.tif")
     with pytest.raises(ValueError, match="needs EM stacks"):
-        train(_cfg(tmp_path / "two", tmp_path / "r2", context_slices=1, max_steps=1))
+        train(_cfg(plain, tmp_path / "r2", context_slices=1, max_steps=1))
 
 
 def test_configs_are_frozen_and_model_names_checked(tmp_path):
