@@ -186,29 +186,35 @@ def _volumes(items: Sequence) -> tuple[list[list], list]:
     return volumes, plain
 
 
-def _pick_images(items: Sequence, fraction: float, seed: int) -> set[str]:
-    """Held-out names: the last sections of each volume, a seeded choice of the other images."""
-    chosen: set[str] = set()
+def _key(it) -> tuple:
+    """An image's identity among all sources (two sources may both hold an ``img_000001``)."""
+    return (it.source, it.index, it.name)
+
+
+def _pick_images(items: Sequence, fraction: float, seed: int) -> set[tuple]:
+    """Held-out images (`_key`): the last sections of each volume, a seeded choice of the
+    other images."""
+    chosen: set[tuple] = set()
     volumes, plain = _volumes(items)
     for members in volumes:
         n_val = max(1, int(round(fraction * len(members))))
-        chosen |= {it.name for it in members[-n_val:]}
+        chosen |= {_key(it) for it in members[-n_val:]}
     if plain:
         order = np.random.default_rng(seed).permutation(len(plain))
         n_val = max(1, int(round(fraction * len(plain))))
-        chosen |= {plain[i].name for i in sorted(order[:n_val])}
+        chosen |= {_key(plain[i]) for i in sorted(order[:n_val])}
     return chosen
 
 
-def _near_held_out(items: Sequence, chosen: set[str], gap: int) -> set[str]:
-    """Names of training sections within `gap` sections (in a volume's order) of a held-out
+def _near_held_out(items: Sequence, chosen: set[tuple], gap: int) -> set[tuple]:
+    """Training sections (`_key`) within `gap` sections (in a volume's order) of a held-out
     one of the same volume."""
-    near: set[str] = set()
+    near: set[tuple] = set()
     for members in _volumes(items)[0]:
-        held = [k for k, it in enumerate(members) if it.name in chosen]
+        held = [k for k, it in enumerate(members) if _key(it) in chosen]
         for k, it in enumerate(members):
-            if it.name not in chosen and any(abs(k - h) <= gap for h in held):
-                near.add(it.name)
+            if _key(it) not in chosen and any(abs(k - h) <= gap for h in held):
+                near.add(_key(it))
     return near
 
 
@@ -232,21 +238,21 @@ def _images(
                 f"val_names {unknown[:5]} are not training images; the training images are "
                 f"{all_names[:8]}{' ...' if len(all_names) > 8 else ''}."
             )
-        chosen = set(names)
+        chosen = {_key(it) for it in items if it.name in set(names)}
     else:
         chosen = _pick_images(items, fraction, seed)
-    val = [it for it in items if it.name in chosen]
+    val = [it for it in items if _key(it) in chosen]
     # Sections of a volume next to a held-out one are near-copies: dropped from training.
     gap = gap_sections(context)
     near = _near_held_out(items, chosen, gap)
-    train = [it for it in items if it.name not in chosen and it.name not in near]
+    train = [it for it in items if _key(it) not in chosen and _key(it) not in near]
     if not train:
         raise InputError(
             f"holding out {len(val)} of {len(items)} images leaves none to train on; lower "
             "val_fraction, use holdout 'band', or give a validation set (val)."
         )
     volumes = _volumes(items)[0]
-    in_volumes = {it.name for members in volumes for it in members}
+    in_volumes = {_key(it) for members in volumes for it in members}
     shown = _span([it.name for it in val])
     text = f"held out {len(val)} of the {len(items)} training images ({shown})"
     if chosen & in_volumes:
@@ -257,7 +263,7 @@ def _images(
             f"within {gap} slices of them not used for training"
         )
         if near:
-            text += f" ({_span(sorted(near))})"
+            text += f" ({_span(sorted(k[2] for k in near))})"
     elif not names:
         text += ": chosen by seed (the names number no sections)"
     return Holdout(train, val, "images", tuple(it.name for it in val), text)

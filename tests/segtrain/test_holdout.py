@@ -1,5 +1,7 @@
 """Held-out validation: whole images or a band of every image, never training pixels."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -101,6 +103,22 @@ def test_numbered_files_hold_out_a_block_at_the_end_with_a_gap():
     h = split_holdout(items, mode="images", names=["training_015"])
     assert {"training_014", "training_016"}.isdisjoint(it.name for it in h.train)
     assert len(h.train) == 17
+
+
+def test_sources_with_the_same_names_are_held_out_apart():
+    # Two datasets both named img_000000 ...: each holds out its own last block; a name held
+    # out in one does not take the image of that name from the other (it held out 550 of
+    # 1,450 images of four synthetic sets instead of 290).
+    a = _items(10, names=[f"img_{k:06d}" for k in range(10)])
+    b = [
+        dataclasses.replace(it, source="t")
+        for it in _items(5, names=[f"img_{k:06d}" for k in range(5)])
+    ]
+    h = split_holdout(a + b, mode="images", fraction=0.2)
+    assert sorted((it.source, it.name) for it in h.val) == [
+        ("s", "img_000008"), ("s", "img_000009"), ("t", "img_000004")
+    ]  # fmt: skip
+    assert len(h.train) == 15 - 3 - 2  # and one gap image in each
 
 
 def test_em_cdeep3m_folder_is_held_out_as_a_block(shared_data):
