@@ -95,3 +95,27 @@ def test_library_as_one_scene_file(tmp_path, invoke, suffix):
         assert len(loaded.split(only_watertight=False)) >= 2
     again = invoke("export", lib, "-o", out)
     assert again.exit_code == 2 and "exists" in again.stderr
+
+
+def test_dataset_as_ome_zarr_matches_the_tiff_dataset(tmp_path, invoke):
+    pytest.importorskip("ome_zarr", reason="ome-zarr (ome-zarr-py) is not installed")
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+
+    lib = write_library(tmp_path / "lib", {1: (capsule(800.0, 200.0), "rod")})
+    args = ["dataset", lib, "--size", 32, "--n", 1, "--objects", "1", "--workers", 1]
+    assert invoke(*args, "-o", tmp_path / "ds").exit_code == 0
+    r = invoke(*args, "-o", tmp_path / "ds.zarr")
+    assert r.exit_code == 0, r.stderr
+    store = tmp_path / "ds.zarr/img_000000.ome.zarr"
+    image, _, *labels = list(Reader(parse_url(str(store)))())
+    tif = tmp_path / "ds/images/img_000000.tif"
+    np.testing.assert_array_equal(np.asarray(image.data[0]), tifffile.imread(tif))
+    by_name = {n.metadata["name"]: np.asarray(n.data[0]) for n in labels}
+    want = tifffile.imread(tmp_path / "ds/instances/img_000000.tif")
+    np.testing.assert_array_equal(by_name["instances"], want)
+    assert by_name["instances"].dtype == np.uint32
+    # z-stacks are refused before anything is written
+    r = invoke(*args, "-o", tmp_path / "zs.zarr", "--z-planes", 3)
+    assert r.exit_code == 2 and "2D scenes" in r.stderr
+    assert not (tmp_path / "zs.zarr").exists()
