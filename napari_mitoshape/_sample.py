@@ -13,11 +13,12 @@ def phantom_sample() -> list[tuple]:
 
     vol = phantom_volume(4, voxel_size_nm=40.0, kinds=["dot", "rod", "donut", "network"], rng=0)
     scale = tuple(float(s) for s in vol.voxel_size_nm)
-    layers: list[tuple] = [(vol.labels, {"name": "phantoms", "scale": scale}, "labels")]
+    kw = {"name": "phantoms", "scale": scale, "units": "nm"}
+    layers: list[tuple] = [(vol.labels, kw, "labels")]
     for obj in vol.objects:
         mesh = mesh_instance(vol.labels == obj["id"], voxel_size_nm=scale)
         vertices = np.asarray(mesh.vertices)[:, ::-1]  # (x, y, z) nm -> (z, y, x)
         meta = {"class": obj["expected_class"], "kind": obj["kind"], "unit": "nm"}
-        kwargs = {"name": f"{obj['id']} {obj['expected_class']}", "metadata": meta}
+        kwargs = {"name": f"{obj['id']} {obj['expected_class']}", "metadata": meta, "units": "nm"}
         layers.append(((vertices, np.asarray(mesh.faces)), kwargs, "surface"))
     return layers
