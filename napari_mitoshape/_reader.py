@@ -17,6 +17,16 @@ import numpy as np
 
 LayerData = tuple  # (data, kwargs, layer type)
 
+_COLOURMAPS = ("green", "magenta", "cyan", "yellow", "red", "blue", "orange", "bop purple")
+
+
+def class_colourmap(shape_class: str) -> str:
+    """A napari colormap per shape class, the same in every session."""
+    import zlib
+
+    return _COLOURMAPS[zlib.crc32(shape_class.encode("utf-8")) % len(_COLOURMAPS)]
+
+
 _IMAGE_DIRS = ("images", "probabilities")
 _LABEL_DIRS = ("instances", "masks")
 _SUFFIXES = (".tif", ".tiff", ".png")
@@ -73,6 +83,7 @@ def read_library(path: str | Path) -> list[LayerData]:
             "name": f"{folder} {cls}".strip(),
             "metadata": {"class": cls, "folder": folder, "unit": "nm"},
             "units": "nm",
+            "colormap": class_colourmap(cls),
         }
         layers.append(((vertices, np.asarray(mesh.faces)), kwargs, "surface"))
     return layers

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._reader import class_colourmap
+
 
 def phantom_sample() -> list[tuple]:
     """A small phantom volume (one object of each kind, seed 0) and its meshes."""
@@ -19,6 +21,8 @@ def phantom_sample() -> list[tuple]:
         mesh = mesh_instance(vol.labels == obj["id"], voxel_size_nm=scale)
         vertices = np.asarray(mesh.vertices)[:, ::-1]  # (x, y, z) nm -> (z, y, x)
         meta = {"class": obj["expected_class"], "kind": obj["kind"], "unit": "nm"}
-        kwargs = {"name": f"{obj['id']} {obj['expected_class']}", "metadata": meta, "units": "nm"}
+        name = f"{obj['id']} {obj['expected_class']}"
+        colours = class_colourmap(obj["expected_class"])
+        kwargs = {"name": name, "metadata": meta, "units": "nm", "colormap": colours}
         layers.append(((vertices, np.asarray(mesh.faces)), kwargs, "surface"))
     return layers
