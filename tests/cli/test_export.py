@@ -119,3 +119,34 @@ def test_dataset_as_ome_zarr_matches_the_tiff_dataset(tmp_path, invoke):
     r = invoke(*args, "-o", tmp_path / "zs.zarr", "--z-planes", 3)
     assert r.exit_code == 2 and "2D scenes" in r.stderr
     assert not (tmp_path / "zs.zarr").exists()
+
+
+def test_a_layer_that_cannot_be_traced_is_named(tmp_path, run):
+    import torch
+
+    from segtrain import Run, export_bioimageio
+    from shapelib import InputError
+
+    opened = Run.open(run)
+
+    class Untraceable(torch.nn.Module):  # runs eagerly, fails only while traced
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            if torch.jit.is_tracing():
+                raise RuntimeError("data-dependent control flow")
+            return self.inner(x)
+
+    net = opened.model
+    last = [n for n, m in net.named_children()][-1]
+    setattr(net, last, Untraceable(getattr(net, last)))
+    with pytest.raises(InputError, match=rf"layer '{last}' cannot be traced to TorchScript"):
+        export_bioimageio(opened, tmp_path / "m.zip", image=_disk_tif(tmp_path))
+    assert not (tmp_path / "m.zip").exists()
+
+
+def _disk_tif(tmp_path):
+    tifffile.imwrite(tmp_path / "t.tif", disks(64, 3, 7)[0])
+    return tmp_path / "t.tif"
