@@ -8,5 +8,13 @@ Install the viewer with ``pip install 'mitoshape[napari]'``.
 
 from ._reader import get_reader, read_dataset, read_library, read_ome_zarr
 from ._sample import phantom_sample
+from ._segment import segment_image
 
-__all__ = ["get_reader", "read_dataset", "read_library", "read_ome_zarr", "phantom_sample"]
+__all__ = [
+    "get_reader",
+    "read_dataset",
+    "read_library",
+    "read_ome_zarr",
+    "phantom_sample",
+    "segment_image",
+]
