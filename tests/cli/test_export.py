@@ -89,6 +89,7 @@ def test_library_as_one_scene_file(tmp_path, invoke, suffix):
     loaded = trimesh.load(out)
     if suffix == ".glb":  # one named geometry per shape, in nm
         assert sorted(loaded.geometry) == ["000001", "000002"]
+        assert loaded.geometry["000001"].metadata["class"] == "rod"  # from the node's extras
         ext = loaded.geometry["000001"].extents
         assert max(ext) == pytest.approx(800.0 + 2 * 200.0, rel=0.05)  # capsule: length + 2 r
     else:  # one mesh: the shapes joined
