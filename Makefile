@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	fi
 	@test -x $(PY) || python3 -m venv $(VENV)
 	# torch from the CPU wheel on disk, in the same pip call as the rest.
-	$(PY) -m pip install -q --disable-pip-version-check 'torch==2.13.0' -e '.[dev,docs]'
+	$(PY) -m pip install -q --disable-pip-version-check 'torch==2.13.0' -e '.[dev,docs,napari]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -41,8 +41,8 @@ bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check shapelib simulator segtrain webapp cli tests benchmarks docs
-	$(VENV)/bin/ruff format --check shapelib simulator segtrain webapp cli tests benchmarks docs
+	$(VENV)/bin/ruff check shapelib simulator segtrain webapp cli napari_mitoshape tests benchmarks docs
+	$(VENV)/bin/ruff format --check shapelib simulator segtrain webapp cli napari_mitoshape tests benchmarks docs
 	# types of the public API ([tool.mypy] in pyproject.toml; tests/test_typing.py keeps it annotated)
 	$(VENV)/bin/mypy
 

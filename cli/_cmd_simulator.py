@@ -190,6 +190,12 @@ def register(app: typer.Typer) -> None:
             None, "--scheduler", help="Dask scheduler tcp://HOST:PORT to render on"
         ),
         overwrite: bool = typer.Option(False, "--overwrite"),
+        out_format: str | None = typer.Option(
+            None,
+            "--format",
+            help="tiff, ome-zarr (NGFF 0.4) or ome-zarr-0.5: one NAME.ome.zarr per image "
+            "(2D scenes). (default: ome-zarr when -o ends in .zarr, else tiff)",
+        ),
     ) -> None:
         """Training set of fields of view (or z-stacks) of several mitochondria, with labels."""
         from shapelib import InputError
@@ -249,6 +255,7 @@ def register(app: typer.Typer) -> None:
                 overwrite=overwrite,
                 inputs=inputs,
                 progress=bar.update,
+                out_format=out_format,
             )
         typer.echo(f"wrote {n} images to {out}")
 

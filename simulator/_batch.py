@@ -22,8 +22,18 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from shapelib import InputError, TaskRunner
-from shapelib.io import open_output_folder, save_figure, write_config, write_tiff
+from shapelib.io import (
+    ngff_version,
+    open_output_folder,
+    output_format,
+    save_figure,
+    write_config,
+    write_ome_zarr,
+    write_tiff,
+)
 
 from ._cell import render_cell_scene
 from ._cell_config import CellSceneConfig
@@ -216,6 +226,7 @@ def write_dataset(
     overwrite: bool = False,
     inputs: Sequence[str | Path] = (),
     progress: Callable[[int, int], None] | None = None,
+    out_format: str | None = None,
 ) -> Path:
     """A training set of fields of view, each with several objects (or a cell of tens).
 
@@ -232,7 +243,13 @@ def write_dataset(
 
     ``out`` goes through the output guard as in :func:`write_simulations`: with ``overwrite``
     an earlier dataset's files are removed first, so a smaller set leaves no stale image.
+
+    ``out_format`` ``ome-zarr`` (NGFF 0.4) or ``ome-zarr-0.5`` (None: when `out` ends in
+    ``.zarr``) writes one ``img_000000.ome.zarr`` store per image instead of the TIFFs: the
+    image with ``labels/mask`` and ``labels/instances`` (uint32), for viewers (2D scenes; the
+    training reads the TIFF layout).
     """
+    out_format = output_format(out, out_format)
     if n < 1:
         raise InputError(f"n must be >= 1 image; got {n}.")
     _check_seed(seed)
@@ -240,6 +257,11 @@ def write_dataset(
     if not shapes and not isinstance(cfg, CellSceneConfig):
         raise InputError("write_dataset needs at least one shape (cell scenes: networks only).")
     acq = cfg.acquisition
+    if out_format != "tiff" and acq.z_planes > 1:
+        raise InputError(
+            "OME-Zarr datasets are 2D scenes for now; write z-stack datasets as TIFF "
+            "(--format tiff)."
+        )
     guard = open_output_folder(
         out, command="dataset", inputs=inputs, overwrite=overwrite,
         details={"seed": seed, "n": n, "microscope": microscope.name},
@@ -254,11 +276,19 @@ def write_dataset(
         if len(sheet) < SHEET_TILES:
             sheet.append((sc.image, sc.instances, name[:-4]))
         a = sc.params.get("pixel_size_nm", px)  # a microscope variant has its own
-        write_tiff(guard.path(f"images/{name}"), sc.image, pixel_size_nm=a, z_step_nm=dz)
-        write_tiff(guard.path(f"masks/{name}"), sc.mask, pixel_size_nm=a, z_step_nm=dz)
-        write_tiff(guard.path(f"instances/{name}"), sc.instances, pixel_size_nm=a, z_step_nm=dz)
-        if dz is not None:
-            write_tiff(guard.path(f"labels/{name}"), sc.labels, pixel_size_nm=a, z_step_nm=dz)
+        if out_format != "tiff":
+            label_images = {"mask": sc.mask, "instances": sc.instances.astype(np.uint32)}
+            write_ome_zarr(
+                guard.path(f"{name[:-4]}.ome.zarr"), sc.image, voxel_size_nm=(a, a),
+                labels=label_images, version=ngff_version(out_format),
+            )  # fmt: skip
+        else:
+            write_tiff(guard.path(f"images/{name}"), sc.image, pixel_size_nm=a, z_step_nm=dz)
+            write_tiff(guard.path(f"masks/{name}"), sc.mask, pixel_size_nm=a, z_step_nm=dz)
+            inst = sc.instances
+            write_tiff(guard.path(f"instances/{name}"), inst, pixel_size_nm=a, z_step_nm=dz)
+            if dz is not None:
+                write_tiff(guard.path(f"labels/{name}"), sc.labels, pixel_size_nm=a, z_step_nm=dz)
         entry = {"name": name, "objects": sc.objects}
         if sc.params:
             entry["params"] = sc.params

@@ -21,7 +21,9 @@ from shapelib.io import (
     check_output_files,
     check_output_folder,
     claim_output_file,
+    ngff_version,
     open_output_folder,
+    output_format,
 )
 
 from .. import io
@@ -71,19 +73,6 @@ def clean_up_sizes(run: Run, *, clean: bool, min_size_px=None, max_hole_px=None)
     return int(lo), int(hole)
 
 
-OUT_FORMATS = ("tiff", "ome-zarr", "ome-zarr-0.5")
-
-
-def output_format(out: str | Path, out_format: str | None) -> str:
-    """The format of a prediction: `out_format`, else ``ome-zarr`` for an output ending in
-    ``.zarr`` and ``tiff`` otherwise (InputError for an unknown name)."""
-    if out_format is None:
-        return "ome-zarr" if str(out).rstrip("/").lower().endswith(".zarr") else "tiff"
-    if out_format not in OUT_FORMATS:
-        raise InputError(f"unknown output format {out_format!r}; choose one of {OUT_FORMATS}.")
-    return out_format
-
-
 def write_prediction(
     out: OutputFolder, name: str, seg: Segmentation, scale, *, image=None, out_format="tiff"
 ) -> None:
@@ -109,7 +98,7 @@ def write_prediction(
         if seg.uncertainty is not None:
             extra["uncertainty"] = np.broadcast_to(seg.uncertainty, prob.shape).astype(np.float32)
         labels = {"mask": seg.mask.astype(np.uint8), "instances": inst.astype(np.uint32)}
-        version = "0.5" if out_format.endswith("0.5") else "0.4"
+        version = ngff_version(out_format)
         store = out.path(f"{name}.ome.zarr")
         image = prob if image is None else image
         io.write_ome_zarr(

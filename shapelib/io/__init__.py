@@ -21,7 +21,7 @@ from ._instance_io import (
     write_shape,
 )
 from ._library import read_library_table
-from ._ngff import NGFF_VERSIONS, write_ome_zarr
+from ._ngff import NGFF_VERSIONS, OUTPUT_FORMATS, ngff_version, output_format, write_ome_zarr
 from ._outputs import (
     MANIFEST_FILE,
     OutputExistsError,
@@ -75,6 +75,9 @@ __all__: list[str] = [
     "LazyVolume",
     "write_volume",
     "NGFF_VERSIONS",
+    "OUTPUT_FORMATS",
+    "ngff_version",
+    "output_format",
     "write_ome_zarr",
     "SCENE_SUFFIXES",
     "write_library_scene",

@@ -31,11 +31,27 @@ import numpy as np
 
 from .._errors import InputError
 
-__all__ = ["NGFF_VERSIONS", "write_ome_zarr"]
+__all__ = ["NGFF_VERSIONS", "OUTPUT_FORMATS", "ngff_version", "output_format", "write_ome_zarr"]
 
 NGFF_VERSIONS = ("0.4", "0.5")
 NgffVersion = Literal["0.4", "0.5"]
+OUTPUT_FORMATS = ("tiff", "ome-zarr", "ome-zarr-0.5")
 _MIN_LEVEL_SIDE = 64  # no pyramid level smaller than this (px), the first level excepted
+
+
+def output_format(out: str | os.PathLike, given: str | None) -> str:
+    """The format a command writes `out` in: `given` (one of `OUTPUT_FORMATS`), else
+    ``ome-zarr`` for an output ending in ``.zarr`` and ``tiff`` otherwise."""
+    if given is None:
+        return "ome-zarr" if str(out).rstrip("/").lower().endswith(".zarr") else "tiff"
+    if given not in OUTPUT_FORMATS:
+        raise InputError(f"unknown output format {given!r}; choose one of {OUTPUT_FORMATS}.")
+    return given
+
+
+def ngff_version(out_format: str) -> NgffVersion:
+    """The NGFF version of an OME-Zarr output format (``ome-zarr-0.5``: 0.5, else 0.4)."""
+    return "0.5" if out_format.endswith("0.5") else "0.4"
 
 
 def _levels(shape: Sequence[int], max_levels: int) -> int:

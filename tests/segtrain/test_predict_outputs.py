@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from segtrain import DataSource, InferenceConfig, Run, TrainConfig, predict_folder, quantify_folder
-from segtrain.workflows._predict import output_format, write_prediction
+from segtrain.workflows._predict import write_prediction
 from shapelib import InputError
-from shapelib.io import open_output_folder, read_tiff, write_tiff
+from shapelib.io import open_output_folder, output_format, read_tiff, write_tiff
 
 from ._tiny import disks, write_pairs
 
