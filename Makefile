@@ -21,6 +21,16 @@ $(STAMP): pyproject.toml
 		(apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || \
 		{ echo "could not install chromium; run: apt-get install -y chromium"; exit 1; }; \
 	fi
+	@# napari's canvas needs OpenGL and an X display: the tests run under Xvfb with Mesa, and
+	@# Qt's xcb platform needs these libraries (under QT_QPA_PLATFORM=offscreen vispy fails).
+	@if ! command -v xvfb-run >/dev/null || ! ldconfig -p | grep -q 'libxkbcommon-x11.so.0'; then \
+		echo "installing Xvfb, Mesa and Qt's xcb libraries (for the napari plugin's tests)"; \
+		(apt-get update -qq && apt-get install -y -qq xvfb xauth libgl1-mesa-dri libegl1 \
+			libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
+			libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-cursor0 \
+			libdbus-1-3 libfontconfig1) >/dev/null || \
+		{ echo "could not install xvfb and Qt's libraries; napari's viewer tests will skip"; }; \
+	fi
 	@test -x $(PY) || python3 -m venv $(VENV)
 	# torch from the CPU wheel on disk, in the same pip call as the rest.
 	$(PY) -m pip install -q --disable-pip-version-check 'torch==2.13.0' -e '.[dev,docs,napari]'
@@ -31,11 +41,15 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/mitoshape demo -o $(OUT)
 
+# Under Xvfb when it is there (napari's viewer tests need a display; they skip without one);
+# looked up when the recipe runs, after the set-up may have installed it.
+XVFB := $$(command -v xvfb-run >/dev/null && echo xvfb-run -a)
+
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(XVFB) $(PY) -m pytest -q
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -m slow
+	$(XVFB) $(PY) -m pytest -q -m slow
 
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
