@@ -428,6 +428,18 @@ def _(w, t):
     return ["predict", run, w.data / "images", "-o", t / "pred"], [t / "pred"]
 
 
+for how, body in {"missing-key": '{"rule": "x"}', "negative": '{"min_size_px": -1, '
+                  '"max_hole_px": 0}'}.items():  # fmt: skip
+
+    @case(f"run-postprocess.json-{how}:predict")
+    def _(w, t, body=body):
+        """A key missing was a KeyError traceback in predict --clean."""
+        run = t / "run"
+        shutil.copytree(w.run, run)
+        (run / "postprocess.json").write_text(body)
+        return ["predict", run, w.data / "images", "-o", t / "pred", "--clean"], [t / "pred"]
+
+
 class _Runs:  # a pickled object: loading it would call print (any callable)
     def __reduce__(self):
         return (print, ("code ran",))
