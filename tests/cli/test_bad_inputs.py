@@ -440,6 +440,13 @@ for how, body in {"missing-key": '{"rule": "x"}', "negative": '{"min_size_px": -
         return ["predict", run, w.data / "images", "-o", t / "pred", "--clean"], [t / "pred"]
 
 
+@case("synthetic-set-empty:realism")
+def _(w, t):
+    """Refused before -o is made: no folder holding only a manifest is left (outs: none)."""
+    (t / "empty").mkdir()
+    return ["realism", w.raw, t / "empty", "-o", t / "o"], []
+
+
 class _Runs:  # a pickled object: loading it would call print (any callable)
     def __reduce__(self):
         return (print, ("code ran",))
