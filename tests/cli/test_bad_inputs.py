@@ -464,6 +464,16 @@ def _(w, t):
     return ["predict", run, w.data / "images", "-o", t / "pred"], [t / "pred"]
 
 
+for cmd in ("explain", "report"):
+
+    @case(f"png-header-50000^2:{cmd}")
+    def _(w, t, cmd=cmd):
+        """Refused before -o is made (outs: none): it was left holding only a manifest."""
+        from tests.cli.test_budget import _png
+
+        return [cmd, w.run, _png(t), "-o", t / "o", "--pixel-size-nm", 80], []
+
+
 @case("png-header-50000^2:predict")
 def _(w, t):
     from tests.cli.test_budget import _png
