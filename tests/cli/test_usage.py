@@ -147,3 +147,18 @@ def test_a_cut_tiled_tiff_is_one_line_without_the_readers_noise(tmp_path):
                        capture_output=True, text=True, timeout=300)  # fmt: skip
     assert r.returncode == 2
     assert str(cut) in _one_line(r.stderr)
+
+
+def test_a_cut_imagej_stack_says_cut_short(invoke, tmp_path):
+    """A cut ImageJ stack read as its first page was refused as "must be 3D; got 2D"."""
+    import tifffile
+
+    vol = np.zeros((20, 64, 64), np.uint8)
+    vol[5:15, 10:50, 10:50] = 1
+    good = tmp_path / "good.tif"
+    tifffile.imwrite(good, vol, imagej=True)
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    r = invoke("extract", cut, "-o", tmp_path / "o", "--voxel-size-nm", 30)
+    assert r.exit_code == 2
+    assert "cut short" in _one_line(r.stderr) and "20 images" in r.stderr
