@@ -32,6 +32,12 @@ def _root(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # A damaged file's complaints from the readers (tifffile's "invalid page offset",
+        # asyncio's "Task was destroyed but it is pending!" from zarr, hundreds of lines)
+        # come back as our one error line; -v shows them.
+        for name in ("tifffile", "asyncio"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _register_all() -> None:

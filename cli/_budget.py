@@ -67,7 +67,7 @@ def check_views(n: int, *, size_px: int, z_planes: int, option: str = "--views")
     from shapelib import check_count
 
     check_count(
-        n, each_bytes=4.0 * size_px * size_px * max(1, z_planes), option=f"{option} random:N",
+        n, each_bytes=4.0 * size_px * size_px * max(1, z_planes), option=f"{option} random:",
         what=f"{size_px} x {size_px} x {max(1, z_planes)} view",
     )  # fmt: skip
 

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
             write_figure,
         )
         from shapelib import InputError
-        from shapelib.io import open_output_folder
+        from shapelib.io import check_output_folder, open_output_folder
 
         from ._budget import check_threads
 
@@ -59,8 +59,10 @@ def register(app: typer.Typer) -> None:
         names = list(name) or [p.name for p in synthetic]
         if len(set(names)) != len(names):
             names = [f"{n}_{i}" for i, n in enumerate(names)]
-        folder = open_output_folder(out, command="realism", inputs=[real, *synthetic],
-                                    overwrite=overwrite)  # fmt: skip
+        # checked now, opened (its manifest written) once the result is in: a refusal on the
+        # way (an empty folder, too few regions for the folds) leaves nothing behind
+        check_output_folder(out, command="realism", inputs=[real, *synthetic],
+                            overwrite=overwrite)  # fmt: skip
         if real.is_dir():  # tiles of one microscope: each in its own regions
             real_files = list_images(real)[:max_images]
             ref = read_scaled_image(real_files[0])
@@ -85,6 +87,8 @@ def register(app: typer.Typer) -> None:
             result = realism_test(real_data, sets, crop_px=crop_px, region_px=region_px,
                                   folds=folds, epochs=epochs, seed=seed, threads=threads,
                                   progress=bar.update)  # fmt: skip
+        folder = open_output_folder(out, command="realism", inputs=[real, *synthetic],
+                                    overwrite=overwrite)  # fmt: skip
         aucs = {k: s.auc for k, s in result.scores.items()}
         summary = {"real": str(real), "sets": {k: str(p) for k, p in zip(names, synthetic,
                                                                            strict=True)},

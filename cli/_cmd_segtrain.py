@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ._budget import check_threads
 from ._options import Flag, config_options, given
 
 
@@ -169,6 +170,7 @@ def register(app: typer.Typer) -> None:
             raise InputError("no training data: pass --data FOLDER or a --config with `train:`.")
         cfg = TrainConfig(**fields)
         _check_val_apart(cfg)
+        check_threads(cfg.num_threads, "num_threads")  # also when the --config file sets it
         with progress_bar(f"train {cfg.model}", cfg.max_steps) as bar:
             run = train(cfg, resume=resume, overwrite=overwrite, progress=bar.update)
         typer.echo(f"validation: {read_split(run)['description']}")

@@ -93,8 +93,12 @@ def check_count(
     need = float(n) * float(each_bytes)
     if not math.isfinite(need) or need > limit:
         most = max(0, int(limit // max(float(each_bytes), 1.0)))
+
+        def given(v) -> str:  # --n 5, --views random:5
+            return f"{option}{v}" if option.endswith(":") else f"{option} {v}"
+
         raise InputError(
-            f"{option} {n}: {n} x {what} ({format_bytes(each_bytes)} each) would need "
+            f"{given(n)}: {n} x {what} ({format_bytes(each_bytes)} each) would need "
             f"{format_bytes(need)}, more than the {format_bytes(limit)} allowed (half this "
-            f"machine's memory); the largest {option} that fits is {most}."
+            f"machine's memory); the largest that fits is {given(most)}."
         )

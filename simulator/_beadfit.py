@@ -139,6 +139,11 @@ def _check_stack(stack: np.ndarray, optics: Optics, z_step_nm: float) -> np.ndar
             f"<= {nyquist:.0f} nm. Acquire the bead with a finer z step."
         )
     top = b.max()
+    if top == b.min():  # all zero, or one value: nothing was imaged (was "saturated at 0")
+        raise InputError(
+            f"the bead stack holds one value only ({top:g} everywhere): no bead was imaged. "
+            "Pass the raw z-stack of a bead."
+        )
     at_top = int((b == top).sum())
     if np.issubdtype(b.dtype, np.integer) and top in _SATURATION_LEVELS or at_top >= 3:
         raise InputError(

@@ -77,7 +77,15 @@ def read_postprocess(run_dir: str | Path) -> dict:
             "validation data, or was trained by an older version); pass the sizes "
             "(--min-size-px, --max-hole-px) instead."
         )
-    return read_config(path)
+    chosen = read_config(path)
+    for key in ("min_size_px", "max_hole_px"):  # what predict and bench read from it
+        v = chosen.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise InputError(
+                f"{path} must give {key} as an integer >= 0; got {v!r}. Re-train, or pass the "
+                "sizes (--min-size-px, --max-hole-px)."
+            )
+    return chosen
 
 
 def save_checkpoint(path: str | Path, payload: dict) -> None:

@@ -94,6 +94,8 @@ def report_folder(
     details = {"model": model, "run": str(run.source), "layer": layer, "method": method}
     sources = [run.source] if run.source is not None else []
     inputs = [*sources, images] + ([gt] if gt is not None else [])
+    for f in files:  # every image read and its pixel size known before the folder is made
+        _pixel_size(io.read_scaled_image(f), pixel_size_nm, str(f))
     folder = open_output_folder(
         out, command="report", inputs=inputs, overwrite=overwrite, details=details
     )

@@ -74,8 +74,27 @@ def _ome_scale(tif) -> tuple[tuple[float, float] | None, float | None] | None:
     return (sizes["Y"], sizes["X"]), sizes["Z"]
 
 
+def _check_complete(tif) -> None:
+    """Refuse an ImageJ file holding fewer images than its header announces (a cut copy
+    read as its first page only, then refused as "must be 3D; got 2D")."""
+    meta = tif.imagej_metadata if tif.is_imagej else None
+    announced = int((meta or {}).get("images", 0) or 0)
+    if announced <= len(tif.pages):
+        return
+    # ImageJ writes one IFD only for files over 4 GB: then the data follow the first page
+    page = tif.pages[0]
+    offsets = getattr(page, "dataoffsets", None) or (0,)
+    need = int(offsets[0]) + announced * int(page.size) * np.dtype(page.dtype).itemsize
+    if tif.filehandle.size < need:
+        raise InputError(
+            f"TIFF {tif.filename} is cut short: its ImageJ header announces {announced} "
+            f"images, the file holds {len(tif.pages)}; copy it again."
+        )
+
+
 def _tiff_scale(tif) -> tuple[tuple[float, float] | None, float | None]:
     """``((y, x) nm or None, z nm or None)`` from OME or ImageJ + resolution tags."""
+    _check_complete(tif)  # every reader asks for the scale right after opening
     if tif.is_ome and tif.ome_metadata:
         found = _ome_scale(tif)
         if found is not None:

@@ -428,6 +428,25 @@ def _(w, t):
     return ["predict", run, w.data / "images", "-o", t / "pred"], [t / "pred"]
 
 
+for how, body in {"missing-key": '{"rule": "x"}', "negative": '{"min_size_px": -1, '
+                  '"max_hole_px": 0}'}.items():  # fmt: skip
+
+    @case(f"run-postprocess.json-{how}:predict")
+    def _(w, t, body=body):
+        """A key missing was a KeyError traceback in predict --clean."""
+        run = t / "run"
+        shutil.copytree(w.run, run)
+        (run / "postprocess.json").write_text(body)
+        return ["predict", run, w.data / "images", "-o", t / "pred", "--clean"], [t / "pred"]
+
+
+@case("synthetic-set-empty:realism")
+def _(w, t):
+    """Refused before -o is made: no folder holding only a manifest is left (outs: none)."""
+    (t / "empty").mkdir()
+    return ["realism", w.raw, t / "empty", "-o", t / "o"], []
+
+
 class _Runs:  # a pickled object: loading it would call print (any callable)
     def __reduce__(self):
         return (print, ("code ran",))
@@ -443,6 +462,16 @@ def _(w, t):
     ck = torch.load(run / "best.pt", map_location="cpu", weights_only=True)
     torch.save({**ck, "extra": _Runs()}, run / "best.pt")
     return ["predict", run, w.data / "images", "-o", t / "pred"], [t / "pred"]
+
+
+for cmd in ("explain", "report"):
+
+    @case(f"png-header-50000^2:{cmd}")
+    def _(w, t, cmd=cmd):
+        """Refused before -o is made (outs: none): it was left holding only a manifest."""
+        from tests.cli.test_budget import _png
+
+        return [cmd, w.run, _png(t), "-o", t / "o", "--pixel-size-nm", 80], []
 
 
 @case("png-header-50000^2:predict")

@@ -463,6 +463,19 @@ def _(w, t):
     return ["train", "--data", t / "nope", "--run-dir", t / "r"], [t / "r"]
 
 
+@case("train-val-is-the-training-data:train")
+def _(w, t):
+    """Validation on the training images passed without a word."""
+    return ["train", "--data", w.data, "--val", w.data, "--run-dir", t / "r"], [t / "r"]
+
+
+@case("train-config-num-threads-1e5:train")
+def _(w, t):
+    cfg = t / "train.yaml"
+    cfg.write_text(yaml.safe_dump({"train": [{"path": str(w.data)}], "num_threads": 100000}))
+    return ["train", "--config", cfg, "--run-dir", t / "r"], [t / "r"]
+
+
 @case("train-data-without-masks:train")
 def _(w, t):
     d = t / "d"

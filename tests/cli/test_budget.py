@@ -91,13 +91,13 @@ BOMBS = {
     "extract-voxel-size-0.001": (_volume, lambda p, t: ["extract", p, "-o", t / "o",
                                  "--voxel-size-nm", 0.001], "--voxel-size-nm"),
     "dataset-n-1e9": (_library, lambda p, t: ["dataset", p, "-o", t / "o", "--n", 10**9],
-                      "the largest --n"),
+                      "the largest that fits is --n "),
     "dataset-objects-1e6": (_library, lambda p, t: ["dataset", p, "-o", t / "o", "--objects",
                             "1-1000000"], "--objects"),
     "simulate-views-random-1e8": (_library, lambda p, t: ["simulate", p, "-o", t / "o",
                                   "--views", "random:100000000"], "--views"),
     "phantom-objects-1e6": (None, lambda p, t: ["phantom", "-o", t / "v.tif", "--objects",
-                            10**6], "the largest --objects"),
+                            10**6], "the largest that fits is --objects "),
     "clicks-max-clicks-1e9": (None, lambda p, t: ["clicks", t / "run", "--data", t / "d", "-o",
                               t / "o", "--max-clicks", 10**9], "--max-clicks"),
     "predict-threads-1e5": (None, lambda p, t: ["predict", t / "run", t / "d", "-o", t / "o",
@@ -157,9 +157,9 @@ def test_count_pricing_names_the_largest_value_that_fits():
     from shapelib import InputError, check_count
 
     check_count(10, each_bytes=100, option="--n", what="image", limit_bytes=1000)
-    with pytest.raises(InputError, match=r"the largest --n that fits is 10\.") as e:
+    with pytest.raises(InputError, match=r"the largest that fits is --n 10\.") as e:
         check_count(11, each_bytes=100, option="--n", what="image", limit_bytes=1000)
     assert "\n" not in str(e.value)
-    with pytest.raises(InputError, match="the largest --n that fits is 0"):
+    with pytest.raises(InputError, match="the largest that fits is --n 0"):
         check_count(float("inf"), each_bytes=np.float64(1), option="--n", what="x",
                     limit_bytes=0)  # fmt: skip

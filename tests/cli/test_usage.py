@@ -129,3 +129,36 @@ def test_stop_line_says_what_a_rerun_does(signal_name, args, code, said, capsys)
         _errors.stopped_by("SIGINT")
     line = _one_line(capsys.readouterr().err)
     assert f"({signal_name})" in line and said in line, line
+
+
+def test_a_cut_tiled_tiff_is_one_line_without_the_readers_noise(tmp_path):
+    """tifffile logged "invalid page offset" (and zarr's asyncio tasks "Task was destroyed")
+    around the one error line; without -v only the line is left."""
+    import tifffile
+
+    vol = (np.random.default_rng(0).random((64, 128, 128)) > 0.5).astype(np.uint16)
+    good = tmp_path / "good.tif"
+    tifffile.imwrite(good, vol, tile=(64, 64), compression="zlib", metadata={"axes": "ZYX"})
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, "-m", "cli", "extract", str(cut), "-o", str(tmp_path / "o"),
+                        "--voxel-size-nm", "10", "--workers", "1"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 2
+    assert str(cut) in _one_line(r.stderr)
+
+
+def test_a_cut_imagej_stack_says_cut_short(invoke, tmp_path):
+    """A cut ImageJ stack read as its first page was refused as "must be 3D; got 2D"."""
+    import tifffile
+
+    vol = np.zeros((20, 64, 64), np.uint8)
+    vol[5:15, 10:50, 10:50] = 1
+    good = tmp_path / "good.tif"
+    tifffile.imwrite(good, vol, imagej=True)
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    r = invoke("extract", cut, "-o", tmp_path / "o", "--voxel-size-nm", 30)
+    assert r.exit_code == 2
+    assert "cut short" in _one_line(r.stderr) and "20 images" in r.stderr

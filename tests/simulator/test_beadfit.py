@@ -130,3 +130,10 @@ def test_several_beads_apart_the_brightest_is_fitted_and_named():
     assert any("2 beads found" in n and "brightest" in n for n in fit.notes)
     assert fit.position_nm[1] == pytest.approx((32 - 14 + 0.0) * 130, abs=130)
     assert fit.optics.NA == pytest.approx(0.80, abs=0.015)
+
+
+def test_empty_bead_stack_is_not_called_saturated():
+    """An all-zero stack was refused as "saturated at the maximum value 0"."""
+    empty = np.zeros_like(_point_stack()).astype(np.uint16)
+    with pytest.raises(InputError, match="no bead was imaged"):
+        calibrate_psf(empty, AIR, z_step_nm=300)
