@@ -56,6 +56,7 @@ class Session:
 
     id: str
     name: str | None = None
+    run: str | None = None  # the name of the run that predicted it
     image: np.ndarray | None = None
     pixel_size_nm: float | None = None
     current: Prediction | None = None
@@ -165,6 +166,7 @@ class SessionStore:
         except (OSError, ValueError):
             return s  # a new tab (or one never saved)
         s.name, s.pixel_size_nm = meta.get("name"), meta.get("pixel_size_nm")
+        s.run = meta.get("run")
         s.version, s.opened = int(meta.get("version", 0)), int(meta.get("opened", 0))
         s.updated = float(meta.get("updated", 0.0))
         if s.name is None or not (d / "base.npz").is_file():
@@ -206,7 +208,7 @@ class SessionStore:
         d = self.folder(s.id)
         d.mkdir(parents=True, exist_ok=True)
         s.updated = time.time()
-        meta = {"id": s.id, "name": s.name, "pixel_size_nm": s.pixel_size_nm,
+        meta = {"id": s.id, "name": s.name, "pixel_size_nm": s.pixel_size_nm, "run": s.run,
                 "version": s.version, "opened": s.opened, "updated": s.updated,
                 "steps": len(s.steps), "clicks": len(s.clicks),
                 "shape": None if s.image is None else list(s.image.shape)}  # fmt: skip
@@ -266,7 +268,8 @@ class SessionStore:
         if not (shelf / "base.npz").is_file():
             return False
         try:
-            s.pixel_size_nm = json.loads((shelf / "meta.json").read_text()).get("pixel_size_nm")
+            meta = json.loads((shelf / "meta.json").read_text())
+            s.pixel_size_nm, s.run = meta.get("pixel_size_nm"), meta.get("run")
         except (OSError, ValueError):
             pass
         d = self.folder(s.id)
