@@ -196,3 +196,4 @@ class Table(_Out):
     columns: list[str]
     rows: list[dict[str, Scalar]]
     pixel_size_nm: float | None = None
+    superseded: bool = Field(False, description="A newer change came while measuring.")

@@ -114,12 +114,11 @@ def segment_router(served: Served) -> APIRouter:
 
     @r.get("/objects", response_model=Table)
     def objects(x_session_id: str = Header(None)) -> Table:
-        columns, rows = bench.objects_table(x_session_id)  # after the mask, off its lock
-        return Table(
-            columns=columns,
-            rows=rows,
-            pixel_size_nm=bench.session(x_session_id).pixel_size_nm,
-        )
+        got = bench.objects_table(x_session_id)  # after the mask, off its lock
+        px = bench.session(x_session_id).pixel_size_nm
+        if got is None:  # a newer click came: its own table follows
+            return Table(columns=[], rows=[], pixel_size_nm=px, superseded=True)
+        return Table(columns=got[0], rows=got[1], pixel_size_nm=px)
 
     @r.get("/export/labels.tif")
     @r.get("/export/mask.tif", include_in_schema=False)  # the name before labels

@@ -274,9 +274,10 @@ class Workbench:
             )
         return s.pixel_size_nm
 
-    def labelled(self, sid: str, *, measure: bool):
+    def labelled(self, sid: str, *, measure: bool, stoppable: bool = False):
         """(session, instance labels, objects table or None) of the current mask, computed
-        where the mask changed since the last call (`ObjectTable`), off the session's lock."""
+        where the mask changed since the last call (`ObjectTable`), off the session's lock.
+        `stoppable`: the table is None when the mask changed while it was measured."""
         from segtrain import QuantifyParams
 
         s, p = self._snapshot(sid)
@@ -284,7 +285,9 @@ class Workbench:
         table = s.objects
         with table.lock:
             table.update(p.mask)
-            rows = table.table(params) if params is not None else None
+            if params is None:
+                return s, table.labels, None
+            rows = table.table(params, stop=lambda: stoppable and s.current is not p)
             return s, table.labels, rows
 
     def objects(self, sid: str):
@@ -292,11 +295,14 @@ class Workbench:
         `label` is the object's value in `mask_tiff`."""
         return self.labelled(sid, measure=True)[2]
 
-    def objects_table(self, sid: str) -> tuple[list[str], list[dict]]:
-        """(columns, JSON-ready rows) of `objects` (inf and NaN become None)."""
+    def objects_table(self, sid: str) -> tuple[list[str], list[dict]] | None:
+        """(columns, JSON-ready rows) of `objects` (inf and NaN become None); None when a
+        newer change came while it was measured (the page asks again after that one)."""
         import json
 
-        table = self.objects(sid)
+        table = self.labelled(sid, measure=True, stoppable=True)[2]
+        if table is None:
+            return None
         return list(table.columns), json.loads(table.to_json(orient="records"))
 
     def mask_tiff(self, sid: str) -> tuple[str, bytes]:

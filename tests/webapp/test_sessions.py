@@ -389,3 +389,21 @@ def test_requests_waiting_for_the_model_do_not_starve_the_server(webapp_data, tm
         assert r.status_code == 200 and waited < 1.0, waited
         assert codes == [200] * 60
         assert len(httpx.get(url + "state", headers={"X-Session-Id": A}).json()["clicks"]) == 60
+
+
+def test_a_table_measured_while_the_mask_changes_stops_and_keeps_its_rows():
+    """Measuring stops between two chunks once a newer change came; what it measured stays,
+    and the next call measures only the rest."""
+    from segtrain import QuantifyParams
+    from webapp._objects import CHUNK
+
+    mask = np.zeros((100, 100), np.uint8)
+    mask[1::4, 1::4] = mask[2::4, 1::4] = 1  # 625 objects of 2 pixels
+    table, params = ObjectTable(), QuantifyParams(pixel_size_nm=40.0)
+    table.update(mask)
+    looks = []
+    assert table.table(params, stop=lambda: looks.append(1) or True) is None
+    assert len(table.rows) == CHUNK and looks == [1]
+    got = table.table(params, stop=lambda: False)
+    assert len(got) == 625 and got["label"].tolist() == list(range(1, 626))
+    assert (got["area_px"] == 2).all()

@@ -45,7 +45,7 @@ async function objectsTable(st) {
   }
   const seq = ++tableSeq;
   const t = await guarded(() => get("/api/segment/objects", { busy: "measuring the objects" }));
-  if (!t || seq !== tableSeq) return;
+  if (!t || seq !== tableSeq || t.superseded) return;
   const cols = TABLE_COLUMNS.filter((c) => t.columns.includes(c));
   clear(box).append(h("p", { class: "small" }, `${t.rows.length} objects; pixel size ${fmt(t.pixel_size_nm)} nm; `
       + "label = the object's value in the labels TIFF; shape_class = the library's classes (from the 2D skeleton)"),
