@@ -74,8 +74,9 @@ class Workbench:
         with self.store.use(check_session_id(sid)) as s:
             return s
 
-    def _change(self, sid: str, fn: Callable[[Session], None]) -> Session:
-        """Run `fn(session)` in the session's turn of the model pool; its new version."""
+    def _change(self, sid: str, fn: Callable[[Session], None], heavy: bool = False) -> Session:
+        """Run `fn(session)` in the session's turn of the model pool; its new version
+        (`heavy`: a whole-image prediction, `ModelPool`)."""
         check_session_id(sid)
 
         def task() -> Session:
@@ -83,7 +84,7 @@ class Workbench:
                 fn(s)
                 return s
 
-        return self.pool.run(sid, task)
+        return self.pool.run(sid, task, heavy=heavy)
 
     def run_names(self) -> list[str]:
         """The runs a tab may choose, the default first."""
@@ -146,7 +147,7 @@ class Workbench:
                 s.opened += 1
             self.store.save_base(s)
 
-        return self._change(sid, start)
+        return self._change(sid, start, heavy=True)
 
     def open(self, sid: str, name: str, run: str | None = None) -> Session:
         """Open an image of the --images folder by file name (with the run named `run`)."""

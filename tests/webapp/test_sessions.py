@@ -407,3 +407,26 @@ def test_a_table_measured_while_the_mask_changes_stops_and_keeps_its_rows():
     got = table.table(params, stop=lambda: False)
     assert len(got) == 625 and got["label"].tolist() == list(range(1, 626))
     assert (got["area_px"] == 2).all()
+
+
+def test_uploads_leave_a_worker_for_clicks():
+    """Two tabs' whole-image predictions run one after the other on a 2-worker pool; a third
+    tab's click passes them both."""
+    from webapp._pool import ModelPool
+
+    pool = ModelPool(workers=2)
+    t0 = time.perf_counter()
+    ends = {}
+
+    def job(name, s):
+        time.sleep(s)
+        ends[name] = time.perf_counter() - t0
+
+    a = pool.submit("a", lambda: job("a", 0.8), heavy=True)
+    b = pool.submit("b", lambda: job("b", 0.8), heavy=True)
+    time.sleep(0.1)
+    c = pool.submit("c", lambda: job("c", 0.05))
+    for f in (a, b, c):
+        f.result(timeout=10)
+    pool.close()
+    assert ends["c"] < 0.5 and ends["a"] < 1.2 and ends["b"] >= 1.6, ends
