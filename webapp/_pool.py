@@ -5,8 +5,9 @@ answers the new image); sessions take turns (round robin), so one tab's long upl
 worker and another tab's click runs on the next free one. Whole-image predictions (opening
 an image) are "heavy": at most `workers - 1` of them run at once, so a worker is always left
 for clicks, and the memory of whole-image predictions stays that of one at a time (2
-workers). There is no global lock around
-model calls: a network in inference mode is read-only, and two workers may run it at once.
+workers); after each, the memory it freed goes back to the system (`give_back_memory`).
+There is no global lock around model calls: a network in inference mode is read-only, and
+two workers may run it at once.
 
 `ModelPool.run` blocks the calling request thread until its task is done (FastAPI runs plain
 handlers in its thread pool); `ModelPool.pending` tells how much work is queued.
@@ -14,15 +15,26 @@ handlers in its thread pool); `ModelPool.pending` tells how much work is queued.
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TypeVar
 
-__all__ = ["ModelPool"]
+__all__ = ["ModelPool", "give_back_memory"]
 
 T = TypeVar("T")
+
+
+def give_back_memory() -> None:
+    """Hand the C heap's free memory back to the system (glibc's ``malloc_trim``; nothing
+    elsewhere). A whole-image prediction frees hundreds of MB that glibc would otherwise keep
+    (seen: 671 MB resident after two 1024 x 768 predictions, 306 MB after the trim)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class ModelPool:
@@ -113,9 +125,13 @@ class ModelPool:
                 self._running.add(key)
             if fut.set_running_or_notify_cancel():
                 try:
-                    fut.set_result(fn())
+                    result = fn()
                 except BaseException as err:  # handed to the waiting request
                     fut.set_exception(err)
+                else:
+                    if heavy:
+                        give_back_memory()
+                    fut.set_result(result)
             with self._cv:
                 self._running.discard(key)
                 self._heavy -= heavy

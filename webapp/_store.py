@@ -28,6 +28,7 @@ import numpy as np
 
 from ._history import Step, apply, read_step, step_file_arrays
 from ._objects import ObjectTable
+from ._pool import give_back_memory
 from ._segment import Prediction, Suggestion
 
 __all__ = ["Session", "SessionStore", "default_memory_bytes", "default_state_dir"]
@@ -131,19 +132,25 @@ class SessionStore:
         finally:
             with self._lock:
                 s.users -= 1
-                self._trim()
+                pushed_out = self._trim()
+            if pushed_out:
+                give_back_memory()
 
-    def _trim(self) -> None:
-        """Push the least recently used sessions not in use out of memory (on disk already)."""
+    def _trim(self) -> int:
+        """Push the least recently used sessions not in use out of memory (on disk already);
+        how many."""
         total = sum(s.nbytes for s in self._memory.values())
+        n = 0
         for sid in list(self._memory):
             if total <= self.budget_bytes and len(self._memory) <= self.max_sessions:
-                return
+                break
             s = self._memory[sid]
             if s.users == 0:
                 total -= s.nbytes
                 del self._memory[sid]
                 self.evicted += 1
+                n += 1
+        return n
 
     def in_memory(self) -> list[str]:
         with self._lock:
