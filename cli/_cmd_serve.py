@@ -16,7 +16,12 @@ def register(app: typer.Typer) -> None:
         dataset: list[Path] = typer.Option(
             [], "--dataset", "-d", help="Simulator dataset folder (mitoshape dataset); repeat."
         ),
-        run: Path | None = typer.Option(None, "--run", help="Trained run folder, for Segment."),
+        run: list[Path] = typer.Option(
+            [],
+            "--run",
+            help="Trained run folder or shipped model, for Segment; repeat to offer several "
+            "(the first is the default).",
+        ),
         images: Path | None = typer.Option(None, "--images", help="Images to segment."),
         host: str = typer.Option(
             "127.0.0.1", "--host", help="Address to bind; another than loopback needs a token."
@@ -55,13 +60,14 @@ def register(app: typer.Typer) -> None:
         from webapp import ServeConfig, bind, serve
 
         if screenshots is not None:
-            _screenshots(screenshots, library, dataset, run, images, overwrite)
+            _screenshots(screenshots, library, dataset, run[0] if run else None, images, overwrite)
             return
 
         cfg = ServeConfig(
             libraries=tuple(library),
             datasets=tuple(dataset),
-            run=run,
+            run=run[0] if run else None,
+            runs=tuple(run[1:]),
             images=images,
             host=host,
             port=port,

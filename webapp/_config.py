@@ -41,7 +41,12 @@ class ServeConfig(BaseModel):
     datasets: tuple[Path, ...] = Field(
         (), description="Simulator datasets (images/, masks/, instances/, dataset.json)."
     )
-    run: Path | None = Field(None, description="Trained run folder for the Segment page.")
+    run: Path | None = Field(
+        None, description="Trained run folder or shipped model for the Segment page (default)."
+    )
+    runs: tuple[Path, ...] = Field(
+        (), description="More runs or shipped models the Segment page offers beside `run`."
+    )
     images: Path | None = Field(None, description="Folder of images to segment (TIFF/PNG).")
     host: str = Field("127.0.0.1", description="Address to bind; non-loopback needs a token.")
     port: int = Field(8765, ge=0, le=65535, description="TCP port; 0 picks a free one.")

@@ -49,6 +49,7 @@ class ClickIn(_In):
 
 class OpenImage(_In):
     name: str = Field(min_length=1, max_length=128, description="File name in --images.")
+    run: str | None = Field(None, max_length=200, description="A served run (default: --run).")
 
 
 class PixelSize(_In):
@@ -141,6 +142,7 @@ class Suggestion(_Out):
 class SegmentStatus(_Out):
     available: bool
     run: str | None
+    runs: list[str] = []
     images: list[str]
     uses_clicks: bool
     uncertainty_label: str
@@ -149,6 +151,7 @@ class SegmentStatus(_Out):
 
 class SegmentState(_Out):
     image: str | None = None
+    run: str | None = None
     width_px: int | None = None
     height_px: int | None = None
     pixel_size_nm: float | None = None
@@ -193,3 +196,4 @@ class Table(_Out):
     columns: list[str]
     rows: list[dict[str, Scalar]]
     pixel_size_nm: float | None = None
+    superseded: bool = Field(False, description="A newer change came while measuring.")

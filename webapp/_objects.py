@@ -22,6 +22,7 @@ from ._classes import library_class
 __all__ = ["ObjectTable"]
 
 _U16 = 65535
+CHUNK = 256  # objects measured between two looks for a newer change
 
 
 def _grow(box, by: int, shape) -> tuple[int, int, int, int]:
@@ -147,15 +148,22 @@ class ObjectTable:
             )
             self.rows[i] = r
 
-    def table(self, params):
-        """The objects table of the labels (pandas, by label); measures what is new."""
+    def table(self, params, *, stop=None):
+        """The objects table of the labels (pandas, by label); measures what is new, `CHUNK`
+        objects at a time (in raster order, so each chunk is a band of the image). None when
+        `stop()` turned True between two chunks (a newer change came): the rows measured so
+        far are kept, and labels that the change did not touch keep theirs."""
         import pandas as pd
 
         from segtrain import quantify_mask
 
         if params != self.params:
             self.rows, self.params = {}, params
-        self._measure([i for i in self.boxes if i not in self.rows], params)
+        todo = sorted(i for i in self.boxes if i not in self.rows)
+        for k in range(0, len(todo), CHUNK):
+            if k and stop is not None and stop():
+                return None
+            self._measure(todo[k : k + CHUNK], params)
         columns = [*quantify_mask(np.zeros((3, 3), np.uint8), params=params).columns]
         columns.append("shape_class")
         rows = [self.rows[i] for i in sorted(self.rows)]

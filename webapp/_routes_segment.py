@@ -38,7 +38,7 @@ def segment_router(served: Served) -> APIRouter:
 
     def reply(session) -> SegmentState:
         return SegmentState(
-            **state(session, bench.segmenter, bench.store), queued=bench.pool.pending()
+            **state(session, bench.model_of(session), bench.store), queued=bench.pool.pending()
         )
 
     @r.get("", response_model=SegmentStatus)
@@ -47,6 +47,7 @@ def segment_router(served: Served) -> APIRouter:
         return SegmentStatus(
             available=seg is not None,
             run=seg.name if seg else None,
+            runs=bench.run_names(),
             images=bench.image_names(),
             uses_clicks=bool(seg and seg.uses_clicks),
             uncertainty_label=seg.uncertainty_label if seg else "",
@@ -59,17 +60,19 @@ def segment_router(served: Served) -> APIRouter:
 
     @r.post("/open", response_model=SegmentState)
     def open_image(body: OpenImage, x_session_id: str = Header(None)) -> SegmentState:
-        return reply(bench.open(x_session_id, body.name))
+        return reply(bench.open(x_session_id, body.name, body.run))
 
     @r.post("/upload", response_model=SegmentState)
     def upload(
         file: UploadFile = File(...),
         pixel_size_nm: float | None = Form(None, gt=0, le=1e6),
+        run: str | None = Form(None, max_length=200),
         x_session_id: str = Header(None),
     ) -> SegmentState:
         check_session_id(x_session_id)  # a bad id fails before the bytes are read
         data = file.file.read(served.config.max_upload_bytes + 1)
-        return reply(bench.upload(x_session_id, data, file.filename or "upload", pixel_size_nm))
+        name = file.filename or "upload"
+        return reply(bench.upload(x_session_id, data, name, pixel_size_nm, run))
 
     @r.post("/click", response_model=SegmentState)
     def click(body: ClickIn, x_session_id: str = Header(None)) -> SegmentState:
@@ -111,12 +114,11 @@ def segment_router(served: Served) -> APIRouter:
 
     @r.get("/objects", response_model=Table)
     def objects(x_session_id: str = Header(None)) -> Table:
-        columns, rows = bench.objects_table(x_session_id)  # after the mask, off its lock
-        return Table(
-            columns=columns,
-            rows=rows,
-            pixel_size_nm=bench.session(x_session_id).pixel_size_nm,
-        )
+        got = bench.objects_table(x_session_id)  # after the mask, off its lock
+        px = bench.session(x_session_id).pixel_size_nm
+        if got is None:  # a newer click came: its own table follows
+            return Table(columns=[], rows=[], pixel_size_nm=px, superseded=True)
+        return Table(columns=got[0], rows=got[1], pixel_size_nm=px)
 
     @r.get("/export/labels.tif")
     @r.get("/export/mask.tif", include_in_schema=False)  # the name before labels

@@ -108,6 +108,7 @@ class Segmenter:
         from segtrain import RefineConfig
 
         self.run = run
+        self.key: str | None = None
         self.options = options or RefineConfig()
         self._click_run = run.with_config(run.config.replace(threads=click_threads))
 
@@ -118,7 +119,14 @@ class Segmenter:
 
         run_dir = Path(run_dir)
         if not run_dir.exists():
-            raise FileNotFoundError(f"--run {run_dir} does not exist; pass a run folder.")
+            from segtrain import shipped_models
+
+            if str(run_dir) in shipped_models():  # a shipped model by name
+                return cls(Run.open(str(run_dir), inference_config(device)), **kw)
+            raise FileNotFoundError(
+                f"--run {run_dir} does not exist, nor is it a shipped model (`mitoshape "
+                "models`); pass a run folder or a model's name."
+            )
         if run_dir.is_dir() and not any((run_dir / f).is_file() for f in ("best.pt", "last.pt")):
             raise FileNotFoundError(
                 f"--run {run_dir} holds no best.pt or last.pt; pass a folder written by "
@@ -128,7 +136,8 @@ class Segmenter:
 
     @property
     def name(self) -> str:
-        return self.run.name
+        """The run's name (made unique among the served runs by `key`)."""
+        return self.key or self.run.name
 
     # --- what the run is ---------------------------------------------------------------------
 

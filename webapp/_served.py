@@ -34,6 +34,16 @@ def open_served(cfg: ServeConfig) -> Served:
     """Check every folder of `cfg` and open it; errors name the option to fix."""
     catalog = Catalog(cfg.libraries)
     segmenter = Segmenter.open(cfg.run, device=cfg.device) if cfg.run is not None else None
+    others: dict[str, Segmenter] = {}
+    if cfg.runs and segmenter is None:
+        raise InputError("--run: the first --run is the default; pass it before the others.")
+    for run in cfg.runs:
+        seg = Segmenter.open(run, device=cfg.device)
+        name, k = seg.name, 2
+        while name in others or name == segmenter.name:  # two folders of one name
+            name, k = f"{seg.name}-{k}", k + 1
+        seg.key = name
+        others[name] = seg
     bench = Workbench(
         segmenter,
         cfg.images,
@@ -41,6 +51,7 @@ def open_served(cfg: ServeConfig) -> Served:
         max_bytes=cfg.max_upload_bytes,
         max_pixels=cfg.max_upload_pixels,
         workers=cfg.workers,
+        others=others,
     )
     return Served(
         config=cfg,

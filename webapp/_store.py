@@ -28,6 +28,7 @@ import numpy as np
 
 from ._history import Step, apply, read_step, step_file_arrays
 from ._objects import ObjectTable
+from ._pool import give_back_memory
 from ._segment import Prediction, Suggestion
 
 __all__ = ["Session", "SessionStore", "default_memory_bytes", "default_state_dir"]
@@ -56,6 +57,7 @@ class Session:
 
     id: str
     name: str | None = None
+    run: str | None = None  # the name of the run that predicted it
     image: np.ndarray | None = None
     pixel_size_nm: float | None = None
     current: Prediction | None = None
@@ -130,19 +132,25 @@ class SessionStore:
         finally:
             with self._lock:
                 s.users -= 1
-                self._trim()
+                pushed_out = self._trim()
+            if pushed_out:
+                give_back_memory()
 
-    def _trim(self) -> None:
-        """Push the least recently used sessions not in use out of memory (on disk already)."""
+    def _trim(self) -> int:
+        """Push the least recently used sessions not in use out of memory (on disk already);
+        how many."""
         total = sum(s.nbytes for s in self._memory.values())
+        n = 0
         for sid in list(self._memory):
             if total <= self.budget_bytes and len(self._memory) <= self.max_sessions:
-                return
+                break
             s = self._memory[sid]
             if s.users == 0:
                 total -= s.nbytes
                 del self._memory[sid]
                 self.evicted += 1
+                n += 1
+        return n
 
     def in_memory(self) -> list[str]:
         with self._lock:
@@ -165,6 +173,7 @@ class SessionStore:
         except (OSError, ValueError):
             return s  # a new tab (or one never saved)
         s.name, s.pixel_size_nm = meta.get("name"), meta.get("pixel_size_nm")
+        s.run = meta.get("run")
         s.version, s.opened = int(meta.get("version", 0)), int(meta.get("opened", 0))
         s.updated = float(meta.get("updated", 0.0))
         if s.name is None or not (d / "base.npz").is_file():
@@ -206,7 +215,7 @@ class SessionStore:
         d = self.folder(s.id)
         d.mkdir(parents=True, exist_ok=True)
         s.updated = time.time()
-        meta = {"id": s.id, "name": s.name, "pixel_size_nm": s.pixel_size_nm,
+        meta = {"id": s.id, "name": s.name, "pixel_size_nm": s.pixel_size_nm, "run": s.run,
                 "version": s.version, "opened": s.opened, "updated": s.updated,
                 "steps": len(s.steps), "clicks": len(s.clicks),
                 "shape": None if s.image is None else list(s.image.shape)}  # fmt: skip
@@ -266,7 +275,8 @@ class SessionStore:
         if not (shelf / "base.npz").is_file():
             return False
         try:
-            s.pixel_size_nm = json.loads((shelf / "meta.json").read_text()).get("pixel_size_nm")
+            meta = json.loads((shelf / "meta.json").read_text())
+            s.pixel_size_nm, s.run = meta.get("pixel_size_nm"), meta.get("run")
         except (OSError, ValueError):
             pass
         d = self.folder(s.id)

@@ -56,8 +56,10 @@ class Workbench:
         max_bytes: int,
         max_pixels: int,
         workers: int = 2,
+        others: dict[str, Segmenter] | None = None,
     ):
-        self.segmenter = segmenter
+        self.segmenter = segmenter  # the default run; `others` by name, chosen in the page
+        self.others = dict(others or {})
         self.images = images.resolve() if images is not None else None
         if self.images is not None and not self.images.is_dir():
             raise FileNotFoundError(f"--images {images} is not a folder; pass a folder of images.")
@@ -72,8 +74,9 @@ class Workbench:
         with self.store.use(check_session_id(sid)) as s:
             return s
 
-    def _change(self, sid: str, fn: Callable[[Session], None]) -> Session:
-        """Run `fn(session)` in the session's turn of the model pool; its new version."""
+    def _change(self, sid: str, fn: Callable[[Session], None], heavy: bool = False) -> Session:
+        """Run `fn(session)` in the session's turn of the model pool; its new version
+        (`heavy`: a whole-image prediction, `ModelPool`)."""
         check_session_id(sid)
 
         def task() -> Session:
@@ -81,12 +84,24 @@ class Workbench:
                 fn(s)
                 return s
 
-        return self.pool.run(sid, task)
+        return self.pool.run(sid, task, heavy=heavy)
 
-    def _need_model(self) -> Segmenter:
+    def run_names(self) -> list[str]:
+        """The runs a tab may choose, the default first."""
+        return ([self.segmenter.name] if self.segmenter else []) + list(self.others)
+
+    def _need_model(self, run: str | None = None) -> Segmenter:
         if self.segmenter is None:
             raise HTTPException(409, "no model: start `mitoshape serve` with --run RUN to segment")
-        return self.segmenter
+        if run is None or run == self.segmenter.name:
+            return self.segmenter
+        if run not in self.others:
+            raise HTTPException(404, f"no run {run!r} is served; runs: {self.run_names()}")
+        return self.others[run]
+
+    def model_of(self, s: Session) -> Segmenter | None:
+        """The run of a session (the default when its own is no longer served)."""
+        return self.others.get(s.run or "", self.segmenter)
 
     def _need_image(self, s: Session) -> Prediction:
         if s.image is None or s.current is None:
@@ -103,8 +118,8 @@ class Workbench:
             return []
         return sorted(p.name for p in self.images.iterdir() if p.suffix.lower() in SUFFIXES)
 
-    def _start(self, sid: str, name: str, img, pixel_size_nm: float | None = None) -> Session:
-        seg = self._need_model()
+    def _start(self, sid: str, name: str, img, pixel_size_nm=None, run=None) -> Session:
+        seg = self._need_model(run)
 
         def start(s: Session) -> None:
             if s.name is not None:
@@ -121,6 +136,7 @@ class Workbench:
                 return
             prediction = seg.predict(img.data)
             with s.lock:
+                s.run = seg.name
                 s.name, s.image, s.x = name, img.data, None
                 s.pixel_size_nm = float(px[1]) if px is not None else None
                 if pixel_size_nm is not None:
@@ -131,11 +147,11 @@ class Workbench:
                 s.opened += 1
             self.store.save_base(s)
 
-        return self._change(sid, start)
+        return self._change(sid, start, heavy=True)
 
-    def open(self, sid: str, name: str) -> Session:
-        """Open an image of the --images folder by file name."""
-        self._need_model()
+    def open(self, sid: str, name: str, run: str | None = None) -> Session:
+        """Open an image of the --images folder by file name (with the run named `run`)."""
+        self._need_model(run)
         check_session_id(sid)
         if self.images is None:
             raise HTTPException(404, "no --images folder is served; upload an image instead")
@@ -144,14 +160,16 @@ class Workbench:
             raise HTTPException(404, f"no image {name!r} in the served images folder")
         path = inside(self.images, name)
         img = read_image_file(path, name, max_pixels=self.max_pixels)
-        return self._start(sid, name, img)
+        return self._start(sid, name, img, run=run)
 
-    def upload(self, sid: str, data: bytes, filename: str, pixel_size_nm: float | None) -> Session:
+    def upload(
+        self, sid: str, data: bytes, filename: str, pixel_size_nm: float | None, run=None
+    ) -> Session:
         """Open an uploaded TIFF or PNG (413 too big, 422 unreadable)."""
-        self._need_model()
+        self._need_model(run)
         check_session_id(sid)
         img = read_upload(data, filename, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
-        return self._start(sid, Path(filename or "upload").name, img, pixel_size_nm)
+        return self._start(sid, Path(filename or "upload").name, img, pixel_size_nm, run)
 
     # --- clicks and edits --------------------------------------------------------------------
 
@@ -165,10 +183,11 @@ class Workbench:
         self.store.save_step(s)
 
     def click(self, sid: str, click: Click) -> Session:
-        seg = self._need_model()
+        self._need_model()
 
         def go(s: Session) -> None:
             current = self._need_image(s)
+            seg = self._need_model(s.run if s.run in self.others else None)
             h, w = s.image.shape
             if not inside_image(click.y_px, click.x_px, (h, w)):
                 raise HTTPException(
@@ -256,9 +275,10 @@ class Workbench:
             )
         return s.pixel_size_nm
 
-    def labelled(self, sid: str, *, measure: bool):
+    def labelled(self, sid: str, *, measure: bool, stoppable: bool = False):
         """(session, instance labels, objects table or None) of the current mask, computed
-        where the mask changed since the last call (`ObjectTable`), off the session's lock."""
+        where the mask changed since the last call (`ObjectTable`), off the session's lock.
+        `stoppable`: the table is None when the mask changed while it was measured."""
         from segtrain import QuantifyParams
 
         s, p = self._snapshot(sid)
@@ -266,7 +286,9 @@ class Workbench:
         table = s.objects
         with table.lock:
             table.update(p.mask)
-            rows = table.table(params) if params is not None else None
+            if params is None:
+                return s, table.labels, None
+            rows = table.table(params, stop=lambda: stoppable and s.current is not p)
             return s, table.labels, rows
 
     def objects(self, sid: str):
@@ -274,11 +296,14 @@ class Workbench:
         `label` is the object's value in `mask_tiff`."""
         return self.labelled(sid, measure=True)[2]
 
-    def objects_table(self, sid: str) -> tuple[list[str], list[dict]]:
-        """(columns, JSON-ready rows) of `objects` (inf and NaN become None)."""
+    def objects_table(self, sid: str) -> tuple[list[str], list[dict]] | None:
+        """(columns, JSON-ready rows) of `objects` (inf and NaN become None); None when a
+        newer change came while it was measured (the page asks again after that one)."""
         import json
 
-        table = self.objects(sid)
+        table = self.labelled(sid, measure=True, stoppable=True)[2]
+        if table is None:
+            return None
         return list(table.columns), json.loads(table.to_json(orient="records"))
 
     def mask_tiff(self, sid: str) -> tuple[str, bytes]:
@@ -338,6 +363,7 @@ def state(s: Session, segmenter: Segmenter | None, store: SessionStore | None = 
         "version": s.version,
         "opened": s.opened,
         "session": s.id,
+        "run": segmenter.name if segmenter else None,
     }
     if store is not None:
         out["shelved"] = store.shelved(s.id)

@@ -193,3 +193,30 @@ def test_sessions_are_bounded(webapp_data, fake_segmenter, images):
         for k in range(3):
             st = c.get("/api/segment/state", headers={"X-Session-Id": f"tab-{k:010d}"}).json()
             assert st["image"] == "plain.tif" and st["width_px"] == 64
+
+
+def test_a_choice_of_runs(webapp_data, images):
+    """Two runs served: a tab opens its image with either; clicks go to the tab's own run,
+    after a restart too."""
+    cfg = ServeConfig(run=webapp_data.run, runs=(webapp_data.interactive_run,),
+                      images=images[0])  # fmt: skip
+    with make_client(cfg) as c:
+        status = c.get("/api/segment").json()
+        default, other = status["runs"]
+        assert status["run"] == default and default != other
+        st = c.post("/api/segment/open", json={"name": "scaled.tif", "run": other},
+                    headers=TAB_A).json()  # fmt: skip
+        assert st["run"] == other and st["uses_clicks"] and "re-predicts" in st["note"]
+        before = c.app.state.served.bench.session(TAB_A["X-Session-Id"]).current.mask.copy()
+        st = c.post("/api/segment/click", json={"x_px": 30, "y_px": 30, "positive": False},
+                    headers=TAB_A).json()  # fmt: skip
+        after = c.app.state.served.bench.session(TAB_A["X-Session-Id"]).current.mask
+        assert after[30, 30] == 0 and not np.array_equal(before, after)
+        st = c.post("/api/segment/open", json={"name": "scaled.tif"}, headers=TAB_B).json()
+        assert st["run"] == default and not st["uses_clicks"]
+        r = c.post("/api/segment/open", json={"name": "scaled.tif", "run": "nope"}, headers=TAB_B)
+        assert r.status_code == 404 and "no run 'nope'" in r.json()["detail"]
+        state = c.app.state.config.state
+    with make_client(cfg.model_copy(update={"state": state})) as c:
+        st = c.get("/api/segment/state", headers=TAB_A).json()
+        assert st["run"] == other and st["uses_clicks"] and len(st["clicks"]) == 1

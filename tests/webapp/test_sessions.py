@@ -348,18 +348,19 @@ def test_cli_state_that_cannot_be_written_is_one_line(invoke, tmp_path, webapp_d
 
 
 class _SlowOpen(ClickFake):
-    """Opening an image whose first pixel is 7 takes 3 s; clicks are quick."""
+    """Opening an image whose first pixel is 7 takes 8 s; clicks are quick."""
 
     def __init__(self):
-        super().__init__(slow={7: 3.0})
+        super().__init__(slow={7: 8.0})
 
     def refine(self, x, clicks, current):
         return super().refine(np.zeros_like(x), clicks, current)
 
 
 def test_requests_waiting_for_the_model_do_not_starve_the_server(webapp_data, tmp_path):
-    """60 clicks of one tab queued behind its 3 s upload hold 60 request threads; the server
-    still answers another tab at once (more threads than anyio's default 40)."""
+    """60 clicks of one tab queued behind its 8 s upload hold 60 request threads; the server
+    still answers another tab meanwhile (more threads than anyio's default 40; with 40 it
+    would wait for the upload)."""
     import httpx
 
     from webapp import ServeConfig, running_server
@@ -379,13 +380,58 @@ def test_requests_waiting_for_the_model_do_not_starve_the_server(webapp_data, tm
             json={"x_px": k, "y_px": 5}).status_code)) for k in range(60)]  # fmt: skip
         for t in clicks:
             t.start()
-        time.sleep(0.5)
+        pool, end = srv.app.state.served.bench.pool, time.monotonic() + 20
+        while pool.pending() < 50 and time.monotonic() < end:  # each waits in a thread
+            time.sleep(0.05)
+        queued = pool.pending()
         t0 = time.perf_counter()
         r = httpx.get(url + "state", headers={"X-Session-Id": B}, timeout=60)
         waited = time.perf_counter() - t0
         up.join()
         for t in clicks:
             t.join()
-        assert r.status_code == 200 and waited < 1.0, waited
+        assert queued >= 50, queued  # more than anyio's default 40 threads are waiting
+        assert r.status_code == 200 and waited < 2.5, waited
         assert codes == [200] * 60
         assert len(httpx.get(url + "state", headers={"X-Session-Id": A}).json()["clicks"]) == 60
+
+
+def test_a_table_measured_while_the_mask_changes_stops_and_keeps_its_rows():
+    """Measuring stops between two chunks once a newer change came; what it measured stays,
+    and the next call measures only the rest."""
+    from segtrain import QuantifyParams
+    from webapp._objects import CHUNK
+
+    mask = np.zeros((100, 100), np.uint8)
+    mask[1::4, 1::4] = mask[2::4, 1::4] = 1  # 625 objects of 2 pixels
+    table, params = ObjectTable(), QuantifyParams(pixel_size_nm=40.0)
+    table.update(mask)
+    looks = []
+    assert table.table(params, stop=lambda: looks.append(1) or True) is None
+    assert len(table.rows) == CHUNK and looks == [1]
+    got = table.table(params, stop=lambda: False)
+    assert len(got) == 625 and got["label"].tolist() == list(range(1, 626))
+    assert (got["area_px"] == 2).all()
+
+
+def test_uploads_leave_a_worker_for_clicks():
+    """Two tabs' whole-image predictions run one after the other on a 2-worker pool; a third
+    tab's click passes them both."""
+    from webapp._pool import ModelPool
+
+    pool = ModelPool(workers=2)
+    t0 = time.perf_counter()
+    ends = {}
+
+    def job(name, s):
+        time.sleep(s)
+        ends[name] = time.perf_counter() - t0
+
+    a = pool.submit("a", lambda: job("a", 0.8), heavy=True)
+    b = pool.submit("b", lambda: job("b", 0.8), heavy=True)
+    time.sleep(0.1)
+    c = pool.submit("c", lambda: job("c", 0.05))
+    for f in (a, b, c):
+        f.result(timeout=10)
+    pool.close()
+    assert ends["c"] < 0.5 and ends["a"] < 1.2 and ends["b"] >= 1.6, ends

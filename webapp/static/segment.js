@@ -2,7 +2,7 @@
 // markers; click = object (+), shift-click or right-click = background (−); brush, eraser and
 // delete object on the mask; zoom (wheel, + −, 0) and pan (drag, arrows); undo, reset; next and previous
 // image of the served folder (the work on each is kept); the per-object morphology table with
-// the library's classes; instance labels (TIFF) and the table (CSV) for download; the saved
+// the library's classes; a choice of model when several runs are served; instance labels (TIFF) and the table (CSV) for download; the saved
 // sessions to reopen (every session is saved on the server; its URL reopens it).
 
 import { blobUrl, download, get, guarded, post, postForm, sessionId, sessionUrl } from "./api.js";
@@ -45,7 +45,7 @@ async function objectsTable(st) {
   }
   const seq = ++tableSeq;
   const t = await guarded(() => get("/api/segment/objects", { busy: "measuring the objects" }));
-  if (!t || seq !== tableSeq) return;
+  if (!t || seq !== tableSeq || t.superseded) return;
   const cols = TABLE_COLUMNS.filter((c) => t.columns.includes(c));
   clear(box).append(h("p", { class: "small" }, `${t.rows.length} objects; pixel size ${fmt(t.pixel_size_nm)} nm; `
       + "label = the object's value in the labels TIFF; shape_class = the library's classes (from the 2D skeleton)"),
@@ -80,7 +80,8 @@ async function show(st) {
   if (!st.image) { current = st; els.stage.hidden = true; return; }
   els.stage.hidden = false;
   const queue = st.queued > 1 ? ` · ${st.queued} model calls queued` : "";
-  els.name.textContent = `${st.image} · ${st.width_px} × ${st.height_px} px · model ${st.seconds.toFixed(2)} s${queue}`;
+  els.name.textContent = `${st.image} · ${st.width_px} × ${st.height_px} px · run ${st.run} · model ${st.seconds.toFixed(2)} s${queue}`;
+  els.note.textContent = st.note || els.note.textContent;
   els.px.value = st.pixel_size_nm ?? "";
   els.select.value = st.image;
   // the image itself changes only when another one is opened; mask and map with every answer
@@ -209,7 +210,10 @@ export async function segmentPage(root) {
   const file = h("input", { type: "file", id: "seg-file", accept: ".tif,.tiff,.png", "aria-label": "upload an image" });
   const px = h("input", { type: "number", id: "seg-px", step: "any", min: 0, placeholder: "nm", "aria-label": "pixel size in nm" });
   const run = async (fn) => { const st = await guarded(fn); if (st) await show(st); };
-  const openName = (name) => run(() => post("/api/segment/open", { name }, { busy: `opening ${name}` }));
+  const runs = status.runs || [];
+  const runSel = runs.length > 1 ? h("select", { id: "seg-run", "aria-label": "model" }, runs.map((r) => h("option", { value: r }, r))) : null;
+  const chosen = () => (runSel ? runSel.value : undefined);
+  const openName = (name) => run(() => post("/api/segment/open", { name, run: chosen() }, { busy: `opening ${name}` }));
   const step = (by) => {
     const names = status.images;
     if (!names.length) return;
@@ -221,6 +225,7 @@ export async function segmentPage(root) {
     const form = new FormData();
     form.append("file", file.files[0]);
     if (px.value) form.append("pixel_size_nm", px.value);
+    if (chosen()) form.append("run", chosen());
     run(() => postForm("/api/segment/upload", form, { busy: `uploading and predicting ${file.files[0].name}` }));
     file.value = "";
   });
@@ -245,7 +250,7 @@ export async function segmentPage(root) {
     name: h("p", { class: "small", id: "seg-name" }), px, img, mask, unc, marks: svg, uncMarks,
     uncLabel: h("p", { class: "small", id: "seg-unc-label" }), suggested: h("ol", { id: "seg-suggested" }),
     count: h("span", { id: "seg-count" }), objects: h("div", { id: "seg-objects" }), zoom: h("span", { id: "seg-zoom" }, "100 %"),
-    sessions: h("ul", { id: "seg-sessions" }),
+    sessions: h("ul", { id: "seg-sessions" }), note: h("p", { class: "note", id: "seg-note", role: "note" }, status.note),
   };
   pointer(viewport);
   const undo = () => run(() => post("/api/segment/undo"));
@@ -276,13 +281,14 @@ export async function segmentPage(root) {
   clear(root).append(h("h2", {}, "Segment ", h("small", {}, `run ${status.run}`)),
     h("form", { class: "filters", onsubmit: (e) => e.preventDefault() },
       h("button", { type: "button", id: "seg-prev", title: "previous image (p)", disabled: !status.images.length, onclick: () => step(-1) }, "◀"),
+      runSel ? h("label", {}, "Model ", runSel) : null,
       h("label", {}, "Image ", select),
       h("button", { type: "button", id: "seg-next", title: "next image (n)", disabled: !status.images.length, onclick: () => step(1) }, "▶"),
       h("button", { type: "button", id: "seg-open", disabled: !status.images.length, onclick: () => openName(select.value) }, "Open"),
       h("label", {}, "or upload (TIFF/PNG) ", file),
       h("label", {}, "Pixel size ", px, " nm"),
       h("button", { type: "button", id: "seg-px-set", onclick: () => run(() => post("/api/segment/pixel-size", { pixel_size_nm: Number(px.value) })) }, "Set")),
-    h("p", { class: "note", id: "seg-note", role: "note" }, status.note),
+    els.note,
     h("p", { class: "small" }, "Every click and edit is saved on the server; ", link,
       " reopens it (after a restart too). Another image of the folder keeps the work on this one (✓)."),
     els.stage,
