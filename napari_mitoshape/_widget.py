@@ -14,10 +14,11 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.layers import Image
 from napari.qt.threading import thread_worker
-from napari.utils.notifications import show_error, show_info, show_warning
+from napari.utils.notifications import show_info, show_warning
 
 from ._clicks import ClickSession, plain_run_message
 from ._segment import segment_slices
+from ._workers import Working
 
 RUN_FOLDER = "run folder ..."
 SIGNS = {"object (+)": True, "background (-)": False}
@@ -29,7 +30,7 @@ def image_layers(viewer) -> list[tuple[str, Image]]:
     return [(layer.name, layer) for layer in viewer.layers if isinstance(layer, Image)]
 
 
-class SegmentWidget(Container):
+class SegmentWidget(Working, Container):
     """Segment the active image layer with a run; refine it by clicks (interactive runs)."""
 
     def __init__(self, napari_viewer):
@@ -59,7 +60,6 @@ class SegmentWidget(Container):
         self._sessions: dict[int, ClickSession] = {}  # slice (0 for a 2D image) -> clicks
         self._queue: deque = deque()
         self._muted = False
-        self.worker = None  # the running thread worker, if any
         self.segment.changed.connect(self._on_segment)
         self.undo.changed.connect(self._on_undo)
         self.sign.changed.connect(self._on_sign)
@@ -108,7 +108,7 @@ class SegmentWidget(Container):
                 self.run, self._run_key = Run.open(key[1]), key
             return (yield from segment_slices(data, self.run, scale=scale))
 
-        self._start(work(), lambda layers: self._show_segmentation(layers, layer))
+        self.start(work(), lambda layers: self._show_segmentation(layers, layer))
 
     def _show_segmentation(self, layers, image) -> None:
         if layers[1][0].ndim == 3 and not self.run.train_config.context_slices:
@@ -207,7 +207,7 @@ class SegmentWidget(Container):
                 self._sessions[z] = ClickSession.start(self.run, plane)
             return self._sessions[z].click(row, col, positive)
 
-        self._start(work(), lambda state: (self._show_state(labels, z, state), self._next_click()))
+        self.start(work(), lambda state: (self._show_state(labels, z, state), self._next_click()))
 
     def _show_state(self, labels, z: int, state) -> None:
         from segtrain.evaluate import label_objects
@@ -254,32 +254,6 @@ class SegmentWidget(Container):
         if session is not None:
             self._show_state(self.viewer.layers["instances"], z, session.undo())
 
-    # --- workers -------------------------------------------------------------------------------
-
-    def busy(self) -> bool:
-        """True while a worker runs."""
-        return self.worker is not None
-
-    def _start(self, worker, done) -> None:
-        def returned(result):
-            self.worker = None
-            done(result)
-
-        def finished():
-            if self.worker is worker:  # an error, or a quit: no result came
-                self.worker = None
-
-        def failed(exc):
-            from shapelib import InputError
-
-            self._queue.clear()
-            if isinstance(exc, InputError):
-                show_error(f"mitoshape: {exc}")
-            else:
-                show_error(f"mitoshape: {type(exc).__name__}: {exc}")
-
-        worker.returned.connect(returned)
-        worker.errored.connect(failed)
-        worker.finished.connect(finished)
-        self.worker = worker
-        worker.start()
+    def failed(self, exc: BaseException) -> None:
+        self._queue.clear()  # the clicks after a refused one wait for none
+        super().failed(exc)

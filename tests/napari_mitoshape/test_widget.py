@@ -29,10 +29,12 @@ def _segment(qt, widget):
 
 def _messages(monkeypatch):
     import napari_mitoshape._widget as w
+    import napari_mitoshape._workers as k
 
     said: list[str] = []
-    for name in ("show_info", "show_warning", "show_error"):
+    for name in ("show_info", "show_warning"):
         monkeypatch.setattr(w, name, said.append)
+    monkeypatch.setattr(k, "show_error", said.append)
     return said
 
 
