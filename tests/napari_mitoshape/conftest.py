@@ -29,6 +29,26 @@ def run(tmp_path_factory):
     return train(cfg)
 
 
+@pytest.fixture(scope="session")
+def phantom_library(tmp_path_factory):
+    """A library extracted from a phantom volume (as tests/webapp/conftest.py makes one)."""
+    from shapelib import ShapeParams, extract_library
+    from shapelib.phantoms import phantom_volume
+
+    root = tmp_path_factory.mktemp("napari_library")
+    kinds = ["dot", "rod", "donut", "network"]
+    vol = phantom_volume(4, voxel_size_nm=40.0, kinds=kinds, rng=0)
+    extract_library(
+        vol.labels,
+        root / "lib",
+        voxel_size_nm=vol.voxel_size_nm,
+        shape=ShapeParams(n_surface_points=100, n_occupancy_points=100),
+        n_workers=1,
+        seed=0,
+    )
+    return root / "lib"
+
+
 @pytest.fixture
 def click_run():
     """An interactive `Run` of a hand-made network (tests/segtrain/test_refine.py): bright
