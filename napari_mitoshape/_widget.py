@@ -118,6 +118,7 @@ class SegmentWidget(Working, Container):
             )
         for data, kwargs, kind in layers:
             kwargs = {**kwargs, "translate": tuple(image.translate)[-data.ndim :]}
+            kwargs["units"] = tuple(image.units)[-data.ndim :]  # as the image's (nm, pixel)
             name = kwargs["name"]
             if name in self.viewer.layers:
                 self.viewer.layers[name].data = data
@@ -135,6 +136,7 @@ class SegmentWidget(Working, Container):
     def _click_layers(self, image) -> None:
         """A fresh "clicks" layer (and "suggested clicks") over the image."""
         kw = {"scale": tuple(image.scale), "translate": tuple(image.translate)}
+        kw["units"] = tuple(image.units)
         ndim = np.asarray(image.data).ndim - (1 if image.rgb else 0)
         for name in ("suggested clicks", "clicks"):
             if name in self.viewer.layers:
