@@ -5,8 +5,12 @@ the widget (`_widget.py`) runs these calls in napari's thread workers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from segtrain import Run
 
 __all__ = ["ClickSession", "plain_run_message"]
 
@@ -28,10 +32,10 @@ class ClickSession:
     the last click is applied to the previous state), `undo` goes back one click.
     """
 
-    run: object
+    run: Run
     image: np.ndarray = field(repr=False)  # the prepared (C, Y, X) image
     states: list = field(repr=False)
-    options: object = None
+    options: Any = None  # a segtrain.RefineConfig, or None: its defaults
 
     @classmethod
     def start(cls, run, image: np.ndarray, *, options=None, where: str = "the image layer"):

@@ -21,7 +21,7 @@ class LibraryWidget(Working, Container):
         self.classes = Select(label="classes", choices=[], allow_multiple=True)
         self.min_volume = FloatSpinBox(label="least volume (µm³)", value=0.0, min=0.0, step=0.01)
         self.border = CheckBox(label="shapes touching the border", value=True)
-        self.count = Label(value="")
+        self.rows_label = Label(value="")
         self.table = Table()
         super().__init__(
             widgets=[
@@ -29,7 +29,7 @@ class LibraryWidget(Working, Container):
                 self.classes,
                 self.min_volume,
                 self.border,
-                self.count,
+                self.rows_label,
                 self.table,
             ]
         )
@@ -79,7 +79,7 @@ class LibraryWidget(Working, Container):
             return  # the same rows (napari resets the choices as layers come and go)
         self._rows = rows
         self.table.value = rows
-        self.count.value = f"{len(self._rows)} of {len(self._all)} shapes"
+        self.rows_label.value = f"{len(self._rows)} of {len(self._all)} shapes"
 
     def select_rows(self, rows) -> None:
         """Select these row numbers of the table (as a click would)."""
@@ -90,7 +90,8 @@ class LibraryWidget(Working, Container):
         for r in rows:
             index = view.model().index(int(r), 0)
             chosen.select(index, index)
-        flags = QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows
+        flag = QItemSelectionModel.SelectionFlag
+        flags = flag.ClearAndSelect | flag.Rows
         view.selectionModel().select(chosen, flags)
 
     def selected_folders(self) -> list[str]:

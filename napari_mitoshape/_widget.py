@@ -209,7 +209,11 @@ class SegmentWidget(Working, Container):
                 self._sessions[z] = ClickSession.start(self.run, plane)
             return self._sessions[z].click(row, col, positive)
 
-        self.start(work(), lambda state: (self._show_state(labels, z, state), self._next_click()))
+        def done(state) -> None:
+            self._show_state(labels, z, state)
+            self._next_click()  # the clicks that came while this one refined
+
+        self.start(work(), done)
 
     def _show_state(self, labels, z: int, state) -> None:
         from segtrain.evaluate import label_objects

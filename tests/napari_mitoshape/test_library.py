@@ -36,7 +36,7 @@ def test_selected_rows_show_their_meshes_in_3d(qt, viewer, phantom_library):
     viewer.window.add_dock_widget(widget)
     widget.library.value = phantom_library
     n = len(read_library_table(phantom_library))
-    assert widget.table.shape[0] == n and widget.count.value == f"{n} of {n} shapes"
+    assert widget.table.shape[0] == n and widget.rows_label.value == f"{n} of {n} shapes"
     widget.select_rows([0, 2])
     qt.waitUntil(lambda: not widget.busy() and len(viewer.layers) == 2, timeout=WAIT_MS)
     folders = widget.selected_folders()
