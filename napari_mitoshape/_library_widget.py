@@ -78,7 +78,7 @@ class LibraryWidget(Working, Container):
         if self._rows is not None and rows.equals(self._rows):
             return  # the same rows (napari resets the choices as layers come and go)
         self._rows = rows
-        self.table.value = rows
+        self.table.value = rows.set_index("folder")  # row headers: the delegate reads 000001 as 1
         self.rows_label.value = f"{len(self._rows)} of {len(self._all)} shapes"
 
     def select_rows(self, rows) -> None:
