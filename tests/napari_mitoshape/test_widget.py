@@ -115,3 +115,33 @@ def test_the_model_list_holds_the_shipped_models_and_a_run_folder(qt, viewer):
     viewer.window.add_dock_widget(widget)
     widget.model.value = RUN_FOLDER
     assert not widget.run_dir.native.isHidden()
+
+
+def test_predicting_and_clicking_run_off_the_viewers_thread(qt, viewer, click_run, monkeypatch):
+    import threading
+
+    import napari_mitoshape._widget as w
+    from napari_mitoshape._clicks import ClickSession
+
+    threads = []
+    real_segment, real_click = w.segment_slices, ClickSession.click
+
+    def segment(*args, **kw):
+        threads.append(threading.current_thread())
+        return (yield from real_segment(*args, **kw))
+
+    def click(self, *args, **kw):
+        threads.append(threading.current_thread())
+        return real_click(self, *args, **kw)
+
+    monkeypatch.setattr(w, "segment_slices", segment)
+    monkeypatch.setattr(ClickSession, "click", click)
+    image = _scene()[0]
+    viewer.add_image(np.stack([image, image]))  # a stack: the click acts on its slice
+    widget = _widget(viewer, click_run)
+    _segment(qt, widget)
+    labels = viewer.layers["instances"]
+    viewer.layers["clicks"].add([1, 80, 120])
+    qt.waitUntil(lambda: not widget.busy() and labels.data[1, 80, 120] > 0, timeout=WAIT_MS)
+    assert labels.data[0, 80, 120] == 0  # the other slice is left as it was
+    assert len(threads) == 2 and threading.main_thread() not in threads
