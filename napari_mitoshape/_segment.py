@@ -5,11 +5,18 @@ it needs no viewer."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from segtrain import Run
 
-def segment_image(image: np.ndarray, run, *, scale: Sequence[float] | None = None) -> list[tuple]:
+
+def segment_image(
+    image: np.ndarray, run: Run | str | Path, *, scale: Sequence[float] | None = None
+) -> list[tuple]:
     """Predict a 2D image, or a (Z, Y, X) stack slice by slice, with `run` (a `segtrain.Run`,
     a run folder or a shipped model's name).
 
@@ -37,7 +44,7 @@ def segment_image(image: np.ndarray, run, *, scale: Sequence[float] | None = Non
     ]
 
 
-def segment_slices(image: np.ndarray, run, *, scale: Sequence[float] | None = None):
+def segment_slices(image: np.ndarray, run: Run, *, scale: Sequence[float] | None = None):
     """`segment_image` as a generator for a thread worker: yields after each slice of a stack
     predicted by a 2D run (napari's progress bar counts them) and returns the layer data.
 
