@@ -37,6 +37,7 @@ DEMO_FILES = (
       for end in (".csv", "_summary.csv", ".txt")),
     "predictions_test_epi1.png", "predictions_test_conf1.png",
     *(f"webapp_{page}.png" for page in ("library", "instance", "segment", "dataset")),
+    *(f"napari_{widget}.png" for widget in ("segment", "simulate", "library")),
 )  # fmt: skip
 DEMO_FOLDERS = ("library", "simulated", "train_epi1", "test_epi1", "test_conf1", "run_unet",
                 "pred_test_epi1", "pred_test_conf1", "run_interactive", "run_interactive_plain",
@@ -250,6 +251,29 @@ def _demo_interactive(steps: list, out: Path, lib: Path, seed: int, minutes: flo
           ["serve", "--library", str(lib), "--dataset", str(out / "train_epi1"), "--run",
            str(run), "--images", str(test / "images"), "--screenshots", str(out)],
           "webapp_library.png, _instance.png, _segment.png, _dataset.png")  # fmt: skip
+    _demo_napari(steps, out, lib)
+
+
+def _demo_napari(steps: list, out: Path, lib: Path) -> None:
+    """Screenshots of the napari plugin's widgets; skipped (one logged line) without napari or
+    a display (the demo under `xvfb-run` has one)."""
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("napari") is None or not os.environ.get("DISPLAY"):
+        why = "napari is not installed" if importlib.util.find_spec("napari") is None else (
+            "no display (run the demo under xvfb-run)")  # fmt: skip
+        log.warning("napari screenshots skipped: %s; pip install 'mitoshape[napari]'", why)
+        return
+    from napari_mitoshape._screenshots import ScreenshotInputs, save_screenshots
+
+    t0 = time.perf_counter()
+    image = sorted((out / "test_epi1" / "images").glob("*.tif"))[0]
+    typer.secho("\n== screenshots of the napari plugin (in-process)", fg=typer.colors.CYAN)
+    save_screenshots(out, ScreenshotInputs(lib, image, out / "run_interactive"))
+    look = "napari_segment.png, napari_simulate.png, napari_library.png"
+    steps.append(("screenshots of the napari plugin", "(napari_mitoshape, in-process)", look,
+                  time.perf_counter() - t0))  # fmt: skip
 
 
 def _app_text(out: Path, lib: Path) -> str:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -68,25 +69,33 @@ def get_reader(path: str | list[str]):
     return None
 
 
-def read_library(path: str | Path) -> list[LayerData]:
-    """One Surface layer per shape of a library, vertices (z, y, x) in nm."""
+def read_library(path: str | Path, *, folders: Sequence[str] | None = None) -> list[LayerData]:
+    """One Surface layer per shape of a library (or of its `folders` only), vertices (z, y, x)
+    in nm."""
     from shapelib.io import read_library_table, read_mesh
 
     path = Path(path)
-    layers = []
-    for row in read_library_table(path).to_dict("records"):
-        folder = str(row["folder"])
-        mesh = read_mesh(path / folder)
-        cls = str(row.get("class", ""))
-        vertices = np.asarray(mesh.vertices)[:, ::-1]  # (x, y, z) nm -> napari's (z, y, x)
-        kwargs = {
-            "name": f"{folder} {cls}".strip(),
-            "metadata": {"class": cls, "folder": folder, "unit": "nm"},
-            "units": "nm",
-            "colormap": class_colourmap(cls),
-        }
-        layers.append(((vertices, np.asarray(mesh.faces)), kwargs, "surface"))
-    return layers
+    rows = read_library_table(path).to_dict("records")
+    if folders is not None:
+        wanted = {str(f) for f in folders}
+        rows = [r for r in rows if str(r["folder"]) in wanted]
+    return [
+        surface_layer(read_mesh(path / str(r["folder"])), str(r["folder"]), str(r.get("class", "")))
+        for r in rows
+    ]
+
+
+def surface_layer(mesh, folder: str, cls: str) -> LayerData:
+    """A shape's mesh ((x, y, z) nm) as a Surface layer in napari's (z, y, x), coloured by its
+    class, named by its folder and class."""
+    vertices = np.asarray(mesh.vertices)[:, ::-1]  # (x, y, z) nm -> napari's (z, y, x)
+    kwargs = {
+        "name": f"{folder} {cls}".strip(),
+        "metadata": {"class": cls, "folder": folder, "unit": "nm"},
+        "units": "nm",
+        "colormap": class_colourmap(cls),
+    }
+    return (vertices, np.asarray(mesh.faces)), kwargs, "surface"
 
 
 def _read_folder(folder: Path):

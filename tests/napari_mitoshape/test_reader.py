@@ -104,27 +104,6 @@ def test_the_layers_open_in_a_viewer(tmp_path):
         viewer.close()
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    from segtrain import DataSource, TrainConfig, train
-    from tests.segtrain._tiny import write_pairs
-
-    root = tmp_path_factory.mktemp("napari_run")
-    data = write_pairs(root / "d", n=2, size=32)
-    cfg = TrainConfig(
-        train=[DataSource(path=str(data))],
-        run_dir=str(root / "run"),
-        model_params={"depth": 1, "width": 2},
-        patch_px=32,
-        batch_size=2,
-        max_steps=2,
-        val_every=2,
-        val_patches=2,
-        amp=False,
-    )
-    return train(cfg)
-
-
 def test_segment_gives_instances_and_probability_at_the_image_scale(run):
     from segtrain import Run
     from segtrain.evaluate import label_objects
@@ -146,24 +125,3 @@ def test_segment_refuses_a_4d_layer_in_one_line(run):
 
     with pytest.raises(InputError, match="2D image or a \\(Z, Y, X\\) stack"):
         segment_image(np.zeros((2, 2, 8, 8)), str(run))
-
-
-def test_the_segment_widget_adds_labels_to_the_viewer(run):
-    import os
-
-    napari = pytest.importorskip("napari", reason="napari is not installed (mitoshape[napari])")
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("no display: run under xvfb-run")
-    from napari_mitoshape._widget import segment_widget
-
-    viewer = napari.Viewer(show=False)
-    try:
-        layer = viewer.add_image(disks(32, 2, 0)[0], scale=(5.0, 5.0))
-        widget = segment_widget()
-        viewer.window.add_dock_widget(widget)
-        for data, kwargs, kind in widget(image=layer, run=str(run)):
-            getattr(viewer, f"add_{kind}")(data, **kwargs)
-        assert type(viewer.layers["instances"]).__name__ == "Labels"
-        assert tuple(viewer.layers["instances"].scale) == (5.0, 5.0)
-    finally:
-        viewer.close()
