@@ -38,12 +38,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-demo: $(STAMP)
-	$(VENV)/bin/mitoshape demo -o $(OUT)
-
-# Under Xvfb when it is there (napari's viewer tests need a display; they skip without one);
-# looked up when the recipe runs, after the set-up may have installed it.
+# Under Xvfb when it is there: napari's viewer tests and the demo's napari screenshots need a
+# display (without one they skip). Looked up when the recipe runs, after the set-up.
 XVFB := $$(command -v xvfb-run >/dev/null && echo xvfb-run -a)
+
+demo: $(STAMP)
+	$(XVFB) $(VENV)/bin/mitoshape demo -o $(OUT)
 
 test: $(STAMP)
 	$(XVFB) $(PY) -m pytest -q
