@@ -62,15 +62,8 @@ class Holdout:
 
     @property
     def pixel_size_nm(self) -> list[float] | None:
-        """The (y, x) pixel size of the training images when every one carries one and they
-        agree within 1 %, else None (the run then cannot resample images to its scale)."""
-        sizes = [it.pixel_size_nm for it in self.train]
-        if not sizes or any(s is None for s in sizes):
-            return None
-        arr = np.asarray(sizes, dtype=float)
-        if not np.allclose(arr, arr[0], rtol=0.01):
-            return None
-        return [float(v) for v in arr[0]]
+        """The (y, x) pixel size the run was trained at: `training_pixel_size`."""
+        return training_pixel_size([it.pixel_size_nm for it in self.train])
 
     def as_dict(self) -> dict:
         """``split.json``: the mode, the sentence, the training images' pixel size, and per
@@ -87,6 +80,33 @@ class Holdout:
             "validation": [entry(it) for it in self.val],
             "training": [entry(it) for it in self.train],
         }
+
+
+# Training images whose pixel sizes spread at most this much (max / min per axis) were trained
+# at one scale with variation (a simulated set's pixel size +-20 %): the run's size is the middle
+# of their range.
+PIXEL_SIZE_SPREAD = 1.6
+
+
+def training_pixel_size(sizes: Sequence) -> list[float] | None:
+    """The (y, x) pixel size a run was trained at, from its training images' sizes: the middle
+    of their range per axis (geometric: sqrt(min x max); a simulated set draws its sizes from a
+    few microscope variants, so a median follows the draw, not the range) when every image
+    carries one and they lie within PIXEL_SIZE_SPREAD of each other (one microscope, or a
+    simulated set varied around one size), else None (the run then cannot resample images to
+    its scale).
+
+    >>> training_pixel_size([(80.0, 80.0), (64.0, 64.0), (100.0, 100.0)])
+    [80.0, 80.0]
+    >>> training_pixel_size([(5.0, 5.0), (80.0, 80.0)]) is None
+    True
+    """
+    if not sizes or any(s is None for s in sizes):
+        return None
+    arr = np.asarray(sizes, dtype=float)
+    if np.any(arr.max(axis=0) > PIXEL_SIZE_SPREAD * arr.min(axis=0)):
+        return None
+    return [float(v) for v in np.sqrt(arr.min(axis=0) * arr.max(axis=0))]
 
 
 def _crop_rows(item, start: int, stop: int, suffix: str = ""):

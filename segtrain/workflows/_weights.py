@@ -18,6 +18,7 @@ from .. import io
 from ..inference._clicks import mark_interactive
 from ..models._registry import build_model
 from ..training._config import CONFIG_VERSION, ClickConfig, TrainConfig, model_build_params
+from ..training._holdout import training_pixel_size
 
 __all__ = [
     "RunFiles",
@@ -221,9 +222,12 @@ def read_run_files(run_dir: str | Path, which: str = "best") -> RunFiles:
 
 def _training_pixel_size(folder: Path) -> tuple[float, float] | None:
     try:
-        px = io.read_split(folder).get("pixel_size_nm")
+        split = io.read_split(folder)
     except FileNotFoundError:  # a checkpoint copied out of its run folder: size unknown
         return None
+    px = split.get("pixel_size_nm")
+    if px is None and split.get("training"):  # written before the median rule (one size only)
+        px = training_pixel_size([t.get("pixel_size_nm") for t in split["training"]])
     return None if px is None else (float(px[0]), float(px[1]))
 
 
