@@ -266,14 +266,20 @@ def mito_install(run: Path, out: Path, lib: Path) -> None:
 
     dest = ROOT / "segtrain" / "shipped" / NAME
     dest.mkdir(parents=True, exist_ok=True)
-    for f in ("best.pt", "config.yaml", "config.json", "split.json", "postprocess.json"):
+    for f in ("config.yaml", "config.json", "split.json", "postprocess.json"):
         if (run / f).is_file():
             shutil.copy(run / f, dest / f)
+    # The weights without the optimizer's state (two thirds of the file; not needed to predict).
+    import torch
+
+    ck = torch.load(run / "best.pt", map_location="cpu", weights_only=True)
+    ck.pop("optimizer", None)
+    torch.save(ck, dest / "best.pt")
     card = ROOT / "benchmarks" / "shipped_model_card.md"
     shutil.copy(card, dest / "card.md")
     # The example a user (and tests/segtrain/test_shipped.py) segments: one real H9c2 tile (MIT
     # licence, PhySeg's data; PROVENANCE.md) and the model's recorded mask of it.
-    shutil.copy(H9C2 / f"{EXAMPLE}.png", dest / "example.png")
+    shutil.copyfile(H9C2 / f"{EXAMPLE}.png", dest / "example.png")
     mito("predict", run, dest / "example.png", "-o", out / "example_pred", "--tta", "flips",
          "--pixel-size-nm", 80, "--overwrite", log=out / "log.txt")  # fmt: skip
     from PIL import Image

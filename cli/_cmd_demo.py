@@ -41,7 +41,7 @@ DEMO_FILES = (
 )  # fmt: skip
 DEMO_FOLDERS = ("library", "simulated", "train_epi1", "test_epi1", "test_conf1", "run_unet",
                 "pred_test_epi1", "pred_test_conf1", "run_interactive", "run_interactive_plain",
-                "clicks_test_epi1", "report_test_epi1")  # fmt: skip
+                "clicks_test_epi1", "report_test_epi1", "report_shipped_model")  # fmt: skip
 
 
 def _step(
@@ -161,6 +161,7 @@ def register(app: typer.Typer) -> None:
         _demo_simulation(steps, out, lib, seed)
         _demo_training(steps, out, seed, minutes)
         _demo_interactive(steps, out, lib, seed, minutes)
+        _demo_shipped(steps, out)
 
         total = (time.perf_counter() - t_start) / 60
         rows = "\n".join(f"| {title} | `{cmd}` | {look} |" for title, cmd, look, _ in steps)
@@ -274,6 +275,19 @@ def _demo_napari(steps: list, out: Path, lib: Path) -> None:
     look = "napari_segment.png, napari_simulate.png, napari_library.png"
     steps.append(("screenshots of the napari plugin", "(napari_mitoshape, in-process)", look,
                   time.perf_counter() - t0))  # fmt: skip
+
+
+def _demo_shipped(steps: list, out: Path) -> None:
+    """The model that ships with mitoshape on the real image that ships with it (a widefield
+    tile of living H9c2 cells, 80 nm pixels; MIT licence, PhySeg's data)."""
+    from segtrain import shipped_model
+
+    name = "mito-fluo-2d"
+    example = shipped_model(name).folder / "example.png"
+    _step(steps, f"segment a real fluorescence image with the shipped model {name}",
+          ["report", name, str(example), "-o", str(out / "report_shipped_model"),
+           "--pixel-size-nm", "80"],
+          "report_shipped_model/ (the image, its mask, the objects in um)")  # fmt: skip
 
 
 def _app_text(out: Path, lib: Path) -> str:

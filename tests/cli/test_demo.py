@@ -33,3 +33,6 @@ def test_demo_end_to_end(invoke, tmp_path):
                  "predictions_test_epi1.png", "metrics_test_conf1_summary.csv"):  # fmt: skip
         assert (out / name).is_file(), name
     assert "| test_epi1 |" in (out / "README.md").read_text()
+    # the shipped model on the shipped real image: a figure and an objects table
+    report = out / "report_shipped_model"
+    assert any(report.glob("*.png")) and "mito-fluo-2d" in (out / "README.md").read_text()
