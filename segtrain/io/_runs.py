@@ -96,6 +96,22 @@ def save_checkpoint(path: str | Path, payload: dict) -> None:
         torch.save({"format": CHECKPOINT_FORMAT, **payload}, tmp)
 
 
+def _is_pickle(path: Path) -> bool:
+    """Whether a file is a torch zip archive or a whole pickle stream (read, never run)."""
+    import pickletools
+    import zipfile
+
+    if zipfile.is_zipfile(path):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            for _ in pickletools.genops(fh):
+                pass
+    except Exception:
+        return False
+    return True
+
+
 def load_checkpoint(path: str | Path) -> dict:
     """Read a checkpoint with ``weights_only=True``; a clear error for a foreign file."""
     import pickle
@@ -107,7 +123,10 @@ def load_checkpoint(path: str | Path) -> dict:
         raise FileNotFoundError(f"checkpoint {path} does not exist; train first (mitoshape train).")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:  # torch's message advises weights_only=False: never here
+    except pickle.UnpicklingError:
+        if not _is_pickle(path):  # torch says the same of garbage bytes
+            raise InputError(f"{path} is not a readable segtrain checkpoint.") from None
+        # torch's message advises weights_only=False: never here
         raise InputError(
             f"{path} holds Python objects beyond weights (a pickle that loading would run); "
             "refused. Only checkpoints written by mitoshape train load."
