@@ -86,10 +86,13 @@ def _tiny_run(out: Path) -> Path:
     extract_library(vol.labels, out / "lib", voxel_size_nm=vol.voxel_size_nm, shape=shape,
                     n_workers=1, seed=0, overwrite=True)  # fmt: skip
     scene = SceneConfig(acquisition=Acquisition(size_px=96), objects=(2, 4))
-    write_dataset(read_shapes(out / "lib"), EPI1, out / "ds", n=3, scene=scene, workers=1)
+    write_dataset(
+        read_shapes(out / "lib"), EPI1, out / "ds", n=3, scene=scene, workers=1, overwrite=True
+    )  # a run that stopped before training left it
     cfg = TrainConfig(train=[DataSource(path=str(out / "ds"))], run_dir=str(run),
                       model="prob_unet", interactive=True, patch_px=64, batch_size=2,
-                      val_patches=2, max_steps=1, amp=False, device="cpu")  # fmt: skip
+                      val_patches=2, max_steps=1, plain_share=0.0, amp=False,
+                      device="cpu")  # fmt: skip
     train(cfg)
     return run
 

@@ -119,3 +119,13 @@ def test_shipped_model_smoke(shared_data, tmp_path):
     assert [r["preset"] for r in held_out] == ["Epi1", "Conf1", "Conf2"]
     assert all(0.0 <= float(r["pooled_fg_iou"]) <= 1.0 for r in held_out)
     assert "realism vs h9c2" in proc.stdout and "realism vs mcc13" in proc.stdout
+
+
+@pytest.mark.slow
+def test_webapp_load_smoke(tmp_path):
+    """The web app's load script, tiny (its own tiny interactive run, 2 users, a restart)."""
+    out = tmp_path / "load"
+    check_ok(run_script("bench_webapp_load.py", "--users", 2, "--clicks", 2, "--size", "256x192",
+                        "--big", "--big-px", 256, "--restart", "--out", out))  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    assert results, "no results written"
