@@ -10,23 +10,9 @@ import pytest
 
 @pytest.fixture(scope="session")
 def run(tmp_path_factory):
-    from segtrain import DataSource, TrainConfig, train
-    from tests.segtrain._tiny import write_pairs
+    from tests.segtrain._tiny import train_tiny_run
 
-    root = tmp_path_factory.mktemp("napari_run")
-    data = write_pairs(root / "d", n=2, size=32)
-    cfg = TrainConfig(
-        train=[DataSource(path=str(data))],
-        run_dir=str(root / "run"),
-        model_params={"depth": 1, "width": 2},
-        patch_px=32,
-        batch_size=2,
-        max_steps=2,
-        val_every=2,
-        val_patches=2,
-        amp=False,
-    )
-    return train(cfg)
+    return train_tiny_run(tmp_path_factory.mktemp("napari_run"))
 
 
 @pytest.fixture(scope="session")

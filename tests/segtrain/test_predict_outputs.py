@@ -6,12 +6,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from segtrain import DataSource, InferenceConfig, Run, TrainConfig, predict_folder, quantify_folder
+from segtrain import InferenceConfig, Run, predict_folder, quantify_folder
 from segtrain.workflows._predict import write_prediction
 from shapelib import InputError
 from shapelib.io import open_output_folder, output_format, read_tiff, write_tiff
 
-from ._tiny import disks, write_pairs
+from ._tiny import disks, train_tiny_run
 
 
 def _seg(mask):
@@ -47,22 +47,7 @@ def test_output_format_follows_the_name_unless_given():
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from segtrain import train
-
-    root = tmp_path_factory.mktemp("fmt")
-    data = write_pairs(root / "d", n=2, size=32)
-    cfg = TrainConfig(
-        train=[DataSource(path=str(data))],
-        run_dir=str(root / "run"),
-        model_params={"depth": 1, "width": 2},
-        patch_px=32,
-        batch_size=2,
-        max_steps=2,
-        val_every=2,
-        val_patches=2,
-        amp=False,
-    )
-    return train(cfg)
+    return train_tiny_run(tmp_path_factory.mktemp("fmt"))
 
 
 @pytest.mark.parametrize("fmt", [None, "ome-zarr-0.5"])

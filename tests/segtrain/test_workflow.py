@@ -5,36 +5,20 @@ import pytest
 import tifffile
 
 from segtrain import (
-    DataSource,
     InferenceConfig,
     Run,
-    TrainConfig,
     predict_folder,
     quantify_folder,
-    train,
 )
 from shapelib import InputError
 from shapelib.io import read_tiff, write_tiff
 
-from ._tiny import disks, write_pairs
+from ._tiny import disks, train_tiny_run
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("wf")
-    data = write_pairs(root / "d", n=2, size=32)
-    cfg = TrainConfig(
-        train=[DataSource(path=str(data))],
-        run_dir=str(root / "run"),
-        model_params={"depth": 1, "width": 2},
-        patch_px=32,
-        batch_size=2,
-        max_steps=2,
-        val_every=2,
-        val_patches=2,
-        amp=False,
-    )
-    return train(cfg)
+    return train_tiny_run(tmp_path_factory.mktemp("wf"))
 
 
 def test_predict_then_quantify_needs_no_pixel_size(tmp_path, run):
