@@ -217,7 +217,8 @@ export async function segmentPage(root) {
   const step = (by) => {
     const names = status.images;
     if (!names.length) return;
-    const i = names.indexOf(current && current.image);
+    // the image whose name the page shows (set with it, before its layers have loaded)
+    const i = names.indexOf((els && els.select.value) || (current && current.image));
     openName(names[(i + by + names.length) % names.length]);
   };
   file.addEventListener("change", () => {
