@@ -7,28 +7,16 @@ import numpy as np
 import pytest
 import tifffile
 
-from tests.segtrain._tiny import disks, write_pairs
+from tests.segtrain._tiny import disks, train_tiny_run
 from tests.simulator._shapes import capsule, sphere, write_library
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from segtrain import DataSource, TrainConfig, train
-
-    root = tmp_path_factory.mktemp("exp")
-    data = write_pairs(root / "d", n=2, size=64)
-    cfg = TrainConfig(
-        train=[DataSource(path=str(data))],
-        run_dir=str(root / "run"),
-        model_params={"depth": 2, "width": 4},
-        patch_px=32,
-        batch_size=2,
-        max_steps=3,
-        val_every=3,
-        val_patches=2,
-        amp=False,
-    )
-    return train(cfg)
+    return train_tiny_run(
+        tmp_path_factory.mktemp("exp"), size=64, model_params={"depth": 2, "width": 4},
+        max_steps=3, val_every=3,
+    )  # fmt: skip
 
 
 @pytest.mark.slow  # about 30 s: bioimageio.core's test runs both weight formats

@@ -40,21 +40,16 @@ def write_pairs(root: Path, n: int = 4, size: int = 64, *, rng=0, mask_style="01
     return root
 
 
-def train_tiny_run(root):
-    """A plain run trained for 2 steps on 2 tiny pairs in ``root`` (depth 1, width 2): the
-    run the predict, workflow and napari tests open. Returns what `segtrain.train` does."""
+def train_tiny_run(root, *, n: int = 2, size: int = 32, **config):
+    """A plain run trained for 2 steps on ``n`` tiny pairs in ``root`` (depth 1, width 2;
+    ``config`` overrides TrainConfig fields): the run the predict, workflow, export and napari
+    tests open. Returns what `segtrain.train` does."""
     from segtrain import DataSource, TrainConfig, train
 
-    data = write_pairs(root / "d", n=2, size=32)
+    data = write_pairs(root / "d", n=n, size=size)
+    fields = {"model_params": {"depth": 1, "width": 2}, "patch_px": 32, "batch_size": 2,
+              "max_steps": 2, "val_every": 2, "val_patches": 2, "amp": False}  # fmt: skip
     cfg = TrainConfig(
-        train=[DataSource(path=str(data))],
-        run_dir=str(root / "run"),
-        model_params={"depth": 1, "width": 2},
-        patch_px=32,
-        batch_size=2,
-        max_steps=2,
-        val_every=2,
-        val_patches=2,
-        amp=False,
+        train=[DataSource(path=str(data))], run_dir=str(root / "run"), **(fields | config)
     )
     return train(cfg)

@@ -15,33 +15,21 @@ from segtrain import (
     load_run,
     postprocess_mask,
     predict_image,
-    train,
 )
 from segtrain.io import load_checkpoint
 from shapelib import InputError
 
-from ._tiny import disks, write_pairs
+from ._tiny import disks, train_tiny_run
 
 TILES = InferenceConfig(tile_px=32, overlap_px=8, device="cpu")
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("run")
-    data = write_pairs(root / "d", n=4, size=48)
-    cfg = TrainConfig(
-        train=[DataSource(path=str(data))],
-        run_dir=str(root / "run"),
-        model_params={"depth": 2, "width": 4},
-        patch_px=32,
-        batch_size=2,
-        max_steps=4,
-        val_every=2,
-        val_patches=2,
-        amp=False,
-        num_threads=1,
-    )
-    return train(cfg)
+    return train_tiny_run(
+        tmp_path_factory.mktemp("run"), n=4, size=48, model_params={"depth": 2, "width": 4},
+        max_steps=4, num_threads=1,
+    )  # fmt: skip
 
 
 def test_open_reads_the_run_once_with_everything_a_prediction_needs(run_dir):
