@@ -46,22 +46,35 @@ RECIPES = [
 ]
 
 
-def step_seconds(name: str, params: dict, batch: int, patch: int, steps: int, amp: bool) -> float:
-    """Median seconds per optimiser step (after one warm-up step) on random data."""
+def step_seconds(
+    name: str,
+    params: dict,
+    batch: int,
+    patch: int,
+    steps: int,
+    amp: bool,
+    *,
+    channels_last: bool | None = None,
+    compiled: bool = False,
+) -> float:
+    """Median seconds per optimiser step (after one warm-up step) on random data.
+    `channels_last` defaults to `amp` (as training runs it); `compiled` wraps the model in
+    `torch.compile` (its compile time falls in the warm-up step, not in the median)."""
     torch.manual_seed(0)
     net = build_model(name, params)
     x = torch.randn(batch, 1, patch, patch)
     y = (torch.rand(batch, 1, patch, patch) > 0.8).float()
-    if amp:
+    if amp if channels_last is None else channels_last:
         net = net.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    model = torch.compile(net) if compiled else net
     dev = torch.device("cpu")
     times = []
     for i in range(steps + 1):
         t0 = time.perf_counter()
         with autocast_for(dev, amp):
-            out = net(x)
+            out = model(x)
         loss = loss_fn(out, y, "bce+dice")
         opt.zero_grad()
         loss.backward()

@@ -57,6 +57,16 @@ def main() -> None:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default torch's)")
     ap.add_argument("--smoke", action="store_true", help="tiny models and patches, 1 step")
+    ap.add_argument(
+        "--layouts",
+        action="store_true",
+        help="also each precision with the other memory layout (channels_last on/off)",
+    )
+    ap.add_argument(
+        "--compile",
+        default="",
+        help="comma-separated models to time under torch.compile too (e.g. unet)",
+    )
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -69,16 +79,28 @@ def main() -> None:
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, load average "
         f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; batches of {batch} patches of {patch} px"
     )
-    print(f"{'model':20s} {'precision':>10s} {'s/step':>8s} {'vs fp32 unet':>13s}")
+    print(f"{'model':20s} {'precision':>10s} {'layout':>26s} {'s/step':>8s} {'vs fp32 unet':>13s}")
     base = None
+    compiled = {m for m in args.compile.split(",") if m}
     for name in ["unet", *[m for m in args.models.split(",") if m != "unet"]]:
         params = dict(RECIPE.model_params[name])
         if args.smoke:
             params = SMOKE_PARAMS.get(name, {"depth": 2, "width": 4})
         for amp, label in ((False, "float32"), (True, "bf16")):
-            s = step_seconds(name, params, batch, patch, steps, amp)
-            base = base or s
-            print(f"{name:20s} {label:>10s} {s:8.3f} {s / base:13.2f}")
+            # as training runs it: channels_last with bf16, contiguous in float32
+            rows = [(amp, False)] + ([(not amp, False)] if args.layouts else [])
+            rows += [(amp, True)] if name in compiled else []
+            for cl, comp in rows:
+                try:
+                    s = step_seconds(
+                        name, params, batch, patch, steps, amp, channels_last=cl, compiled=comp
+                    )
+                except Exception as err:  # torch.compile needs a C++ compiler; say so
+                    print(f"{name:20s} {label:>10s} compile failed: {type(err).__name__}: {err}")
+                    continue
+                base = base or s
+                layout = ("channels_last" if cl else "contiguous") + ("+compile" if comp else "")
+                print(f"{name:20s} {label:>10s} {layout:>26s} {s:8.3f} {s / base:13.2f}")
 
 
 if __name__ == "__main__":
