@@ -165,9 +165,10 @@ def main() -> None:
             fields = {"train": sources(paths["train"]), "val": sources(paths["val"]),
                       "model": args.model, "seed": seed,
                       "context_slices": context, "num_threads": args.threads,
-                      "max_steps": args.steps or RECIPE.max_steps,
                       "patch_px": min(RECIPE.patch_px, args.size),
                       "run_dir": str(args.out / "runs" / f"ctx{context}__seed{seed}")}  # fmt: skip
+            if args.steps:  # else the recipe's for the run's precision
+                fields["max_steps"] = args.steps
             if args.smoke:
                 fields |= {"max_steps": 2, "val_every": 2, "batch_size": 2,
                            "model_params": TINY[args.model]}  # fmt: skip

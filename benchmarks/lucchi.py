@@ -58,12 +58,11 @@ def smoke_test_set(direction: str, out: Path) -> Path:
 
 def bench_config(args) -> dict:
     """The `mitoshape bench` config of this benchmark (also written to OUT/bench.yaml)."""
-    from segtrain import RECIPE
-
     train_dir, test_dir = DATA / "train", DATA / "test"
     if args.direction == "reverse":
         train_dir, test_dir = test_dir, train_dir
-    train = {"max_steps": args.steps or RECIPE.max_steps, "num_threads": args.threads}
+    # Not given: the recipe's steps for the run's precision (segtrain.RECIPE).
+    train = {"num_threads": args.threads} | ({"max_steps": args.steps} if args.steps else {})
     models = {m: {} for m in args.models.split(",")}
     if args.smoke:
         test_dir = smoke_test_set(args.direction, args.out)

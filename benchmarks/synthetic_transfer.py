@@ -111,8 +111,9 @@ def main() -> None:
     paths = render(args.data, args)
     t_data = time.perf_counter() - t0
     models = {m: (TINY[m] if args.smoke else {}) for m in args.models.split(",")}
-    train = {"max_steps": args.steps or RECIPE.max_steps, "num_threads": args.threads,
-             "patch_px": min(RECIPE.patch_px, args.size)}  # fmt: skip
+    train = {"num_threads": args.threads, "patch_px": min(RECIPE.patch_px, args.size)}
+    if args.steps:  # else the recipe's for the run's precision
+        train["max_steps"] = args.steps
     if args.smoke:
         train |= {"max_steps": 2, "val_every": 2, "batch_size": 2}
     cfg = segtrain.BenchConfig(

@@ -52,7 +52,7 @@ class TrainData:
     split : dict, what was held out (``split.json``)
     description : str, the validation in words (for logs and the curves)
     batch_size : int
-    channels_last : bool, batches in channels-last memory format (mixed precision)
+    channels_last : bool, batches in channels-last memory format (`TrainConfig.channels_last`)
     unlabelled : UnlabelledPatches or None, the patch stream of the unlabelled images
     """
 
@@ -120,5 +120,5 @@ def training_data(
         raw = [normalize_channels(as_channels(it.image), cfg.normalization) for it in unlabelled]
         more = UnlabelledPatches(raw, patch_px=cfg.patch_px, augment=cfg.augment, seed=cfg.seed)
     return TrainData(
-        stream, val, record, split.description, cfg.batch_size, cfg.mixed_precision, more
+        stream, val, record, split.description, cfg.batch_size, cfg.channels_last, more
     )

@@ -57,6 +57,13 @@ class Recipe(BaseModel):
     faster in it; float32 elsewhere, where bf16 is emulated and the U-Net's step is 1.4x
     slower in it, and float32 runs are bit-identical for one config, machine and thread count
     (`segtrain.resolve_amp`; ``--amp``/``--no-amp`` force one).
+
+    Steps follow the precision: a run that does not give ``max_steps`` makes ``max_steps``
+    (1,200) in float32 and ``max_steps_mixed`` (3,000, validating every 500) in mixed
+    precision, about the same minutes: on the AMD EPYC with AVX512-BF16 of
+    ``benchmarks/RESULTS.md`` a bf16 U-Net step cost 0.29 s with its data (3,000 steps in 14.5
+    minutes; float32 1,200 steps took 24 minutes on the earlier CPU). The run's config.yaml
+    records the number it used.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -69,8 +76,13 @@ class Recipe(BaseModel):
     patch_px: int
     batch_size: int
     lr: float
-    max_steps: int
+    max_steps: int = Field(description="Optimiser steps in float32.")
     val_every: int
+    max_steps_mixed: int = Field(
+        description="Optimiser steps when the run is in mixed precision (amp true, or auto on "
+        "hardware with native bf16/fp16): the same minutes buy more steps there."
+    )
+    val_every_mixed: int
     amp: AmpChoice = Field(
         description="Mixed precision by default (bf16 on CPU, fp16 on CUDA); auto: where the "
         "hardware has it natively."
@@ -93,6 +105,8 @@ RECIPES: dict[str, Recipe] = {
         lr=2e-3,
         max_steps=1200,
         val_every=200,
+        max_steps_mixed=3000,
+        val_every_mixed=500,
         amp="auto",
     ),
 }
@@ -128,6 +142,28 @@ class DataSource(BaseModel):
 
 
 HoldoutMode = Literal["auto", "images", "band", "none"]
+
+
+def _recipe_steps(data: dict) -> dict:
+    """`data` with the recipe's steps (and validation interval) for the precision the run will
+    have, when it does not give them: `Recipe.max_steps_mixed` where ``amp`` is true or resolves
+    to mixed precision on this machine (`segtrain.resolve_amp`), `Recipe.max_steps` elsewhere.
+    The config then records the number, so a run folder says what it did."""
+    if "max_steps" in data:
+        return data
+    from ..inference._device import pick_device, resolve_amp
+
+    amp = data.get("amp", RECIPE.amp)
+    try:
+        mixed = resolve_amp(amp, pick_device(str(data.get("device", "auto"))))
+    except (InputError, ValueError, TypeError):  # a bad device or amp: the fields say so
+        return data
+    if not mixed:
+        return data
+    out = {**data, "max_steps": RECIPE.max_steps_mixed}
+    if "val_every" not in data:
+        out["val_every"] = RECIPE.val_every_mixed
+    return out
 
 
 class TrainConfig(VolumeFields):
@@ -242,7 +278,12 @@ class TrainConfig(VolumeFields):
         "cosine",
         description="Learning rate over max_steps (over the time budget if that ends first).",
     )
-    max_steps: int = Field(RECIPE.max_steps, ge=1, description="Optimiser steps in total.")
+    max_steps: int = Field(
+        RECIPE.max_steps,
+        ge=1,
+        description="Optimiser steps in total; not given: the recipe's for the run's precision "
+        f"({RECIPE.max_steps} in float32, {RECIPE.max_steps_mixed} in mixed precision).",
+    )
     time_budget_min: float | None = Field(
         None,
         gt=0,
@@ -272,6 +313,12 @@ class TrainConfig(VolumeFields):
         "auto: on CUDA and on CPUs with native bf16 (AVX512-BF16, AMX), float32 elsewhere. "
         "The run's config.yaml records what was used.",
     )
+    channels_last: bool = Field(
+        True,
+        description="The network and its batches in channels-last memory layout, in either "
+        "precision (on the AMD EPYC of benchmarks/RESULTS.md a float32 U-Net step costs 0.63x "
+        "of the contiguous one; bf16 needs it).",
+    )
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads; None: default.")
     prefetch_batches: int = Field(
         2,
@@ -286,6 +333,7 @@ class TrainConfig(VolumeFields):
     def _merge_recipe_params(cls, data):
         # The recipe's params of the chosen model, overridden by the given ones.
         if isinstance(data, dict):
+            data = _recipe_steps(data)
             model = data.get("model", RECIPE.model)
             given = data.get("model_params")
             if given is None:

@@ -94,14 +94,16 @@ def predict_normalised(
 
 
 @torch.no_grad()
-def score_patches(model, batch, *, device, amp: bool, batch_size: int) -> dict:
+def score_patches(
+    model, batch, *, device, amp: bool, batch_size: int, channels_last: bool = False
+) -> dict:
     """Pooled ``dice``/``iou`` and the probabilities of fixed patches (a `Batch`), eval mode."""
     was_training = model.training
     model.eval()
     probs = []
     for k in range(0, batch.image.shape[0], batch_size):
         x = batch.image[k : k + batch_size].to(device)
-        if amp:
+        if amp or channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast_for(device, amp):
             logits = model(x)
@@ -117,7 +119,12 @@ def validate(model, data: ValData, cfg: TrainConfig, device) -> dict:
     images (on the training patches when nothing is held out)."""
     images = validation_config(cfg)
     tr = score_patches(
-        model, data.train_patches, device=device, amp=cfg.mixed_precision, batch_size=cfg.batch_size
+        model,
+        data.train_patches,
+        device=device,
+        amp=cfg.mixed_precision,
+        batch_size=cfg.batch_size,
+        channels_last=cfg.channels_last,
     )
     if data.held_out:
         probs = predict_normalised(model, data.images, images)

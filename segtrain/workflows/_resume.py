@@ -99,7 +99,7 @@ def start_training(cfg: TrainConfig, device, *, resume: bool) -> Start:
     params = model_build_params(cfg)
     model = build_model(cfg.model, params).to(device)
     mark_interactive(model, cfg.clicks if cfg.interactive else None)
-    if cfg.mixed_precision:
+    if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     opt = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

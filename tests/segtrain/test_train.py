@@ -54,7 +54,9 @@ def test_defaults_are_the_recipe(tmp_path):
     cfg = TrainConfig(train=[DataSource(path=str(tmp_path))])
     assert (cfg.model, cfg.patch_px, cfg.batch_size) == (RECIPE.model, 256, 4)
     assert cfg.model_params == {"depth": 4, "width": 16}
-    assert cfg.max_steps == RECIPE.max_steps and cfg.time_budget_min is None
+    mixed = resolve_amp("auto", torch.device("cpu"))  # what amp auto means on this machine
+    want = RECIPE.max_steps_mixed if mixed else RECIPE.max_steps
+    assert cfg.max_steps == want and cfg.time_budget_min is None
     assert cfg.amp == RECIPE.amp == "auto"  # bf16 where the hardware has it, else float32
     assert cfg.holdout == "auto" and cfg.input_channels == 1
     # Given params go over the recipe's; in_channels comes from the config.
@@ -62,6 +64,20 @@ def test_defaults_are_the_recipe(tmp_path):
     assert cfg.model_params == {"depth": 4, "width": 8} and cfg.input_channels == 5
     with pytest.raises(ValueError, match="in_channels"):
         TrainConfig(train=[DataSource(path=".")], model_params={"in_channels": 2})
+
+
+def test_recipe_steps_follow_the_precision(tmp_path):
+    src = [DataSource(path=str(tmp_path))]
+    f32 = TrainConfig(train=src, amp=False)
+    assert (f32.max_steps, f32.val_every) == (RECIPE.max_steps, RECIPE.val_every) == (1200, 200)
+    mixed = TrainConfig(train=src, amp=True)
+    assert (mixed.max_steps, mixed.val_every) == (RECIPE.max_steps_mixed, 500) == (3000, 500)
+    # Given numbers stand in either precision; a given val_every stands with the recipe's steps.
+    assert TrainConfig(train=src, amp=True, max_steps=40).max_steps == 40
+    assert TrainConfig(train=src, amp=True, val_every=7).val_every == 7
+    # The run's config records the number (a reloaded config does not move with the machine).
+    again = TrainConfig(**mixed.model_dump())
+    assert again.max_steps == 3000 and again.amp is True
 
 
 def test_amp_auto_follows_the_hardware():
