@@ -139,6 +139,32 @@ def test_a_foreign_package_runs_its_torchscript_with_its_preprocessing(tmp_path,
     assert np.array_equal(mask, (want >= 0.5).astype(np.uint8))
 
 
+def test_a_spec_0_4_package_is_read_too(tmp_path, invoke):
+    """Spec 0.4 says axes as letters, sizes as min/step lists and steps by `name`."""
+    img = _image(tmp_path).astype(np.float64)
+    pkg = _foreign(tmp_path / "foreign", axes="bcyx")
+    rdf = yaml.safe_load((pkg / "rdf.yaml").read_text())
+    rdf["format_version"] = "0.4.10"
+    rdf["inputs"] = [
+        {
+            "name": "input",
+            "axes": "bcyx",
+            "shape": {"min": [1, 1, 16, 16], "step": [0, 0, 8, 8]},
+            "preprocessing": [
+                {"name": "scale_range", "kwargs": {"min_percentile": 2, "max_percentile": 98}}
+            ],
+        }
+    ]
+    rdf["outputs"] = [{"name": "out", "axes": "bcyx", "postprocessing": [{"name": "sigmoid"}]}]
+    (pkg / "rdf.yaml").write_text(yaml.safe_dump(rdf))
+    r = invoke("predict", pkg, tmp_path / "t.tif", "-o", tmp_path / "out")
+    assert r.exit_code == 0, r.stderr
+    got = tifffile.imread(tmp_path / "out/probabilities/t.tif")
+    lo, hi = np.percentile(img, [2, 98])
+    want = 1 / (1 + np.exp(-(2 * (img - lo) / (hi - lo + 1e-6) - 1)))
+    assert float(np.abs(got - want).max()) < 1e-4
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
