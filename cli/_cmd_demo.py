@@ -77,17 +77,26 @@ def _step(
 def register(app: typer.Typer) -> None:
     @app.command("phantom")
     def phantom_cmd(
-        out: Path = typer.Option(..., "-o", "--out", help="label volume to write (.tif)"),
+        out: Path = typer.Option(
+            ..., "-o", "--out", help="label volume to write: .tif, or NAME.ome.zarr (OME-Zarr)"
+        ),
         objects: int = typer.Option(24, "--objects", help="number of mitochondria"),
         voxel_size_nm: float = typer.Option(30.0, "--voxel-size-nm", help="isotropic voxel size"),
         touching_pairs: int = typer.Option(2, "--touching-pairs", help="pairs placed touching"),
         seed: int = typer.Option(0, "--seed"),
         overwrite: bool = typer.Option(False, "--overwrite", help="replace existing files"),
+        out_format: str = typer.Option(
+            None,
+            "--format",
+            help="tiff, ome-zarr (NGFF 0.4) or ome-zarr-0.5: one store with the foreground "
+            "(uint8 0/1) as its image and the object ids (uint32) as labels/instances, scale "
+            "in um. (default: ome-zarr when -o ends in .zarr, else tiff)",
+        ),
     ) -> None:
         """Write a phantom label volume of mitochondria-like shapes with known classes.
 
-        Beside the TIFF (voxel size in its metadata) goes ``<name>.objects.json``: per object its
-        id, kind, expected class and bounding box.
+        Beside the TIFF (voxel size in its metadata) or the OME-Zarr store goes
+        ``<name>.objects.json``: per object its id, kind, expected class and bounding box.
         """
         import json
 
@@ -95,7 +104,12 @@ def register(app: typer.Typer) -> None:
             TIFF_SUFFIXES,
             atomic_write,
             check_output_files,
+            check_output_store,
             claim_output_files,
+            ngff_version,
+            output_format,
+            store_stem,
+            write_label_store,
             write_volume,
         )
         from shapelib.phantoms import phantom_volume
@@ -107,15 +121,30 @@ def register(app: typer.Typer) -> None:
         check_phantom_objects(objects, voxel_size_nm)
         if seed < 0:
             raise UserError(f"--seed must be >= 0; got {seed}.")
-        if out.suffix.lower() not in TIFF_SUFFIXES:
-            raise UserError(f"-o must name a .tif/.tiff file; got {out.name!r}.")
-        outputs = [out, out.with_suffix(".objects.json")]
+        fmt = output_format(out, out_format)
+        zarr = fmt != "tiff"
+        if zarr and not str(out).rstrip("/").lower().endswith(".zarr"):
+            raise UserError(f"--format {fmt} writes one store: name it -o NAME.ome.zarr.")
+        if not zarr and out.suffix.lower() not in TIFF_SUFFIXES:
+            raise UserError(
+                f"-o must name a .tif/.tiff file or a .ome.zarr store; got {out.name!r}."
+            )
+        truth = out.parent / f"{store_stem(out)}.objects.json" if zarr else None
+        outputs = [truth] if zarr else [out, out.with_suffix(".objects.json")]
         check_output_files(outputs, overwrite=overwrite)
+        if zarr:
+            check_output_store(out, overwrite=overwrite)
         vol = phantom_volume(
             objects, voxel_size_nm=voxel_size_nm, touching_pairs=touching_pairs, rng=seed
         )
-        path, truth = claim_output_files(outputs, overwrite=overwrite)
-        write_volume(path, vol.labels, voxel_size_nm=vol.voxel_size_nm)
+        if zarr:
+            (truth,) = claim_output_files(outputs, overwrite=overwrite)
+            path = write_label_store(
+                out, vol.labels, voxel_size_nm=vol.voxel_size_nm, version=ngff_version(fmt)
+            )
+        else:
+            path, truth = claim_output_files(outputs, overwrite=overwrite)
+            write_volume(path, vol.labels, voxel_size_nm=vol.voxel_size_nm)
         text = json.dumps({"seed": seed, "objects": vol.objects}, indent=1, default=int)
         atomic_write(truth, text)
         z, y, x = vol.labels.shape

@@ -181,7 +181,13 @@ def register(app: typer.Typer) -> None:
     @app.command("predict")
     @config_options(InferenceConfig, PREDICT_FLAGS)
     def predict_cmd(
-        run: Path = typer.Argument(..., help="Run folder written by `mitoshape train`."),
+        run: Path = typer.Argument(
+            ...,
+            help="Run folder written by `mitoshape train`, a shipped model's name, or a "
+            "bioimage.io model package (.zip or folder with rdf.yaml): one exported by mitoshape "
+            "predicts as its run; another runs its TorchScript weights (trusted packages only: "
+            "TorchScript is code).",
+        ),
         input: Path = typer.Argument(..., help="Image, folder of images, or EM stack TIFF."),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
         tta_rotations: bool = typer.Option(
@@ -231,7 +237,7 @@ def register(app: typer.Typer) -> None:
         **options,
     ) -> None:
         """Predict probabilities and masks (TIFF) by overlapping tiles with smooth blending."""
-        from segtrain import Run, predict_folder
+        from segtrain import open_run, predict_folder
 
         from ._errors import UserError
         from ._progress import progress_bar
@@ -242,7 +248,7 @@ def register(app: typer.Typer) -> None:
                 f"--tta takes a mode: none, flips or d4; got {settings['tta']!r} (the old --tta "
                 "alone is --tta flips)."
             )
-        opened = Run.open(run, InferenceConfig(**settings))
+        opened = open_run(run, InferenceConfig(**settings))
         with progress_bar("predict") as bar:
             res = predict_folder(
                 opened,

@@ -62,9 +62,18 @@ def register(app: typer.Typer) -> None:
         block_size: int | None = typer.Option(
             None, "--block-size", help="block side for --chunked, voxels (default: from chunks)"
         ),
+        out_format: str | None = typer.Option(
+            None,
+            "--format",
+            help="ome-zarr (NGFF 0.4) or ome-zarr-0.5: also write OUT/instances.ome.zarr, the "
+            "instance label volume (uint32 ids = the library's shape ids, on the extraction "
+            "grid, scale in um) under labels/instances, the foreground as its image; needs the "
+            "volume in memory. Re-run on a finished library to add it. (default: none)",
+        ),
     ) -> None:
         """Extract every mitochondrion of a label volume into a shape library folder."""
-        from shapelib import ExtractParams, ShapeParams, extract_library
+        from shapelib import ExtractParams, ShapeParams, extract_library, write_library_labels
+        from shapelib._library_labels import check_library_labels
         from shapelib.io import open_volume
 
         extract = ExtractParams(
@@ -78,6 +87,8 @@ def register(app: typer.Typer) -> None:
         )
         shape = ShapeParams(n_surface_points=points, n_occupancy_points=occupancy_points)
         volume = open_volume(input, voxel_size_nm=voxel_size_nm)
+        if out_format is not None:  # refused now, not after the long extraction
+            check_library_labels(volume, labels_format=out_format, chunked=chunked)
         with progress_bar("instances") as bar:
             summary = extract_library(
                 volume,
@@ -94,6 +105,9 @@ def register(app: typer.Typer) -> None:
             )
         counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items()) or "none"
         typer.echo(f"wrote {summary.n_instances} instances to {out} ({counts})")
+        if out_format is not None:
+            store = write_library_labels(volume, out, extract=extract, labels_format=out_format)
+            typer.echo(f"wrote their label volume to {store}")
 
     @library_app.command("summary")
     def summary_cmd(

@@ -70,7 +70,9 @@ def _segment(viewer, inputs: ScreenshotInputs, path: Path) -> Path:
 
     img = read_scaled_image(inputs.image)
     px = img.pixel_size_nm or (1.0, 1.0)
-    viewer.add_image(np.asarray(img.data), name=inputs.image.stem, scale=px, units="nm")
+    data = np.asarray(img.data)
+    limits = tuple(float(v) for v in np.percentile(data, (1, 99.8)))  # dim fluorescence shows
+    viewer.add_image(data, name=inputs.image.stem, scale=px, units="nm", contrast_limits=limits)
     widget = SegmentWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Segment")
     if Path(inputs.run).is_dir():

@@ -1,7 +1,7 @@
 """shapelib: EM label volumes to a library of 3D mitochondria shapes.
 
-Layers: workflows: _library, _summary; io: io/; the rest is compute (arrays in, arrays and
-dataclasses out; never imports io). Never imports torch or open3d at import time.
+Layers: workflows: _library, _library_labels, _summary; io: io/; the rest is compute (arrays
+in, arrays and dataclasses out; never imports io). Never imports torch or open3d at import time.
 """
 
 from ._classify import SHAPE_CLASSES, ClassThresholds, classify_shape
@@ -10,6 +10,7 @@ from ._extract import ExtractParams, extract_instances
 from ._images import as_grey_image
 from ._instance import Instance
 from ._library import extract_library
+from ._library_labels import write_library_labels
 from ._memory import check_array_size, check_count
 from ._mesh import mesh_genus, mesh_instance
 from ._names import FileName, check_file_name
@@ -39,6 +40,7 @@ __all__ = [
     "ExtractParams",
     "extract_instances",
     "extract_library",
+    "write_library_labels",
     "LibrarySummary",
     "library_gallery",
     "library_summary",

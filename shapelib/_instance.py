@@ -8,7 +8,7 @@ import numpy as np
 
 from ._units import float3
 
-__all__ = ["Instance"]
+__all__ = ["Instance", "paint_instances"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +58,13 @@ class Instance:
         """``(z, y, x)`` mean voxel index in the source volume (library.csv's centroid)."""
         idx = np.nonzero(self.mask)
         return float3(idx[a].mean() + self.offset_vox[a] for a in range(3))
+
+
+def paint_instances(instances, shape: tuple[int, int, int]) -> np.ndarray:
+    """The (Z, Y, X) uint32 label volume of `instances`: each one's mask painted with its id
+    at its offset (in id order; a later id wins a shared voxel)."""
+    out = np.zeros(tuple(int(n) for n in shape), np.uint32)
+    for inst in sorted(instances, key=lambda i: i.id):
+        z0, y0, x0, z1, y1, x1 = inst.bbox_vox
+        out[z0:z1, y0:y1, x0:x1][np.asarray(inst.mask, bool)] = inst.id
+    return out

@@ -30,7 +30,7 @@ PACKAGES = [p for p in ORDER if (ROOT / p / "__init__.py").is_file()]
 # Workflow modules of the packages that keep them beside their compute modules (no
 # ``workflows`` folder yet): they run folders or libraries through several steps and may use io.
 FLAT_WORKFLOWS = {
-    "shapelib": {"shapelib._library", "shapelib._summary"},
+    "shapelib": {"shapelib._library", "shapelib._library_labels", "shapelib._summary"},
     "simulator": {"simulator._batch"},
 }
 

@@ -3,6 +3,7 @@ figures. It imports nothing else of segtrain; it returns plain data and the call
 
 from shapelib.io import read_config, write_config, write_ome_zarr, write_tiff
 
+from ._bioimageio_read import ModelFiles, is_model_package, read_model_package
 from ._clicks import read_clicks_csv
 from ._datasets import (
     LabeledImage,
@@ -64,6 +65,7 @@ __all__ = [
     "SPLIT_FILE",
     "IMAGE_DIRS",
     "IMAGE_SUFFIXES",
+    "ModelFiles",
     "INSTANCE_DIR",
     "LabeledImage",
     "UnlabelledImage",
@@ -73,6 +75,7 @@ __all__ = [
     "check_names_match",
     "image_folder",
     "instance_folder",
+    "is_model_package",
     "list_images",
     "load_checkpoint",
     "mask_folder",
@@ -85,6 +88,7 @@ __all__ = [
     "read_json",
     "read_log_csv",
     "read_mask",
+    "read_model_package",
     "read_masks",
     "read_pairs_folder",
     "read_postprocess",

@@ -1,5 +1,6 @@
 """The bioimage.io model package writer (spec 0.5): one zip with the weights (PyTorch state
-dict and TorchScript), test tensors, a cover, documentation, citations and a licence.
+dict and TorchScript), test tensors, a cover, documentation, citations, a licence and the
+run's settings (``mitoshape_run.json``, from which `mitoshape predict` rebuilds the run).
 
 The package is described with `bioimageio.spec` (validated as it is built) and zipped by its
 `save_bioimageio_package`; the zip goes into place atomically. What goes in comes ready from
@@ -8,6 +9,7 @@ The package is described with `bioimageio.spec` (validated as it is built) and z
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from shapelib.io import atomic_path
+
+from ._bioimageio_read import RUN_ATTACHMENT
 
 __all__ = ["ModelPackage", "write_bioimageio_package"]
 
@@ -53,6 +57,9 @@ class ModelPackage:
     pixel_size_nm : (y, x) of the training images, or None
     percentiles : (low, high) of the input's scale_range
     documentation : the README (Markdown)
+    run_settings : what `mitoshape predict` needs to rebuild the run from the package (its
+        TrainConfig, post-processing, training pixel size, threshold), as the attachment
+        ``mitoshape_run.json``
     """
 
     name: str
@@ -68,6 +75,7 @@ class ModelPackage:
     percentiles: tuple[float, float]
     min_side_px: int
     documentation: str
+    run_settings: dict = field(default_factory=dict, repr=False)
     license: str = "BSD-3-Clause"
 
 
@@ -155,6 +163,7 @@ def _descr(p: ModelPackage, files: dict[str, Path]):
         inputs=inputs,
         outputs=outputs,
         weights=weights,
+        attachments=[m.FileDescr(source=files["run_settings"])],
     )
 
 
@@ -177,12 +186,15 @@ def write_bioimageio_package(path: str | Path, package: ModelPackage) -> Path:
             "torchscript": d / "weights_torchscript.pt",
             "documentation": d / "README.md",
             "cover": d / "cover.png",
+            "run_settings": d / RUN_ATTACHMENT,
         }
         np.save(files["test_input"], package.test_input.astype(np.float32))
         np.save(files["test_output"], package.test_output.astype(np.float32))
         torch.save(package.state_dict, files["state_dict"])
         torch.jit.save(package.torchscript, str(files["torchscript"]))
         files["documentation"].write_text(package.documentation, encoding="utf-8")
+        text = json.dumps(package.run_settings, indent=1, sort_keys=True)
+        files["run_settings"].write_text(text, encoding="utf-8")
         Image.fromarray(package.cover).save(files["cover"])
         descr = _descr(package, files)
         with atomic_path(path) as out:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the public names, loaded on first use (segtrain._exports)
     from ._explain import ExplainResult, explain_folder, run_layers
     from ._export import export_bioimageio
     from ._interactive import ClicksResult, RefineResult, clicks_folder, refine_image
+    from ._package import ForeignRun, open_run
     from ._predict import evaluate_folders, plot_prediction_folders, predict_folder, write_curves
     from ._quantify import QuantifyResult, plot_comparison, quantify_folder
     from ._report import ReportResult, report_folder

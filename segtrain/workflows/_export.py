@@ -25,6 +25,7 @@ from .. import io
 from ..inference._clicks import click_settings, image_channels
 from ..inference._config import InferenceConfig
 from ..inference._predict import predict_image
+from ._package import run_settings
 from ._run import Run
 
 __all__ = ["export_bioimageio"]
@@ -156,7 +157,9 @@ noise and may see objects where mitoshape sees none.
 - model options: {cfg.model_params}
 
 The package's output on its test tensor equals `mitoshape predict` (one tile, no test-time
-augmentation) within {_TOLERANCE:g}.
+augmentation) within {_TOLERANCE:g}. `mitoshape predict model.zip ...` rebuilds the run from
+the state dict and `mitoshape_run.json` (its settings, noise floor included), so it predicts as
+the run does.
 """
 
 
@@ -227,6 +230,7 @@ def export_bioimageio(
         percentiles=(low, high),
         min_side_px=step,
         documentation=_readme(run, low, high, floor, run.training_pixel_size_nm),
+        run_settings=run_settings(run),
     )
     target = claim_output_file(out, inputs=inputs, overwrite=overwrite)
     return write_bioimageio_package(target, package)

@@ -194,9 +194,11 @@ class Run:
 
     @property
     def name(self) -> str:
-        """The run folder's name (the model's name for a run without one)."""
+        """The run folder's name (a package's file name; the model's for a run without one)."""
         if self.source is None:
             return self.train_config.model
+        if self.source.suffix.lower() == ".zip":  # a bioimage.io package (`open_run`)
+            return self.source.stem
         return self.source.name if self.source.is_dir() else self.source.parent.name
 
     @property

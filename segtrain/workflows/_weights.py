@@ -29,6 +29,7 @@ __all__ = [
     "read_train_config",
     "resolve_run",
     "stored_config",
+    "train_config_of",
 ]
 
 
@@ -38,11 +39,16 @@ def read_train_config(path: str | Path) -> TrainConfig:
     A run folder may be given: its ``config.json`` is read. A config of another format version
     is refused.
     """
+    return train_config_of(io.read_run_config(path), path)
+
+
+def train_config_of(data: dict, path) -> TrainConfig:
+    """A `TrainConfig` of the fields read from `path` (named in any error); another format
+    version is refused."""
     from pydantic import ValidationError
 
     from shapelib._errors import format_validation_error
 
-    data = io.read_run_config(path)
     version = data.get("version", CONFIG_VERSION)
     if version != CONFIG_VERSION:
         raise InputError(

@@ -21,7 +21,16 @@ from ._instance_io import (
     write_shape,
 )
 from ._library import read_library_table
-from ._ngff import NGFF_VERSIONS, OUTPUT_FORMATS, ngff_version, output_format, write_ome_zarr
+from ._ngff import (
+    NGFF_VERSIONS,
+    OUTPUT_FORMATS,
+    check_output_store,
+    ngff_version,
+    output_format,
+    store_stem,
+    write_label_store,
+    write_ome_zarr,
+)
 from ._outputs import (
     MANIFEST_FILE,
     OutputExistsError,
@@ -77,6 +86,9 @@ __all__: list[str] = [
     "NGFF_VERSIONS",
     "OUTPUT_FORMATS",
     "ngff_version",
+    "check_output_store",
+    "store_stem",
+    "write_label_store",
     "output_format",
     "write_ome_zarr",
     "SCENE_SUFFIXES",

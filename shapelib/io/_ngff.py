@@ -31,7 +31,16 @@ import numpy as np
 
 from .._errors import InputError
 
-__all__ = ["NGFF_VERSIONS", "OUTPUT_FORMATS", "ngff_version", "output_format", "write_ome_zarr"]
+__all__ = [
+    "NGFF_VERSIONS",
+    "OUTPUT_FORMATS",
+    "check_output_store",
+    "ngff_version",
+    "output_format",
+    "store_stem",
+    "write_label_store",
+    "write_ome_zarr",
+]
 
 NGFF_VERSIONS = ("0.4", "0.5")
 NgffVersion = Literal["0.4", "0.5"]
@@ -225,3 +234,63 @@ def write_ome_zarr(
                 sub = group.create_group(key)
                 _write_image(sub, arr, scale_um, version=version, name=key, label_source="../../")
     return path
+
+
+def store_stem(path: str | os.PathLike) -> str:
+    """A store's name without ``.ome.zarr`` / ``.zarr`` (``vol.ome.zarr`` -> ``vol``)."""
+    name = Path(path).name
+    for suffix in (".ome.zarr", ".zarr"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem
+
+
+def check_output_store(
+    path: str | os.PathLike,
+    *,
+    inputs: Sequence[str | os.PathLike] = (),
+    overwrite: bool = False,
+) -> Path:
+    """Check one OME-Zarr store as a command's output (``-o NAME.ome.zarr``); writes nothing.
+
+    Refused when it is an input or inside one, when it exists (unless `overwrite`), and
+    whatever `overwrite` says when what exists there is not a Zarr store (never removed).
+    """
+    from ._outputs import OutputExistsError, _check_not_input, _is_zarr_store, _resolved
+
+    path = Path(path)
+    _check_not_input(path, _resolved(path), [_resolved(p) for p in inputs])
+    if path.exists() or path.is_symlink():
+        if not (path.is_dir() and _is_zarr_store(path)):
+            raise OutputExistsError(
+                f"output {path} exists and is not a Zarr store; nothing there is replaced. "
+                "Choose another name."
+            )
+        if not overwrite:
+            raise OutputExistsError(
+                f"output {path} exists; pass --overwrite to replace it, or choose another name."
+            )
+    return path
+
+
+def write_label_store(
+    path: str | os.PathLike,
+    labels: np.ndarray,
+    *,
+    voxel_size_nm: Sequence[float] | None,
+    version: NgffVersion = "0.4",
+) -> Path:
+    """A label volume as one OME-Zarr store (`write_ome_zarr`): the foreground (uint8 0/1) as
+    the image and the ids (uint32) as ``labels/instances``, for `phantom` and `extract`."""
+    labels = np.asarray(labels)
+    if labels.ndim not in (2, 3) or not np.issubdtype(labels.dtype, np.integer):
+        raise InputError(
+            f"a label store takes a 2D or 3D integer array; got {labels.dtype} {labels.shape}."
+        )
+    return write_ome_zarr(
+        path,
+        (labels > 0).astype(np.uint8),
+        voxel_size_nm=voxel_size_nm,
+        labels={"instances": labels.astype(np.uint32)},
+        version=version,
+    )
