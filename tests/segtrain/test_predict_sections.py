@@ -134,3 +134,26 @@ def test_the_cli_predicts_a_folder_of_sections_and_refuses_in_one_line(tmp_path,
     r = invoke("predict", run.source, folder, "-o", tmp_path / "q", "--threads", 1)
     assert r.exit_code == 2 and "number no sections" in r.stderr
     assert "\n" not in r.stderr.strip() and "Traceback" not in r.stderr
+
+
+def test_train_and_evaluate_reads_a_2p5d_test_folder_with_its_neighbours(tmp_path):
+    import segtrain
+
+    from ._tiny import write_pairs
+
+    train_dir = write_pairs(tmp_path / "train", n=6, size=32, rng=1)  # im00 ... im05
+    test_dir = write_pairs(tmp_path / "test", n=3, size=32, rng=2)
+    kw = dict(model_params={"depth": 1, "width": 2}, max_steps=1, patch_px=32, num_threads=1)
+    res = segtrain.train_and_evaluate(
+        train_dir, test_dir, tmp_path / "o", context_slices=1, n_figure=2, **kw
+    )
+    assert res.summary["n_images"] == 3
+    assert read_tiff(tmp_path / "o/pred/masks/im01.tif").data.shape == (32, 32)
+    assert (tmp_path / "o/predictions.png").is_file()
+    (test_dir / "images/im02.tif").rename(test_dir / "images/last.tif")
+    (test_dir / "masks/im02.tif").rename(test_dir / "masks/last.tif")
+    with pytest.raises(InputError, match="number consecutive sections"):
+        segtrain.train_and_evaluate(
+            train_dir, test_dir, tmp_path / "o2", context_slices=1, n_figure=2, **kw
+        )
+    assert not (tmp_path / "o2").exists()  # refused before training
