@@ -188,7 +188,11 @@ def register(app: typer.Typer) -> None:
             "predicts as its run; another runs its TorchScript weights (trusted packages only: "
             "TorchScript is code).",
         ),
-        input: Path = typer.Argument(..., help="Image, folder of images, or EM stack TIFF."),
+        input: Path = typer.Argument(
+            ...,
+            help="Image, folder of images (for a 2.5D run: files numbering sections), or EM "
+            "stack TIFF.",
+        ),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
         tta_rotations: bool = typer.Option(
             False, "--tta-rotations", hidden=True, help="Old name of --tta d4."

@@ -4,7 +4,9 @@
 The numbering is `segtrain.training._holdout.numbered_sections`' (the one reader of section
 numbers). Section ``n`` gets ``n - k .. n + k`` as channels; a number absent from the folder
 (the end of a run of sections) is replaced by the nearest present one towards ``n``, as a
-stack's first and last slices are repeated beyond its ends.
+stack's first and last slices are repeated beyond its ends. `section_blocks` cuts the
+numbers into runs of consecutive sections (a 2.5D run predicts each as one stack:
+`segtrain.workflows._predict_sections`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from shapelib import InputError
 
 from ._holdout import numbered_sections
 
-__all__ = ["section_windows", "with_section_context"]
+__all__ = ["section_blocks", "section_windows", "with_section_context"]
 
 
 def section_windows(names: Sequence[str], context: int) -> list[list[int]] | None:
@@ -76,3 +78,26 @@ def with_section_context(items: Sequence, context: int, *, where: str) -> list:
             )
         out.append(dataclasses.replace(it, image=np.stack(planes).astype(np.float32)))
     return out
+
+
+def section_blocks(names: Sequence[str]) -> list[list[int]] | None:
+    """The runs of consecutive section numbers among `names`: per run, the indices into
+    `names` in section order (a gap in the numbers ends a run), or None when the names number
+    no sections (`numbered_sections`).
+
+    Examples
+    --------
+    >>> section_blocks(["s_11", "s_10", "s_12", "s_20"])
+    [[1, 0, 2], [3]]
+    """
+    numbers = numbered_sections(names)
+    if numbers is None:
+        return None
+    order = sorted(range(len(names)), key=numbers.__getitem__)
+    blocks = [[order[0]]]
+    for prev, k in zip(order[:-1], order[1:], strict=True):
+        if numbers[k] == numbers[prev] + 1:
+            blocks[-1].append(k)
+        else:
+            blocks.append([k])
+    return blocks

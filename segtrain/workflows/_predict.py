@@ -3,7 +3,8 @@
 Each input folder is read once, by `segtrain.io`; the arrays then go through the compute
 modules (`_predict`, `_metrics`), and the results are written by `segtrain.io`. Prediction
 files carry the input image's pixel size, so `quantify_folder` (`_quantify_folders.py`) after
-`predict_folder` needs no pixel size. A 2.5D run predicts EM stacks with each slice's
+`predict_folder` needs no pixel size. A 2.5D run predicts EM stacks, and folders of 2D
+images whose names number consecutive sections (`_predict_sections.py`), with each slice's
 neighbours as channels; masks may be cleaned of small objects and holes with the sizes the run
 chose on its validation data. Training then evaluating: `_round.py`.
 """
@@ -30,6 +31,7 @@ from .. import io
 from ..evaluate._metrics import Connectivity, EvaluationResult, evaluate_images
 from ..figures import plot_predictions, plot_training_curves
 from ..inference._zoom import image_zooms
+from ._predict_sections import prediction_units, segment_sections
 from ._run import Run, Segmentation
 
 __all__ = [
@@ -138,8 +140,12 @@ def predict_folder(
     connected components, numbered as the ``label`` column of `quantify`), each with the input
     TIFF's pixel size (and z step) when it has one; or, as OME-Zarr, one ``NAME.ome.zarr``
     store per image (`write_prediction`). A 3D TIFF is an EM stack, predicted slice by slice
-    (with its neighbours when the run uses 2.5D input). Every image is read and checked (grey,
-    finite, 2D or 3D) before the first prediction is written.
+    (with its neighbours when the run uses 2.5D input). A 2.5D run predicts 2D images whose
+    names number consecutive sections (``slice_010.tif, slice_011.tif, ...``) as a stack in
+    section order, each run of consecutive numbers on its own, and writes each image's outputs
+    as for any 2D image; other 2D images are refused (`_predict_sections.py`). Every image is
+    read and checked (grey, finite, 2D or 3D; the sections of a stack alike) before the first
+    prediction is written.
 
     Parameters
     ----------
@@ -194,10 +200,17 @@ def predict_folder(
     given = None
     if pixel_size_nm is not None:  # the project's one check of sizes in nm; (y, x) of it
         given = as_spacing_nm(pixel_size_nm, name="pixel_size_nm")[1:]
-    pixel_sizes = {}
+    pixel_sizes, shapes = {}, {}
     for f in files:  # every input checked before anything is written
         img = io.read_grey(f, ndims=(2, 3))
         pixel_sizes[str(f)] = img.pixel_size_nm if given is None else given
+        shapes[str(f)] = img.data.shape
+    units = prediction_units(run, files, shapes, where=input)
+    if samples is not None and any(u.sections for u in units):
+        raise InputError(
+            "--samples predicts 2D images one by one, but this 2.5D run predicts the numbered "
+            f"sections in {input} as stacks; leave --samples out."
+        )
     zooms = image_zooms(run.training_pixel_size_nm, pixel_sizes, resample=resample)
     sizes = clean_up_sizes(run, clean=clean, min_size_px=min_size_px, max_hole_px=max_hole_px)
     c = run.config
@@ -213,17 +226,23 @@ def predict_folder(
         for k, z in zooms.items()
     }
     seeds = np.random.SeedSequence(0)  # one child per image: the latent draws of --samples
-    rows = []
-    for k, f in enumerate(files):
-        img = io.read_grey(f, ndims=(2, 3))
-        where = str(f)
-        kw = {"samples": samples, "rng": seeds.spawn(1)[0], "zoom": zooms[where]}
-        seg = run.segment(img.data, sizes=here[where], where=where, **kw)
-        scale = (pixel_sizes[where], img.z_step_nm)
-        write_prediction(guard, f.stem, seg, scale, image=img.data, out_format=out_format)
-        rows += [[f.stem, g.row, g.col, g.score] for g in seg.suggestions]
-        if progress is not None:
-            progress(k + 1, len(files))
+    rows, done = [], 0
+    for unit in units:
+        if unit.sections:  # a 2.5D run's numbered 2D sections: one stack
+            results = segment_sections(run, unit, sizes=here, zooms=zooms)
+        else:
+            f = unit.files[0]
+            img = io.read_grey(f, ndims=(2, 3))
+            where = str(f)
+            kw = {"samples": samples, "rng": seeds.spawn(1)[0], "zoom": zooms[where]}
+            results = [(f, img, run.segment(img.data, sizes=here[where], where=where, **kw))]
+        for f, img, seg in results:
+            scale = (pixel_sizes[str(f)], img.z_step_nm)
+            write_prediction(guard, f.stem, seg, scale, image=img.data, out_format=out_format)
+            rows += [[f.stem, g.row, g.col, g.score] for g in seg.suggestions]
+            done += 1
+            if progress is not None:
+                progress(done, len(files))
     if samples is not None:
         import pandas as pd
 

@@ -21,6 +21,7 @@ from ..inference._zoom import image_zooms
 from ..training._config import DataSource, TrainConfig
 from ._predict import write_prediction
 from ._run import Run, Segmentation
+from ._train_data import read_source_2p5d
 
 __all__ = ["evaluate_items", "predict_and_evaluate", "predict_items", "train_and_evaluate"]
 
@@ -116,7 +117,8 @@ def train_and_evaluate(
     Writes ``out/run/`` (the run folder), ``out/pred/`` (probabilities and masks),
     ``out/metrics.csv`` (per image), ``out/summary.csv`` (mean, std and pooled, named) and
     ``out/predictions.png`` (image, prediction, overlay with the truth for `n_figure` images).
-    The test folder is read once.
+    The test folder is read once (for a 2.5D run, ``context_slices`` in `train`, its files
+    must number consecutive sections, as the training folder's).
 
     Parameters
     ----------
@@ -144,7 +146,13 @@ def train_and_evaluate(
     out = Path(out)
     ins = [Path(train_data), Path(test_data)]
     check_output_folder(out, command="train_and_evaluate", inputs=ins, overwrite=overwrite)
-    test = io.read_pairs_folder(test_data)  # before training: a bad test folder fails early
+    # Before training: a bad test folder fails early. A 2.5D run's test images come with
+    # their numbered neighbours as channels, as its training images (`read_source_2p5d`).
+    context = int(train.get("context_slices", 0))
+    if context:
+        test = read_source_2p5d(DataSource(path=str(test_data)), context)
+    else:
+        test = io.read_pairs_folder(test_data)
     guard = open_output_folder(out, command="train_and_evaluate", inputs=ins, overwrite=overwrite)
     cfg = TrainConfig(
         **{
@@ -162,7 +170,7 @@ def train_and_evaluate(
     # Figure: the first n_figure test images with prediction and truth.
     shown = test[:n_figure]
     fig = plot_predictions(
-        [it.image for it in shown],
+        [it.image[len(it.image) // 2] if np.ndim(it.image) == 3 else it.image for it in shown],
         [masks[it.name] for it in shown],
         [it.mask for it in shown],
         titles=[it.name for it in shown],

@@ -263,7 +263,8 @@ class Run:
         if image.ndim == 2 and context:
             raise InputError(
                 f"{where} is a 2D image, but the run uses 2.5D input (context_slices="
-                f"{context}): predict EM stacks (3D TIFF) with it."
+                f"{context}): predict an EM stack (3D TIFF) with it, or a folder of 2D images "
+                "whose names number consecutive sections (predict_folder)."
             )
         if image.ndim not in (2, 3):
             raise InputError(f"{where} must be a 2D image or a 3D stack; got shape {image.shape}.")
