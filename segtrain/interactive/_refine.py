@@ -189,8 +189,16 @@ def refine_input(
     eps = draw_eps(net, options.samples, rng) if is_probabilistic(net) else None
 
     def run(sub, *, whole, crop=None):
+        # Mean and std only: the K maps of a whole image are never held at once.
         return samples_of_input(
-            net, sub, config, samples=options.samples, eps=eps, whole=whole, crop=crop
+            net,
+            sub,
+            config,
+            samples=options.samples,
+            eps=eps,
+            whole=whole,
+            crop=crop,
+            keep_samples=False,
         )
 
     h, w = x.shape[-2:]
