@@ -277,6 +277,7 @@ def refine_input(
                 given[-1],
                 threshold=config.threshold,
                 radius_px=options.enforce_px,
+                box=None if window is None else _expand(box, options.enforce_px, (h, w)),
             )
     prob, unc = prob.copy(), unc.copy()
     _enforce(prob, unc, clicks, options.enforce_px)

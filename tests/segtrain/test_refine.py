@@ -257,3 +257,22 @@ def test_a_window_is_pasted_with_a_feather_so_the_maps_have_no_square_seam():
             np.testing.assert_array_equal(new[edge], old[edge])
         deep = np.s_[y0 + 16 : y1 - 16, x0 + 16 : x1 - 16]
         np.testing.assert_allclose(new[deep], cut[deep], atol=1e-6)
+
+
+@pytest.mark.parametrize("positive", [True, False])
+def test_the_direction_of_a_click_worked_out_in_its_window_is_the_whole_images(positive):
+    from segtrain.interactive._direction import directional_update
+
+    rng = np.random.default_rng(5)
+    p0, u0 = rng.random((90, 120), dtype=np.float32), rng.random((90, 120), dtype=np.float32)
+    p1, u1 = p0.copy(), u0.copy()
+    box = (20, 70, 30, 100)  # the network's answer differs from before only in here
+    p1[20:70, 30:100] = rng.random((50, 70), dtype=np.float32)
+    u1[20:70, 30:100] = rng.random((50, 70), dtype=np.float32)
+    click = Click(45, 60, positive)
+    kw = {"threshold": 0.5, "radius_px": 3}
+    whole = directional_update((p0, u0), (p1, u1), click, **kw)
+    part = directional_update((p0, u0), (p1, u1), click, box=box, **kw)
+    assert not np.array_equal(whole[0], p0)  # the click changed something
+    for a, b in zip(whole, part, strict=True):
+        np.testing.assert_array_equal(a, b)
