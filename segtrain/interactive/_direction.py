@@ -73,10 +73,8 @@ def directional_update(
         y0, y1, x0, x1 = box
         part = np.s_[y0:y1, x0:x1]
         shifted = Click(click.row - y0, click.col - x0, click.positive)
-        pp, uu = directional_update(
-            (p0[part], u0[part]), (p1[part], u1[part]), shifted,
-            threshold=threshold, radius_px=radius_px,
-        )  # fmt: skip
+        kw = {"threshold": threshold, "radius_px": radius_px}
+        pp, uu = directional_update((p0[part], u0[part]), (p1[part], u1[part]), shifted, **kw)
         prob, unc = p0.copy(), u0.copy()
         prob[part], unc[part] = pp, uu
         return prob, unc
