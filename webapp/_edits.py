@@ -1,5 +1,6 @@
-"""Edits of a mask by hand: brush and eraser strokes, and a click's window pasted over the
-current state (so strokes stay where no click re-predicted)."""
+"""Edits of a mask by hand: brush and eraser strokes, a click's window pasted over the
+current state (so strokes stay where no click re-predicted), and the instance layer's edits:
+merging two objects into one label, committing the object the clicks built."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 
 from ._segment import Prediction
 
-__all__ = ["disks", "inside_image", "with_window"]
+__all__ = ["committed", "disks", "inside_image", "merged", "with_window"]
 
 
 def inside_image(y: int, x: int, shape) -> bool:
@@ -48,8 +49,33 @@ def with_window(current: Prediction, new: Prediction) -> Prediction:
     if new is current:
         return current
     if new.window is None:
-        return new
+        return new.but(instances=current.instances)
     y0, y1, x0, x1 = new.window
     mask = current.mask.copy()
     mask[y0:y1, x0:x1] = new.mask[y0:y1, x0:x1]
-    return Prediction(new.probability, mask, new.uncertainty, new.suggestions, new.seconds)
+    return Prediction(new.probability, mask, new.uncertainty, new.suggestions, new.seconds,
+                      instances=current.instances)  # fmt: skip
+
+
+def merged(labels: np.ndarray, instances: np.ndarray, a: int, b: int) -> np.ndarray:
+    """The instance layer with objects `a` and `b` (values of `labels`) one label: the
+    instance of `a` when it has one, else of `b`, else a new one; a new array."""
+    out = instances.copy()
+    ia, ib = int(instances[labels == a].max()), int(instances[labels == b].max())
+    k = ia or ib or _new_instance(instances)
+    out[(labels == a) | (labels == b)] = k
+    return out
+
+
+def committed(labels: np.ndarray, instances: np.ndarray, ids) -> np.ndarray:
+    """The instance layer with the objects `ids` (values of `labels`) one new instance."""
+    out = instances.copy()
+    out[np.isin(labels, list(ids))] = _new_instance(instances)
+    return out
+
+
+def _new_instance(instances: np.ndarray) -> int:
+    k = int(instances.max(initial=0)) + 1
+    if k > np.iinfo(np.uint16).max:
+        raise ValueError("65,535 objects committed: no label is left")
+    return k

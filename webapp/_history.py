@@ -2,8 +2,8 @@
 
 A `Step` keeps, for the box where the state changed (a click's window, a brush stroke's
 box), the values before and after of each layer that changed there (probability,
-uncertainty, mask), zlib-compressed, and the suggestions before and after. Undo pastes the
-values before; a restore from disk replays the values after from the first prediction (in
+uncertainty, mask, instances), zlib-compressed, and the suggestions before and after. Undo
+pastes the values before; a restore from disk replays the values after from the first prediction (in
 memory a step keeps only the values before, `webapp._store`). A 1024 x 768 image with 64
 clicks so keeps tens of MB of history at most rather than 64 full states (450 MB).
 """
@@ -20,7 +20,12 @@ from ._segment import Click, Prediction, Suggestion
 
 __all__ = ["LAYERS", "Step", "apply", "diff", "read_step", "step_file_arrays"]
 
-LAYERS = {"probability": np.float32, "uncertainty": np.float32, "mask": np.uint8}
+LAYERS = {
+    "probability": np.float32,
+    "uncertainty": np.float32,
+    "mask": np.uint8,
+    "instances": np.uint16,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,7 +34,7 @@ class Step:
 
     Attributes
     ----------
-    kind : "click" or "paint"
+    kind : "click", "paint", "delete", "merge" or "commit"
     click : Click or None (the click of a "click" step)
     box : (row0, row1, col0, col1) half-open, or None when nothing changed
     before, after : {layer: zlib bytes of the box's values}, layers that changed only

@@ -136,7 +136,7 @@ class ClickOut(_Out):
 class Suggestion(_Out):
     x_px: int
     y_px: int
-    score: float
+    score: float = Field(description="The uncertainty at the point, on the map's scale.")
 
 
 class SegmentStatus(_Out):
@@ -162,6 +162,14 @@ class SegmentState(_Out):
     uses_clicks: bool = False
     uncertainty_label: str = ""
     uncertainty_max: float = 0.0
+    uncertainty_vmax: float = Field(0.5, description="The map's fixed top (bright).")
+    changed_from: int | None = Field(
+        None, description="The version the last change started from (`changed_box` applies)."
+    )
+    changed_box: list[int] | None = Field(
+        None, description="(row0, row1, col0, col1) the last change touched; None: all."
+    )
+    committed: int = Field(0, description="Objects with a label of their own (committed).")
     foreground_fraction: float = 0.0
     seconds: float = 0.0
     note: str = ""
@@ -179,8 +187,14 @@ class PaintIn(_In):
     on: bool = Field(True, description="True: brush (object); False: eraser (background).")
 
 
+class MergeIn(_In):
+    a: ClickIn = Field(description="A point on the first object (positive is ignored).")
+    b: ClickIn = Field(description="A point on the second object.")
+
+
 class SessionEntry(_Out):
     id: str
+    owned: bool = Field(False, description="Opened by this browser (it may delete it).")
     name: str | None = None
     clicks: int = 0
     steps: int = 0

@@ -2,7 +2,9 @@
 mask changed.
 
 The labels are the connected components of the mask (4-connected, as `segtrain.quantify_mask`
-counts them). After a click only the objects that touch the changed box (grown by a pixel)
+counts them), where objects given a label of their own by hand (the tab's ``instances``:
+committed or merged, `webapp._tools`) are one object each, joined or apart, and never joined to
+their neighbours. After a click only the objects that touch the changed box (grown by a pixel)
 lose their labels; the components there get new numbers and are measured again
 (`segtrain.quantify_mask` on their crop); every other object keeps its number and its row.
 The exported label TIFF and the objects table come from the same `ObjectTable`, so the
@@ -45,6 +47,8 @@ class ObjectTable:
         self.connectivity = connectivity
         self.lock = threading.Lock()
         self.mask: np.ndarray | None = None
+        self.instances: np.ndarray | None = None
+        self.code: np.ndarray | None = None  # what the labels follow (`_components`)
         self.labels: np.ndarray | None = None  # int32, 0 = background
         self.boxes: dict[int, tuple[int, int, int, int]] = {}
         self.rows: dict[int, dict] = {}
@@ -53,10 +57,24 @@ class ObjectTable:
 
     # --- labels ------------------------------------------------------------------------------
 
-    def _components(self, mask: np.ndarray) -> np.ndarray:
+    def _components(self, code: np.ndarray) -> np.ndarray:
+        """Labels 1..n of a code (0 background, 1 foreground, 2 + k instance k): connected
+        regions of one value, all parts of one instance under one label."""
         from skimage.measure import label
 
-        return label(mask > 0, connectivity=1 if self.connectivity == 4 else 2).astype(np.int32)
+        comp = label(code, background=0, connectivity=1 if self.connectivity == 4 else 2)
+        comp = comp.astype(np.int32)
+        inst = code > 1
+        if inst.any():  # the parts of an instance become its first part's label
+            parts, first = np.unique(comp[inst], return_index=True)
+            owner = code[inst][first]
+            keep = {}
+            lut = np.arange(int(comp.max()) + 1, dtype=np.int32)
+            for part, k in zip(parts.tolist(), owner.tolist(), strict=True):
+                lut[part] = keep.setdefault(k, part)
+            _, lut = np.unique(lut, return_inverse=True)  # 1..n again, 0 stays 0
+            comp = lut.astype(np.int32)[comp]
+        return comp
 
     @staticmethod
     def _boxes(lab: np.ndarray, offset=(0, 0)) -> dict[int, tuple[int, int, int, int]]:
@@ -69,22 +87,28 @@ class ObjectTable:
             if s is not None
         }
 
-    def _relabel_all(self, mask: np.ndarray) -> None:
-        self.labels = self._components(mask)
+    def _relabel_all(self, code: np.ndarray) -> None:
+        self.labels = self._components(code)
         self.boxes = self._boxes(self.labels)
         self.rows, self.next = {}, int(self.labels.max()) + 1
 
-    def update(self, mask: np.ndarray) -> None:
-        """Follow `mask` (call with the lock held): relabel only where it changed."""
-        if self.mask is mask:
+    def update(self, mask: np.ndarray, instances: np.ndarray | None = None) -> None:
+        """Follow `mask` and its `instances` (call with the lock held): relabel only where
+        they changed."""
+        if self.mask is mask and self.instances is instances:
             return
-        if self.mask is None or self.labels is None or mask.shape != self.mask.shape:
-            self._relabel_all(mask)
+        fg = np.asarray(mask) > 0
+        code = fg.astype(np.int32)  # 1: foreground; 2 + k: instance k
+        if instances is not None and instances.any():
+            inst = np.asarray(instances, np.int32)
+            code = np.where(fg & (inst > 0), inst + 2, code)
+        if self.code is None or self.labels is None or code.shape != self.code.shape:
+            self._relabel_all(code)
         else:
-            box = _changed_box(self.mask, mask)
+            box = _changed_box(self.code, code)
             if box is not None:
-                self._relabel_part(mask, box)
-        self.mask = mask
+                self._relabel_part(code, box)
+        self.mask, self.instances, self.code = mask, instances, code
 
     def _relabel_part(self, mask: np.ndarray, box) -> None:
         assert self.labels is not None
@@ -134,10 +158,15 @@ class ObjectTable:
         crop = self.labels[y0:y1, x0:x1]
         if len(ids) < len(self.boxes):
             crop = np.where(np.isin(crop, ids), crop, 0)
-        # A border of background: `quantify_mask` reads labels (not components) from 3 values.
-        t = quantify_mask(np.pad(crop, 1), params=params)
-        if len(ids) == 1 and len(t) == 1:
-            t["label"] = ids[0]
+        # A border of background. `quantify_mask` reads labels (not components) from 3 values:
+        # one object gets a one-pixel stand-in in a corner (its row dropped), so an object of
+        # several parts (merged, committed) stays one row under its own label.
+        lab = np.pad(crop, 1)
+        dummy = int(lab.max()) + 1
+        if len(ids) == 1:
+            lab[0, 0] = dummy
+        t = quantify_mask(lab, params=params)
+        t = t[t["label"] != dummy].reset_index(drop=True)
         t["centroid_y_px"] += y0 - 1
         t["centroid_x_px"] += x0 - 1
         for r in t.to_dict("records"):

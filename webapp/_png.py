@@ -8,7 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["grey_png", "heat_png", "labels_png", "mask_png", "overlay_png", "plane"]
+__all__ = [
+    "UNCERTAINTY_VMAX",
+    "grey_png",
+    "heat_png",
+    "labels_png",
+    "mask_png",
+    "overlay_png",
+    "plane",
+]
+
+# The uncertainty map's fixed top: the largest standard deviation probabilities in [0, 1] can
+# have. One scale for every state of every image, so a redrawn window matches the rest and the
+# suggested clicks' scores read on the map.
+UNCERTAINTY_VMAX = 0.5
 
 
 def _encode(arr: np.ndarray) -> bytes:
@@ -38,11 +51,16 @@ def mask_png(mask: np.ndarray) -> bytes:
     return _encode(np.where(plane(mask) > 0, 255, 0).astype(np.uint8))
 
 
-def overlay_png(mask: np.ndarray, *, rgb=(0, 210, 255), alpha: int = 120) -> bytes:
-    """RGBA PNG: `rgb` at opacity `alpha` where the mask is set, transparent elsewhere."""
+def overlay_png(
+    mask: np.ndarray, instances: np.ndarray | None = None, *, rgb=(0, 210, 255), alpha: int = 120
+) -> bytes:
+    """RGBA PNG: `rgb` at opacity `alpha` where the mask is set, transparent elsewhere; objects
+    with a label of their own (`instances` > 0: committed, merged) in orange."""
     m = plane(mask) > 0
     out = np.zeros((*m.shape, 4), np.uint8)
     out[m] = (*rgb, alpha)
+    if instances is not None:
+        out[m & (plane(instances) > 0)] = (255, 150, 0, alpha + 20)
     return _encode(out)
 
 
@@ -60,11 +78,14 @@ def labels_png(labels: np.ndarray) -> bytes:
     return _encode(lut[lab])
 
 
-def heat_png(values: np.ndarray, *, vmax: float | None = None) -> bytes:
-    """RGB PNG of a non-negative map (uncertainty), 0 -> dark, `vmax` (default: max) -> bright."""
+def heat_png(values: np.ndarray, *, vmax: float | None = None, sqrt: bool = True) -> bytes:
+    """RGB PNG of a non-negative map (uncertainty), 0 -> dark, `vmax` (default: max) -> bright,
+    on a square-root scale (`sqrt`: small values stay visible under a fixed top)."""
     v = plane(values).astype(np.float32)
     top = float(vmax) if vmax is not None else float(v.max(initial=0.0))
     x = np.clip(v / top, 0, 1) if top > 0 else np.zeros_like(v)
+    if sqrt:
+        np.sqrt(x, out=x)
     return _encode(_magma()[(x * 255).round().astype(np.uint8)])
 
 

@@ -1,5 +1,7 @@
-"""Segment routes: open or upload an image, click, paint, delete an object, undo, reset,
-pictures, morphology, exports (one image, or all of a tab's as a ZIP), the saved sessions.
+"""Segment routes: open or upload an image, click, paint, delete or merge objects, commit the
+clicked object, undo, reset, pictures (whole or the box a change touched), morphology, exports
+(one image, or all of a tab's as a ZIP), the saved sessions (listed; deleted by the browser
+that opened them: its ``X-Owner`` secret).
 
 Every call names its browser tab with the ``X-Session-Id`` header; the work is in
 `_workbench` (state) and `_segment` (the model adapter).
@@ -7,11 +9,12 @@ Every call names its browser tab with the ``X-Session-Id`` header; the work is i
 
 from __future__ import annotations
 
-from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from fastapi.responses import Response
 
 from ._models import (
     ClickIn,
+    MergeIn,
     OpenImage,
     PaintIn,
     PixelSize,
@@ -59,8 +62,10 @@ def segment_router(served: Served) -> APIRouter:
         return reply(bench.session(x_session_id))
 
     @r.post("/open", response_model=SegmentState)
-    def open_image(body: OpenImage, x_session_id: str = Header(None)) -> SegmentState:
-        return reply(bench.open(x_session_id, body.name, body.run))
+    def open_image(
+        body: OpenImage, x_session_id: str = Header(None), x_owner: str = Header(None)
+    ) -> SegmentState:
+        return reply(bench.open(x_session_id, body.name, body.run, owner=x_owner))
 
     @r.post("/upload", response_model=SegmentState)
     def upload(
@@ -68,11 +73,12 @@ def segment_router(served: Served) -> APIRouter:
         pixel_size_nm: float | None = Form(None, gt=0, le=1e6),
         run: str | None = Form(None, max_length=200),
         x_session_id: str = Header(None),
+        x_owner: str = Header(None),
     ) -> SegmentState:
         check_session_id(x_session_id)  # a bad id fails before the bytes are read
         data = file.file.read(served.config.max_upload_bytes + 1)
         name = file.filename or "upload"
-        return reply(bench.upload(x_session_id, data, name, pixel_size_nm, run))
+        return reply(bench.upload(x_session_id, data, name, pixel_size_nm, run, owner=x_owner))
 
     @r.post("/click", response_model=SegmentState)
     def click(body: ClickIn, x_session_id: str = Header(None)) -> SegmentState:
@@ -95,22 +101,38 @@ def segment_router(served: Served) -> APIRouter:
     def delete_object(body: ClickIn, x_session_id: str = Header(None)) -> SegmentState:
         return reply(bench.delete_object(x_session_id, body.x_px, body.y_px))
 
+    @r.post("/merge", response_model=SegmentState)
+    def merge(body: MergeIn, x_session_id: str = Header(None)) -> SegmentState:
+        a, b = (body.a.x_px, body.a.y_px), (body.b.x_px, body.b.y_px)
+        return reply(bench.merge_objects(x_session_id, a, b))
+
+    @r.post("/commit", response_model=SegmentState)
+    def commit(x_session_id: str = Header(None)) -> SegmentState:
+        return reply(bench.commit_object(x_session_id))
+
     @r.get("/export/all.zip")
     def export_all(x_session_id: str = Header(None)) -> Response:
         name, data = bench.folder_zip(x_session_id)
         return Response(data, media_type="application/zip", headers=_attachment(name))
 
     @r.get("/sessions", response_model=Sessions)
-    def sessions() -> Sessions:
-        return Sessions(sessions=[SessionEntry(**m) for m in bench.sessions()])
+    def sessions(x_owner: str = Header(None)) -> Sessions:
+        return Sessions(sessions=[SessionEntry(**m) for m in bench.sessions(x_owner)])
+
+    @r.delete("/sessions/{sid}", status_code=204)
+    def delete_session(sid: str, x_owner: str = Header(None)) -> Response:
+        bench.delete_session(sid, x_owner)  # 403 unless this browser opened it
+        return Response(status_code=204)
 
     @r.post("/pixel-size", response_model=SegmentState)
     def pixel_size(body: PixelSize, x_session_id: str = Header(None)) -> SegmentState:
         return reply(bench.set_pixel_size(x_session_id, body.pixel_size_nm))
 
     @r.get("/layers/{layer}.png")
-    def layer(layer: str, x_session_id: str = Header(None)) -> Response:
-        return Response(bench.layer_png(x_session_id, layer), media_type="image/png")
+    def layer(
+        layer: str, box: str | None = Query(None, max_length=60), x_session_id: str = Header(None)
+    ) -> Response:
+        return Response(bench.layer_png(x_session_id, layer, box), media_type="image/png")
 
     @r.get("/objects", response_model=Table)
     def objects(x_session_id: str = Header(None)) -> Table:

@@ -56,7 +56,8 @@ class Click:
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A place worth a click: pixel column and row, and the uncertainty there."""
+    """A place worth a click: pixel column and row, and the uncertainty there (the value the
+    uncertainty map shows at that pixel)."""
 
     x_px: int
     y_px: int
@@ -75,6 +76,8 @@ class Prediction:
     suggestions : tuple of Suggestion, most uncertain first
     seconds : float, wall time of the model call
     window : (row0, row1, col0, col1) a click re-predicted, or None (the whole image)
+    instances : (Y, X) ndarray of uint16: the objects given a label of their own by hand
+        (committed, merged; `webapp._tools`), 0 elsewhere; zeros when not given
     """
 
     probability: np.ndarray
@@ -83,11 +86,24 @@ class Prediction:
     suggestions: tuple
     seconds: float
     window: tuple | None = None
+    instances: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.instances is None:
+            object.__setattr__(self, "instances", np.zeros(np.shape(self.mask), np.uint16))
+
+    def but(self, **changes) -> Prediction:
+        """The same state with `changes` (the others, instances included, kept)."""
+        return Prediction(**{**vars(self), "window": None, **changes})
 
 
 def _answer(prob, mask, uncertainty, found, t0: float) -> Prediction:
-    """The page's answer of a segtrain state, its suggestions (row, col) as the page's (x, y)."""
-    suggestions = tuple(Suggestion(int(g.col), int(g.row), float(g.score)) for g in found)
+    """The page's answer of a segtrain state, its suggestions (row, col) as the page's (x, y),
+    each scored by the uncertainty at its point (the map's scale; segtrain ranks them by their
+    region's uncertainty mass, and that order is kept)."""
+    suggestions = tuple(
+        Suggestion(int(g.col), int(g.row), float(uncertainty[g.row, g.col])) for g in found
+    )
     return Prediction(prob, mask, uncertainty, suggestions, time.perf_counter() - t0)
 
 

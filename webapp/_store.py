@@ -12,6 +12,7 @@ again, after a server restart too (the page's URL names its session).
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import logging
 import os
@@ -66,6 +67,8 @@ class Session:
     opened: int = 0  # images opened in this tab: the page fetches the image layer on change
     updated: float = 0.0
     x: np.ndarray | None = None  # the network input, made on the first click
+    changed: tuple | None = None  # (version before, box or None) of the last change
+    owner: str | None = None  # sha256 of the owner secret of the browser that opened it
     objects: ObjectTable = field(default_factory=ObjectTable)
     lock: threading.Lock = field(default_factory=threading.Lock)
     users: int = 0
@@ -80,14 +83,22 @@ class Session:
 
     @property
     def clicks(self) -> list:
-        return [st.click for st in self.steps if st.click is not None]
+        """The clicks of the object being built: those after the last commit (`webapp._tools`);
+        they go back into the network, earlier ones no longer do."""
+        out: list = []
+        for st in self.steps:
+            if st.kind == "commit":
+                out = []
+            elif st.click is not None:
+                out.append(st.click)
+        return out
 
     @property
     def nbytes(self) -> int:
         arrays = [self.image, self.x]
         if self.current is not None:
             c = self.current
-            arrays += [c.probability, c.uncertainty, c.mask]
+            arrays += [c.probability, c.uncertainty, c.mask, c.instances]
         return (
             sum(int(a.nbytes) for a in arrays if a is not None)
             + sum(st.nbytes for st in self.steps)
@@ -173,7 +184,7 @@ class SessionStore:
         except (OSError, ValueError):
             return s  # a new tab (or one never saved)
         s.name, s.pixel_size_nm = meta.get("name"), meta.get("pixel_size_nm")
-        s.run = meta.get("run")
+        s.run, s.owner = meta.get("run"), meta.get("owner")
         s.version, s.opened = int(meta.get("version", 0)), int(meta.get("opened", 0))
         s.updated = float(meta.get("updated", 0.0))
         if s.name is None or not (d / "base.npz").is_file():
@@ -182,7 +193,7 @@ class SessionStore:
             back = self._load_arrays(sid)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
             log.warning("session %s: its saved image is unreadable (%s); it starts empty", sid, err)
-            return Session(sid, version=s.version, opened=s.opened)
+            return Session(sid, version=s.version, opened=s.opened, owner=s.owner)
         s.image, s.current, s.steps = back.image, back.current, back.steps
         return s
 
@@ -216,6 +227,7 @@ class SessionStore:
         d.mkdir(parents=True, exist_ok=True)
         s.updated = time.time()
         meta = {"id": s.id, "name": s.name, "pixel_size_nm": s.pixel_size_nm, "run": s.run,
+                "owner": s.owner,
                 "version": s.version, "opened": s.opened, "updated": s.updated,
                 "steps": len(s.steps), "clicks": len(s.clicks),
                 "shape": None if s.image is None else list(s.image.shape)}  # fmt: skip
@@ -316,12 +328,30 @@ class SessionStore:
     def _step_path(self, s: Session, n: int) -> Path:
         return self.folder(s.id) / "steps" / f"{n:06d}.npz"
 
+    def delete(self, sid: str, owner: str | None) -> None:
+        """Forget session `sid`, in memory and on disk, when `owner` (sha256 of the secret)
+        is its owner's (PermissionError otherwise; FileNotFoundError for one never saved)."""
+        d = self.folder(sid)
+        try:
+            saved = json.loads((d / "meta.json").read_text()).get("owner")
+        except (OSError, ValueError):
+            raise FileNotFoundError(f"no saved session {sid}") from None
+        if saved is None or owner is None or not hmac.compare_digest(saved, owner):
+            raise PermissionError("only the browser that opened this session may delete it")
+        with self._lock:
+            self._memory.pop(sid, None)
+        gone = d.with_name(f".deleted-{sid}-{os.getpid()}")  # one rename: never half-deleted
+        os.replace(d, gone)
+        shutil.rmtree(gone, ignore_errors=True)
+
     def listing(self, limit: int = 200) -> list[dict]:
         """Saved sessions with an image, the most recently changed first."""
         out = []
         if not self.root.is_dir():
             return out
         for d in self.root.iterdir():
+            if d.name.startswith("."):  # a session being deleted
+                continue
             try:
                 meta = json.loads((d / "meta.json").read_text())
             except (OSError, ValueError):

@@ -15,21 +15,33 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from fastapi import HTTPException
 
-from ._edits import disks, inside_image, with_window
-from ._exports import folder_zip, labels_tiff, stem
+from ._edits import inside_image, with_window
 from ._history import apply, diff
 from ._objects import ObjectTable
+from ._outputs import Outputs
 from ._paths import inside, safe_name
+from ._png import UNCERTAINTY_VMAX
 from ._pool import ModelPool
 from ._segment import Click, Prediction, Segmenter
 from ._store import Session, SessionStore
+from ._tools import Corrections
 from ._upload import SUFFIXES, read_image_file, read_upload
 
 __all__ = ["Session", "Workbench", "check_session_id", "state"]
 
 _SID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def owner_hash(owner: str | None) -> str | None:
+    """sha256 (hex) of a browser's owner secret (16-128 characters), or None without one."""
+    import hashlib
+
+    if not owner or not 16 <= len(owner) <= 128:
+        return None
+    return hashlib.sha256(owner.encode()).hexdigest()
 
 
 def check_session_id(sid: str | None) -> str:
@@ -39,7 +51,7 @@ def check_session_id(sid: str | None) -> str:
     return sid
 
 
-class Workbench:
+class Workbench(Corrections, Outputs):
     """Sessions (`SessionStore`), the images folder, the segmenter and its worker pool.
 
     Model work and every change of a session run in the session's turn of the pool
@@ -108,8 +120,27 @@ class Workbench:
             raise HTTPException(409, "no image open in this tab: choose or upload one first")
         return s.current
 
-    def sessions(self) -> list[dict]:
-        return self.store.listing()
+    def sessions(self, owner: str | None = None) -> list[dict]:
+        """The saved sessions, each marked ``owned`` when `owner` (the browser's secret)
+        opened it."""
+        mine = owner_hash(owner)
+        return [{**m, "owned": mine is not None and m.get("owner") == mine}
+                for m in self.store.listing()]  # fmt: skip
+
+    def delete_session(self, sid: str, owner: str | None) -> None:
+        """Delete a saved session (its owner only: 403), in its turn of the pool (after the
+        model work queued for it)."""
+        check_session_id(sid)
+
+        def task() -> None:
+            try:
+                self.store.delete(sid, owner_hash(owner))
+            except FileNotFoundError as err:
+                raise HTTPException(404, str(err)) from None
+            except PermissionError as err:
+                raise HTTPException(403, str(err)) from None
+
+        self.pool.run(sid, task)
 
     # --- images ------------------------------------------------------------------------------
 
@@ -118,10 +149,12 @@ class Workbench:
             return []
         return sorted(p.name for p in self.images.iterdir() if p.suffix.lower() in SUFFIXES)
 
-    def _start(self, sid: str, name: str, img, pixel_size_nm=None, run=None) -> Session:
+    def _start(self, sid: str, name: str, img, pixel_size_nm=None, run=None, owner=None):
         seg = self._need_model(run)
 
         def start(s: Session) -> None:
+            if s.owner is None:  # the first browser to open an image in it owns it
+                s.owner = owner_hash(owner)
             if s.name is not None:
                 self.store.shelve(s)  # the work on the image it leaves is kept
             px = img.pixel_size_nm
@@ -149,7 +182,7 @@ class Workbench:
 
         return self._change(sid, start, heavy=True)
 
-    def open(self, sid: str, name: str, run: str | None = None) -> Session:
+    def open(self, sid: str, name: str, run: str | None = None, owner=None) -> Session:
         """Open an image of the --images folder by file name (with the run named `run`)."""
         self._need_model(run)
         check_session_id(sid)
@@ -160,16 +193,22 @@ class Workbench:
             raise HTTPException(404, f"no image {name!r} in the served images folder")
         path = inside(self.images, name)
         img = read_image_file(path, name, max_pixels=self.max_pixels)
-        return self._start(sid, name, img, run=run)
+        return self._start(sid, name, img, run=run, owner=owner)
 
     def upload(
-        self, sid: str, data: bytes, filename: str, pixel_size_nm: float | None, run=None
+        self,
+        sid: str,
+        data: bytes,
+        filename: str,
+        pixel_size_nm: float | None,
+        run=None,
+        owner=None,
     ) -> Session:
         """Open an uploaded TIFF or PNG (413 too big, 422 unreadable)."""
         self._need_model(run)
         check_session_id(sid)
         img = read_upload(data, filename, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
-        return self._start(sid, Path(filename or "upload").name, img, pixel_size_nm, run)
+        return self._start(sid, Path(filename or "upload").name, img, pixel_size_nm, run, owner)
 
     # --- clicks and edits --------------------------------------------------------------------
 
@@ -179,6 +218,7 @@ class Workbench:
         with s.lock:
             s.steps.append(step)
             s.current = new
+            s.changed = (s.version, step.box)  # the page redraws this box only
             s.version += 1
         self.store.save_step(s)
 
@@ -200,27 +240,14 @@ class Workbench:
 
         return self._change(sid, go)
 
-    def paint(self, sid: str, points: list[tuple[int, int]], radius_px: int, on: bool) -> Session:
-        """Brush (`on`) or erase disks of `radius_px` at (x, y) `points` on the mask; the
-        probability follows (1 or 0 there), so a later click starts from the edit."""
-
-        def go(s: Session) -> None:
-            current = self._need_image(s)
-            h, w = current.mask.shape
-            hit = disks((h, w), points, radius_px)
-            mask, prob = current.mask.copy(), current.probability.copy()
-            mask[hit], prob[hit] = int(on), float(on)
-            new = Prediction(prob, mask, current.uncertainty, current.suggestions, current.seconds)
-            self._push(s, new, "paint")
-
-        return self._change(sid, go)
-
     def undo(self, sid: str) -> Session:
         def go(s: Session) -> None:
             self._need_image(s)
             if s.steps:
                 with s.lock:
-                    s.current = apply(s.current, s.steps.pop(), forward=False)
+                    step = s.steps.pop()
+                    s.current = apply(s.current, step, forward=False)
+                    s.changed = (s.version, step.box)
                     s.version += 1
             self.store.drop_steps(s, len(s.steps))
 
@@ -256,102 +283,34 @@ class Workbench:
         with s.lock:
             return s, self._need_image(s)
 
-    def layer_png(self, sid: str, layer: str) -> bytes:
-        from ._png import grey_png, heat_png, overlay_png
+    def layer_png(self, sid: str, layer: str, box: str | None = None) -> bytes:
+        """A layer as a PNG, or its part `box` ("row0,row1,col0,col1": what a change
+        redraws, the state's ``changed_box``)."""
+        from ._png import UNCERTAINTY_VMAX, grey_png, heat_png, overlay_png
 
         s, p = self._snapshot(sid)
+        if layer not in ("image", "mask", "uncertainty"):
+            raise HTTPException(404, f"no layer {layer!r}; layers: image, mask, uncertainty")
+        y0, y1, x0, x1 = parse_box(box, p.mask.shape)
         if layer == "image":
-            return grey_png(s.image)
+            return grey_png(s.image)  # whole: its contrast is the image's
         if layer == "mask":
-            return overlay_png(p.mask)
-        if layer == "uncertainty":
-            return heat_png(p.uncertainty)
-        raise HTTPException(404, f"no layer {layer!r}; layers: image, mask, uncertainty")
+            return overlay_png(p.mask[y0:y1, x0:x1], p.instances[y0:y1, x0:x1])
+        return heat_png(p.uncertainty[y0:y1, x0:x1], vmax=UNCERTAINTY_VMAX)
 
-    def _pixel_size(self, s: Session) -> float:
-        if s.pixel_size_nm is None:
-            raise HTTPException(
-                422, f"{s.name!r} carries no pixel size; enter it (nm) to measure the objects"
-            )
-        return s.pixel_size_nm
 
-    def labelled(self, sid: str, *, measure: bool, stoppable: bool = False):
-        """(session, instance labels, objects table or None) of the current mask, computed
-        where the mask changed since the last call (`ObjectTable`), off the session's lock.
-        `stoppable`: the table is None when the mask changed while it was measured."""
-        from segtrain import QuantifyParams
-
-        s, p = self._snapshot(sid)
-        params = QuantifyParams(pixel_size_nm=self._pixel_size(s)) if measure else None
-        table = s.objects
-        with table.lock:
-            table.update(p.mask)
-            if params is None:
-                return s, table.labels, None
-            rows = table.table(params, stop=lambda: stoppable and s.current is not p)
-            return s, table.labels, rows
-
-    def objects(self, sid: str):
-        """Per-object morphology of the current mask (segtrain's quantify), a DataFrame whose
-        `label` is the object's value in `mask_tiff`."""
-        return self.labelled(sid, measure=True)[2]
-
-    def objects_table(self, sid: str) -> tuple[list[str], list[dict]] | None:
-        """(columns, JSON-ready rows) of `objects` (inf and NaN become None); None when a
-        newer change came while it was measured (the page asks again after that one)."""
-        import json
-
-        table = self.labelled(sid, measure=True, stoppable=True)[2]
-        if table is None:
-            return None
-        return list(table.columns), json.loads(table.to_json(orient="records"))
-
-    def mask_tiff(self, sid: str) -> tuple[str, bytes]:
-        """(file name, bytes) of the current objects as an instance-label TIFF (uint16 while
-        the labels fit, 0 background), keeping the pixel size; labels as in `objects`."""
-        s, labels, _ = self.labelled(sid, measure=False)
-        return labels_tiff(s.name, labels, s.pixel_size_nm)
-
-    def objects_csv(self, sid: str) -> tuple[str, str]:
-        s, _, table = self.labelled(sid, measure=True)
-        return f"{stem(s.name)}_objects.csv", table.to_csv(index=False)
-
-    def folder_zip(self, sid: str) -> tuple[str, bytes]:
-        """(file name, bytes): a ZIP of the labels of every image this tab worked on (the
-        current one and those kept) and one table of their objects."""
-        from segtrain import QuantifyParams
-
-        s, labels, _ = self.labelled(sid, measure=False)
-        current = self.objects(sid) if s.pixel_size_nm is not None else None
-        items = [(s.name, labels, current, s.pixel_size_nm)]
-        for kept in self.store.shelved_sessions(s.id):
-            table = ObjectTable()
-            table.update(kept.current.mask)
-            px = kept.pixel_size_nm
-            rows = table.table(QuantifyParams(pixel_size_nm=px)) if px is not None else None
-            items.append((kept.name, table.labels, rows, px))
-        return f"{stem(s.name)}_and_others_labels.zip", folder_zip(items)
-
-    def delete_object(self, sid: str, x_px: int, y_px: int) -> Session:
-        """Remove the object under (x, y) from the mask (probability 0 there): one step."""
-
-        def go(s: Session) -> None:
-            current = self._need_image(s)
-            if not inside_image(y_px, x_px, current.mask.shape):
-                raise HTTPException(422, f"({x_px}, {y_px}) is outside the image")
-            with s.objects.lock:
-                s.objects.update(current.mask)
-                labels = s.objects.labels
-            k = int(labels[y_px, x_px])
-            if k == 0:
-                raise HTTPException(422, f"no object at ({x_px}, {y_px})")
-            hit = labels == k
-            mask, prob = current.mask.copy(), current.probability.copy()
-            mask[hit], prob[hit] = 0, 0.0
-            new = Prediction(prob, mask, current.uncertainty, current.suggestions, current.seconds)
-            self._push(s, new, "delete")
-
-        return self._change(sid, go)
+def parse_box(box: str | None, shape) -> tuple[int, int, int, int]:
+    """(row0, row1, col0, col1) of "row0,row1,col0,col1" inside an image of `shape` (None:
+    the whole image); 422 otherwise."""
+    if box is None:
+        return 0, shape[0], 0, shape[1]
+    try:
+        y0, y1, x0, x1 = (int(v) for v in box.split(","))
+    except ValueError:
+        raise HTTPException(422, f"box must be row0,row1,col0,col1; got {box[:40]!r}") from None
+    if not (0 <= y0 < y1 <= shape[0] and 0 <= x0 < x1 <= shape[1]):
+        raise HTTPException(422, f"box {box} is not inside the {shape[1]} x {shape[0]} image")
+    return y0, y1, x0, x1
 
 
 def state(s: Session, segmenter: Segmenter | None, store: SessionStore | None = None) -> dict:
@@ -379,8 +338,12 @@ def state(s: Session, segmenter: Segmenter | None, store: SessionStore | None = 
         clicks=[{"x_px": c.x_px, "y_px": c.y_px, "positive": c.positive} for c in s.clicks],
         suggestions=[{"x_px": g.x_px, "y_px": g.y_px, "score": g.score} for g in p.suggestions],
         uncertainty_max=float(p.uncertainty.max(initial=0.0)),
+        uncertainty_vmax=UNCERTAINTY_VMAX,
+        changed_from=None if s.changed is None else s.changed[0],
+        changed_box=None if s.changed is None or s.changed[1] is None else list(s.changed[1]),
         foreground_fraction=float(p.mask.mean()),
         seconds=float(p.seconds),
-        edits=sum(st.kind != "click" for st in s.steps),
+        edits=sum(st.kind not in ("click", "commit") for st in s.steps),
+        committed=int(np.count_nonzero(np.bincount(p.instances.ravel())[1:])),
     )
     return out

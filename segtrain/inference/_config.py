@@ -119,6 +119,12 @@ class RefineConfig(BaseModel):
     enforce_px: int = Field(
         3, ge=0, description="The probability within this radius of a click takes its label."
     )
+    blend_px: int = Field(
+        16,
+        ge=0,
+        description="Feather of a pasted window: its new values rise from the old ones at its "
+        "edges inside the image to themselves at this distance (0: a hard paste).",
+    )
     n_suggestions: int = Field(3, ge=0, description="Suggested clicks after each click.")
     directional: bool = Field(
         True,

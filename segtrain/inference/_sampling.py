@@ -9,7 +9,10 @@ the four flip test-time augmentations (identity, left-right, up-down, both), the
 probabilistic uncertainty is measured against.
 
 Images of any size are tiled exactly as `predict_image` tiles them; a window of an image (for a
-refinement) is predicted in one pass (`whole=True`).
+refinement) is predicted in one pass (`whole=True`). Without ``keep_samples`` the tiles are
+blended a band of rows at a time and each band is reduced to its mean and std as it comes
+(`blend_tile_rows`), so the K maps of the whole image are never held at once: the same mean and
+std (per-pixel operations on the same values), a fraction of the memory.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ._config import SAMPLES, InferenceConfig
 from ._device import autocast_for, device_of
 from ._normalise import prepare_image
 from ._predict import tta_transforms
-from ._tiles import blend_tiles
+from ._tiles import blend_tile_rows
 
 __all__ = [
     "Samples",
@@ -48,13 +51,14 @@ class Samples:
     ----------
     mean : (Y, X) float32, mean probability (the prediction; mask = mean >= 0.5)
     std : (Y, X) float32, per-pixel std across the samples (the uncertainty); 0 where all agree
-    samples : (K, Y, X) float32, the probability maps
+    samples : (K, Y, X) float32, the probability maps; None when they were not kept
+        (``keep_samples=False``: only their mean and std)
     kind : "latent" (prior samples), "flips" (4 flip TTA predictions) or "single" (K = 1)
     """
 
     mean: np.ndarray = field(repr=False)
     std: np.ndarray = field(repr=False)
-    samples: np.ndarray = field(repr=False)
+    samples: np.ndarray | None = field(repr=False)
     kind: str
 
 
@@ -77,7 +81,8 @@ def summarize_samples(stack: np.ndarray, kind: str) -> Samples:
     mean = stack.mean(0)
     std = stack.std(0)
     std[stack.max(0) == stack.min(0)] = 0.0
-    return Samples(mean.astype(np.float32), std.astype(np.float32), stack, kind)
+    f32 = np.float32
+    return Samples(mean.astype(f32, copy=False), std.astype(f32, copy=False), stack, kind)
 
 
 def _probabilities(net, t: torch.Tensor, eps, kind: str, amp: bool, crop=None) -> torch.Tensor:
@@ -112,7 +117,8 @@ def samples_of_input(
     rng=None,
     whole: bool = False,
     crop=None,
-    batch_size: int = 4,
+    batch_size: int = 1,
+    keep_samples: bool = True,
 ) -> Samples:
     """`Samples` of a prepared network input `x` (C, Y, X) (normalised image channels, and the
     click channels of an interactive network), on the network's device.
@@ -121,7 +127,8 @@ def samples_of_input(
     the 4 flips when ``samples > 1``, else one pass. `whole`: one pass over all of `x` (a
     window; `crop` (row0, row1, col0, col1): only that part is returned, and a probabilistic
     net runs its heads there only), else the tiles of `config` as `predict_image` (its
-    ``tta`` does not apply: samples are the augmentation; ``amp`` does).
+    ``tta`` does not apply: samples are the augmentation; ``amp`` does). `keep_samples`:
+    False gives mean and std only (``samples`` None), computed a band of tiles at a time.
     """
     config = config or InferenceConfig()
     if samples < 1:
@@ -137,14 +144,24 @@ def samples_of_input(
             t = torch.from_numpy(np.ascontiguousarray(x, np.float32))[None].to(device)
             t = t.contiguous(memory_format=torch.channels_last)
             stack = _probabilities(net, t, eps, kind, amp, crop)[:, 0].cpu().numpy()
-            return summarize_samples(np.clip(stack, 0, 1), kind)
+            out = summarize_samples(np.clip(stack, 0, 1, out=stack), kind)
+            return out if keep_samples else Samples(out.mean, out.std, None, kind)
 
         def tiles(batch: np.ndarray) -> np.ndarray:
             t = torch.from_numpy(batch).to(device).contiguous(memory_format=torch.channels_last)
             return _probabilities(net, t, eps, kind, amp).cpu().numpy()
 
-        stack = blend_tiles(x, config.tile_px, config.overlap_px, tiles, batch_size=batch_size)
-        return summarize_samples(stack, kind)
+        bands = blend_tile_rows(x, config.tile_px, config.overlap_px, tiles, batch_size=batch_size)
+        if keep_samples:
+            return summarize_samples(np.concatenate([b for _, b in bands], axis=1), kind)
+        mean = np.empty(x.shape[-2:], np.float32)
+        std = np.empty(x.shape[-2:], np.float32)
+        for row0, band in bands:  # each band's summary as it comes; the band is then freed
+            part = summarize_samples(band, kind)
+            mean[row0 : row0 + band.shape[1]] = part.mean
+            std[row0 : row0 + band.shape[1]] = part.std
+            del band, part  # freed before the next band is made
+        return Samples(mean, std, None, kind)
     finally:
         net.train(was)
 

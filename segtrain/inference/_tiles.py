@@ -1,16 +1,22 @@
 """Images of any size by overlapping tiles: the tiling (`pad_for_tiles`), the blending weights
-(`blend_window`) and the blend of per-tile predictions (`blend_tiles`), the one owner of the
-tiling that prediction, sampling and explanations share."""
+(`blend_window`) and the blend of per-tile predictions (`blend_tiles`, or band by band:
+`blend_tile_rows`), the one owner of the tiling that prediction, sampling and explanations
+share.
+
+`blend_tile_rows` keeps only one row of tiles of the K maps at a time: a row of image pixels is
+final once no later tile covers it (tiles go row by row), so sampling a 2048 x 2048 image holds
+K x tile x width floats, not K x 2048 x 2048 (`segtrain.samples_of_input` reduces each band to
+its mean and spread as it comes)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
 from shapelib import InputError
 
-__all__ = ["blend_tiles", "blend_tiles_many", "blend_window", "pad_for_tiles"]
+__all__ = ["blend_tile_rows", "blend_tiles", "blend_tiles_many", "blend_window", "pad_for_tiles"]
 
 
 def blend_window(tile_px: int, overlap_px: int, *, floor: float = 1e-6) -> np.ndarray:
@@ -101,7 +107,54 @@ def blend_tiles(
     -------
     (K, Y, X) ndarray of float32 in [0, 1]
     """
-    return blend_tiles_many([x], tile_px, overlap_px, predict, batch_size=batch_size)[0]
+    bands = [b for _, b in blend_tile_rows(x, tile_px, overlap_px, predict, batch_size=batch_size)]
+    return np.concatenate(bands, axis=1)
+
+
+def blend_tile_rows(
+    x: np.ndarray,
+    tile_px: int,
+    overlap_px: int,
+    predict: Callable[[np.ndarray], np.ndarray],
+    *,
+    batch_size: int = 4,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """`blend_tiles` band by band: yields (row0, (K, rows, X) float32 in [0, 1]) for bands of
+    image rows in order, together covering the image; each band is final when it comes and
+    equal to those rows of `blend_tiles` (the same sums in the same order)."""
+    x = np.asarray(x, np.float32)
+    h, w = x.shape[-2:]
+    m = overlap_px
+    win = blend_window(tile_px, overlap_px)
+    xp, coords = pad_for_tiles(x, tile_px, overlap_px)
+    full_h, full_w = xp.shape[-2:]
+    base = 0  # padded row of the band's first row
+    acc = None  # (K, tile, full_w): the rows [base, base + tile) of the sums
+    wsum = np.zeros((tile_px, full_w), np.float32)
+
+    def finish(upto: int) -> Iterator[tuple[int, np.ndarray]]:
+        # Padded rows [base, upto) are final: crop them to the image's and normalise.
+        a, b = max(base, m), min(upto, m + h)
+        if acc is not None and a < b:
+            part = acc[:, a - base : b - base, m : m + w]
+            part = part / np.maximum(wsum[a - base : b - base, m : m + w], 1e-12)
+            yield a - m, np.clip(part, 0, 1, out=part)
+
+    for k in range(0, len(coords), batch_size):
+        chunk = coords[k : k + batch_size]
+        prob = predict(np.stack([xp[:, y0 : y0 + tile_px, x0 : x0 + tile_px] for y0, x0 in chunk]))
+        for b, (y0, x0) in enumerate(chunk):
+            if y0 > base:  # a new row of tiles: rows above it are final; shift the band
+                yield from finish(y0)
+                keep = base + tile_px - y0
+                acc[:, :keep], acc[:, keep:] = acc[:, tile_px - keep :], 0.0
+                wsum[:keep], wsum[keep:] = wsum[tile_px - keep :], 0.0
+                base = y0
+            if acc is None:
+                acc = np.zeros((prob.shape[0], tile_px, full_w), np.float32)
+            acc[:, :, x0 : x0 + tile_px] += prob[:, b] * win
+            wsum[:, x0 : x0 + tile_px] += win
+    yield from finish(full_h)
 
 
 def blend_tiles_many(

@@ -51,6 +51,7 @@ def directional_update(
     *,
     threshold: float,
     radius_px: int,
+    box: tuple[int, int, int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(probability, uncertainty) after `click`: the network's answer `after` accepted only in
     the click's direction and region (module docstring), over the state `before`; new arrays.
@@ -62,9 +63,21 @@ def directional_update(
     click : Click, the new click
     threshold : probability of foreground
     radius_px : the click's own region: its disk takes its label
+    box : (row0, row1, col0, col1) outside which `after` equals `before` (a click's window),
+        holding the click's disk, or None; the work is then done in the box only (the same
+        answer: no region grows through pixels that did not change)
     """
     p0, u0 = (np.asarray(a, np.float32) for a in before)
     p1, u1 = (np.asarray(a, np.float32) for a in after)
+    if box is not None:
+        y0, y1, x0, x1 = box
+        part = np.s_[y0:y1, x0:x1]
+        shifted = Click(click.row - y0, click.col - x0, click.positive)
+        kw = {"threshold": threshold, "radius_px": radius_px}
+        pp, uu = directional_update((p0[part], u0[part]), (p1[part], u1[part]), shifted, **kw)
+        prob, unc = p0.copy(), u0.copy()
+        prob[part], unc[part] = pp, uu
+        return prob, unc
     fg0, fg1 = p0 >= threshold, p1 >= threshold
     changed = (fg1 & ~fg0) if click.positive else (fg0 & ~fg1)
     region = click_region(click, changed, radius_px=radius_px)

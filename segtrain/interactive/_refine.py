@@ -3,8 +3,10 @@
 One click re-predicts a window around it (RITM's zoom-in): the box of the click's disk and of
 the previous mask's objects that its disk touches, grown to at least `window_px` (192) per side
 and cut to at most `max_window_px` (384) about the click, predicted with `context_px` of image
-around it, and pasted into the previous probability and uncertainty; the rest of the image
-keeps its values. Clicks enter the network as input channels,
+around it, and pasted into the previous probability and uncertainty with a feather of
+`blend_px` (16) along its edges inside the image (`feather`: the old values at the edge, the new
+ones `blend_px` inside, so neither map shows a square seam); the rest of the image keeps its
+values. Clicks enter the network as input channels,
 so its whole body reruns inside the window, but only there, and a probabilistic network runs its
 body and prior once per window and only its 1x1 head per sample. ``window=None`` re-predicts the
 whole image.
@@ -38,7 +40,15 @@ from ..inference._sampling import draw_eps, is_probabilistic, samples_of_input
 from ._direction import directional_update
 from ._suggest import Suggestion, suggest_clicks
 
-__all__ = ["Box", "Refinement", "click_window", "previous_state", "refine", "refine_input"]
+__all__ = [
+    "Box",
+    "Refinement",
+    "click_window",
+    "feather",
+    "previous_state",
+    "refine",
+    "refine_input",
+]
 
 # (row0, row1, col0, col1), half-open.
 Box = tuple[int, int, int, int]
@@ -136,17 +146,37 @@ def _enforce(prob, unc, clicks, enforce_px: int):
         unc[y0:y1, x0:x1][part] = 0.0
 
 
-def _step(x, clicks, prob, unc, window, *, radius_px, context_px, run):
-    """Re-predict `window` (a box) for `clicks` from previous `prob`, `unc`; new arrays."""
+def feather(window: Box, shape: tuple[int, int], blend_px: int) -> np.ndarray:
+    """(rows, cols) weight of a window's new values: 0 on its edges inside the image, rising
+    linearly to 1 at `blend_px` from them, 1 along the image's own borders (no seam there)."""
+
+    def ramp(a: int, b: int, n: int) -> np.ndarray:
+        i = np.arange(b - a, dtype=np.float32)
+        r = np.ones(b - a, np.float32)
+        if blend_px > 0 and a > 0:
+            r = np.minimum(r, i / blend_px)
+        if blend_px > 0 and b < n:
+            r = np.minimum(r, (b - a - 1 - i) / blend_px)
+        return r
+
+    y0, y1, x0, x1 = window
+    return np.minimum.outer(ramp(y0, y1, shape[0]), ramp(x0, x1, shape[1]))
+
+
+def _step(x, clicks, prob, unc, window, *, radius_px, context_px, blend_px, run):
+    """Re-predict `window` (a box) for `clicks` from previous `prob`, `unc`; new arrays. The
+    window is pasted with a feather of `blend_px` (`feather`): no square seam in the maps."""
     y0, y1, x0, x1 = _expand(window, context_px, prob.shape)
     sub = network_input(
         x[:, y0:y1, x0:x1], clicks, prob[y0:y1, x0:x1], radius_px=radius_px, origin=(y0, x0)
     )
     wy0, wy1, wx0, wx1 = window
     s = run(sub, whole=True, crop=(wy0 - y0, wy1 - y0, wx0 - x0, wx1 - x0))
+    a = feather(window, prob.shape, blend_px)
     prob, unc = prob.copy(), unc.copy()
-    prob[wy0:wy1, wx0:wx1] = s.mean
-    unc[wy0:wy1, wx0:wx1] = s.std
+    for old, new in ((prob, s.mean), (unc, s.std)):
+        part = old[wy0:wy1, wx0:wx1]
+        part += a * (new - part)  # in place: the window of the copy
     return prob, unc
 
 
@@ -189,8 +219,16 @@ def refine_input(
     eps = draw_eps(net, options.samples, rng) if is_probabilistic(net) else None
 
     def run(sub, *, whole, crop=None):
+        # Mean and std only: the K maps of a whole image are never held at once.
         return samples_of_input(
-            net, sub, config, samples=options.samples, eps=eps, whole=whole, crop=crop
+            net,
+            sub,
+            config,
+            samples=options.samples,
+            eps=eps,
+            whole=whole,
+            crop=crop,
+            keep_samples=False,
         )
 
     h, w = x.shape[-2:]
@@ -222,7 +260,15 @@ def refine_input(
             else:
                 box = _check_box(window, (h, w))
             prob, unc = _step(
-                x, given, prob, unc, box, radius_px=r, context_px=options.context_px, run=run
+                x,
+                given,
+                prob,
+                unc,
+                box,
+                radius_px=r,
+                context_px=options.context_px,
+                blend_px=options.blend_px,
+                run=run,
             )
         if options.directional:  # the answer only where it agrees with the click's sign
             prob, unc = directional_update(
@@ -231,6 +277,7 @@ def refine_input(
                 given[-1],
                 threshold=config.threshold,
                 radius_px=options.enforce_px,
+                box=None if window is None else _expand(box, options.enforce_px, (h, w)),
             )
     prob, unc = prob.copy(), unc.copy()
     _enforce(prob, unc, clicks, options.enforce_px)

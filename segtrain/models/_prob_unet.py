@@ -107,12 +107,15 @@ class LatentHead(nn.Module):
         return self.from_projected(self.feat(feats), z)
 
     def samples(self, feats: torch.Tensor, z: torch.Tensor, *, chunk: int = 4) -> torch.Tensor:
-        """Logits (K, B, 1, H, W) for z (K, B, L): F projected once, samples in chunks."""
+        """Logits (K, B, 1, H, W) for z (K, B, L): F projected once, samples in chunks of at
+        most `chunk` (sample, image) pairs per pass (one sample at a time for a batch of 4
+        tiles: the head's activations stay the size of the batch's features)."""
         a = self.feat(feats).contiguous()
         k, b = z.shape[:2]
+        step = max(1, chunk // b)
         out = []
-        for s in range(0, k, chunk):
-            zs = z[s : s + chunk]
+        for s in range(0, k, step):
+            zs = z[s : s + step]
             n = zs.shape[0]
             rep = a.unsqueeze(0).expand(n, *a.shape).reshape(n * b, *a.shape[1:])
             out.append(

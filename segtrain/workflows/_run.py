@@ -283,31 +283,36 @@ class Run:
         zoom=1.0,
         prepared: bool = False,
         where: str = "image",
+        keep_samples: bool = True,
     ):
         """`Samples` of a 2D image without clicks: K prior draws of a probabilistic run (from
         `rng`), the 4 flips of a deterministic one (one pass for ``samples=1``). With `zoom`
         the image is resampled first and every sample back, so mean and std are in the
-        image's pixels. `prepared`: `image` is `prepare`'s output (normalised already)."""
+        image's pixels. `prepared`: `image` is `prepare`'s output (normalised already).
+        `keep_samples`: False gives only the mean and std (``samples`` None), a band of tiles
+        at a time (the K maps of a large image are never held; without a zoom)."""
         from ..inference._normalise import prepare_image
         from ..inference._sampling import sample_kind, samples_of_input, summarize_samples
-        from ..inference._zoom import zoomed
+        from ..inference._zoom import check_zoom, zoomed
 
         if not prepared and np.ndim(image) != 2 and self.train_config.context_slices == 0:
             raise InputError(f"sampling predicts 2D images; {where} has shape {np.shape(image)}.")
         net, radius = self._sampler, self.click_radius_px
 
-        def draw(image: np.ndarray) -> np.ndarray:
-            x = (
-                image
-                if prepared
-                else prepare_image(net, image, normalize=self.normalize, where=where)
-            )
+        def draw(image: np.ndarray, keep: bool = True):
+            norm = self.normalize
+            x = image if prepared else prepare_image(net, image, normalize=norm, where=where)
             if self.clicks is not None:  # an interactive network without clicks
                 x = network_input(x, (), None, radius_px=radius)
             with self._running():
-                return samples_of_input(net, x, self.config, samples=samples, rng=rng).samples
+                return samples_of_input(
+                    net, x, self.config, samples=samples, rng=rng, keep_samples=keep
+                )
 
-        return summarize_samples(zoomed(image, zoom, draw), sample_kind(net, samples))
+        if not keep_samples and check_zoom(zoom) == (1.0, 1.0):
+            return draw(image, keep=False)
+        stack = zoomed(image, zoom, lambda im: draw(im).samples)
+        return summarize_samples(stack, sample_kind(net, samples))
 
     def segment(
         self,
@@ -331,7 +336,8 @@ class Run:
         if samples is None:
             prob = self.predict(image, where=where, zoom=zoom)
         else:
-            s = self.sample(image, samples=samples, rng=rng, zoom=zoom, where=where)
+            kw = {"rng": rng, "zoom": zoom, "where": where, "keep_samples": False}
+            s = self.sample(image, samples=samples, **kw)
             prob, unc = s.mean, s.std
             found = suggest_clicks(unc, n=n_suggestions, radius_px=self.click_radius_px)
         lo, hole = sizes

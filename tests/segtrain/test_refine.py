@@ -224,3 +224,55 @@ def test_a_contrary_network_cannot_undo_what_a_click_did_not_ask_for():
     kept = refine(net, image, [Click(80, 120, True)], first, options=RefineConfig(samples=1), **kw)
     assert kept.mask[bright].all() and kept.mask[dim].all()  # nothing lost, the click's added
     assert _iou(kept.mask, truth) == 1.0 and _iou(alone.mask, truth) < 0.3
+
+
+def test_a_window_is_pasted_with_a_feather_so_the_maps_have_no_square_seam():
+    from segtrain.interactive._refine import feather
+
+    a = feather((10, 50, 0, 40), (100, 40), 8)
+    assert a.shape == (40, 40)
+    assert np.all(a[0] == 0) and np.all(a[-1] == 0)  # window edges inside the image: the old
+    assert np.all(a[8:-8, 0] == 1) and np.all(a[8:-8, -1] == 1)  # the image's borders: the new
+    assert a[20, 20] == 1 and 0 < a[4, 20] < 1
+    # A window in the middle, the network's whole answer (directional off): along the window's
+    # edge the maps keep the previous state, deep inside they are the hard paste's.
+    img, _, _ = _scene()
+    net = _tiny_interactive("prob_unet", 1)
+    before = refine(net, img, [], options=RefineConfig(samples=4))
+    box = (30, 90, 40, 120)
+    go = {"samples": 4, "directional": False, "enforce_px": 0}
+    soft = refine(net, img, [Click(60, 80, True)], before, options=RefineConfig(**go), window=box)
+    hard = refine(net, img, [Click(60, 80, True)], before, options=RefineConfig(**go, blend_px=0),
+                  window=box)  # fmt: skip
+    y0, y1, x0, x1 = box
+    for k in ("probability", "uncertainty"):
+        old, new, cut = getattr(before, k), getattr(soft, k), getattr(hard, k)
+        assert not np.allclose(cut[y0:y1, x0:x1], old[y0:y1, x0:x1])  # the click changed them
+        for edge in (
+            np.s_[y0, x0:x1],
+            np.s_[y1 - 1, x0:x1],
+            np.s_[y0:y1, x0],
+            np.s_[y0:y1, x1 - 1],
+        ):
+            np.testing.assert_array_equal(new[edge], old[edge])
+        deep = np.s_[y0 + 16 : y1 - 16, x0 + 16 : x1 - 16]
+        np.testing.assert_allclose(new[deep], cut[deep], atol=1e-6)
+
+
+@pytest.mark.parametrize("positive", [True, False])
+def test_the_direction_of_a_click_worked_out_in_its_window_is_the_whole_images(positive):
+    from segtrain.interactive._direction import directional_update
+
+    rng = np.random.default_rng(5)
+    p0, u0 = rng.random((90, 120), dtype=np.float32), rng.random((90, 120), dtype=np.float32)
+    p1, u1 = p0.copy(), u0.copy()
+    box = (20, 70, 30, 100)  # the network's answer differs from before only in here
+    p1[20:70, 30:100] = rng.random((50, 70), dtype=np.float32)
+    u1[20:70, 30:100] = rng.random((50, 70), dtype=np.float32)
+    click = Click(45, 60, positive)
+    kw = {"threshold": 0.5, "radius_px": 3}
+    whole = directional_update((p0, u0), (p1, u1), click, **kw)
+    part = directional_update((p0, u0), (p1, u1), click, box=box, **kw)
+    assert not np.array_equal(whole[0], p0)  # the click changed something
+    for a, b in zip(whole, part, strict=True):
+        np.testing.assert_array_equal(a, b)

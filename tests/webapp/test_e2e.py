@@ -1,8 +1,9 @@
 """End to end in real headless Chromium (the system's /usr/bin/chromium via Python Playwright):
 every page loads without a console error, the library filters, an instance's 3D view draws,
 clicks on the Segment page come back from the server as markers, tabs stay apart, zoom,
-brush, eraser, keys, next image with its work kept, labels matching the table, undo across a
-server restart, a corrupt upload shows a readable error. One server and one browser for the
+brush, eraser, keys, next image with its work kept, labels matching the table, merge and
+commit (with undo), a change redrawn by its box, a saved session deleted by its browser, undo
+across a server restart, a corrupt upload shows a readable error. One server and one browser for the
 module; screenshots of each page go to ``$MITOSHAPE_SCREENSHOTS`` (else
 ``<pytest basetemp>/webapp_screens*/``)."""
 
@@ -376,6 +377,93 @@ def test_segment_zoom_brush_eraser_keys_next_image_and_labels(server, tab, webap
     names = zipfile.ZipFile(dl.value.path()).namelist()
     assert {"img_000000_labels.tif", "img_000001_labels.tif", "objects.csv"} <= set(names)
     tab.assert_no_console_errors()
+
+
+def _label_at(bench, sid, x, y) -> int:
+    return int(bench.labelled(sid, measure=False)[1][y, x])
+
+
+def _canvas_rgba(page, selector, x, y) -> list[int]:
+    return page.evaluate(
+        f"Array.from(document.querySelector('{selector}').getContext('2d')"
+        f".getImageData({x}, {y}, 1, 1).data)"
+    )
+
+
+def test_segment_merge_commit_keys_and_delete_a_session(server, context):
+    tab = _tab(context)
+    page = tab.page
+    open_segment(page, server.url, "img_000001.tif")
+    bench = server.app.state.served.bench
+    sid = _sid(page)
+    w = h = 96
+    keys = page.inner_text("#seg-keys")
+    assert "Enter" in keys and "merge" in keys and "commit" in keys
+    # two objects of our own: the whole mask erased, then two strokes brushed far apart
+    v = int(page.get_attribute("#seg-stage", "data-version"))
+    page.keyboard.press("e")
+    page.fill("#seg-radius", "70")
+    _drag_pixels(page, [(48, 48), (49, 48)], w, h)
+    _wait_version(page, v + 1)
+    assert not bench.session(sid).current.mask.any()
+    page.fill("#seg-radius", "2")
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("b")
+    for k, row in enumerate((6, 89)):
+        _drag_pixels(page, [(4, row), (14, row)], w, h)
+        _wait_version(page, v + k + 2)
+    v += 1
+    a, b = (8, 6), (8, 89)
+    assert _label_at(bench, sid, *a) != _label_at(bench, sid, *b) > 0
+    # the brushed box alone was redrawn on the mask canvas, and it shows the stroke
+    page.wait_for_selector("#seg-mask[data-drawn='box']")
+    assert _canvas_rgba(page, "#seg-mask", *b)[3] > 0
+    # merge (g): pick one object, then the other: one label
+    page.keyboard.press("g")
+    _click_pixel(page, *a, w, h)
+    page.wait_for_selector("#seg-marks g.picked")
+    _click_pixel(page, *b, w, h)
+    _wait_version(page, v + 3)
+    assert _label_at(bench, sid, *a) == _label_at(bench, sid, *b) > 0
+    expect(page.locator("#seg-count")).to_contain_text("1 committed or merged object")
+    r, g, bl, _ = _canvas_rgba(page, "#seg-mask", *a)  # orange: a label of its own
+    assert r == 255 and abs(g - 150) <= 3 and bl <= 3
+    # commit (Enter): the clicked object gets its label, the clicks are cleared
+    page.keyboard.press("c")
+    c = (50, 50)
+    _click_pixel(page, *c, w, h)
+    expect(page.locator("#seg-marks .click.pos")).to_have_count(1)
+    page.keyboard.press("Enter")
+    expect(page.locator("#seg-marks .click")).to_have_count(0)
+    expect(page.locator("#seg-count")).to_contain_text("2 committed or merged objects")
+    s = bench.session(sid)
+    assert s.clicks == [] and s.steps[-1].kind == "commit"
+    ka, kc = int(s.current.instances[a[1], a[0]]), int(s.current.instances[c[1], c[0]])
+    assert kc > 0 and kc != ka
+    # the next click builds a new object; undo (z) twice brings the committed clicks back
+    _click_pixel(page, 70, 20, w, h)
+    expect(page.locator("#seg-marks .click.pos")).to_have_count(1)
+    assert [(k.x_px, k.y_px) for k in bench.session(sid).clicks] == [(70, 20)]
+    page.keyboard.press("z")
+    expect(page.locator("#seg-marks .click")).to_have_count(0)
+    page.keyboard.press("z")
+    expect(page.locator("#seg-marks .click.pos")).to_have_count(1)
+    assert [(k.x_px, k.y_px) for k in bench.session(sid).clicks] == [c]
+    # a second tab of this browser opens an image; this tab may delete that saved session
+    other = _tab(context)
+    open_segment(other.page, server.url, "img_000002.tif")
+    gone = _sid(other.page)
+    assert gone != sid
+    page.click("#seg-saved summary")
+    button = page.locator(f"#seg-sessions button.seg-delete-session[data-id='{gone}']")
+    expect(button).to_have_count(1)
+    assert page.locator(f"#seg-sessions button[data-id='{sid}']").count() == 0  # not this tab
+    button.click()
+    expect(page.locator(f"#seg-sessions a[href*='{gone}']")).to_have_count(0)
+    assert not (bench.store.root / gone).exists()
+    assert all(m["id"] != gone for m in bench.sessions())
+    tab.assert_no_console_errors()
+    other.assert_no_console_errors()
 
 
 def test_undo_across_a_restart(webapp_data, context, tmp_path):

@@ -2,6 +2,20 @@
 
 const TOKEN_KEY = "mitoshape-token";
 const SID_KEY = "mitoshape-session";
+const OWNER_KEY = "mitoshape-owner";
+
+// This browser's owner secret (localStorage: every tab of the browser shares it): sessions it
+// opens are its own, and only it may delete them from the list.
+export function ownerSecret() {
+  let s = localStorage.getItem(OWNER_KEY);
+  if (!s) {
+    const b = new Uint8Array(24);
+    crypto.getRandomValues(b);
+    s = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    localStorage.setItem(OWNER_KEY, s);
+  }
+  return s;
+}
 
 // The token comes once in the URL printed by `mitoshape serve`; it is kept for this tab and
 // removed from the address bar.
@@ -87,7 +101,7 @@ export function hideError() {
 }
 
 async function call(path, { method = "GET", body, form, as = "json", busy } = {}) {
-  const headers = { "X-Session-Id": sessionId() };
+  const headers = { "X-Session-Id": sessionId(), "X-Owner": ownerSecret() };
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers["X-Mitoshape-Token"] = token;
   let payload;
@@ -104,6 +118,7 @@ async function call(path, { method = "GET", body, form, as = "json", busy } = {}
       try { detail = (await r.json()).detail; } catch { detail = r.statusText; }
       throw new ApiError(r.status, `${detail || "request failed"} (HTTP ${r.status})`);
     }
+    if (as === "none") return true;
     if (as === "json") return await r.json();
     if (as === "blob") return await r.blob();
     return await r.arrayBuffer();
@@ -113,6 +128,8 @@ async function call(path, { method = "GET", body, form, as = "json", busy } = {}
 }
 
 export const get = (path, opts) => call(path, opts);
+export const del = (path, opts) => call(path, { ...opts, method: "DELETE", as: "none" });
+export const getBlob = (path, opts) => call(path, { ...opts, as: "blob" });
 export const post = (path, body, opts) => call(path, { ...opts, method: "POST", body: body ?? {} });
 export const postForm = (path, form, opts) => call(path, { ...opts, method: "POST", form });
 export const getBuffer = (path, opts) => call(path, { ...opts, as: "buffer" });

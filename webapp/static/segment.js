@@ -1,23 +1,27 @@
 // Segment page: an image with the mask over it, the uncertainty map, suggested clicks as
-// markers; click = object (+), shift-click or right-click = background (−); brush, eraser and
-// delete object on the mask; zoom (wheel, + −, 0) and pan (drag, arrows); undo, reset; next and previous
+// markers; click = object (+), shift-click or right-click = background (−); commit the object
+// the clicks built (it gets a label of its own; the next clicks build a new one); brush, eraser,
+// delete and merge objects on the mask; after a change only the box it touched is fetched and
+// redrawn on the mask and map canvases; zoom (wheel, + −, 0) and pan (drag, arrows); undo, reset; next and previous
 // image of the served folder (the work on each is kept); the per-object morphology table with
 // the library's classes; a choice of model when several runs are served; instance labels (TIFF) and the table (CSV) for download; the saved
 // sessions to reopen (every session is saved on the server; its URL reopens it).
 
-import { blobUrl, download, get, guarded, post, postForm, sessionId, sessionUrl } from "./api.js";
+import { blobUrl, del, download, get, getBlob, guarded, post, postForm, sessionId, sessionUrl } from "./api.js";
 import { clear, fmt, h } from "./dom.js";
 
 const TABLE_COLUMNS = ["label", "shape_class", "area_um2", "perimeter_um", "major_axis_um", "minor_axis_um",
   "aspect_ratio", "solidity", "feret_um", "centroid_x_px", "centroid_y_px"];
 const KEYS = [["click / drag", "object (+) / pan"], ["shift-click, right-click", "background (−)"],
-  ["c, b, e, d", "click, brush, eraser, delete object"], ["wheel, + −, 0", "zoom in, out, fit"], ["arrows", "pan"],
+  ["c, b, e, d, g", "click, brush, eraser, delete object, merge two objects"],
+  ["Enter", "commit the object (a label of its own; clicks start a new one)"], ["wheel, + −, 0", "zoom in, out, fit"], ["arrows", "pan"],
   ["z (ctrl-z)", "undo"], ["m", "mask on or off"], ["n, p", "next, previous image"]];
 let els = null;
 let current = null;
 let tool = "click";
 const view = { z: 1, tx: 0, ty: 0 };
 let tableSeq = 0;
+let picked = null; // the first object of a merge, {x, y}
 
 function marks(svg, st, { withClicks }) {
   clear(svg);
@@ -87,32 +91,52 @@ async function show(st) {
   // the image itself changes only when another one is opened; mask and map with every answer
   const fresh = !current || current.opened !== st.opened || !els.img.src;
   if (fresh) { view.z = 1; view.tx = 0; view.ty = 0; applyView(); }
-  const layers = fresh ? ["image", "mask", "uncertainty"] : ["mask", "uncertainty"];
-  const urls = await Promise.all(layers.map((layer) =>
-    guarded(() => blobUrl(`/api/segment/layers/${layer}.png?v=${st.version}`))));
-  const [img, mask, unc] = fresh ? urls : [null, ...urls];
-  for (const [el, url] of [[els.img, img], [els.mask, mask], [els.unc, unc]]) {
-    if (!url) continue;
-    const old = el.src;
-    el.classList.remove("loaded");
-    el.onload = () => el.classList.add("loaded");
-    el.src = url;
+  const image = fresh ? guarded(() => blobUrl(`/api/segment/layers/image.png?v=${st.version}`)) : null;
+  await Promise.all([paintLayer(els.mask, "mask", st, fresh), paintLayer(els.unc, "uncertainty", st, fresh)]);
+  const url = await image;
+  if (url) {
+    const old = els.img.src;
+    els.img.classList.remove("loaded");
+    els.img.onload = () => els.img.classList.add("loaded");
+    els.img.src = url;
     if (old.startsWith("blob:")) URL.revokeObjectURL(old);
   }
   current = st;
   marks(els.marks, st, { withClicks: true });
   marks(els.uncMarks, st, { withClicks: false });
   els.strokes.setAttribute("viewBox", `0 0 ${st.width_px} ${st.height_px}`);
-  els.uncLabel.textContent = `${st.uncertainty_label}; 0 (dark) to ${fmt(st.uncertainty_max)} (bright)`;
+  els.uncLabel.textContent = `${st.uncertainty_label}; 0 (dark) to ${fmt(st.uncertainty_vmax)} (bright), square-root scale; here at most ${fmt(st.uncertainty_max)}`;
   clear(els.suggested).append(...(st.suggestions.length
-    ? st.suggestions.map((s) => h("li", {}, `(${s.x_px}, ${s.y_px}) uncertainty ${fmt(s.score)}`))
+    ? st.suggestions.map((s) => h("li", {}, `(${s.x_px}, ${s.y_px}) uncertainty ${fmt(s.score)} (the map's value there)`))
     : [h("li", {}, "none: the map is flat")]));
-  const edits = st.edits ? ` · ${st.edits} edit${st.edits === 1 ? "" : "s"} by hand` : "";
+  const edits = (st.edits ? ` · ${st.edits} edit${st.edits === 1 ? "" : "s"} by hand` : "")
+    + (st.committed ? ` · ${st.committed} committed or merged object${st.committed === 1 ? "" : "s"} (orange)` : "");
   els.count.textContent = `${st.clicks.length} click${st.clicks.length === 1 ? "" : "s"} (${st.clicks.filter((c) => c.positive).length} +, ${st.clicks.filter((c) => !c.positive).length} −)${edits} · foreground ${(100 * st.foreground_fraction).toFixed(1)} %`;
   const done = new Set([st.image, ...(st.shelved || [])]);
   for (const o of els.select.options) o.textContent = o.value + (done.has(o.value) ? " ✓" : "");
   els.stage.dataset.version = String(st.version);
   await objectsTable(st);
+}
+
+// A layer on its canvas: the whole picture, or after a change from the version the canvas
+// shows only the box the change touched (cleared and drawn again); an older answer that comes
+// late is dropped.
+async function paintLayer(canvas, layer, st, fresh) {
+  const win = !fresh && st.changed_box && canvas.dataset.version === String(st.changed_from);
+  const [y0, y1, x0, x1] = win ? st.changed_box : [0, st.height_px, 0, st.width_px];
+  canvas.dataset.want = String(st.version);
+  const box = win ? `&box=${y0},${y1},${x0},${x1}` : "";
+  const blob = await guarded(() => getBlob(`/api/segment/layers/${layer}.png?v=${st.version}${box}`));
+  if (!blob) return;
+  const bitmap = await createImageBitmap(blob);
+  if (canvas.dataset.want !== String(st.version)) return;
+  if (!win) { canvas.width = st.width_px; canvas.height = st.height_px; }
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(x0, y0, x1 - x0, y1 - y0);
+  ctx.drawImage(bitmap, x0, y0);
+  canvas.dataset.version = String(st.version);
+  canvas.dataset.drawn = win ? "box" : "whole";
+  canvas.classList.add("loaded");
 }
 
 function pixelOf(e) {
@@ -172,6 +196,15 @@ function pointer(viewport) {
   viewport.addEventListener("click", async (e) => {
     if (viewport.dataset.dragged) { delete viewport.dataset.dragged; return; }
     if (tool === "click") addClick(e, !e.shiftKey);
+    if (tool === "merge" && current && current.image) {
+      const p = pixelOf(e);
+      if (!picked) { picked = p; markPicked(); return; }
+      const a = picked;
+      picked = null;
+      markPicked();
+      const st = await guarded(() => post("/api/segment/merge", { a: { x_px: a.x, y_px: a.y }, b: { x_px: p.x, y_px: p.y } }, { busy: "merging the objects" }));
+      if (st) await show(st);
+    }
     if (tool === "delete" && current && current.image) {
       const { x, y } = pixelOf(e);
       const st = await guarded(() => post("/api/segment/delete-object", { x_px: x, y_px: y }, { busy: "deleting the object" }));
@@ -181,8 +214,19 @@ function pointer(viewport) {
   viewport.addEventListener("contextmenu", (e) => { e.preventDefault(); if (tool === "click") addClick(e, false); });
 }
 
+// The first object picked for a merge, marked until the second is picked.
+function markPicked() {
+  for (const g of els.marks.querySelectorAll("g.picked")) g.remove();
+  if (!picked) return;
+  const r = Math.max(2.5, Math.min(current.width_px, current.height_px) / 40);
+  els.marks.append(h("g", { class: "picked", dataset: { x: picked.x, y: picked.y } },
+    h("circle", { cx: picked.x + 0.5, cy: picked.y + 0.5, r: r * 1.8 })));
+}
+
 function setTool(name) {
   tool = name;
+  picked = null;
+  if (els.marks) markPicked();
   for (const b of els.tools.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.tool === name));
   els.viewport.dataset.tool = name;
 }
@@ -194,7 +238,11 @@ async function savedSessions() {
   clear(els.sessions).append(...(list.sessions.length ? list.sessions.map((m) => h("li", {},
     h("a", { href: sessionUrl(m.id), class: m.id === mine ? "this" : "" }, m.name || "(no image)"),
     ` · ${m.clicks} click${m.clicks === 1 ? "" : "s"}, ${m.steps} step${m.steps === 1 ? "" : "s"} · `,
-    new Date(m.updated * 1000).toLocaleString(), m.id === mine ? " (this tab)" : "")) : [h("li", {}, "none yet")]));
+    new Date(m.updated * 1000).toLocaleString(), m.id === mine ? " (this tab)" : "",
+    m.owned && m.id !== mine ? h("button", { type: "button", class: "seg-delete-session", dataset: { id: m.id },
+      title: "delete this saved session (opened by this browser)",
+      onclick: async () => { if (await guarded(() => del(`/api/segment/sessions/${encodeURIComponent(m.id)}`))) savedSessions(); } }, "Delete") : null))
+    : [h("li", {}, "none yet")]));
 }
 
 export async function segmentPage(root) {
@@ -231,20 +279,20 @@ export async function segmentPage(root) {
     file.value = "";
   });
   const img = h("img", { id: "seg-img", alt: "image", draggable: "false" });
-  const mask = h("img", { id: "seg-mask", class: "overlay", alt: "" });
+  const mask = h("canvas", { id: "seg-mask", class: "overlay", "aria-hidden": "true" });
   const svg = h("svg", { id: "seg-marks", class: "overlay marks", preserveAspectRatio: "none" });
   const stroke = h("polyline", { class: "stroke", points: "", fill: "none" });
   const strokes = h("svg", { id: "seg-stroke", class: "overlay marks", preserveAspectRatio: "none" }, stroke);
   const stack = h("div", { class: "stack", id: "seg-stack" }, img, mask, svg, strokes);
   const viewport = h("div", { class: "viewport", id: "seg-viewport", tabindex: 0,
     "aria-label": "image: click for object, shift-click or right-click for background; drag to pan, wheel to zoom" }, stack);
-  const unc = h("img", { id: "seg-unc", alt: "uncertainty map" });
+  const unc = h("canvas", { id: "seg-unc", class: "layer", role: "img", "aria-label": "uncertainty map" });
   const uncMarks = h("svg", { id: "seg-unc-marks", class: "overlay marks", preserveAspectRatio: "none" });
   const showMask = h("input", { type: "checkbox", id: "seg-show-mask", checked: true,
     onchange: () => mask.classList.toggle("off", !showMask.checked) });
   const radius = h("input", { type: "number", id: "seg-radius", min: 0, max: 256, value: 4, "aria-label": "brush radius in pixels" });
   const tools = h("span", { class: "tool-group", role: "group", "aria-label": "tool" },
-    ["click", "brush", "eraser", "delete"].map((t) => h("button", { type: "button", id: `seg-tool-${t}`, dataset: { tool: t },
+    ["click", "brush", "eraser", "delete", "merge"].map((t) => h("button", { type: "button", id: `seg-tool-${t}`, dataset: { tool: t },
       onclick: () => setTool(t) }, t[0].toUpperCase() + t.slice(1))));
   els = {
     stage: h("div", { class: "seg-main", id: "seg-stage", hidden: true }), select, viewport, stack, stroke, strokes, radius, tools,
@@ -255,12 +303,14 @@ export async function segmentPage(root) {
   };
   pointer(viewport);
   const undo = () => run(() => post("/api/segment/undo"));
+  const commit = () => run(() => post("/api/segment/commit", {}, { busy: "committing the object" }));
   const stem = () => current.image.replace(/\.[^.]+$/, "");
   els.stage.append(
     h("div", { class: "seg-left" }, els.name, viewport,
       h("div", { class: "tools" },
         h("button", { type: "button", id: "seg-undo", onclick: undo }, "Undo"),
         h("button", { type: "button", id: "seg-reset", onclick: () => run(() => post("/api/segment/reset")) }, "Reset"),
+        h("button", { type: "button", id: "seg-commit", title: "commit the object the clicks built (Enter)", onclick: commit }, "Commit object"),
         tools, h("label", {}, "radius ", radius, " px"),
         h("label", {}, showMask, " mask"),
         h("button", { type: "button", id: "seg-zoom-out", onclick: () => zoomAt(0.8) }, "−"), els.zoom,
@@ -307,6 +357,8 @@ export async function segmentPage(root) {
     else if (k === "b") setTool("brush");
     else if (k === "e") setTool("eraser");
     else if (k === "d") setTool("delete");
+    else if (k === "g") setTool("merge");
+    else if (k === "Enter") { if (e.target.closest && e.target.closest("button, a")) return; e.preventDefault(); commit(); }
     else if (k === "n") step(1);
     else if (k === "p") step(-1);
     else if (k === "+" || k === "=") zoomAt(1.25);
