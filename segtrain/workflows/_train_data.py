@@ -16,7 +16,13 @@ from ..training._config import DataSource, TrainConfig
 from ..training._holdout import Holdout, split_holdout
 from ..training._sections import with_section_context
 
-__all__ = ["check_unlabelled", "read_source_2p5d", "read_training_data", "read_unlabelled_2p5d"]
+__all__ = [
+    "check_unlabelled",
+    "check_val_foreground",
+    "read_source_2p5d",
+    "read_training_data",
+    "read_unlabelled_2p5d",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +68,41 @@ def check_unlabelled(unlabelled: list, val: list) -> None:
                 )
 
 
+def check_val_foreground(split: Holdout, cfg: TrainConfig) -> None:
+    """Refuse validation images without one foreground pixel, before training: their IoU is 0
+    at every check (1 when the prediction is empty too), so best.pt would stay at the first
+    check and the overfitting warning would blame the network."""
+    if any(np.any(it.mask) for it in split.val):
+        return
+    sources = ", ".join(s.path for s in (cfg.val if split.mode == "given" else cfg.train))
+    names = ", ".join(split.names[:6]) + (" ..." if len(split.names) > 6 else "")
+    what, fix = {
+        "given": (
+            f"the validation set {sources} holds",
+            "give a validation set whose masks hold mitochondria (--val)",
+        ),
+        "band": (
+            f"the held-out band (the bottom {cfg.val_fraction:.0%} of the rows of every image) "
+            f"of {sources} holds",
+            "hold out whole images (--holdout images), a larger band (--val-fraction), or give "
+            "a validation set (--val)",
+        ),
+        "images": (
+            f"the held-out images ({names}) of {sources} hold",
+            "hold out other or more images (--seed, --val-fraction, val_names in a --config), "
+            "a band of every image (--holdout band), or give a validation set (--val)",
+        ),
+        "none": (
+            f"the training images of {sources} hold",
+            "give training masks that hold mitochondria",
+        ),
+    }[split.mode]
+    raise InputError(
+        f"{what} no foreground pixel ({len(split.val)} mask(s)): the validation IoU would be 0 "
+        f"at every check and could not choose best.pt; {fix}."
+    )
+
+
 def _read_sources(sources: list[DataSource], context: int) -> list:
     items = []
     for s in sources:
@@ -88,6 +129,7 @@ def read_training_data(cfg: TrainConfig) -> tuple[TrainConfig, TrainData]:
             names=cfg.val_names,
         )
         cfg = cfg.model_copy(update={"holdout": split.mode, "val_names": list(split.names)})
+    check_val_foreground(split, cfg)
     record = split.as_dict()  # what was held out, for split.json
     unlabelled = read_unlabelled_2p5d(cfg.unlabelled, cfg.context_slices)
     check_unlabelled(unlabelled, split.val if split.held_out else [])

@@ -514,6 +514,32 @@ for how, text in {"cut": _SEEDS[:-9], "header-only": _SEEDS.splitlines()[0] + "\
         return ["bench-merge", good, bad, "-o", t / "m"], [t / "m"]
 
 
+def _no_foreground(w, t: Path, rows: slice) -> Path:
+    """A copy of the world's data whose masks hold no foreground in `rows` (images as they
+    were: the mitochondria are there, unlabelled)."""
+    d = t / "set"
+    shutil.copytree(w.data, d)
+    for p in (d / "masks").iterdir():
+        m = tifffile.imread(p)
+        m[rows] = 0
+        tifffile.imwrite(p, m)
+    return d
+
+
+@case("val-no-foreground-band:train")
+def _(w, t):
+    """A held-out band without foreground validated IoU 0 at every check (exit 0)."""
+    d = _no_foreground(w, t, np.s_[-10:])
+    return ["train", "--config", w.train_yaml, "--data", d, "--run-dir", t / "r"], [t / "r"]
+
+
+@case("val-no-foreground-given:train")
+def _(w, t):
+    v = _no_foreground(w, t, np.s_[:])
+    args = ["train", "--config", w.train_yaml, "--data", w.data, "--val", v, "--run-dir", t / "r"]
+    return args, [t / "r"]
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_is_one_line_and_changes_nothing(name, world, tmp_path, invoke):
     args, outs = CASES[name](world, tmp_path)
