@@ -530,7 +530,8 @@ def _no_foreground(w, t: Path, rows: slice) -> Path:
 def _(w, t):
     """A held-out band without foreground validated IoU 0 at every check (exit 0)."""
     d = _no_foreground(w, t, np.s_[-10:])
-    return ["train", "--config", w.train_yaml, "--data", d, "--run-dir", t / "r"], [t / "r"]
+    args = ["train", "--config", w.train_yaml, "--data", d, "--holdout", "band"]
+    return [*args, "--run-dir", t / "r"], [t / "r"]
 
 
 @case("val-no-foreground-given:train")
