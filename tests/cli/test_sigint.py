@@ -270,3 +270,87 @@ def test_extract_chunked_on_dask_terminated_exits_143_and_resumes(tmp_path):
                 os.killpg(p.pid, signal.SIGTERM)
         for p in cluster:
             p.wait(timeout=30)
+
+
+# A Ctrl-C lost inside numba's compile step: raised in a ``__del__`` (numba's compiler runs
+# many; Python prints such an exception and goes on), or caught by a library's ``except
+# BaseException`` (trimesh's imports of its soft dependencies). The command ran on to exit 0.
+_LOST_IN = {
+    "del": """
+class Dropped:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100000):  # the handler runs here, inside __del__
+            pass
+Dropped()
+""",
+    "except-baseexception": """
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(100000):
+        pass
+except BaseException:
+    pass
+""",
+}
+
+
+@pytest.mark.parametrize("where", sorted(_LOST_IN))
+def test_ctrl_c_lost_during_the_numba_compile_still_stops_with_one_line(tmp_path, where):
+    from shapelib.io import write_volume
+    from tests.cli._world import tiny_volume
+
+    vol = write_volume(tmp_path / "vol.tif", tiny_volume(), voxel_size_nm=12)
+    lib = tmp_path / "lib"
+    lost = "\n".join("    " + line for line in _LOST_IN[where].strip().splitlines())
+    script = f"""
+import os, signal, sys
+import shapelib._fingerprint as fp
+
+compile_kernel = fp._numba_hash
+
+def _numba_hash():  # the compile step, with a Ctrl-C that a library loses
+{lost}
+    return compile_kernel()
+
+fp._numba_hash = _numba_hash
+sys.argv = ["mitoshape", "extract", {str(vol)!r}, "-o", {str(lib)!r}, "--points", "500",
+            "--occupancy-points", "500", "--workers", "1"]
+import cli
+cli.main()
+"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, timeout=300)  # fmt: skip
+    err = proc.stderr.decode()
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert "interrupted (SIGINT)" in _one_line(err)
+    assert not (lib / "library.csv").exists()
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_command_starts_is_one_line(tmp_path, sig):
+    """A signal while `mitoshape`'s modules load (seconds on a busy machine) was a traceback
+    of the import under way."""
+    script = f"""
+import builtins, os, signal
+
+real_import = builtins.__import__
+
+def import_(name, *args, **kw):  # the signal comes while typer loads
+    if name == "typer":
+        os.kill(os.getpid(), signal.{sig})
+        for _ in range(100000):
+            pass
+    return real_import(name, *args, **kw)
+
+builtins.__import__ = import_
+import cli
+raise SystemExit("not stopped")
+"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, timeout=120)  # fmt: skip
+    code = {"SIGINT": 130, "SIGTERM": 143}[sig]
+    assert proc.returncode == code, (proc.returncode, proc.stderr.decode())
+    assert f"({sig}) while starting" in _one_line(proc.stderr.decode())
