@@ -113,8 +113,13 @@ def hold_out(items: list, cfg: TrainConfig) -> Holdout:
     a choice whose validation holds no foreground (a band below the objects, an empty image)
     gives way to the other mode (whole images for a band, a band for images) when that one
     holds some, said in one line; `check_val_foreground` refuses what is left."""
-    kw = {"fraction": cfg.val_fraction, "seed": cfg.seed, "context": cfg.context_slices,
-          "gap_px": cfg.holdout_gap_px, "names": cfg.val_names}  # fmt: skip
+    kw = {
+        "fraction": cfg.val_fraction,
+        "seed": cfg.seed,
+        "context": cfg.context_slices,
+        "gap_px": cfg.holdout_gap_px,
+        "names": cfg.val_names,
+    }
     split = split_holdout(items, mode=cfg.holdout, **kw)
     if cfg.holdout != "auto" or split.mode not in ("band", "images") or _has_foreground(split):
         return split
