@@ -229,7 +229,7 @@ def register(app: typer.Typer) -> None:
             mask = "visible" if scene_kind == "cell" else "in_focus"
         given = dict(fields.get("acquisition") or {})
         acq = Acquisition(
-            size_px=size or int(given.get("size_px", 256)),
+            size_px=size if size is not None else int(given.get("size_px", 256)),
             z_planes=z_planes,
             z_step_nm=z_step_nm,
             focal_depth_nm=focal_depth_nm,

@@ -514,6 +514,21 @@ for how, text in {"cut": _SEEDS[:-9], "header-only": _SEEDS.splitlines()[0] + "\
         return ["bench-merge", good, bad, "-o", t / "m"], [t / "m"]
 
 
+for cmd in ("explain", "report"):
+
+    @case(f"image-nan:{cmd}")
+    def _(w, t, cmd=cmd):
+        """predict refused a NaN image; explain and report wrote NaN heatmaps (exit 0). Refused
+        before -o is made (outs: none)."""
+        return [cmd, w.run, _images(t, NAN), "-o", t / "o", "--pixel-size-nm", 80], []
+
+
+@case("size-0:dataset")
+def _(w, t):
+    """--size 0 made a dataset at the default 256 px (exit 0)."""
+    return ["dataset", w.library, "-o", t / "o", "--n", 1, "--size", 0], []
+
+
 def _no_foreground(w, t: Path, rows: slice) -> Path:
     """A copy of the world's data whose masks hold no foreground in `rows` (images as they
     were: the mitochondria are there, unlabelled)."""
