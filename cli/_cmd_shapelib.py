@@ -67,6 +67,9 @@ def register(app: typer.Typer) -> None:
         from shapelib import ExtractParams, ShapeParams, extract_library
         from shapelib.io import open_volume
 
+        from ._budget import check_workers
+
+        check_workers(workers)
         extract = ExtractParams(
             labels=label or None,
             instances=instances,
