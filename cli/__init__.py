@@ -6,12 +6,34 @@ commands; they are found and registered in name order.
 
 from __future__ import annotations
 
-import logging
-import sys
+import signal as _signal
 
-import typer
 
-from ._errors import UserError, run_guarded, stop_exit_code, stopped_by
+def _stop_while_starting(signum: int, frame: object) -> None:
+    """SIGINT or SIGTERM while the command's modules load (seconds on a busy machine; it was
+    a traceback of the import under way): nothing is written yet, so one line and the exit
+    code at once. `main` installs the command's own handler (`_stop_once`)."""
+    import os
+
+    name = _signal.Signals(signum).name
+    how = "terminated" if name == "SIGTERM" else "interrupted"
+    os.write(2, f"error: {how} ({name}) while starting; nothing was written\n".encode())
+    os._exit(128 + signum)
+
+
+_BEFORE: dict = {}  # the handlers before this module loaded, put back once it has
+try:
+    for _s in (_signal.SIGINT, _signal.SIGTERM):
+        _BEFORE[_s] = _signal.signal(_s, _stop_while_starting)
+except ValueError:  # imported outside the main thread: signals are not ours to handle
+    pass
+
+import logging  # noqa: E402
+import sys  # noqa: E402
+
+import typer  # noqa: E402
+
+from ._errors import UserError, run_guarded, stop_exit_code, stopped_by  # noqa: E402
 
 __all__ = ["app", "main", "UserError"]
 
@@ -50,6 +72,9 @@ def _register_all() -> None:
 
 
 _register_all()
+for _s, _handler in _BEFORE.items():
+    if _handler is not None:
+        _signal.signal(_s, _handler)
 
 
 def _stop_once(signum: int, frame: object) -> None:
@@ -73,6 +98,32 @@ def _stop_once(signum: int, frame: object) -> None:
 _stop_once.count = 0  # type: ignore[attr-defined]
 
 
+def _unraisable(info) -> None:
+    """`sys.unraisablehook`: the stop's KeyboardInterrupt raised where Python cannot pass it
+    on (in a ``__del__``, a weakref or a ctypes callback; numba's compiler runs many) would be
+    printed and lost and the command would run on: raise it again at the main thread's next
+    step instead (from another thread: here it would be lost again). Anything else goes to
+    the usual hook."""
+    import _thread
+    import signal
+    import threading
+    import time
+
+    from ._errors import _STOP
+
+    if isinstance(info.exc_value, KeyboardInterrupt) and _STOP["pending"]:
+        _stop_once.count = 0  # type: ignore[attr-defined]  # the stop has not happened yet
+        signum = getattr(signal, _STOP["signal"])
+
+        def again() -> None:
+            time.sleep(0.05)  # the hook has returned: the main thread runs on
+            _thread.interrupt_main(signum)
+
+        threading.Thread(target=again, daemon=True).start()
+        return
+    sys.__unraisablehook__(info)
+
+
 def main() -> None:
     """Console entry point: one readable line and a non-zero exit on a user error."""
     import signal
@@ -82,6 +133,7 @@ def main() -> None:
     # it the same way (exit 143, one line); pool workers, forked later, inherit the handler.
     signal.signal(signal.SIGINT, _stop_once)
     signal.signal(signal.SIGTERM, _stop_once)
+    sys.unraisablehook = _unraisable
     try:
         code = run_guarded(app)
     except KeyboardInterrupt:  # raised by the first signal after run_guarded had returned

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_CLICKS",
     "MAX_OBJECTS_PER_IMAGE",
     "check_threads",
+    "check_workers",
     "check_images",
     "check_objects_per_image",
     "check_views",
@@ -42,6 +43,20 @@ def check_threads(n: int | None, option: str = "--threads") -> None:
     if int(n) > most:
         raise UserError(
             f"{option} {n}: more than {THREADS_PER_CORE} threads per core of this machine's "
+            f"{cores}; the largest {option} allowed is {most}."
+        )
+
+
+def check_workers(n: int | None, option: str = "--workers") -> None:
+    """Refuse more worker processes than ``THREADS_PER_CORE`` per core of this machine (each
+    imports numpy, scipy and the rest: ``--workers 100000`` forked processes without end)."""
+    if n is None:
+        return
+    cores = os.cpu_count() or 1
+    most = THREADS_PER_CORE * cores
+    if int(n) > most:
+        raise UserError(
+            f"{option} {n}: more than {THREADS_PER_CORE} processes per core of this machine's "
             f"{cores}; the largest {option} allowed is {most}."
         )
 

@@ -76,6 +76,9 @@ def register(app: typer.Typer) -> None:
         from shapelib._library_labels import check_library_labels
         from shapelib.io import open_volume
 
+        from ._budget import check_workers
+
+        check_workers(workers)
         extract = ExtractParams(
             labels=label or None,
             instances=instances,

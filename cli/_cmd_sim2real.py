@@ -139,6 +139,9 @@ def _register_sim2real(app: typer.Typer) -> None:
         from segtrain import Sim2RealConfig, sim2real
         from simulator.io import read_real_images, read_shapes
 
+        from ._budget import check_workers
+
+        check_workers(workers)
         # the pixel size first: a PNG folder without --pixel-size-nm fails before any work
         px = read_real_images(real, pixel_size_nm=pixel_size_nm).pixel_size_nm
         mic = fit_microscope(preset, config, camera, px, emission_nm, na)

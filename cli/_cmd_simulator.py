@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ._budget import check_images, check_objects_per_image, check_views
+from ._budget import check_images, check_objects_per_image, check_views, check_workers
 from ._progress import progress_bar
 
 
@@ -115,6 +115,7 @@ def register(app: typer.Typer) -> None:
         from simulator import Acquisition, with_noise_mode, write_simulations
         from simulator.io import microscope_from, read_shapes
 
+        check_workers(workers)
         parsed_views = _parse_views(views)
         if isinstance(parsed_views, int):  # random:N, priced before anything is read
             check_views(parsed_views, size_px=size, z_planes=z_planes)
@@ -204,6 +205,7 @@ def register(app: typer.Typer) -> None:
         from simulator.io import microscope_from, read_shapes
 
         check_images(n)
+        check_workers(workers)
         if objects is not None:
             check_objects_per_image(max(_parse_objects(objects)))
         fields = dict(read_config(scene_config)) if scene_config is not None else {}
@@ -229,7 +231,7 @@ def register(app: typer.Typer) -> None:
             mask = "visible" if scene_kind == "cell" else "in_focus"
         given = dict(fields.get("acquisition") or {})
         acq = Acquisition(
-            size_px=size or int(given.get("size_px", 256)),
+            size_px=size if size is not None else int(given.get("size_px", 256)),
             z_planes=z_planes,
             z_step_nm=z_step_nm,
             focal_depth_nm=focal_depth_nm,

@@ -24,6 +24,7 @@ __all__ = [
     "format_error",
     "is_user_error",
     "run_guarded",
+    "check_stop",
     "stopped_by",
     "stop_exit_code",
     "EXIT_USER",
@@ -35,12 +36,25 @@ EXIT_USER = 2  # bad input or a refused write
 EXIT_SIGINT = 130  # interrupted (128 + SIGINT), as shells report it
 EXIT_SIGTERM = 143  # terminated (128 + SIGTERM)
 
-_STOP = {"signal": "SIGINT"}  # the signal that stopped the command (set by the handler)
+# The signal that stopped the command (set by the handler), and whether its KeyboardInterrupt
+# has yet to reach `run_guarded` (pending).
+_STOP = {"signal": "SIGINT", "pending": False}
 
 
 def stopped_by(name: str) -> None:
-    """Record which signal (``SIGINT`` or ``SIGTERM``) stops the command, for its exit line."""
+    """Record which signal (``SIGINT`` or ``SIGTERM``) stops the command, for its exit line;
+    the stop is pending until its KeyboardInterrupt reaches `run_guarded`."""
     _STOP["signal"] = name
+    _STOP["pending"] = True
+
+
+def check_stop() -> None:
+    """Raise the stop's KeyboardInterrupt again if a signal came and the command runs on: a
+    library swallowed it (trimesh imports its soft dependencies under ``except
+    BaseException``; a Ctrl-C then was lost). Called where a command is between two pieces
+    of work, never in a clean-up: the progress callbacks."""
+    if _STOP["pending"]:
+        raise KeyboardInterrupt
 
 
 def _click_classes(name: str) -> tuple[type[BaseException], ...]:
@@ -140,6 +154,7 @@ _AGAIN = {
 
 def _stopped(args: list[str]) -> int:
     """The one line and the exit code of a command stopped by SIGINT or SIGTERM."""
+    _STOP["pending"] = False  # the stop has reached us
     name = _STOP["signal"]
     how = "terminated" if name == "SIGTERM" else "interrupted"
     command = next((a for a in args if not a.startswith("-")), "")

@@ -32,7 +32,14 @@ import numpy as np
 from ._block_labels import connected_components, label_block
 from ._blockwise import FORWARD_DIRECTIONS, BlockGrid, block_pairs, join_blocks
 from ._errors import InputError
-from ._extract import ExtractParams, check_params, component_parts, select, touches_border
+from ._extract import (
+    ExtractParams,
+    check_params,
+    component_parts,
+    nothing_selected,
+    select,
+    touches_border,
+)
 from ._fingerprint import fingerprint_of, hash_part
 from ._instance import Instance
 from ._labels import check_label_layout, check_label_volume
@@ -330,7 +337,7 @@ def chunked_instances(
     keep = np.flatnonzero(comps.counts >= params.min_voxels)
     n_dust = comps.n - len(keep)
     if comps.n == 0:
-        log.warning("the volume %s holds no foreground voxels: the library is empty", name)
+        log.warning("the volume %s holds %s: the library is empty", name, nothing_selected(params))
     if n_dust:
         log.info("dropped %d dust components (< %d voxels)", n_dust, params.min_voxels)
 

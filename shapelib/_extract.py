@@ -43,7 +43,14 @@ from ._instance import Instance
 from ._labels import check_label_volume
 from ._units import as_spacing_nm, float3
 
-__all__ = ["ExtractParams", "extract_instances", "select", "component_parts", "check_params"]
+__all__ = [
+    "ExtractParams",
+    "extract_instances",
+    "select",
+    "component_parts",
+    "check_params",
+    "nothing_selected",
+]
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +238,14 @@ def touches_border(offset, mask_shape, shape) -> bool:
     return any(o == 0 for o in offset) or any(e == s for e, s in zip(end, shape, strict=True))
 
 
+def nothing_selected(params: ExtractParams) -> str:
+    """What an empty selection lacked, for the warning: the labels asked for, or any
+    foreground (a ``--label`` missing from the volume gave "no foreground voxels")."""
+    if params.labels:
+        return f"no voxel of label(s) {list(params.labels)} (check --label)"
+    return "no foreground voxels"
+
+
 def extract_instances(
     labels: np.ndarray,
     *,
@@ -275,7 +290,9 @@ def extract_instances(
     # Connected components of the foreground (per label id in instance mode).
     cc, n = cc3d.connected_components(sel, connectivity=params.connectivity, return_N=True)
     if n == 0:
-        log.warning("the volume %s holds no foreground voxels: the library is empty", source)
+        log.warning(
+            "the volume %s holds %s: the library is empty", source, nothing_selected(params)
+        )
         return []
     stats = cc3d.statistics(cc, no_slice_conversion=True)
     counts = stats["voxel_counts"]

@@ -8,12 +8,17 @@ cluster gives the same bytes as this process.
 
 On a cluster, a worker that dies has its tasks re-run on another worker (the scheduler's
 rule), and a task that raises is tried ``retries`` more times before its error stops the run.
+
+Stopped early (Ctrl-C, SIGTERM, an error): a pool's workers are sent SIGTERM; on a cluster the
+tasks not yet started are cancelled and the ones running (a Dask worker cannot stop a task
+mid-way) are waited for, up to ``STOP_GRACE_S``, so none writes after the caller has gone.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
@@ -27,6 +32,7 @@ log = logging.getLogger(__name__)
 _SHARED = None  # the shared object in a pool worker process
 CONNECT_TIMEOUT_S = 20  # to reach the scheduler
 WORKER_TIMEOUT_S = 60  # for its first worker
+STOP_GRACE_S = 20  # stopped early on a cluster: the longest wait for tasks already running
 
 
 def _set_shared(shared) -> None:
@@ -204,7 +210,27 @@ class TaskRunner:
         finally:
             left = list(queue.futures)  # a copy: the queue's callbacks change it
             if left:
-                self._client.cancel(left)
+                self._stop_dask(left)
+
+    def _stop_dask(self, left: list) -> None:
+        """Cancel the tasks of `left` not yet started; wait (up to STOP_GRACE_S) for those a
+        worker is running, which Dask cannot stop and which would write after we are gone."""
+        import contextlib
+
+        client = self._client
+        busy: set = set()
+        with contextlib.suppress(Exception):  # the scheduler gone: nothing to ask
+            busy = {k for keys in client.processing().values() for k in keys}
+        running = [f for f in left if f.key in busy]
+        waiting = [f for f in left if f.key not in busy]
+        if waiting:
+            client.cancel(waiting)
+        if running:
+            log.info("waiting up to %d s for %d running task(s)", STOP_GRACE_S, len(running))
+            deadline = time.monotonic() + STOP_GRACE_S
+            while time.monotonic() < deadline and not all(f.done() for f in running):
+                time.sleep(0.05)
+            client.cancel(running)
 
     def imap(self, fn: Callable, args: Iterable[tuple]) -> Iterator:
         """``fn(shared, *a)`` for each ``a`` of ``args``, yielded in the order of ``args``."""

@@ -21,7 +21,7 @@ PUBLIC = {
         xyz_to_zyx zyx_to_xyz
     """,
     "shapelib.io": """
-        LazyVolume MANIFEST_FILE OutputExistsError OutputFolder RELEASED_VOXEL_SIZE_NM
+        DiskFullError LazyVolume MANIFEST_FILE OutputExistsError OutputFolder RELEASED_VOXEL_SIZE_NM
         TIFF_SUFFIXES TiffImage Volume atomic_path atomic_write check_label_volume
         check_output_files check_output_folder claim_output_file claim_output_files
         is_complete open_output_folder open_volume read_config read_instance

@@ -4,7 +4,9 @@ An upload is refused with 413 when it holds more bytes or pixels than the server
 with 422 when it is not a readable 2D TIFF or PNG. The size in pixels is read from the file's
 header first, so a small file that would decode to a huge image is refused before decoding.
 Decoding goes through `segtrain.io.read_scaled_image` (shapelib's TIFF reader keeps the pixel
-size), the same reader `mitoshape predict` uses.
+size), and the pixels through `shapelib.as_grey_image` (numbers, grey, no NaN or infinity): the
+reader and the check `mitoshape predict` uses (`read_grey`), so the page refuses what the command
+refuses, in the same words.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def check_pixels(shape: tuple[int, ...], name: str, *, max_pixels: int) -> None:
 def read_image_file(path: Path, name: str, *, max_pixels: int):
     """A 2D image file as ``TiffImage`` (data, pixel size), or 413/422 with one readable line."""
     from segtrain.io import read_scaled_image
+    from shapelib import InputError, as_grey_image
+    from shapelib.io import TiffImage
 
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -69,13 +73,17 @@ def read_image_file(path: Path, name: str, *, max_pixels: int):
         img = read_scaled_image(path)
     except Exception as err:  # a damaged body behind a good header
         raise _fail(name, err) from None
-    if img.data.ndim != 2 or img.data.dtype.kind not in "uifb":
+    try:  # the command line's check (predict's read_grey): numbers, grey, finite
+        data = as_grey_image(img.data, f"image {name!r}", ndims=(2, 3))
+    except InputError as err:
+        raise HTTPException(422, " ".join(str(err).split())) from None
+    if data.ndim != 2:
         raise HTTPException(
             422,
-            f"{name!r} is a {img.data.dtype} array of shape {img.data.shape}; the Segment page "
+            f"{name!r} is a {data.dtype} array of shape {data.shape}; the Segment page "
             "takes one 2D grey image (save one channel or one plane)",
         )
-    return img
+    return TiffImage(data=data, pixel_size_nm=img.pixel_size_nm, z_step_nm=img.z_step_nm)
 
 
 def read_upload(data: bytes, filename: str, *, max_bytes: int, max_pixels: int):

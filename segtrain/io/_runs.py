@@ -92,8 +92,10 @@ def save_checkpoint(path: str | Path, payload: dict) -> None:
     """Write a checkpoint dict (tensors, numbers, strings only) atomically."""
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save({"format": CHECKPOINT_FORMAT, **payload}, tmp)
+    # Through an open file: torch.save to a path turns a full disk into a RuntimeError
+    # ("unexpected pos ..."); a file object's write raises the OSError (ENOSPC) it is.
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save({"format": CHECKPOINT_FORMAT, **payload}, f)
 
 
 def _is_pickle(path: Path) -> bool:

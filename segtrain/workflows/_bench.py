@@ -132,6 +132,7 @@ def run_bench(
         if not Path(path).exists():
             raise FileNotFoundError(f"test set {name!r}: {path} does not exist.")
         tests[name] = read_source_2p5d(DataSource(path=str(path), name=name), context)
+    _warn_test_on_training(cfg)
     bench = open_output_folder(out, command="bench", inputs=ins, overwrite=overwrite)
     io.write_yaml(bench.path("bench.yaml"), cfg)
     inference = InferenceConfig(
@@ -206,6 +207,24 @@ def merge_bench(folders, out: str | Path, *, overwrite: bool = False):
     lines = "".join(f"{f.resolve()}\n" for f in folders)
     atomic_write(merged.path("merged_from.txt"), lines)
     return table
+
+
+def _warn_test_on_training(cfg: BenchConfig) -> None:
+    """One line for each test set that is also training data (it passed without a word): its
+    scores measure memorising, not how the models do on new images."""
+    train = {}
+    for regime in cfg.regimes:
+        train |= {Path(d.path).resolve(): regime for d in all_sources(cfg, regime)}
+    for name, path in cfg.test_sets.items():
+        regime = train.get(Path(path).resolve())
+        if regime is not None:
+            log.warning(
+                "bench: test set %r (%s) is training data of the %r runs: its scores measure "
+                "memorising, not new images; test on images no run trains on",
+                name,
+                path,
+                regime,
+            )
 
 
 def _evaluate_run(cfg, run: Run, test_name, test, bench, head, facts, save) -> list[dict]:

@@ -145,6 +145,8 @@ def explain_folder(
     settings |= {"object": object_id, "tile_px": c.tile_px, "overlap_px": c.overlap_px}
     settings["normalize_percentiles"] = list(run.normalize)
     inputs = [*([run.source] if run.source is not None else []), images]
+    for f in files:  # every image read and checked (predict's check) before the folder is made
+        io.read_grey(f, ndims=(2, 3))
     folder = open_output_folder(
         out, command="explain", inputs=inputs, overwrite=overwrite, details=settings
     )
@@ -152,7 +154,7 @@ def explain_folder(
     step, n_random = deletion.step, deletion.n_random
     rows, curve_rows = [], []
     for k, f in enumerate(files):
-        img = io.read_scaled_image(f)
+        img = io.read_grey(f, ndims=(2, 3))
         pixel = img.pixel_size_nm
         px_nm = float(pixel[1]) if pixel is not None else None
         # Predict, and pick the explained pixels.

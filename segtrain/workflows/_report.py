@@ -94,14 +94,14 @@ def report_folder(
     details = {"model": model, "run": str(run.source), "layer": layer, "method": method}
     sources = [run.source] if run.source is not None else []
     inputs = [*sources, images] + ([gt] if gt is not None else [])
-    for f in files:  # every image read and its pixel size known before the folder is made
-        _pixel_size(io.read_scaled_image(f), pixel_size_nm, str(f))
+    for f in files:  # every image read, checked and its pixel size known before the folder
+        _pixel_size(io.read_grey(f, ndims=(2, 3)), pixel_size_nm, str(f))
     folder = open_output_folder(
         out, command="report", inputs=inputs, overwrite=overwrite, details=details
     )
     masks, gt_masks, params = {}, {}, {}
     for k, f in enumerate(files):
-        img = io.read_scaled_image(f)
+        img = io.read_grey(f, ndims=(2, 3))  # predict's check: grey, finite
         px = _pixel_size(img, pixel_size_nm, str(f))
         params[f.stem] = QuantifyParams(pixel_size_nm=px)
         ex = run.explain(img.data, layer=layer, methods=(method,), where=str(f))

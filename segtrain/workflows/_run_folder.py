@@ -10,7 +10,7 @@ import json
 import logging
 from pathlib import Path
 
-from shapelib.io import OutputExistsError, check_output_folder, open_output_folder
+from shapelib.io import DiskFullError, OutputExistsError, check_output_folder, open_output_folder
 
 from .. import io
 from ..figures import plot_training_curves
@@ -59,6 +59,7 @@ class RunFolder:
         self.cfg, self.data, self.model, self.opt = cfg, data, model, opt
         self.terms = tuple(terms)  # loss terms whose state a resumed run needs
         self.path = Path(cfg.run_dir)
+        self.saved_step: int | None = None  # the step last.pt holds (None: not yet written)
         kw = {"inputs": _input_paths(cfg), "overwrite": overwrite, "resume": resume}
         folder = open_output_folder(self.path, command="train", details={"model": cfg.model}, **kw)
         folder.claim(*FILES, io.SPLIT_FILE, io.POSTPROCESS_FILE)
@@ -89,10 +90,22 @@ class RunFolder:
     def save(self, state: LoopState, improved: bool) -> None:
         """After a validation: ``best.pt`` when it improved, ``last.pt`` and ``log.csv``."""
         payload = self._payload(state)
-        if improved:
-            io.save_checkpoint(self.path / "best.pt", payload)
-        io.save_checkpoint(self.path / "last.pt", payload)
-        io.write_log_csv(self.path / "log.csv", state.rows)
+        try:
+            if improved:
+                io.save_checkpoint(self.path / "best.pt", payload)
+            io.save_checkpoint(self.path / "last.pt", payload)
+            io.write_log_csv(self.path / "log.csv", state.rows)
+        except DiskFullError as err:  # every file as it was: say how to go on
+            if self.saved_step is not None:
+                again = f"with --resume (last.pt holds step {self.saved_step})"
+            elif (self.path / "last.pt").is_file():  # a resumed run's
+                again = "with --resume"
+            else:
+                again = "with --overwrite (nothing to resume yet)"
+            full = DiskFullError(f"{err}, {again}")
+            full.errno = err.errno
+            raise full from err
+        self.saved_step = state.step
 
     def finish(self, state: LoopState) -> Path:
         """The curves, and the post-processing chosen on the held-out images with the best

@@ -16,7 +16,14 @@ from ..training._config import DataSource, TrainConfig
 from ..training._holdout import Holdout, split_holdout
 from ..training._sections import with_section_context
 
-__all__ = ["check_unlabelled", "read_source_2p5d", "read_training_data", "read_unlabelled_2p5d"]
+__all__ = [
+    "check_unlabelled",
+    "check_val_foreground",
+    "hold_out",
+    "read_source_2p5d",
+    "read_training_data",
+    "read_unlabelled_2p5d",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +69,77 @@ def check_unlabelled(unlabelled: list, val: list) -> None:
                 )
 
 
+def check_val_foreground(split: Holdout, cfg: TrainConfig) -> None:
+    """Refuse validation images without one foreground pixel, before training: their IoU is 0
+    at every check (1 when the prediction is empty too), so best.pt would stay at the first
+    check and the overfitting warning would blame the network."""
+    if _has_foreground(split):
+        return
+    sources = ", ".join(s.path for s in (cfg.val if split.mode == "given" else cfg.train))
+    names = ", ".join(split.names[:6]) + (" ..." if len(split.names) > 6 else "")
+    what, fix = {
+        "given": (
+            f"the validation set {sources} holds",
+            "give a validation set whose masks hold mitochondria (--val)",
+        ),
+        "band": (
+            f"the held-out band (the bottom {cfg.val_fraction:.0%} of the rows of every image) "
+            f"of {sources} holds",
+            "hold out whole images (--holdout images), a larger band (--val-fraction), or give "
+            "a validation set (--val)",
+        ),
+        "images": (
+            f"the held-out images ({names}) of {sources} hold",
+            "hold out other or more images (--seed, --val-fraction, val_names in a --config), "
+            "a band of every image (--holdout band), or give a validation set (--val)",
+        ),
+        "none": (
+            f"the training images of {sources} hold",
+            "give training masks that hold mitochondria",
+        ),
+    }[split.mode]
+    raise InputError(
+        f"{what} no foreground pixel ({len(split.val)} mask(s)): the validation IoU would be 0 "
+        f"at every check and could not choose best.pt; {fix}."
+    )
+
+
+def _has_foreground(split: Holdout) -> bool:
+    return any(np.any(it.mask) for it in split.val)
+
+
+def hold_out(items: list, cfg: TrainConfig) -> Holdout:
+    """The held-out validation of `items` by `cfg` (`split_holdout`). With holdout ``auto``,
+    a choice whose validation holds no foreground (a band below the objects, an empty image)
+    gives way to the other mode (whole images for a band, a band for images) when that one
+    holds some, said in one line; `check_val_foreground` refuses what is left."""
+    kw = {
+        "fraction": cfg.val_fraction,
+        "seed": cfg.seed,
+        "context": cfg.context_slices,
+        "gap_px": cfg.holdout_gap_px,
+        "names": cfg.val_names,
+    }
+    split = split_holdout(items, mode=cfg.holdout, **kw)
+    if cfg.holdout != "auto" or split.mode not in ("band", "images") or _has_foreground(split):
+        return split
+    other = "images" if split.mode == "band" else "band"
+    try:
+        alt = split_holdout(items, mode=other, **kw)
+    except InputError:  # too few images or rows for the other mode
+        return split
+    if not _has_foreground(alt):
+        return split
+    log.warning(
+        "validation: holdout auto chose %s, whose held-out pixels hold no foreground; "
+        "holding out %s instead (%s)",
+        split.mode,
+        "whole images" if other == "images" else "a band of every image",
+        alt.description,
+    )
+    return alt
+
+
 def _read_sources(sources: list[DataSource], context: int) -> list:
     items = []
     for s in sources:
@@ -78,16 +156,9 @@ def read_training_data(cfg: TrainConfig) -> tuple[TrainConfig, TrainData]:
         text = f"validation on the given set ({len(val)} images)"
         split = Holdout(train_items, val, "given", (), text)
     else:
-        split = split_holdout(
-            train_items,
-            mode=cfg.holdout,
-            fraction=cfg.val_fraction,
-            seed=cfg.seed,
-            context=cfg.context_slices,
-            gap_px=cfg.holdout_gap_px,
-            names=cfg.val_names,
-        )
+        split = hold_out(train_items, cfg)
         cfg = cfg.model_copy(update={"holdout": split.mode, "val_names": list(split.names)})
+    check_val_foreground(split, cfg)
     record = split.as_dict()  # what was held out, for split.json
     unlabelled = read_unlabelled_2p5d(cfg.unlabelled, cfg.context_slices)
     check_unlabelled(unlabelled, split.val if split.held_out else [])

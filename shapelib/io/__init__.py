@@ -6,7 +6,7 @@ io (``_labels``, ``_shape`` and below), never a workflow (``_library``, ``_summa
 """
 
 from .._labels import check_label_volume
-from ._atomic import atomic_path, atomic_write
+from ._atomic import DiskFullError, atomic_path, atomic_write
 from ._config import read_config, to_plain, write_config
 from ._figure import save_figure
 from ._image_read import read_grey, read_scaled_image
@@ -51,6 +51,7 @@ from ._volume_write import write_volume
 __all__: list[str] = [
     "MESH_FILE",
     "RELEASED_VOXEL_SIZE_NM",
+    "DiskFullError",
     "atomic_path",
     "atomic_write",
     "read_config",

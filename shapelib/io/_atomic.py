@@ -1,14 +1,37 @@
-"""Atomic writes: a reader (or a crash) never sees half a file; a failure keeps the old file."""
+"""Atomic writes: a reader (or a crash) never sees half a file; a failure keeps the old file.
+
+A disk that fills up (or a quota, or a file-size limit) while a file is written is one
+`DiskFullError` naming the file and saying that its earlier version is unchanged.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_path"]
+from .._errors import MitoshapeError
+
+__all__ = ["DiskFullError", "atomic_write", "atomic_path"]
+
+# What a full disk, a quota or a file-size limit raises while a file is written.
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class DiskFullError(MitoshapeError, OSError):
+    """A file could not be written for lack of space; its earlier version (if any) is intact.
+    An ``OSError`` (with the writer's ``errno``) that the CLI shows as one line (exit 2)."""
+
+
+def _disk_full(path: Path, err: OSError) -> DiskFullError:
+    kept = "its earlier version is unchanged" if path.exists() else "nothing was written there"
+    why = err.strerror or os.strerror(err.errno)
+    out = DiskFullError(f"could not write {path}: {why} ({kept}); free some space and run again")
+    out.errno = err.errno
+    return out
 
 
 def _tmp_name(path: Path) -> Path:
@@ -31,6 +54,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as err:
+        if err.errno not in _FULL or isinstance(err, DiskFullError):
+            raise
+        raise _disk_full(path, err) from err
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

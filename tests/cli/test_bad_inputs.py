@@ -514,6 +514,48 @@ for how, text in {"cut": _SEEDS[:-9], "header-only": _SEEDS.splitlines()[0] + "\
         return ["bench-merge", good, bad, "-o", t / "m"], [t / "m"]
 
 
+for cmd in ("explain", "report"):
+
+    @case(f"image-nan:{cmd}")
+    def _(w, t, cmd=cmd):
+        """predict refused a NaN image; explain and report wrote NaN heatmaps (exit 0). Refused
+        before -o is made (outs: none)."""
+        return [cmd, w.run, _images(t, NAN), "-o", t / "o", "--pixel-size-nm", 80], []
+
+
+@case("size-0:dataset")
+def _(w, t):
+    """--size 0 made a dataset at the default 256 px (exit 0)."""
+    return ["dataset", w.library, "-o", t / "o", "--n", 1, "--size", 0], []
+
+
+def _no_foreground(w, t: Path, rows: slice) -> Path:
+    """A copy of the world's data whose masks hold no foreground in `rows` (images as they
+    were: the mitochondria are there, unlabelled)."""
+    d = t / "set"
+    shutil.copytree(w.data, d)
+    for p in (d / "masks").iterdir():
+        m = tifffile.imread(p)
+        m[rows] = 0
+        tifffile.imwrite(p, m)
+    return d
+
+
+@case("val-no-foreground-band:train")
+def _(w, t):
+    """A held-out band without foreground validated IoU 0 at every check (exit 0)."""
+    d = _no_foreground(w, t, np.s_[-10:])
+    args = ["train", "--config", w.train_yaml, "--data", d, "--holdout", "band"]
+    return [*args, "--run-dir", t / "r"], [t / "r"]
+
+
+@case("val-no-foreground-given:train")
+def _(w, t):
+    v = _no_foreground(w, t, np.s_[:])
+    args = ["train", "--config", w.train_yaml, "--data", w.data, "--val", v, "--run-dir", t / "r"]
+    return args, [t / "r"]
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_is_one_line_and_changes_nothing(name, world, tmp_path, invoke):
     args, outs = CASES[name](world, tmp_path)

@@ -104,6 +104,13 @@ BOMBS = {
                             "--threads", 100000], "the largest --threads"),
     "train-threads-1e5": (None, lambda p, t: ["train", "--data", t / "d", "--run-dir", t / "r",
                           "--threads", 100000], "the largest --threads"),
+    # --workers 100000 forked processes without end (360 after 3 minutes)
+    "extract-workers-1e5": (_volume, lambda p, t: ["extract", p, "-o", t / "o", "--workers",
+                            100000], "the largest --workers"),
+    "simulate-workers-1e5": (_library, lambda p, t: ["simulate", p, "-o", t / "o", "--workers",
+                             100000], "the largest --workers"),
+    "dataset-workers-1e5": (_library, lambda p, t: ["dataset", p, "-o", t / "o", "--workers",
+                            100000], "the largest --workers"),
 }  # fmt: skip
 
 _PROBE = """

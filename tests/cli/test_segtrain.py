@@ -233,3 +233,40 @@ def test_train_takes_unlabelled_images_and_hard_negatives(tmp_path, invoke):
     assert f"{tmp_path / 'i'}_plain" in r.stdout and (tmp_path / "i_plain" / "last.pt").is_file()
     r = invoke("train", "--data", data, "--run-dir", tmp_path / "x", "--hard-negatives", 2)
     assert r.exit_code == 2 and "hard_negatives" in r.stderr
+
+
+def test_train_on_a_full_disk_keeps_the_checkpoints_and_says_how_to_go_on(
+    tmp_path, invoke, monkeypatch
+):
+    """A full disk while saving a checkpoint was a RuntimeError traceback from torch.save;
+    now every earlier file is intact and one line says what to do (exit 2)."""
+    import errno
+
+    import torch
+
+    data = write_pairs(tmp_path / "d", n=2, size=32)
+    run = tmp_path / "run"
+    real_save, calls, before = torch.save, [], {}
+
+    def save(obj, f, *args, **kw):
+        calls.append(1)
+        if len(calls) < 3:  # step 1: best.pt and last.pt
+            return real_save(obj, f, *args, **kw)
+        kept = [p for p in run.iterdir() if p.is_file() and ".tmp" not in p.name]
+        before.update({p.name: p.read_bytes() for p in kept})
+        f.write(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", save)
+    r = invoke("train", "--data", data, "--run-dir", run, "--max-steps", 3, "--val-every", 1,
+               "--model-params", "depth=1,width=2", "--patch-px", 32, "--batch-size", 2,
+               "--no-amp", "--threads", 1)  # fmt: skip
+    assert r.exit_code == 2, (r.stderr, r.stdout)
+    line = r.stderr.strip()
+    assert "\n" not in line and "Traceback" not in r.stderr, r.stderr
+    assert "No space left on device" in line and "--resume (last.pt holds step 1)" in line, line
+    assert {"best.pt", "last.pt"} <= set(before)
+    after = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    assert after == before  # no temporary left, nothing changed
+    ck = torch.load(run / "last.pt", map_location="cpu", weights_only=True)
+    assert ck["step"] == 1

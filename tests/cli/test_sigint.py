@@ -204,3 +204,153 @@ def test_extract_terminated_stops_its_workers_and_exits_143(tmp_path, whole_grou
     time.sleep(1.0)
     assert snapshot(lib) == kept  # nobody writes into -o any more
     assert not (lib / "library.csv").exists()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")
+def test_extract_chunked_on_dask_terminated_exits_143_and_resumes(tmp_path):
+    """SIGTERM to `extract --chunked --scheduler` (a Dask cluster of 2 workers): exit 143 with
+    one line, no process of its own left, the tasks the workers were running waited for (a
+    Dask worker cannot stop one) and the rest cancelled, so nothing is written after the exit;
+    the re-run resumes to the whole library."""
+    from shapelib.io import write_volume
+    from shapelib.phantoms import phantom_volume
+
+    pv = phantom_volume(8, rng=0)
+    vol = write_volume(tmp_path / "vol.tif", pv.labels, voxel_size_nm=pv.voxel_size_nm)
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    py = [sys.executable, "-m"]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True,
+             "env": dict(os.environ, PYTHONPATH=str(ROOT))}  # fmt: skip
+    cluster = [  # workers import this checkout's shapelib, as the command does
+        subprocess.Popen([*py, "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                          "--port", address.rsplit(":", 1)[1], "--no-dashboard"], **quiet),
+        subprocess.Popen([*py, "distributed.cli.dask_worker", address, "--nworkers", "2",
+                          "--nthreads", "1", "--no-dashboard", "--local-directory",
+                          str(tmp_path / "dask")], **quiet),
+    ]  # fmt: skip
+    try:
+        lib = tmp_path / "lib"
+        args = ["extract", vol, "-o", lib, "--points", 20000, "--occupancy-points", 20000,
+                "--chunked", "--scheduler", address]  # fmt: skip
+        proc = _start(args, tmp_path)
+        own: set[int] = set()
+        t0 = time.monotonic()
+        while not any(lib.glob("*/meta.json")):
+            own |= _children(proc.pid)
+            if proc.poll() is not None or time.monotonic() - t0 > 180:
+                os.killpg(proc.pid, signal.SIGKILL)
+                pytest.fail(f"finished or stuck before the signal: {proc.communicate()[1]!r}")
+            time.sleep(0.02)
+        own |= _children(proc.pid)
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143, (proc.returncode, err.decode())
+        assert "terminated (SIGTERM)" in _one_line(err.decode())
+        assert not _alive(own | {proc.pid}), "a process of the command outlived it"
+        kept = snapshot(lib)
+        time.sleep(3.0)  # longer than a task: a running one would have written by now
+        assert snapshot(lib) == kept  # nobody writes into -o any more
+        assert not (lib / "library.csv").exists()
+        code, err = _run(args, tmp_path)
+        assert code == 0, err
+        rows = (lib / "library.csv").read_text().splitlines()
+        assert len(rows) - 1 == len(list(lib.glob("*/meta.json"))) >= 2
+    finally:
+        for p in cluster:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in cluster:
+            p.wait(timeout=30)
+
+
+# A Ctrl-C lost inside numba's compile step: raised in a ``__del__`` (numba's compiler runs
+# many; Python prints such an exception and goes on), or caught by a library's ``except
+# BaseException`` (trimesh's imports of its soft dependencies). The command ran on to exit 0.
+_LOST_IN = {
+    "del": """
+class Dropped:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100000):  # the handler runs here, inside __del__
+            pass
+Dropped()
+""",
+    "except-baseexception": """
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(100000):
+        pass
+except BaseException:
+    pass
+""",
+}
+
+
+@pytest.mark.parametrize("where", sorted(_LOST_IN))
+def test_ctrl_c_lost_during_the_numba_compile_still_stops_with_one_line(tmp_path, where):
+    from shapelib.io import write_volume
+    from tests.cli._world import tiny_volume
+
+    vol = write_volume(tmp_path / "vol.tif", tiny_volume(), voxel_size_nm=12)
+    lib = tmp_path / "lib"
+    lost = "\n".join("    " + line for line in _LOST_IN[where].strip().splitlines())
+    script = f"""
+import os, signal, sys
+import shapelib._fingerprint as fp
+
+compile_kernel = fp._numba_hash
+
+def _numba_hash():  # the compile step, with a Ctrl-C that a library loses
+{lost}
+    return compile_kernel()
+
+fp._numba_hash = _numba_hash
+sys.argv = ["mitoshape", "extract", {str(vol)!r}, "-o", {str(lib)!r}, "--points", "500",
+            "--occupancy-points", "500", "--workers", "1"]
+import cli
+cli.main()
+"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, timeout=300)  # fmt: skip
+    err = proc.stderr.decode()
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert "interrupted (SIGINT)" in _one_line(err)
+    assert not (lib / "library.csv").exists()
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_command_starts_is_one_line(tmp_path, sig):
+    """A signal while `mitoshape`'s modules load (seconds on a busy machine) was a traceback
+    of the import under way."""
+    script = f"""
+import builtins, os, signal
+
+real_import = builtins.__import__
+
+def import_(name, *args, **kw):  # the signal comes while typer loads
+    if name == "typer":
+        os.kill(os.getpid(), signal.{sig})
+        for _ in range(100000):
+            pass
+    return real_import(name, *args, **kw)
+
+builtins.__import__ = import_
+import cli
+raise SystemExit("not stopped")
+"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, timeout=120)  # fmt: skip
+    code = {"SIGINT": 130, "SIGTERM": 143}[sig]
+    assert proc.returncode == code, (proc.returncode, proc.stderr.decode())
+    assert f"({sig}) while starting" in _one_line(proc.stderr.decode())

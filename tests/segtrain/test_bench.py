@@ -225,3 +225,21 @@ def test_an_interactive_bench_owns_its_plain_stages(tmp_path):
     runs = tmp_path / "out" / "runs"
     assert (runs / "unet__real__seed0_plain" / "last.pt").is_file()
     run_bench(cfg, tmp_path / "out", overwrite=True)  # the bench replaces both folders
+
+
+def test_a_test_set_that_is_training_data_is_said(tmp_path, caplog):
+    """A bench testing on its training set passed without a word (issue 31)."""
+    import logging
+
+    from segtrain.workflows._bench import _warn_test_on_training
+
+    real, other = tmp_path / "real", tmp_path / "other"
+    cfg = BenchConfig(
+        models={"unet": {}},
+        real=[{"path": str(real)}],
+        test_sets={"self": str(real), "new": str(other)},
+    )
+    with caplog.at_level(logging.WARNING, logger="segtrain"):
+        _warn_test_on_training(cfg)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "'self'" in said[0] and "memorising" in said[0], said

@@ -122,6 +122,17 @@ def test_an_empty_volume_gives_an_empty_library(tmp_path, caplog):
     assert "no foreground" in caplog.text
 
 
+@pytest.mark.parametrize("chunked", [True, False])
+def test_a_label_missing_from_the_volume_is_named(tmp_path, caplog, chunked):
+    """`extract --label 99` of a volume without 99 said "no foreground voxels" (issue 31)."""
+    vol = np.zeros((9, 9, 9), np.uint8)
+    vol[2:7, 2:7, 2:7] = 1
+    summary = extract_library(vol, tmp_path / "lib", voxel_size_nm=8, n_workers=1,
+                              chunked=chunked, block_shape=4, extract={"labels": [99]})  # fmt: skip
+    assert summary.n_instances == 0
+    assert "no voxel of label(s) [99] (check --label)" in caplog.text
+
+
 def test_a_damaged_chunk_stops_with_one_line_naming_it(phantoms, tmp_path):
     store = _zarr(tmp_path / "v.zarr", phantoms.labels, (32, 32, 32))
     chunk = store / "c" / "1" / "0" / "1"

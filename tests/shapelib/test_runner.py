@@ -73,6 +73,31 @@ def test_dask_retries_a_task_that_raised(cluster, tmp_path):
             list(run.imap(_fails_once, [(5,)]))
 
 
+def _slow_write(folder, x):
+    """Sleeps, then writes its file: a task that would write after a stopped caller left."""
+    import time
+
+    time.sleep(0.1 if x == 0 else 1.0)
+    Path(folder, f"{x}.txt").write_text("done")
+    return x
+
+
+def test_dask_stopped_early_waits_for_running_tasks_and_cancels_the_rest(cluster, tmp_path):
+    """A Dask worker cannot stop a running task: stopping (Ctrl-C, SIGTERM, an error) waits
+    for the running ones, so nothing is written once the caller has gone; the others never
+    start."""
+    import time
+
+    with TaskRunner(str(tmp_path), scheduler=cluster.scheduler_address, window=4) as run:
+        results = run.imap_unordered(_slow_write, [(i,) for i in range(12)])
+        assert next(results) == (0, 0)
+        results.close()  # as a KeyboardInterrupt at the caller's `for` does
+        after_stop = sorted(p.name for p in tmp_path.iterdir())
+    time.sleep(2.5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == after_stop  # nothing written since
+    assert 1 < len(after_stop) < 12, after_stop  # the running tasks ended, the rest never ran
+
+
 def test_bad_arguments():
     with pytest.raises(InputError, match="n_workers"):
         TaskRunner(n_workers=0)

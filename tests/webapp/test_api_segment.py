@@ -129,6 +129,37 @@ def _tiff_bytes(arr, **kw) -> bytes:
     return buf.getvalue()
 
 
+# A colour image (its channels differ): refused, as by `mitoshape predict`.
+_COLOUR = np.stack([np.zeros((16, 16)), np.eye(16), np.ones((16, 16))], -1).astype(np.uint8)
+
+
+def test_an_upload_is_checked_as_the_command_line_checks_it(client, images, tmp_path):
+    """The page accepted a NaN TIFF that `mitoshape predict` refuses: now both refuse it, and
+    a grey image saved as RGB passes both, through one check (`shapelib.as_grey_image`)."""
+    from shapelib import InputError
+    from shapelib.io import read_grey
+
+    nan = np.where(np.eye(32, dtype=bool), np.nan, 1.0).astype(np.float32)
+    inf = np.full((32, 32), np.inf, np.float32)
+    for name, arr in (("nan.tif", nan), ("inf.tif", inf), ("colour.tif", _COLOUR)):
+        kw = {"photometric": "rgb"} if arr.ndim == 3 else {}
+        data = _tiff_bytes(arr, **kw)
+        r = client.post("/api/segment/upload", files={"file": (name, data)}, headers=TAB_A)
+        assert r.status_code == 422, (name, r.status_code, r.text)
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(InputError) as cli:
+            read_grey(tmp_path / name, ndims=(2, 3))  # what predict reads an image with
+        web = r.json()["detail"]
+        assert web.startswith(f"image {name!r} ") and "\n" not in web, web
+        assert web.removeprefix(f"image {name!r}") == str(cli.value).removeprefix(
+            f"image {tmp_path / name}"
+        )
+    grey = np.repeat(images[1][:, :, None], 3, axis=-1).astype(np.uint8)
+    r = client.post("/api/segment/upload", files={"file": ("g.tif", _tiff_bytes(grey,
+                    photometric="rgb"))}, headers=TAB_A)  # fmt: skip
+    assert r.status_code == 200 and r.json()["width_px"] == 64, r.text
+
+
 def test_uploads(client, images):
     _, img, _ = images
     up = lambda name, data, **form: client.post(  # noqa: E731
@@ -161,7 +192,7 @@ def test_uploads(client, images):
             _tiff_bytes(np.zeros((3, 16, 16), np.uint8), photometric="minisblack"),
             "2D grey image",
         ),
-        ("rgb.tif", _tiff_bytes(np.zeros((16, 16, 3), np.uint8), photometric="rgb"), "2D"),
+        ("rgb.tif", _tiff_bytes(_COLOUR, photometric="rgb"), "colour image"),
     ]:
         r = up(name, data)
         assert r.status_code == 422, (name, r.status_code, r.text)
