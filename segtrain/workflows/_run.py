@@ -2,11 +2,8 @@
 predicts (`InferenceConfig`), its normalisation, clicks, pixel size and post-processing; with
 `Run.segment` (probability, mask and, with samples, uncertainty and suggested clicks),
 `Run.predict`, `Run.sample`, `Run.refine` and `Run.explain`. Every workflow, the benchmarks and
-the faces take a `Run`, so a run folder is read in one place.
-
-Where the weights come from is kept apart and small (`_weights.py`): `Run.open` reads a run
-folder (or a checkpoint file in one), `Run.from_checkpoint` builds one from a checkpoint already
-in memory, `Run.from_model` wraps a network at hand.
+the faces take a `Run`, so a run folder is read in one place. Where the weights come from
+is kept apart (`_weights.py`): `Run.open`, `Run.from_checkpoint`, `Run.from_model`.
 """
 
 from __future__ import annotations
