@@ -81,7 +81,7 @@ def write_library_labels(
     if not isinstance(volume, Volume):
         volume = open_volume(volume)
     check_library_labels(volume, labels_format=labels_format)
-    table = read_library_table(library_dir)
+    table = read_library_table(Path(library_dir))
     spacing = as_spacing_nm(volume.voxel_size_nm)
     data = check_label_volume(np.asarray(volume.data))
     instances = extract_instances(data, voxel_size_nm=spacing, params=extract, source=volume.source)
@@ -97,7 +97,8 @@ def write_library_labels(
         library_dir, command="extract", inputs=source_files(volume.source), resume=True
     )
     step = extract.downsample
-    ids = paint_instances(instances, tuple(-(-int(n) // step) for n in data.shape))
+    nz, ny, nx = (-(-int(n) // step) for n in data.shape)
+    ids = paint_instances(instances, (nz, ny, nx))
     size = tuple(float(v) * step for v in spacing)
     return write_label_store(
         guard.path(LABELS_STORE), ids, voxel_size_nm=size, version=ngff_version(labels_format)

@@ -28,7 +28,7 @@ class DiskFullError(MitoshapeError, OSError):
 
 def _disk_full(path: Path, err: OSError) -> DiskFullError:
     kept = "its earlier version is unchanged" if path.exists() else "nothing was written there"
-    why = err.strerror or os.strerror(err.errno)
+    why = err.strerror or os.strerror(err.errno or 28)  # 28: ENOSPC
     out = DiskFullError(f"could not write {path}: {why} ({kept}); free some space and run again")
     out.errno = err.errno
     return out
