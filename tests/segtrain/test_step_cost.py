@@ -21,4 +21,18 @@ def test_step_cost_smoke():
         ("patch_cnn", "float32"),
         ("patch_cnn", "bf16"),
     ]
-    assert rows[0][3] == "1.00" and all(float(r[2]) > 0 for r in rows)
+    # model, precision, layout (as training runs it), s/step, ratio to the first row
+    assert [r[2] for r in rows] == ["contiguous", "channels_last"] * 2
+    assert rows[0][4] == "1.00" and all(float(r[3]) > 0 for r in rows)
+
+
+def test_step_cost_layouts_and_compile_rows():
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_step_cost.py"), "--smoke"]
+    cmd += ["--models", "unet", "--threads", "1", "--layouts", "--compile", "unet"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [ln.split() for ln in proc.stdout.splitlines()[3:]]
+    layouts = [(r[1], r[2]) for r in rows if r[0] == "unet"]
+    # each precision in both layouts, then under torch.compile (or a line saying it failed)
+    assert ("float32", "channels_last") in layouts and ("bf16", "contiguous") in layouts
+    assert len(rows) == 6
