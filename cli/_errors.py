@@ -121,6 +121,9 @@ def run_guarded(app: typer.Typer, args: list[str] | None = None) -> int:
     """Run the typer app; user errors become one line on stderr and exit code 2, an interrupt
     exits 130 with one line; bugs raise."""
     usage, abort = _click_classes("ClickException"), _click_classes("Abort")
+    # A command starts with no stop pending (one left by an earlier command in this process,
+    # e.g. an in-process test runner, would stop this one at its first progress callback).
+    _STOP.update(signal="SIGINT", pending=False)
     try:
         rv = app(args=args, prog_name="mitoshape", standalone_mode=False)
     except KeyboardInterrupt:
