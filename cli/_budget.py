@@ -34,31 +34,24 @@ DATASET_IMAGE_BYTES = 4096
 PHANTOM_VOXELS_30NM = 5000
 
 
-def check_threads(n: int | None, option: str = "--threads") -> None:
-    """Refuse more torch threads than ``THREADS_PER_CORE`` per core of this machine."""
+def check_threads(n: int | None, option: str = "--threads", *, what: str = "threads") -> None:
+    """Refuse more torch threads (or worker processes, `what`) than ``THREADS_PER_CORE`` per
+    core of this machine."""
     if n is None:
         return
     cores = os.cpu_count() or 1
     most = THREADS_PER_CORE * cores
     if int(n) > most:
         raise UserError(
-            f"{option} {n}: more than {THREADS_PER_CORE} threads per core of this machine's "
+            f"{option} {n}: more than {THREADS_PER_CORE} {what} per core of this machine's "
             f"{cores}; the largest {option} allowed is {most}."
         )
 
 
 def check_workers(n: int | None, option: str = "--workers") -> None:
-    """Refuse more worker processes than ``THREADS_PER_CORE`` per core of this machine (each
-    imports numpy, scipy and the rest: ``--workers 100000`` forked processes without end)."""
-    if n is None:
-        return
-    cores = os.cpu_count() or 1
-    most = THREADS_PER_CORE * cores
-    if int(n) > most:
-        raise UserError(
-            f"{option} {n}: more than {THREADS_PER_CORE} processes per core of this machine's "
-            f"{cores}; the largest {option} allowed is {most}."
-        )
+    """Refuse more worker processes than ``THREADS_PER_CORE`` per core (each imports numpy,
+    scipy and the rest: ``--workers 100000`` forked processes without end)."""
+    check_threads(n, option, what="processes")
 
 
 def check_images(n: int, option: str = "--n") -> None:

@@ -46,3 +46,15 @@ def invoke():
         return CliResult(code, out.decode(errors="replace"), err.decode(errors="replace"))
 
     return _invoke
+
+
+@pytest.fixture(scope="session")
+def export_run(tmp_path_factory):
+    """One tiny trained run (depth 2, width 4, 64 px, 3 steps) that the export and
+    package-predict tests both open: trained once per session."""
+    from tests.segtrain._tiny import train_tiny_run
+
+    return train_tiny_run(
+        tmp_path_factory.mktemp("export_run"), size=64, model_params={"depth": 2, "width": 4},
+        max_steps=3, val_every=3,
+    )  # fmt: skip

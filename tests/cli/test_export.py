@@ -7,16 +7,13 @@ import numpy as np
 import pytest
 import tifffile
 
-from tests.segtrain._tiny import disks, train_tiny_run
+from tests.segtrain._tiny import disks
 from tests.simulator._shapes import capsule, sphere, write_library
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return train_tiny_run(
-        tmp_path_factory.mktemp("exp"), size=64, model_params={"depth": 2, "width": 4},
-        max_steps=3, val_every=3,
-    )  # fmt: skip
+def run(export_run):
+    return export_run
 
 
 @pytest.mark.slow  # about 30 s: bioimageio.core's test runs both weight formats

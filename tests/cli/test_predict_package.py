@@ -12,17 +12,14 @@ import pytest
 import tifffile
 import yaml
 
-from tests.segtrain._tiny import disks, train_tiny_run
+from tests.segtrain._tiny import disks
 
 pytest.importorskip("bioimageio.spec", reason="bioimageio.spec is not installed")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return train_tiny_run(
-        tmp_path_factory.mktemp("pkg"), size=64, model_params={"depth": 2, "width": 4},
-        max_steps=3, val_every=3,
-    )  # fmt: skip
+def run(export_run):
+    return export_run
 
 
 @pytest.fixture(scope="module")

@@ -170,6 +170,20 @@ def _children(pid: int) -> set[int]:
     return out
 
 
+def _children_until_first_shape(proc, lib, *, timeout_s: float) -> set[int]:
+    """The child processes of `proc` seen until `lib` holds its first shape (meta.json); the
+    test fails if the command ends or stalls before."""
+    seen: set[int] = set()
+    t0 = time.monotonic()
+    while not any(lib.glob("*/meta.json")):
+        seen |= _children(proc.pid)
+        if proc.poll() is not None or time.monotonic() - t0 > timeout_s:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"finished or stuck before the signal: {proc.communicate()[1]!r}")
+        time.sleep(0.02)
+    return seen | _children(proc.pid)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")
 @pytest.mark.parametrize("whole_group", [False, True], ids=["process", "group"])
@@ -184,15 +198,7 @@ def test_extract_terminated_stops_its_workers_and_exits_143(tmp_path, whole_grou
     lib = tmp_path / "lib"
     args = ["extract", vol, "-o", lib, "--points", 20000, "--occupancy-points", 20000]
     proc = _start([*args, "--workers", 2], tmp_path)
-    workers: set[int] = set()
-    t0 = time.monotonic()
-    while not any(lib.glob("*/meta.json")):
-        workers |= _children(proc.pid)
-        if proc.poll() is not None or time.monotonic() - t0 > 120:
-            os.killpg(proc.pid, signal.SIGKILL)
-            pytest.fail(f"finished or stuck before the signal: {proc.communicate()[1].decode()}")
-        time.sleep(0.02)
-    workers |= _children(proc.pid)
+    workers = _children_until_first_shape(proc, lib, timeout_s=120)
     assert len(workers) >= 2, workers  # the pool's workers were seen
     (os.killpg if whole_group else os.kill)(proc.pid, signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
@@ -242,15 +248,7 @@ def test_extract_chunked_on_dask_terminated_exits_143_and_resumes(tmp_path):
         args = ["extract", vol, "-o", lib, "--points", 20000, "--occupancy-points", 20000,
                 "--chunked", "--scheduler", address]  # fmt: skip
         proc = _start(args, tmp_path)
-        own: set[int] = set()
-        t0 = time.monotonic()
-        while not any(lib.glob("*/meta.json")):
-            own |= _children(proc.pid)
-            if proc.poll() is not None or time.monotonic() - t0 > 180:
-                os.killpg(proc.pid, signal.SIGKILL)
-                pytest.fail(f"finished or stuck before the signal: {proc.communicate()[1]!r}")
-            time.sleep(0.02)
-        own |= _children(proc.pid)
+        own = _children_until_first_shape(proc, lib, timeout_s=180)
         os.kill(proc.pid, signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 143, (proc.returncode, err.decode())
